@@ -1,0 +1,17 @@
+//! jig: agentless configuration management that runs Ansible content, fast.
+//!
+//! Data flows one way: [`inventory`] and [`playbook`] are loaded; [`vars`] builds each host's
+//! variable scope; [`template`] renders each task; a [`modules`] module probes the host through
+//! a [`connection`], plans, and applies; the [`exec`] scheduler turns results into events; the
+//! [`report`] layer renders them. The [`cli`] parses the command line and calls into this.
+
+pub mod cli;
+pub mod connection;
+pub mod exec;
+pub mod inventory;
+pub mod modules;
+pub mod playbook;
+pub mod report;
+pub mod template;
+pub mod vars;
+pub mod yaml;

@@ -1,0 +1,292 @@
+//! Playbooks as typed data: plays, blocks, tasks, handlers and roles, each with its source
+//! position.
+//!
+//! This module owns reading playbook, task and role files (through [`crate::yaml`]) into the
+//! types below. It resolves everything that Ansible resolves *statically* at load time:
+//! `import_playbook`, `import_tasks`, `import_role` and a play's `roles:` are expanded here.
+//! Dynamic includes (`include_tasks`, `include_role`, `include_vars`) stay tasks and are loaded
+//! by the executor when they run, through [`load_tasks_file`] and [`load_role`].
+//!
+//! Values that may hold templates (`when`, `loop`, module arguments, `vars`...) are kept as
+//! untemplated JSON; templating happens per host in `exec`.
+//!
+//! Layout of the types (the parser fills them; nothing else constructs them from files):
+//! `Playbook` -> `Play` -> sections of `TaskItem` (a `Task` or a `Block`), `Role`s with their
+//! defaults, vars, tasks and handlers.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+use serde_json::Value as Json;
+
+use crate::yaml::Pos;
+
+/// A map of variable names to untemplated values.
+pub type VarMap = IndexMap<String, Json>;
+
+/// A whole playbook file with its `import_playbook`s expanded in place.
+#[derive(Clone, Debug)]
+pub struct Playbook {
+    /// The file given on the command line.
+    pub path: PathBuf,
+    /// The directory of that file (`playbook_dir`).
+    pub dir: PathBuf,
+    /// Every play, in order.
+    pub plays: Vec<Play>,
+}
+
+/// One play.
+#[derive(Clone, Debug, Default)]
+pub struct Play {
+    /// `name`, untemplated.
+    pub name: Option<String>,
+    /// `hosts`: a host pattern (may be templated, may be a list joined with `,`).
+    pub hosts: String,
+    /// Where the play starts.
+    pub pos: Pos,
+    /// The directory of the file the play came from (an imported playbook's own directory).
+    pub dir: PathBuf,
+    /// `vars`.
+    pub vars: VarMap,
+    /// `vars_files`: each entry a file name (templated) or a list of candidates (first found).
+    pub vars_files: Vec<Json>,
+    /// `gather_facts` (defaults to true in Ansible).
+    pub gather_facts: Option<bool>,
+    /// `pre_tasks`.
+    pub pre_tasks: Vec<TaskItem>,
+    /// `roles:`, expanded: each role is a block of its tasks (with dependencies first).
+    pub roles: Vec<TaskItem>,
+    /// `tasks`.
+    pub tasks: Vec<TaskItem>,
+    /// `post_tasks`.
+    pub post_tasks: Vec<TaskItem>,
+    /// `handlers`, plus every handler of every role the play uses.
+    pub handlers: Vec<TaskItem>,
+    /// Keywords that tasks inherit (`tags`, `become`, `environment`, `check_mode`, ...).
+    pub keywords: Keywords,
+    /// `strategy` (`linear` or `free`).
+    pub strategy: Option<String>,
+    /// `serial`: number, percentage or list of those.
+    pub serial: Option<Json>,
+    /// `max_fail_percentage`.
+    pub max_fail_percentage: Option<Json>,
+    /// `any_errors_fatal`.
+    pub any_errors_fatal: Option<Json>,
+    /// The roles the play references (for `--list-tasks` and `role_names`).
+    pub role_names: Vec<String>,
+}
+
+/// An entry of a task list: a task or a block.
+#[derive(Clone, Debug)]
+pub enum TaskItem {
+    /// A single task.
+    Task(Box<Task>),
+    /// A `block` with optional `rescue` and `always`.
+    Block(Box<Block>),
+}
+
+/// `block` / `rescue` / `always`.
+#[derive(Clone, Debug, Default)]
+pub struct Block {
+    /// `name`.
+    pub name: Option<String>,
+    /// Where the block starts.
+    pub pos: Pos,
+    /// `block:`.
+    pub block: Vec<TaskItem>,
+    /// `rescue:`.
+    pub rescue: Vec<TaskItem>,
+    /// `always:`.
+    pub always: Vec<TaskItem>,
+    /// Keywords inherited by the tasks inside (`when`, `tags`, `vars`, `become`, ...).
+    pub keywords: Keywords,
+    /// The role the block belongs to, if any. Role blocks made by expanding `roles:` or
+    /// `import_role` carry the role here; their tasks carry it too.
+    pub role: Option<Arc<Role>>,
+}
+
+/// One task.
+#[derive(Clone, Debug, Default)]
+pub struct Task {
+    /// `name`, untemplated.
+    pub name: Option<String>,
+    /// Where the task starts.
+    pub pos: Pos,
+    /// The module or action, normalised to its short name: `ansible.builtin.copy`,
+    /// `ansible.legacy.copy` and `copy` are all `copy`; `ansible.posix.sysctl` is `sysctl`.
+    /// Names jig does not know are kept as written (the error comes only if the task runs).
+    pub action: String,
+    /// The module name as written in the file (for messages).
+    pub action_as_written: String,
+    /// Where the module name is written.
+    pub action_pos: Pos,
+    /// Module arguments, merged from the mapping form, `k=v` text and `args:`. Free-form text
+    /// (the command of `command`/`shell`, the file of `include_tasks`) is under `_raw_params`.
+    pub args: VarMap,
+    /// Task keywords.
+    pub keywords: Keywords,
+    /// `register`.
+    pub register: Option<String>,
+    /// `loop`, or the items of a `with_<lookup>`.
+    pub loop_: Option<Loop>,
+    /// `loop_control`.
+    pub loop_control: Option<LoopControl>,
+    /// `notify`: handler names or `listen` topics (untemplated).
+    pub notify: Vec<String>,
+    /// For handlers: `listen` topics.
+    pub listen: Vec<String>,
+    /// `changed_when`: conditions (all must hold), or a literal boolean.
+    pub changed_when: Option<Json>,
+    /// `failed_when`.
+    pub failed_when: Option<Json>,
+    /// `until`.
+    pub until: Option<Json>,
+    /// `retries`.
+    pub retries: Option<Json>,
+    /// `delay`.
+    pub delay: Option<Json>,
+    /// The role the task belongs to, if any.
+    pub role: Option<Arc<Role>>,
+}
+
+/// `loop` / `with_*`.
+#[derive(Clone, Debug)]
+pub struct Loop {
+    /// `loop` or the lookup name of `with_<name>` (`items`, `dict`, `fileglob`, ...).
+    pub kind: LoopKind,
+    /// The untemplated value given to it.
+    pub value: Json,
+    /// Where it is written.
+    pub pos: Pos,
+}
+
+/// Which loop keyword was used; the semantics differ (`with_items` flattens one level).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LoopKind {
+    /// `loop:` (no flattening).
+    Loop,
+    /// `with_<lookup>:`; the string is the lookup name (`items`, `dict`, `first_found`...).
+    With(String),
+}
+
+/// `loop_control`.
+#[derive(Clone, Debug, Default)]
+pub struct LoopControl {
+    /// `loop_var` (default `item`).
+    pub loop_var: Option<String>,
+    /// `index_var`.
+    pub index_var: Option<String>,
+    /// `label` (untemplated).
+    pub label: Option<Json>,
+    /// `pause` in seconds.
+    pub pause: Option<Json>,
+    /// `extended`.
+    pub extended: Option<Json>,
+}
+
+/// Keywords that plays, blocks, role entries and tasks share; inner values override outer ones
+/// (except `when` and `tags`, which accumulate). `None` means "not set here".
+#[derive(Clone, Debug, Default)]
+pub struct Keywords {
+    /// `when`: conditions, all of which must hold. Raw strings or booleans.
+    pub when: Vec<Json>,
+    /// `tags`.
+    pub tags: Vec<String>,
+    /// `vars`.
+    pub vars: VarMap,
+    /// `become`.
+    pub become_: Option<Json>,
+    /// `become_user`.
+    pub become_user: Option<Json>,
+    /// `become_method`.
+    pub become_method: Option<Json>,
+    /// `become_flags`.
+    pub become_flags: Option<Json>,
+    /// `environment` (a mapping, or a template giving one); lists are merged in order.
+    pub environment: Vec<Json>,
+    /// `ignore_errors`.
+    pub ignore_errors: Option<Json>,
+    /// `ignore_unreachable`.
+    pub ignore_unreachable: Option<Json>,
+    /// `check_mode`: force check mode on or off for these tasks.
+    pub check_mode: Option<Json>,
+    /// `diff`.
+    pub diff: Option<Json>,
+    /// `no_log`.
+    pub no_log: Option<Json>,
+    /// `delegate_to`.
+    pub delegate_to: Option<Json>,
+    /// `delegate_facts`.
+    pub delegate_facts: Option<Json>,
+    /// `run_once`.
+    pub run_once: Option<Json>,
+    /// `any_errors_fatal`.
+    pub any_errors_fatal: Option<Json>,
+    /// `connection`.
+    pub connection: Option<Json>,
+    /// `remote_user`.
+    pub remote_user: Option<Json>,
+    /// `throttle`.
+    pub throttle: Option<Json>,
+    /// `timeout`.
+    pub timeout: Option<Json>,
+    /// `module_defaults`.
+    pub module_defaults: Option<Json>,
+}
+
+/// A role as loaded from disk, shared by every task that came from it.
+#[derive(Clone, Debug, Default)]
+pub struct Role {
+    /// The role's name (the directory name, or the name it was referenced by).
+    pub name: String,
+    /// The role's directory (`role_path`).
+    pub path: PathBuf,
+    /// `defaults/main.yml` (and `defaults/main/*.yml`), untemplated.
+    pub defaults: VarMap,
+    /// `vars/main.yml` (and `vars/main/*.yml`), untemplated.
+    pub vars: VarMap,
+    /// Role parameters given where the role is used (`roles: - {role: x, port: 80}`).
+    pub params: VarMap,
+    /// The names of the roles that included this one, innermost first
+    /// (`ansible_parent_role_names`).
+    pub parents: Vec<String>,
+}
+
+/// A playbook, task file or role that could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The YAML itself is broken or unreadable.
+    #[error(transparent)]
+    Yaml(#[from] crate::yaml::YamlError),
+    /// The YAML is fine but is not a valid playbook construct.
+    #[error("{pos}: {message}")]
+    Invalid {
+        /// Where.
+        pos: Pos,
+        /// What is wrong and what to do about it.
+        message: String,
+    },
+    /// A role was not found on the search path.
+    #[error("{pos}: the role '{name}' was not found in {searched}")]
+    RoleNotFound {
+        /// Where it is referenced.
+        pos: Pos,
+        /// The role name.
+        name: String,
+        /// The directories searched, joined for display.
+        searched: String,
+    },
+    /// A file referenced by an import was not found.
+    #[error("{pos}: cannot find {what} '{name}' (looked in {searched})")]
+    FileNotFound {
+        /// Where it is referenced.
+        pos: Pos,
+        /// "task file", "vars file", "playbook".
+        what: &'static str,
+        /// As written.
+        name: String,
+        /// Where jig looked.
+        searched: String,
+    },
+}

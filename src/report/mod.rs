@@ -1,0 +1,122 @@
+//! The report layer: one stream of [`Event`]s, and renderers that show it.
+//!
+//! The executor emits events; modules never print. Renderers (the console today; JSON lines,
+//! JUnit and HTML next) subscribe to the same stream, so every output tells the same story.
+//! Secrets are redacted before an event is built, never by a renderer.
+
+use std::time::Duration;
+
+use indexmap::IndexMap;
+use serde_json::Value as Json;
+
+use crate::modules::Diff;
+use crate::yaml::Pos;
+
+/// The outcome of one task on one host (or one loop item).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Nothing needed changing.
+    Ok,
+    /// The host changed (or would change, in check mode).
+    Changed,
+    /// The task did not run (`when` false, or check mode for `command`).
+    Skipped,
+    /// The task failed.
+    Failed,
+    /// The task failed but `ignore_errors` let the play go on.
+    Ignored,
+    /// The host could not be reached.
+    Unreachable,
+}
+
+/// Per-host totals for the `PLAY RECAP`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct HostStats {
+    /// `ok=` (includes changed, as Ansible counts).
+    pub ok: u32,
+    /// `changed=`.
+    pub changed: u32,
+    /// `unreachable=`.
+    pub unreachable: u32,
+    /// `failed=`.
+    pub failed: u32,
+    /// `skipped=`.
+    pub skipped: u32,
+    /// `rescued=`.
+    pub rescued: u32,
+    /// `ignored=`.
+    pub ignored: u32,
+}
+
+/// The result of one task on one host, ready to show.
+#[derive(Clone, Debug)]
+pub struct TaskResult {
+    /// Inventory host name.
+    pub host: String,
+    /// The host the task was delegated to, if any (`ok: [web1 -> localhost]`).
+    pub delegated_to: Option<String>,
+    /// Outcome.
+    pub status: Status,
+    /// The loop item's label, when this is one item of a loop.
+    pub item_label: Option<String>,
+    /// The message (`msg`), already redacted.
+    pub msg: Option<String>,
+    /// Diffs to show under `--diff`, already redacted.
+    pub diffs: Vec<Diff>,
+    /// The full result as registered (for `-v` and for `debug`), already redacted.
+    /// For `no_log` tasks this is replaced by the censored notice.
+    pub result: serde_json::Map<String, Json>,
+    /// For `debug`: the value to print under the host line.
+    pub debug_output: Option<Json>,
+}
+
+/// Everything the report layer can be told.
+#[derive(Clone, Debug)]
+pub enum Event {
+    /// A play begins.
+    PlayStart {
+        /// The play's name (templated) or its host pattern.
+        name: String,
+        /// The hosts it matched.
+        hosts: Vec<String>,
+    },
+    /// A task (or handler) begins on the current batch of hosts.
+    TaskStart {
+        /// The task's name, with the role prefix (`nginx : install`).
+        name: String,
+        /// Where it is written.
+        pos: Pos,
+        /// This is a handler (`RUNNING HANDLER`).
+        handler: bool,
+    },
+    /// A task finished on one host (or one loop item).
+    Result(TaskResult),
+    /// A loop finished on one host: the aggregated status of all items.
+    LoopDone(TaskResult),
+    /// A play has no hosts left, or matched none.
+    NoHosts {
+        /// Why ("no hosts matched", "no more hosts left").
+        reason: String,
+    },
+    /// Something the user should know that is not a failure.
+    Warning {
+        /// The text.
+        message: String,
+    },
+    /// The run ended.
+    Recap {
+        /// Per-host totals, in inventory order.
+        stats: IndexMap<String, HostStats>,
+        /// Wall time of the run.
+        elapsed: Duration,
+    },
+}
+
+/// Something that shows events: the console, a JSON file, a JUnit file...
+pub trait Renderer: Send {
+    /// Shows one event.
+    fn event(&mut self, event: &Event);
+    /// Flushes what is buffered at the end of the run.
+    fn finish(&mut self) {}
+}
