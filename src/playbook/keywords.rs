@@ -299,15 +299,24 @@ pub(crate) fn bool_value(node: &Node) -> Option<bool> {
     }
 }
 
-/// The known keyword closest to `word`, if it is close enough to be a likely misspelling.
-pub(crate) fn suggest<'a>(word: &str, known: &[&'a str]) -> Option<&'a str> {
+/// The known keywords closest to `word`, formatted for a message (`` `tags` or `tasks` ``), if
+/// any is close enough to be a likely misspelling.
+pub(crate) fn suggest(word: &str, known: &[&str]) -> Option<String> {
     let limit = if word.chars().count() <= 4 { 1 } else { 2 };
-    known
+    let scored: Vec<(usize, &str)> = known
         .iter()
         .map(|k| (distance(word, k), *k))
-        .filter(|(d, _)| *d <= limit)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, k)| k)
+        .filter(|(d, _)| *d <= limit && *d > 0)
+        .collect();
+    let best = scored.iter().map(|(d, _)| *d).min()?;
+    let mut names: Vec<String> = Vec::new();
+    for (d, k) in scored {
+        let quoted = format!("`{k}`");
+        if d == best && !names.contains(&quoted) {
+            names.push(quoted);
+        }
+    }
+    Some(names.join(" or "))
 }
 
 /// Every keyword a task may use, for suggestions.
@@ -388,9 +397,16 @@ mod tests {
     #[test]
     fn suggestions_find_near_misses_only() {
         let kws = task_keywords();
-        assert_eq!(suggest("notfy", &kws), Some("notify"));
-        assert_eq!(suggest("wehn", &kws), Some("when"));
-        assert_eq!(suggest("ignore_erors", &kws), Some("ignore_errors"));
+        assert_eq!(suggest("notfy", &kws).as_deref(), Some("`notify`"));
+        assert_eq!(suggest("wehn", &kws).as_deref(), Some("`when`"));
+        assert_eq!(
+            suggest("ignore_erors", &kws).as_deref(),
+            Some("`ignore_errors`")
+        );
+        assert_eq!(
+            suggest("taks", &["tags", "tasks", "hosts"]).as_deref(),
+            Some("`tags` or `tasks`")
+        );
         assert_eq!(suggest("copy", &kws), None);
         assert_eq!(suggest("template", &kws), None);
     }

@@ -673,7 +673,7 @@ fn unknown_play_key(k: &Key) -> LoadError {
     let mut known: Vec<&str> = keywords::COMMON.to_vec();
     known.extend_from_slice(keywords::PLAY_ONLY);
     let hint = match keywords::suggest(&k.name, &known) {
-        Some(s) => format!(" (did you mean `{s}`?)"),
+        Some(s) => format!(" (did you mean {s}?)"),
         None => " (tasks belong under `tasks:`)".to_string(),
     };
     invalid(

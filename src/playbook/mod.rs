@@ -20,6 +20,8 @@ mod load;
 mod role;
 mod tags;
 mod task;
+#[cfg(test)]
+mod tests;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -182,7 +184,8 @@ pub struct Play {
     pub max_fail_percentage: Option<Json>,
     /// `any_errors_fatal`.
     pub any_errors_fatal: Option<Json>,
-    /// The roles the play references (for `--list-tasks` and `role_names`).
+    /// The roles the play references in `roles:` and `import_role`, without repeats and without
+    /// dependencies (the `role_names` variable).
     pub role_names: Vec<String>,
     /// `vars_prompt`.
     pub vars_prompt: Vec<VarsPrompt>,

@@ -366,7 +366,6 @@ impl Loader<'_> {
             let Some(loaded) = self.role_use(&dreq, true, acc)? else {
                 continue;
             };
-            acc.add_role_name(&loaded.role.name);
             if !loaded.handlers.is_empty() {
                 handlers.push(role_block(
                     &dep.pos,

@@ -137,7 +137,7 @@ pub(crate) fn parse_block_header<'n>(
                     let mut known: Vec<&str> = keywords::COMMON.to_vec();
                     known.extend_from_slice(keywords::BLOCK_ONLY);
                     let hint = match keywords::suggest(key, &known) {
-                        Some(s) => format!(" (did you mean `{s}`?)"),
+                        Some(s) => format!(" (did you mean {s}?)"),
                         None => {
                             " (a task inside the block must be indented under `block:`)".to_string()
                         }
@@ -299,7 +299,7 @@ fn misspelling_hint(candidates: &[(&Key, &Node)]) -> String {
         .iter()
         .filter_map(|(k, _)| {
             keywords::suggest(&k.name, &known)
-                .map(|s| format!("`{}` looks like a misspelling of `{s}`", k.name))
+                .map(|s| format!("`{}` looks like a misspelling of {s}", k.name))
         })
         .collect();
     if hints.is_empty() {
@@ -375,7 +375,7 @@ fn parse_loop_control(node: &Node) -> Result<LoopControl, LoadError> {
                     "break_when",
                 ];
                 let hint = keywords::suggest(other, KNOWN)
-                    .map(|s| format!(" (did you mean `{s}`?)"))
+                    .map(|s| format!(" (did you mean {s}?)"))
                     .unwrap_or_default();
                 return Err(invalid(
                     &k.pos,
