@@ -73,8 +73,10 @@ pub struct RoleRequest<'a> {
     pub defaults_from: Option<&'a str>,
     /// `handlers_from`.
     pub handlers_from: Option<&'a str>,
-    /// Directories to search, the playbook directory first: for each, `DIR/roles/NAME`, then
-    /// every `LoadOptions::roles_path` entry, then `DIR/NAME`.
+    /// Directories to search, the playbook directory first, then the directories of the roles
+    /// that refer to this one. The order is Ansible's: `PLAYBOOK_DIR/roles/NAME`, each
+    /// `LoadOptions::roles_path` entry, the other directories, `PLAYBOOK_DIR/NAME`, and last
+    /// `NAME` as a path from the working directory.
     pub search_from: &'a [PathBuf],
     /// The roles that include this one, innermost first (`ansible_parent_role_names`).
     pub parents: Vec<String>,
@@ -219,6 +221,9 @@ pub struct Block {
     pub always: Vec<TaskItem>,
     /// Keywords inherited by the tasks inside (`when`, `tags`, `vars`, `become`, ...).
     pub keywords: Keywords,
+    /// `notify`: handlers notified by every task inside that reports a change (added to the
+    /// tasks' own `notify`).
+    pub notify: Vec<String>,
     /// The role the block belongs to, if any. Role blocks made by expanding `roles:` or
     /// `import_role` carry the role here; their tasks carry it too.
     pub role: Option<Arc<Role>>,

@@ -155,13 +155,20 @@ impl Loader<'_> {
                 );
                 names.push(PathBuf::from(parts[2]));
             }
+            // Ansible's order: PLAYBOOK_DIR/roles, the roles path, the directories of the
+            // roles that refer to this one, then PLAYBOOK_DIR itself.
+            let (base, others) = match search_from.split_first() {
+                Some((b, o)) => (Some(b), o),
+                None => (None, &[][..]),
+            };
             for n in &names {
-                if !name.contains('/') {
-                    candidates.extend(search_from.iter().map(|d| d.join("roles").join(n)));
-                }
+                candidates.extend(base.map(|b| b.join("roles").join(n)));
                 candidates.extend(self.opts.roles_path.iter().map(|d| d.join(n)));
-                candidates.extend(search_from.iter().map(|d| d.join(n)));
+                candidates.extend(others.iter().map(|d| d.join(n)));
+                candidates.extend(base.map(|b| b.join(n)));
             }
+            // Last resort, as in Ansible: the name as a path from the working directory.
+            candidates.push(absolute(as_path));
         }
         let mut unique: Vec<PathBuf> = Vec::new();
         for c in candidates {
@@ -312,7 +319,7 @@ impl Loader<'_> {
                 return Ok(None);
             }
         }
-        let name = if req.name.contains('/') {
+        let name = if req.name.starts_with(['.', '/', '~']) {
             path.file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_else(|| req.name.to_string())

@@ -131,6 +131,7 @@ fn task_sections_blocks_and_imports() {
     assert_eq!(b.name.as_deref(), Some("A block"));
     assert_eq!(b.keywords.when, vec![json!("x is defined")]);
     assert_eq!(b.keywords.become_user, Some(json!("app")));
+    assert_eq!(b.notify, vec!["block handler"]);
     assert_eq!(task(&b.block[0]).args["_raw_params"], json!("/bin/true"));
     let inner = block(&b.block[1]);
     assert_eq!(task(&inner.block[0]).action, "shell");
@@ -560,4 +561,27 @@ fn errors_expose_their_position() {
     assert_eq!((pos.line, pos.column), (3, 7));
     let err = load_playbook(&dir.path().join("absent.yml"), &LoadOptions::default()).unwrap_err();
     assert!(err.to_string().contains("absent.yml"), "{err}");
+}
+
+#[test]
+fn nested_role_names_and_dependencies_beside_their_parent() {
+    let dir = tree(&[
+        ("pb.yml", "- hosts: all\n  roles:\n    - group/inner\n"),
+        (
+            "roles/group/inner/meta/main.yml",
+            "dependencies:\n  - role: sibling\n    when: s\n",
+        ),
+        ("roles/group/inner/tasks/main.yml", "- debug: msg=inner\n"),
+        (
+            "roles/group/sibling/tasks/main.yml",
+            "- debug: msg=sibling\n",
+        ),
+    ]);
+    let pb = load_playbook(&dir.path().join("pb.yml"), &LoadOptions::default()).unwrap();
+    let inner = block(&pb.plays[0].roles[0]);
+    assert_eq!(role_name(inner), "group/inner");
+    let dep = block(&inner.block[0]);
+    assert_eq!(role_name(dep), "sibling");
+    assert_eq!(dep.keywords.when, vec![json!("s")]);
+    assert_eq!(pb.plays[0].role_names, vec!["group/inner"]);
 }
