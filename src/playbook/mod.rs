@@ -32,7 +32,7 @@ use serde_json::Value as Json;
 use crate::yaml::Pos;
 
 pub use kv::parse_kv;
-pub use load::{load_playbook, load_tasks_file, load_tasks_file_from};
+pub use load::{find_tasks_file, load_playbook, load_tasks_file, load_tasks_file_from};
 pub use role::load_role;
 pub use tags::tags_selected;
 pub use task::normalize_module_name;
@@ -382,6 +382,11 @@ pub struct Role {
     /// The names of the roles that included this one, innermost first
     /// (`ansible_parent_role_names`).
     pub parents: Vec<String>,
+    /// The argument spec of the entry point this use runs (`main`, or the `tasks_from` file),
+    /// from `meta/argument_specs.yml` or `argument_specs` in `meta/main.yml`: the entry point's
+    /// mapping (`short_description`, `options`...). Ansible validates the role's parameters and
+    /// variables against `options` before the role's first task.
+    pub argument_spec: Option<Json>,
 }
 
 /// A playbook, task file or role that could not be loaded.

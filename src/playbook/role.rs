@@ -44,6 +44,8 @@ struct RoleEntry {
 struct RoleMeta {
     dependencies: Vec<RoleEntry>,
     allow_duplicates: bool,
+    /// `argument_specs` written in `meta/main.yml` itself.
+    argument_specs: Option<Json>,
 }
 
 fn parse_role_entry(node: &Node) -> Result<RoleEntry, LoadError> {
@@ -215,6 +217,7 @@ impl Loader<'_> {
                     }
                 },
                 "allow_duplicates" => meta.allow_duplicates = keywords::bool_value(v) == Some(true),
+                "argument_specs" => meta.argument_specs = keywords::opt_json(v),
                 _ => {}
             }
         }
@@ -326,6 +329,24 @@ impl Loader<'_> {
         } else {
             req.name.to_string()
         };
+        let entry_point = req
+            .tasks_from
+            .map(|f| {
+                let file = f.rsplit('/').next().unwrap_or(f);
+                [".yml", ".yaml", ".json"]
+                    .iter()
+                    .find_map(|e| file.strip_suffix(e))
+                    .unwrap_or(file)
+            })
+            .unwrap_or("main");
+        let specs = match find_in_dir(&path.join("meta"), "argument_specs") {
+            Some(file) => {
+                let node = yaml::load_file(&file)?;
+                node.get("argument_specs").map(Node::to_json)
+            }
+            None => meta.argument_specs.clone(),
+        };
+        let argument_spec = specs.and_then(|s| s.get(entry_point).cloned());
         let role = Arc::new(Role {
             name,
             path: absolute(&path),
@@ -333,6 +354,7 @@ impl Loader<'_> {
             vars: self.role_vars(&path, "vars", req.vars_from, &req.pos)?,
             params: req.params.clone(),
             parents: req.parents.clone(),
+            argument_spec,
         });
         self.role_stack.push(canon);
         let result = self.role_contents(req, &role, meta, acc);

@@ -585,3 +585,64 @@ fn nested_role_names_and_dependencies_beside_their_parent() {
     assert_eq!(dep.keywords.when, vec![json!("s")]);
     assert_eq!(pb.plays[0].role_names, vec!["group/inner"]);
 }
+
+#[test]
+fn include_tasks_files_are_found_like_ansible() {
+    let pb = site();
+    let role_task = task(&block(&pb.plays[0].roles[1]).block[2]);
+    assert_eq!(role_task.name.as_deref(), Some("web conf"));
+    let found = find_tasks_file("install.yml", role_task, &pb.dir).unwrap();
+    assert!(found.ends_with("roles/web/tasks/install.yml"), "{found:?}");
+    let play_task = task(&pb.plays[0].tasks[2]);
+    let found = find_tasks_file("tasks/nested.yml", play_task, &pb.dir).unwrap();
+    assert!(found.ends_with("site/tasks/nested.yml"), "{found:?}");
+    let err = find_tasks_file("nope.yml", role_task, &pb.dir).unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("roles/web/tasks/nope.yml"), "{msg}");
+    assert!(
+        msg.contains("site.yml") || msg.contains("main.yml"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn argument_specs_of_the_entry_point_are_attached() {
+    let pb = site();
+    let web = block(&pb.plays[0].roles[1]).role.clone().unwrap();
+    let spec = web.argument_spec.as_ref().unwrap();
+    assert_eq!(spec["options"]["http_port"]["type"], json!("int"));
+    let base = block(&pb.plays[0].roles[0]).role.clone().unwrap();
+    assert!(base.argument_spec.is_none());
+
+    let search = vec![fixtures().join("site")];
+    let req = RoleRequest {
+        name: "web",
+        params: VarMap::new(),
+        pos: Pos::unknown(),
+        tasks_from: Some("install.yml"),
+        vars_from: None,
+        defaults_from: None,
+        handlers_from: None,
+        search_from: &search,
+        parents: Vec::new(),
+    };
+    let loaded = load_role(&req, &LoadOptions::default()).unwrap();
+    assert_eq!(
+        loaded.role.argument_spec.as_ref().unwrap()["short_description"],
+        json!("Only install")
+    );
+    // Written inside meta/main.yml.
+    let dir = tree(&[
+        ("pb.yml", "- hosts: all\n  roles: [r]\n"),
+        (
+            "roles/r/meta/main.yml",
+            "argument_specs:\n  main:\n    options:\n      x: {type: str}\n",
+        ),
+    ]);
+    let pb = load_playbook(&dir.path().join("pb.yml"), &LoadOptions::default()).unwrap();
+    let r = block(&pb.plays[0].roles[0]).role.clone().unwrap();
+    assert_eq!(
+        r.argument_spec.as_ref().unwrap()["options"]["x"]["type"],
+        json!("str")
+    );
+}
