@@ -17,6 +17,8 @@
 //! `meta`, `include_*`) are run by the executor, not through this trait.
 
 pub mod args;
+pub mod mode;
+pub mod remote;
 
 use std::path::{Path, PathBuf};
 
