@@ -744,10 +744,21 @@ pub(crate) mod testutil {
         }
     }
 
-    /// A file name or content that a shell would misread if it were ever pasted unquoted.
-    pub(crate) const HOSTILE: &str = "we ird 'q' \"d\" $(touch /tmp/jig-files-pwned) `touch /tmp/jig-files-pwned`\nnewline ünï ✓";
+    /// A file name (no `/`) that a shell would misread if it were ever pasted unquoted; a
+    /// shell that ran it would create `jig-files-pwned` in the working directory.
+    pub(crate) const HOSTILE: &str =
+        "we ird 'q' \"d\" $(touch jig-files-pwned) `touch jig-files-pwned`\nnewline ünï ✓";
+    /// Content that would create [`PWNED`] if it were ever run by a shell.
+    pub(crate) const HOSTILE_TEXT: &str =
+        "x $(touch /tmp/jig-files-pwned) `touch /tmp/jig-files-pwned` 'q' \"d\"\nünï ✓\n";
     /// Created only if a hostile value was run by a shell.
     pub(crate) const PWNED: &str = "/tmp/jig-files-pwned";
+
+    /// Asserts that no hostile value was run by a shell.
+    pub(crate) fn assert_not_pwned() {
+        assert!(!std::path::Path::new(PWNED).exists());
+        assert!(!std::path::Path::new("jig-files-pwned").exists());
+    }
 
     /// The test process's umask, read without changing it.
     pub(crate) fn umask() -> u32 {
@@ -791,7 +802,7 @@ pub(crate) mod testutil {
 
 #[cfg(test)]
 mod tests {
-    use super::testutil::{Env, HOSTILE, PWNED, umask};
+    use super::testutil::{Env, HOSTILE, HOSTILE_TEXT, assert_not_pwned, umask};
     use super::*;
     use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
 
@@ -840,7 +851,7 @@ mod tests {
             stat(&ctx, missing.to_str().unwrap(), false).await.unwrap(),
             None
         );
-        assert!(!std::path::Path::new(PWNED).exists());
+        assert_not_pwned();
     }
 
     #[tokio::test]
@@ -904,7 +915,7 @@ mod tests {
             owner: Some("root".into()),
             group: Some("0".into()),
         };
-        let content = format!("{HOSTILE}\n").into_bytes();
+        let content = format!("{HOSTILE}\n{HOSTILE_TEXT}").into_bytes();
         let out = write_file(&ctx, p, &content, &attrs, &WriteOptions::default())
             .await
             .unwrap();
@@ -913,7 +924,7 @@ mod tests {
         let md = std::fs::metadata(&f).unwrap();
         assert_eq!(md.mode() & 0o7777, 0o640);
         assert!(leftovers(tmp.path()).is_empty());
-        assert!(!std::path::Path::new(PWNED).exists());
+        assert_not_pwned();
 
         // Without a mode the old mode stays; a symbolic mode applies relative to it.
         let keep = FileAttrs::default();
@@ -962,7 +973,7 @@ mod tests {
         let e = write_file(
             &ctx,
             p,
-            format!("bad {HOSTILE}\n").as_bytes(),
+            format!("bad {HOSTILE_TEXT}").as_bytes(),
             &FileAttrs::default(),
             &opts,
         )
@@ -972,7 +983,7 @@ mod tests {
         assert!(e.to_string().contains("untouched"), "{e}");
         assert_eq!(std::fs::read(&f).unwrap(), b"old\n");
         assert!(leftovers(tmp.path()).is_empty());
-        assert!(!std::path::Path::new(PWNED).exists());
+        assert_not_pwned();
 
         write_file(&ctx, p, b"a good line\n", &FileAttrs::default(), &opts)
             .await
