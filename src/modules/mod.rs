@@ -19,6 +19,7 @@
 pub mod args;
 pub mod mode;
 pub mod remote;
+pub mod search;
 
 use std::path::{Path, PathBuf};
 

@@ -413,50 +413,57 @@ pub(crate) fn parse_sum(out: &[u8]) -> Option<String> {
         .then(|| digest.to_ascii_lowercase())
 }
 
-/// The write script. Positional parameters: 1 path, 2 follow links (1/0), 3 chmod argument or
-/// empty, 4 owner or empty, 5 group or empty, 6 backup (1/0), 7 unsafe writes (1/0). The
-/// validate command, when given, is spliced in at `@VALIDATE@` as jig-quoted words.
+/// The write function. Parameters: 1 path, 2 follow links (1/0), 3 chmod argument or empty,
+/// 4 owner or empty, 5 group or empty, 6 backup (1/0), 7 unsafe writes (1/0), 8 the number of
+/// content bytes to take from stdin (GNU `head -c` reads no further, so several files can
+/// share one stdin). The validate command, when given, is spliced in at `@VALIDATE@` as
+/// jig-quoted words. Each successful call prints `B<backup>\0` or `N\0`.
 ///
-/// Exit statuses the controller turns into messages: 3 the directory is missing, 4 validation
-/// failed, 5 the path is a directory.
-const WRITE_SCRIPT: &str = r#"p=$1
-if [ "$2" = 1 ] && [ -L "$p" ]; then
-  p=$(readlink -f -- "$p" && printf x) || exit 1
-  p=${p%?x}
-fi
-case $p in
-  */*) d=${p%/*}; [ -n "$d" ] || d=/ ;;
-  *) d=. ;;
-esac
-[ -d "$d" ] || exit 3
-if [ -d "$p" ] && [ ! -L "$p" ]; then exit 5; fi
+/// Return statuses the controller turns into messages: 3 the directory is missing, 4
+/// validation failed, 5 the path is a directory (and 6, in [`write_many`], the setup failed).
+const WRITE_FN: &str = r#"jig_write() {
+  p=$1
+  if [ "$2" = 1 ] && [ -L "$p" ]; then
+    p=$(readlink -f -- "$p" && printf x) || return 1
+    p=${p%?x}
+  fi
+  case $p in
+    */*) d=${p%/*}; [ -n "$d" ] || d=/ ;;
+    *) d=. ;;
+  esac
+  [ -d "$d" ] || return 3
+  if [ -d "$p" ] && [ ! -L "$p" ]; then return 5; fi
+  t=$(mktemp -- "$d/.jig.XXXXXXXX") || return 1
+  head -c "$8" > "$t" || return 1
+  if [ -e "$p" ]; then
+    chmod --reference="$p" -- "$t" || return 1
+    chown --reference="$p" -- "$t" 2>/dev/null
+  else
+    chmod "$(printf %o $(( 0666 & ~$(umask) )))" "$t" || return 1
+  fi
+  if [ -n "$3" ]; then chmod -- "$3" "$t" || return 1; fi
+  if [ -n "$4" ]; then chown -- "$4" "$t" || return 1; fi
+  if [ -n "$5" ]; then chgrp -- "$5" "$t" || return 1; fi
+  @VALIDATE@
+  if [ "$6" = 1 ] && [ -e "$p" ]; then
+    b="$p.$$.$(date +%Y-%m-%d@%H:%M:%S)~"
+    cp -p -- "$p" "$b" || return 1
+    printf 'B%s\0' "$b"
+  else
+    printf 'N\0'
+  fi
+  if mv -fT -- "$t" "$p"; then
+    t=
+  elif [ "$7" = 1 ]; then
+    cat -- "$t" > "$p" || return 1
+  else
+    return 1
+  fi
+}
 t=
 trap 'if [ -n "$t" ]; then rm -f -- "$t"; fi' EXIT
 trap 'exit 1' HUP INT TERM
-t=$(mktemp -- "$d/.jig.XXXXXXXX") || exit 1
-cat > "$t" || exit 1
-if [ -e "$p" ]; then
-  chmod --reference="$p" -- "$t" || exit 1
-  chown --reference="$p" -- "$t" 2>/dev/null
-else
-  chmod "$(printf %o $(( 0666 & ~$(umask) )))" "$t" || exit 1
-fi
-if [ -n "$3" ]; then chmod -- "$3" "$t" || exit 1; fi
-if [ -n "$4" ]; then chown -- "$4" "$t" || exit 1; fi
-if [ -n "$5" ]; then chgrp -- "$5" "$t" || exit 1; fi
-@VALIDATE@
-if [ "$6" = 1 ] && [ -e "$p" ]; then
-  b="$p.$$.$(date +%Y-%m-%d@%H:%M:%S)~"
-  cp -p -- "$p" "$b" || exit 1
-  printf 'B%s\0' "$b"
-fi
-if mv -fT -- "$t" "$p"; then
-  t=
-elif [ "$7" = 1 ]; then
-  cat -- "$t" > "$p" || exit 1
-else
-  exit 1
-fi"#;
+"#;
 
 /// Splices a validate command into the write script: Ansible runs it without a shell (split
 /// into words), with `%s` replaced by the temporary file and `%%` meaning `%`.
@@ -505,7 +512,110 @@ fn validate_syntax(validate: &str) -> Result<String, RemoteError> {
         }
         line.push_str(&out);
     }
-    Ok(format!("if ! {line} </dev/null >&2; then exit 4; fi"))
+    Ok(format!("if ! {line} </dev/null >&2; then return 4; fi"))
+}
+
+/// One file for [`write_many`].
+pub(crate) struct WriteJob<'a> {
+    /// Where to write.
+    pub path: &'a str,
+    /// The new content.
+    pub content: &'a [u8],
+    /// Mode, owner and group of the new file.
+    pub attrs: &'a FileAttrs,
+    /// Follow a symbolic link at `path` instead of replacing it.
+    pub follow: bool,
+}
+
+/// Writes several files atomically in one round trip, after running `setup` (jig-built
+/// commands such as `mkdir`), each file as [`write_file`] does. Stops at the first failure;
+/// the files before it are written, the failing one and those after are untouched.
+pub(crate) async fn write_many(
+    ctx: &ModuleContext<'_>,
+    setup: Option<&Cmd>,
+    jobs: &[WriteJob<'_>],
+    opts: &WriteOptions,
+) -> Result<Vec<WriteOutcome>, RemoteError> {
+    let validate = match &opts.validate {
+        Some(v) => validate_syntax(v)?,
+        None => String::new(),
+    };
+    let mut c = Cmd::empty();
+    c.raw(PRELUDE);
+    c.raw(&WRITE_FN.replace("@VALIDATE@", &validate));
+    if let Some(setup) = setup
+        && !setup.as_str().is_empty()
+    {
+        c.raw(setup.as_str());
+        c.raw("|| exit 6\n");
+    }
+    let flag = |b: bool| if b { "1" } else { "0" };
+    let mut stdin = Vec::new();
+    for job in jobs {
+        let chmod = match &job.attrs.mode {
+            None => String::new(),
+            Some(m) => m.chmod_arg().ok_or_else(|| {
+                RemoteError::failed(format!(
+                    "mode 'preserve' must be resolved before writing {}",
+                    job.path
+                ))
+            })?,
+        };
+        c.raw("jig_write");
+        c.arg(job.path)
+            .arg(flag(job.follow))
+            .arg(&chmod)
+            .arg(job.attrs.owner.as_deref().unwrap_or(""))
+            .arg(job.attrs.group.as_deref().unwrap_or(""))
+            .arg(flag(opts.backup))
+            .arg(flag(opts.unsafe_writes))
+            .arg(&job.content.len().to_string());
+        c.raw("|| exit $?\n");
+        stdin.extend_from_slice(job.content);
+    }
+    let out = run(ctx, c.into_string(), Some(stdin)).await?;
+    let mut frames = Frames::new(&out.stdout);
+    let mut outcomes = Vec::new();
+    while let Some(rec) = frames.next_record() {
+        outcomes.push(WriteOutcome {
+            backup_file: rec
+                .strip_prefix(b"B")
+                .map(|r| String::from_utf8_lossy(r).into_owned()),
+        });
+    }
+    if out.rc == 0 {
+        return Ok(outcomes);
+    }
+    // The failing file is the one after the last that reported; status 6 is the setup.
+    match jobs.get(outcomes.len()) {
+        Some(job) if out.rc != 6 => Err(write_error(job.path, opts, &out)),
+        _ => Err(host_error("cannot prepare the destination", &out)),
+    }
+}
+
+fn write_error(path: &str, opts: &WriteOptions, out: &ExecOutput) -> RemoteError {
+    match out.rc {
+        3 => {
+            let dir = match path.rfind('/') {
+                Some(0) => "/",
+                Some(i) => &path[..i],
+                None => ".",
+            };
+            RemoteError::failed(format!("Destination directory {dir} does not exist"))
+        }
+        4 => {
+            let detail = out.stderr_str();
+            RemoteError::failed(format!(
+                "failed to validate: `{}` rejected the new content of {path}; the old file was \
+                 left untouched{}{}",
+                opts.validate.as_deref().unwrap_or(""),
+                if detail.trim().is_empty() { "" } else { ": " },
+                detail.trim()
+            ))
+        }
+        5 => RemoteError::failed(format!("cannot write {path}: it is a directory")),
+        _ => host_error(&format!("cannot write {path}"), out),
+    }
 }
 
 /// One round trip: write content to a temp file in the same directory (content streamed on
@@ -536,68 +646,14 @@ pub async fn write_file_at(
     opts: &WriteOptions,
     follow: bool,
 ) -> Result<WriteOutcome, RemoteError> {
-    let chmod = match &attrs.mode {
-        None => String::new(),
-        Some(m) => m.chmod_arg().ok_or_else(|| {
-            RemoteError::failed(format!(
-                "mode 'preserve' must be resolved before writing {path}"
-            ))
-        })?,
+    let job = WriteJob {
+        path,
+        content,
+        attrs,
+        follow,
     };
-    let validate = match &opts.validate {
-        Some(v) => validate_syntax(v)?,
-        None => String::new(),
-    };
-    let body = WRITE_SCRIPT.replace("@VALIDATE@", &validate);
-    let flag = |b: bool| if b { "1" } else { "0" };
-    let cmd = script(
-        &[
-            path,
-            flag(follow),
-            &chmod,
-            attrs.owner.as_deref().unwrap_or(""),
-            attrs.group.as_deref().unwrap_or(""),
-            flag(opts.backup),
-            flag(opts.unsafe_writes),
-        ],
-        &body,
-    );
-    let out = run(ctx, cmd, Some(content.to_vec())).await?;
-    match out.rc {
-        0 => {}
-        3 => {
-            let dir = match path.rfind('/') {
-                Some(0) => "/",
-                Some(i) => &path[..i],
-                None => ".",
-            };
-            return Err(RemoteError::failed(format!(
-                "Destination directory {dir} does not exist"
-            )));
-        }
-        4 => {
-            let detail = out.stderr_str();
-            return Err(RemoteError::failed(format!(
-                "failed to validate: `{}` rejected the new content of {path}; the old file was \
-                 left untouched{}{}",
-                opts.validate.as_deref().unwrap_or(""),
-                if detail.trim().is_empty() { "" } else { ": " },
-                detail.trim()
-            )));
-        }
-        5 => {
-            return Err(RemoteError::failed(format!(
-                "cannot write {path}: it is a directory"
-            )));
-        }
-        _ => return Err(host_error(&format!("cannot write {path}"), &out)),
-    }
-    let mut frames = Frames::new(&out.stdout);
-    let backup_file = frames
-        .next_record()
-        .and_then(|r| r.strip_prefix(b"B"))
-        .map(|r| String::from_utf8_lossy(r).into_owned());
-    Ok(WriteOutcome { backup_file })
+    let mut outcomes = write_many(ctx, None, &[job], opts).await?;
+    Ok(outcomes.pop().unwrap_or_default())
 }
 
 /// Whether `wanted` (a name or a numeric id) names the same principal as `name`/`id`.
