@@ -17,6 +17,9 @@
 //! `meta`, `include_*`) are run by the executor, not through this trait.
 
 pub mod args;
+pub mod lineinfile;
+pub mod pyregex;
+pub mod textfile;
 
 use std::path::{Path, PathBuf};
 
