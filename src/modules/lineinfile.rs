@@ -10,8 +10,197 @@
 //! The module around it probes the file in one round trip, plans on the controller and writes
 //! atomically (see [`super::textfile`]).
 
+use async_trait::async_trait;
+use serde_json::Value as Json;
+
 use super::pyregex::{Dollar, PyRegex, Template};
-use super::textfile::{readlines, strip_eol};
+use super::textfile::{
+    FILE_ARGS, FileArgs, Planned, Stop, Text, commit, finish, probe, readlines, strip_eol,
+    text_diff,
+};
+use super::{Module, ModuleArgs, ModuleContext, ModuleError, ModuleResult};
+
+/// The `lineinfile` module.
+pub struct LineInFile;
+
+const KNOWN: &[&str] = &[
+    "state",
+    "regexp",
+    "regex",
+    "search_string",
+    "line",
+    "value",
+    "insertafter",
+    "insertbefore",
+    "backrefs",
+    "create",
+    "firstmatch",
+];
+
+#[async_trait]
+impl Module for LineInFile {
+    fn name(&self) -> &'static str {
+        "lineinfile"
+    }
+
+    async fn run(
+        &self,
+        args: &ModuleArgs,
+        ctx: &ModuleContext<'_>,
+    ) -> Result<ModuleResult, ModuleError> {
+        finish(run(args, ctx).await)
+    }
+}
+
+/// Arguments that cannot be given together, in Ansible's words.
+fn exclusive(args: &ModuleArgs, pairs: &[(&str, &str)]) -> Result<(), Stop> {
+    for (a, b) in pairs {
+        if args.get(a).is_some() && args.get(b).is_some() {
+            return Err(args
+                .error(format!("parameters are mutually exclusive: {a}|{b}"))
+                .into());
+        }
+    }
+    Ok(())
+}
+
+async fn run(args: &ModuleArgs, ctx: &ModuleContext<'_>) -> Result<ModuleResult, Stop> {
+    let known: Vec<&str> = KNOWN.iter().chain(FILE_ARGS).copied().collect();
+    args.check_known(&known)?;
+    let fa = FileArgs::from_args(args)?;
+    let regexp = match args.get_any(&["regexp", "regex"]) {
+        Some((name, _)) => args.str(name)?,
+        None => None,
+    };
+    let line = match args.get_any(&["line", "value"]) {
+        Some((name, _)) => args.str(name)?,
+        None => None,
+    };
+    exclusive(
+        args,
+        &[
+            ("insertbefore", "insertafter"),
+            ("regexp", "search_string"),
+            ("backrefs", "search_string"),
+        ],
+    )?;
+    let search = args.str("search_string")?;
+    let after = args.str("insertafter")?;
+    let before = args.str("insertbefore")?;
+    let backrefs = args.bool_or("backrefs", false)?;
+    let create = args.bool_or("create", false)?;
+    let firstmatch = args.bool_or("firstmatch", false)?;
+    let present_state = match args.str("state")?.as_deref() {
+        None | Some("present") => true,
+        Some("absent") => false,
+        Some(other) => {
+            return Err(args
+                .invalid(
+                    "state",
+                    format!("must be one of: absent, present, got: {other}"),
+                )
+                .into());
+        }
+    };
+
+    let mut warnings = Vec::new();
+    if regexp.as_deref() == Some("") {
+        warnings.push(
+            "The regular expression is an empty string, which will match every line in the file. \
+             This may have unintended consequences, such as replacing the last line in the file \
+             rather than appending. If this is desired, use '^' to match every line in the file \
+             and avoid this warning."
+                .to_string(),
+        );
+    } else if search.as_deref() == Some("") {
+        warnings.push(
+            "The search string is an empty string, which will match every line in the file. \
+             This may have unintended consequences, such as replacing the last line in the file \
+             rather than appending."
+                .to_string(),
+        );
+    }
+    if present_state {
+        if backrefs && regexp.is_none() {
+            return Err(Stop::Fail("regexp is required with backrefs=true".into()));
+        }
+        if line.is_none() {
+            return Err(Stop::Fail("line is required with state=present".into()));
+        }
+    } else if regexp.is_none() && search.is_none() && line.is_none() {
+        return Err(Stop::Fail(
+            "one of line, search_string, or regexp is required with state=absent".into(),
+        ));
+    }
+
+    let probed = probe(ctx, &fa.path, |b| Ok(Text::decode(b))).await?;
+    let text = match &probed {
+        Some(p) => p.text.clone(),
+        None if !present_state => {
+            let mut r = ModuleResult::ok();
+            r.msg = Some("file not present".into());
+            return Ok(r);
+        }
+        None if !create => {
+            let mut r = ModuleResult::failed(format!("Destination {} does not exist !", fa.path));
+            r.set("rc", 257);
+            return Ok(r);
+        }
+        None => Text::decode(b""),
+    };
+    let compile = |p: &str| PyRegex::compile(&text.adapt(p), Dollar::Line, false);
+    let selector = match (&regexp, &search) {
+        (Some(r), _) => Selector::Regexp(compile(r).map_err(Stop::Fail)?),
+        (None, Some(s)) => Selector::Search(text.adapt(s)),
+        (None, None) => Selector::Line,
+    };
+    let edit = if present_state {
+        let adapt = |o: &Option<String>| o.as_deref().map(|v| text.adapt(v));
+        let insert = Insert::parse(adapt(&after).as_deref(), adapt(&before).as_deref())
+            .map_err(Stop::Fail)?;
+        let spec = Present {
+            selector,
+            line: text.adapt(line.as_deref().unwrap_or_default()),
+            insert,
+            backrefs,
+            firstmatch,
+        };
+        present(&text.text, &spec).map_err(Stop::Fail)?
+    } else {
+        let line = line.as_deref().map(|l| text.adapt(l));
+        absent(&text.text, &selector, line.as_deref()).map_err(Stop::Fail)?
+    };
+
+    let mut result = ModuleResult {
+        changed: edit.changed,
+        msg: Some(edit.msg.clone()),
+        ..ModuleResult::default()
+    };
+    if edit.changed && ctx.diff_mode {
+        result.diffs.push(text_diff(
+            format!("{} (content)", fa.path),
+            &text,
+            &edit.text,
+        ));
+    }
+    let planned = Planned {
+        current: probed.as_ref(),
+        new_content: edit.changed.then(|| text.encode(&edit.text)),
+        create_parents: true,
+    };
+    let backup = commit(ctx, &fa, planned, &mut result).await?;
+    result.set("backup", backup.unwrap_or_default());
+    if let Some(found) = edit.found {
+        result.set("found", found);
+    }
+    if !warnings.is_empty() {
+        result.set(
+            "warnings",
+            Json::Array(warnings.into_iter().map(Json::String).collect()),
+        );
+    }
+    Ok(result)
+}
 
 /// What selects the line to replace (or the lines to remove).
 #[derive(Debug)]
@@ -597,5 +786,284 @@ mod tests {
         assert!(!e.changed);
         assert_eq!(e.msg, "");
         assert_eq!(e.found, Some(0));
+    }
+
+    mod module {
+        //! The module on the local connection, in temporary directories.
+
+        use std::os::unix::fs::PermissionsExt;
+
+        use serde_json::{Value as Json, json};
+
+        use crate::modules::remote::testutil::{Env, HOSTILE, assert_not_pwned};
+        use crate::modules::{Diff, Module, ModuleArgs, ModuleResult};
+
+        use super::super::LineInFile;
+
+        async fn lif(env: &Env, check: bool, args: Json) -> ModuleResult {
+            let map = args.as_object().unwrap().clone().into_iter().collect();
+            let args = ModuleArgs::new("lineinfile", map);
+            LineInFile.run(&args, &env.ctx(check, true)).await.unwrap()
+        }
+
+        #[tokio::test]
+        async fn edits_sshd_config_and_is_idempotent() {
+            let tmp = tempfile::tempdir().unwrap();
+            let env = Env::new(tmp.path());
+            let f = tmp.path().join("sshd_config");
+            std::fs::write(&f, "Port 22\n#PermitRootLogin yes\nUsePAM yes\n").unwrap();
+            let args =
+                json!({"path": f, "regexp": "^#?PermitRootLogin", "line": "PermitRootLogin no"});
+            let r = lif(&env, false, args.clone()).await;
+            assert!(r.changed && !r.failed, "{r:?}");
+            assert_eq!(r.msg.as_deref(), Some("line replaced"));
+            assert_eq!(r.values["backup"], json!(""));
+            assert_eq!(
+                std::fs::read_to_string(&f).unwrap(),
+                "Port 22\nPermitRootLogin no\nUsePAM yes\n"
+            );
+            match &r.diffs[0] {
+                Diff::Text {
+                    before_header,
+                    before,
+                    after,
+                    ..
+                } => {
+                    assert_eq!(before_header, &format!("{} (content)", f.display()));
+                    assert!(before.contains("#PermitRootLogin yes"));
+                    assert!(after.contains("PermitRootLogin no"));
+                }
+                other => panic!("{other:?}"),
+            }
+            let r = lif(&env, false, args).await;
+            assert!(!r.changed, "{r:?}");
+            assert_eq!(r.msg.as_deref(), Some(""));
+            assert!(r.diffs.is_empty());
+        }
+
+        #[tokio::test]
+        async fn check_mode_predicts_without_writing() {
+            let tmp = tempfile::tempdir().unwrap();
+            let env = Env::new(tmp.path());
+            let f = tmp.path().join("hosts");
+            std::fs::write(&f, "127.0.0.1 localhost\n").unwrap();
+            let r = lif(&env, true, json!({"path": f, "line": "10.0.0.5 db"})).await;
+            assert!(r.changed);
+            assert_eq!(r.msg.as_deref(), Some("line added"));
+            assert_eq!(
+                std::fs::read_to_string(&f).unwrap(),
+                "127.0.0.1 localhost\n"
+            );
+            // A file that would be created is not created.
+            let g = tmp.path().join("sub/new.conf");
+            let r = lif(&env, true, json!({"path": g, "line": "x", "create": true})).await;
+            assert!(r.changed && !r.failed, "{r:?}");
+            assert!(!g.exists() && !tmp.path().join("sub").exists());
+        }
+
+        #[tokio::test]
+        async fn create_makes_parents_and_sets_mode() {
+            let tmp = tempfile::tempdir().unwrap();
+            let env = Env::new(tmp.path());
+            let f = tmp.path().join("a/b/limits.conf");
+            let r = lif(
+                &env,
+                false,
+                json!({"dest": f, "line": "* soft nofile 4096", "create": "yes", "mode": "0600"}),
+            )
+            .await;
+            assert!(r.changed && !r.failed, "{r:?}");
+            assert_eq!(std::fs::read_to_string(&f).unwrap(), "* soft nofile 4096\n");
+            let mode = std::fs::metadata(&f).unwrap().permissions().mode() & 0o7777;
+            assert_eq!(mode, 0o600);
+        }
+
+        #[tokio::test]
+        async fn missing_file_without_create_fails_like_ansible() {
+            let tmp = tempfile::tempdir().unwrap();
+            let env = Env::new(tmp.path());
+            let f = tmp.path().join("nope");
+            let r = lif(&env, false, json!({"path": f, "line": "x"})).await;
+            assert!(r.failed);
+            assert_eq!(
+                r.msg,
+                Some(format!("Destination {} does not exist !", f.display()))
+            );
+            assert_eq!(r.values["rc"], json!(257));
+            let r = lif(
+                &env,
+                false,
+                json!({"path": f, "line": "x", "state": "absent"}),
+            )
+            .await;
+            assert!(!r.failed && !r.changed);
+            assert_eq!(r.msg.as_deref(), Some("file not present"));
+            let r = lif(&env, false, json!({"path": tmp.path(), "line": "x"})).await;
+            assert!(r.failed);
+            assert_eq!(
+                r.msg,
+                Some(format!("Path {} is a directory !", tmp.path().display()))
+            );
+        }
+
+        #[tokio::test]
+        async fn only_the_mode_changes() {
+            let tmp = tempfile::tempdir().unwrap();
+            let env = Env::new(tmp.path());
+            let f = tmp.path().join("f");
+            std::fs::write(&f, "x\n").unwrap();
+            std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
+            let r = lif(&env, false, json!({"path": f, "line": "x", "mode": "0640"})).await;
+            assert!(r.changed);
+            assert_eq!(
+                r.msg.as_deref(),
+                Some("ownership, perms or SE linux context changed")
+            );
+            assert!(matches!(&r.diffs[0], Diff::Fields { after, .. } if after["mode"] == "0640"));
+            let mode = std::fs::metadata(&f).unwrap().permissions().mode() & 0o7777;
+            assert_eq!(mode, 0o640);
+            // Both content and mode.
+            let r = lif(
+                &env,
+                false,
+                json!({"path": f, "line": "y", "mode": "u=rw,g=,o="}),
+            )
+            .await;
+            assert_eq!(
+                r.msg.as_deref(),
+                Some("line added and ownership, perms or SE linux context changed")
+            );
+            let mode = std::fs::metadata(&f).unwrap().permissions().mode() & 0o7777;
+            assert_eq!(mode, 0o600);
+        }
+
+        #[tokio::test]
+        async fn validate_and_backup() {
+            let tmp = tempfile::tempdir().unwrap();
+            let env = Env::new(tmp.path());
+            let f = tmp.path().join("sudoers");
+            std::fs::write(&f, "root ALL=(ALL) ALL\n").unwrap();
+            // A validator that rejects everything leaves the file alone.
+            let r = lif(
+                &env,
+                false,
+                json!({"path": f, "line": "bad", "validate": "grep -q nomatch %s"}),
+            )
+            .await;
+            assert!(r.failed, "{r:?}");
+            assert!(
+                r.msg.as_deref().unwrap().contains("failed to validate"),
+                "{r:?}"
+            );
+            assert_eq!(std::fs::read_to_string(&f).unwrap(), "root ALL=(ALL) ALL\n");
+            let r = lif(
+                &env,
+                false,
+                json!({"path": f, "line": "%admin ALL=(ALL) ALL", "validate": "grep -q admin %s", "backup": true}),
+            )
+            .await;
+            assert!(r.changed && !r.failed, "{r:?}");
+            let backup = r.values["backup"].as_str().unwrap().to_string();
+            assert!(backup.starts_with(&format!("{}.", f.display())), "{backup}");
+            assert_eq!(
+                std::fs::read_to_string(&backup).unwrap(),
+                "root ALL=(ALL) ALL\n"
+            );
+            assert_eq!(
+                std::fs::read_to_string(&f).unwrap(),
+                "root ALL=(ALL) ALL\n%admin ALL=(ALL) ALL\n"
+            );
+        }
+
+        #[tokio::test]
+        async fn hostile_names_and_lines() {
+            let tmp = tempfile::tempdir().unwrap();
+            let env = Env::new(tmp.path());
+            let f = tmp.path().join(HOSTILE);
+            let line = "x='$(touch /tmp/jig-files-pwned)' `touch jig-files-pwned` \"q\" ✓\nsecond";
+            let r = lif(
+                &env,
+                false,
+                json!({"path": f, "line": line, "create": true}),
+            )
+            .await;
+            assert!(r.changed && !r.failed, "{r:?}");
+            assert_eq!(std::fs::read_to_string(&f).unwrap(), format!("{line}\n"));
+            assert_not_pwned();
+        }
+
+        #[tokio::test]
+        async fn absent_counts_and_non_utf8_bytes_survive() {
+            let tmp = tempfile::tempdir().unwrap();
+            let env = Env::new(tmp.path());
+            let f = tmp.path().join("latin1.conf");
+            std::fs::write(&f, b"caf\xe9=1\n#old\nk=\xff\n#older\n").unwrap();
+            let r = lif(
+                &env,
+                false,
+                json!({"path": f, "regexp": "^#", "state": "absent"}),
+            )
+            .await;
+            assert!(r.changed);
+            assert_eq!(r.msg.as_deref(), Some("2 line(s) removed"));
+            assert_eq!(r.values["found"], json!(2));
+            assert_eq!(std::fs::read(&f).unwrap(), b"caf\xe9=1\nk=\xff\n");
+            let r = lif(&env, false, json!({"path": f, "line": "grüße=✓"})).await;
+            assert!(r.changed);
+            assert_eq!(
+                std::fs::read(&f).unwrap(),
+                [b"caf\xe9=1\nk=\xff\n".as_slice(), "grüße=✓\n".as_bytes()].concat()
+            );
+        }
+
+        #[tokio::test]
+        async fn argument_errors() {
+            let tmp = tempfile::tempdir().unwrap();
+            let env = Env::new(tmp.path());
+            let f = tmp.path().join("f");
+            std::fs::write(&f, "x\n").unwrap();
+            let r = lif(
+                &env,
+                false,
+                json!({"path": f, "backrefs": true, "line": "x"}),
+            )
+            .await;
+            assert_eq!(
+                r.msg.as_deref(),
+                Some("regexp is required with backrefs=true")
+            );
+            let r = lif(&env, false, json!({"path": f})).await;
+            assert_eq!(
+                r.msg.as_deref(),
+                Some("line is required with state=present")
+            );
+            let r = lif(&env, false, json!({"path": f, "state": "absent"})).await;
+            assert!(r.failed);
+            let r = lif(&env, false, json!({"path": f, "line": "x", "regexp": "("})).await;
+            assert!(
+                r.failed
+                    && r.msg
+                        .as_deref()
+                        .unwrap()
+                        .contains("invalid regular expression")
+            );
+            let map = json!({"path": f, "line": "x", "insertafter": "a", "insertbefore": "b"});
+            let args = ModuleArgs::new(
+                "lineinfile",
+                map.as_object().unwrap().clone().into_iter().collect(),
+            );
+            let e = LineInFile
+                .run(&args, &env.ctx(false, false))
+                .await
+                .unwrap_err();
+            assert!(e.to_string().contains("mutually exclusive"), "{e}");
+            let r = lif(&env, false, json!({"path": f, "regexp": "", "line": "y"})).await;
+            assert!(
+                r.values["warnings"][0]
+                    .as_str()
+                    .unwrap()
+                    .contains("empty string")
+            );
+        }
     }
 }

@@ -197,4 +197,4 @@ pub fn names() -> Vec<&'static str> {
 }
 
 /// The registry. Add a module here when its file lands.
-static REGISTRY: &[&dyn Module] = &[];
+static REGISTRY: &[&dyn Module] = &[&lineinfile::LineInFile];
