@@ -15,7 +15,7 @@ use serde_json::Value as Json;
 
 use super::pyregex::{Dollar, PyRegex, Template};
 use super::textfile::{
-    FILE_ARGS, FileArgs, Planned, Stop, Text, commit, finish, probe, readlines, strip_eol,
+    Edit, FILE_ARGS, FileArgs, Planned, Stop, Text, commit, finish, probe, readlines, strip_eol,
     text_diff,
 };
 use super::{Module, ModuleArgs, ModuleContext, ModuleError, ModuleResult};
@@ -256,19 +256,6 @@ pub struct Present {
     pub backrefs: bool,
     /// Use the first matching line instead of the last.
     pub firstmatch: bool,
-}
-
-/// The result of an edit.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Edit {
-    /// The new content.
-    pub text: String,
-    /// Whether it differs from the old one.
-    pub changed: bool,
-    /// Ansible's `msg` ("line added", "line replaced", "1 line(s) removed", or "").
-    pub msg: String,
-    /// For `absent`: how many lines were removed (Ansible's `found`).
-    pub found: Option<usize>,
 }
 
 /// Applies `state: present` to a file's text.

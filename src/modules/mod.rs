@@ -20,6 +20,7 @@ pub mod args;
 pub mod mode;
 pub mod remote;
 
+pub mod blockinfile;
 pub mod lineinfile;
 pub mod pyregex;
 pub mod textfile;
@@ -197,4 +198,4 @@ pub fn names() -> Vec<&'static str> {
 }
 
 /// The registry. Add a module here when its file lands.
-static REGISTRY: &[&dyn Module] = &[&lineinfile::LineInFile];
+static REGISTRY: &[&dyn Module] = &[&blockinfile::BlockInFile, &lineinfile::LineInFile];

@@ -154,6 +154,31 @@ pub fn strip_eol(line: &str) -> &str {
     line.trim_end_matches(['\r', '\n'])
 }
 
+/// The result of an edit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Edit {
+    /// The new content.
+    pub text: String,
+    /// Whether it differs from the old one.
+    pub changed: bool,
+    /// Ansible's `msg` ("line added", "Block inserted", "2 replacements made", or "").
+    pub msg: String,
+    /// lineinfile `state: absent`: how many lines were removed (Ansible's `found`).
+    pub found: Option<usize>,
+}
+
+impl Edit {
+    /// No change to `text`.
+    pub fn unchanged(text: &str) -> Edit {
+        Edit {
+            text: text.to_string(),
+            changed: false,
+            msg: String::new(),
+            found: None,
+        }
+    }
+}
+
 /// Why an edit module stopped early: a failed task (with Ansible's message) or a module error.
 #[derive(Debug)]
 pub enum Stop {
