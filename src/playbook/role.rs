@@ -285,6 +285,9 @@ impl Loader<'_> {
         dedupe: bool,
         acc: &mut PlayAcc,
     ) -> Result<Option<LoadedRole>, LoadError> {
+        if req.name.trim().is_empty() {
+            return Err(invalid(&req.pos, "the role name is empty"));
+        }
         let path =
             self.find_role(req.name, req.search_from)
                 .map_err(|tried| LoadError::RoleNotFound {
@@ -310,8 +313,9 @@ impl Loader<'_> {
         }
         let meta = self.role_meta(&path)?;
         if dedupe && !meta.allow_duplicates {
+            // Parameters compare as values: the order they are written in does not matter.
             let key = serde_json::to_string(&(
-                &req.params,
+                sorted(&Json::Object(req.params.clone().into_iter().collect())),
                 req.tasks_from,
                 req.vars_from,
                 req.defaults_from,
@@ -599,6 +603,24 @@ impl Loader<'_> {
             t.keywords,
             &loaded.role,
         ))
+    }
+}
+
+/// `value` with every mapping's keys in sorted order.
+fn sorted(value: &Json) -> Json {
+    match value {
+        Json::Object(map) => {
+            let mut entries: Vec<(&String, &Json)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            Json::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k.clone(), sorted(v)))
+                    .collect(),
+            )
+        }
+        Json::Array(items) => Json::Array(items.iter().map(sorted).collect()),
+        other => other.clone(),
     }
 }
 

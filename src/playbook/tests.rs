@@ -5,7 +5,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use pretty_assertions::assert_eq;
-use serde_json::json;
+use serde_json::{Value as Json, json};
 
 use super::*;
 
@@ -645,4 +645,36 @@ fn argument_specs_of_the_entry_point_are_attached() {
         r.argument_spec.as_ref().unwrap()["options"]["x"]["type"],
         json!("str")
     );
+}
+
+#[test]
+fn role_dedupe_compares_params_as_values() {
+    let dir = tree(&[
+        (
+            "pb.yml",
+            "- hosts: all\n  roles:\n    - {role: r, a: 1, b: {x: 1, y: 2}}\n    - {role: r, b: {y: 2, x: 1}, a: 1}\n    - {role: r, a: 2}\n",
+        ),
+        ("roles/r/tasks/main.yml", "- debug: msg=r\n"),
+    ]);
+    let pb = load_playbook(&dir.path().join("pb.yml"), &LoadOptions::default()).unwrap();
+    let params: Vec<Json> = pb.plays[0]
+        .roles
+        .iter()
+        .map(|r| json!(block(r).role.as_ref().unwrap().params["a"]))
+        .collect();
+    assert_eq!(params, vec![json!(1), json!(2)]);
+
+    let search = vec![dir.path().to_path_buf()];
+    let req = RoleRequest {
+        name: " ",
+        params: VarMap::new(),
+        pos: Pos::unknown(),
+        tasks_from: None,
+        vars_from: None,
+        defaults_from: None,
+        handlers_from: None,
+        search_from: &search,
+        parents: Vec::new(),
+    };
+    assert!(load_role(&req, &LoadOptions::default()).is_err());
 }
