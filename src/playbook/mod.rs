@@ -32,7 +32,9 @@ use serde_json::Value as Json;
 use crate::yaml::Pos;
 
 pub use kv::parse_kv;
-pub use load::{find_tasks_file, load_playbook, load_tasks_file, load_tasks_file_from};
+pub use load::{
+    find_tasks_file, load_playbook, load_playbook_with_vars, load_tasks_file, load_tasks_file_from,
+};
 pub use role::load_role;
 pub use tags::tags_selected;
 pub use task::normalize_module_name;

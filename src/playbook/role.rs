@@ -94,15 +94,6 @@ fn parse_role_entry(node: &Node) -> Result<RoleEntry, LoadError> {
             "this role entry names no role; write `- role: NAME` or `- NAME`",
         ));
     }
-    if entry.name.contains("{{") {
-        return Err(invalid(
-            &node.pos,
-            format!(
-                "the role name '{}' uses a template; roles here are loaded before variables are known. Use `include_role` for a role chosen at run time",
-                entry.name
-            ),
-        ));
-    }
     Ok(entry)
 }
 
@@ -384,9 +375,17 @@ impl Loader<'_> {
 
         let mut tasks: Vec<TaskItem> = Vec::new();
         let mut handlers: Vec<TaskItem> = Vec::new();
+        let dep_scope = Scope {
+            dir: role.path.join("meta"),
+            role: Some(role.clone()),
+            role_subdir: "tasks",
+            search_from: search.clone(),
+            play_vars: acc.play_vars.clone(),
+        };
         for dep in meta.dependencies {
+            let name = self.static_role_name(&dep.name, &dep.pos, &dep_scope, None)?;
             let dreq = RoleRequest {
-                name: &dep.name,
+                name: &name,
                 params: dep.params.clone(),
                 pos: dep.pos.clone(),
                 tasks_from: None,
@@ -443,6 +442,7 @@ impl Loader<'_> {
                 role: Some(role.clone()),
                 role_subdir: sub,
                 search_from: search.clone(),
+                play_vars: acc.play_vars.clone(),
             };
             out.extend(self.task_file(&file, &scope, acc, &req.pos)?);
         }
@@ -450,6 +450,24 @@ impl Loader<'_> {
             role: role.clone(),
             tasks,
             handlers,
+        })
+    }
+
+    /// A role name (or `tasks_from`...) with the variables known before the run replaced.
+    fn static_role_name(
+        &self,
+        text: &str,
+        at: &Pos,
+        scope: &Scope,
+        task_vars: Option<&VarMap>,
+    ) -> Result<String, LoadError> {
+        self.resolve_static(text, scope, task_vars).ok_or_else(|| {
+            invalid(
+                at,
+                format!(
+                    "'{text}' uses a variable jig cannot know before the run (roles here are loaded before any host is contacted; extra vars, play vars and role variables can be used). Use `include_role` for a role chosen at run time"
+                ),
+            )
         })
     }
 
@@ -473,8 +491,9 @@ impl Loader<'_> {
         let mut out = Vec::new();
         for item in items {
             let entry = parse_role_entry(item)?;
+            let name = self.static_role_name(&entry.name, &entry.pos, scope, None)?;
             let req = RoleRequest {
-                name: &entry.name,
+                name: &name,
                 params: entry.params.clone(),
                 pos: entry.pos.clone(),
                 tasks_from: None,
@@ -541,15 +560,7 @@ impl Loader<'_> {
                 }
             };
             match v {
-                Json::String(s) if !s.contains("{{") => *slot = Some(s.as_str()),
-                Json::String(s) => {
-                    return Err(invalid(
-                        &t.action_pos,
-                        format!(
-                            "`import_role` {k} '{s}' uses a template; imports are expanded before variables are known. Use `include_role`"
-                        ),
-                    ));
-                }
+                Json::String(s) => *slot = Some(s.as_str()),
                 other => {
                     return Err(invalid(
                         &t.action_pos,
@@ -564,6 +575,16 @@ impl Loader<'_> {
                 "`import_role` needs the role's `name:`",
             ));
         };
+        let name = self.static_role_name(name, &t.action_pos, scope, Some(&t.keywords.vars))?;
+        let mut resolved: [Option<String>; 4] = Default::default();
+        for (slot, from) in resolved.iter_mut().zip(froms) {
+            if let Some(f) = from {
+                *slot =
+                    Some(self.static_role_name(f, &t.action_pos, scope, Some(&t.keywords.vars))?);
+            }
+        }
+        let froms: [Option<&str>; 4] = [0, 1, 2, 3].map(|i| resolved[i].as_deref());
+        let name = name.as_str();
         let parents = match &scope.role {
             Some(r) => {
                 let mut p = vec![r.name.clone()];

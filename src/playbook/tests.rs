@@ -678,3 +678,54 @@ fn role_dedupe_compares_params_as_values() {
     };
     assert!(load_role(&req, &LoadOptions::default()).is_err());
 }
+
+#[test]
+fn variables_known_before_the_run_name_static_imports() {
+    let dir = tree(&[
+        (
+            "pb.yml",
+            "- import_playbook: '{{ which }}.yml'\n  vars:\n    which: inner\n",
+        ),
+        (
+            "inner.yml",
+            "- hosts: all\n  vars:\n    flavour: debian\n    base_role: base\n  roles:\n    - '{{ base_role }}'\n  tasks:\n    - import_tasks: 'tasks/{{ flavour }}.yml'\n    - import_role:\n        name: '{{ extra_role }}'\n        tasks_from: '{{ entry }}'\n      vars:\n        entry: other\n",
+        ),
+        ("tasks/debian.yml", "- name: deb\n  debug: msg=deb\n"),
+        (
+            "roles/base/tasks/main.yml",
+            "- import_tasks: '{{ base_file }}'\n",
+        ),
+        (
+            "roles/base/defaults/main.yml",
+            "base_file: from_default.yml\n",
+        ),
+        (
+            "roles/base/tasks/from_default.yml",
+            "- name: from default\n  debug: msg=x\n",
+        ),
+        (
+            "roles/picked/tasks/other.yml",
+            "- name: picked other\n  debug: msg=x\n",
+        ),
+    ]);
+    let extra = VarMap::from_iter([("extra_role".to_string(), json!("picked"))]);
+    let pb = load_playbook_with_vars(&dir.path().join("pb.yml"), &LoadOptions::default(), &extra)
+        .unwrap();
+    let p = &pb.plays[0];
+    assert_eq!(p.vars["which"], json!("inner"));
+    assert_eq!(names(&p.roles), vec!["from default"]);
+    assert_eq!(names(&p.tasks), vec!["deb", "picked other"]);
+
+    // Without the extra var the role name cannot be known.
+    let err = load_playbook(&dir.path().join("pb.yml"), &LoadOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("'{{ extra_role }}'"), "{err}");
+    assert!(err.contains("include_role"), "{err}");
+    // Filters are not evaluated here.
+    let err = load_err(&[(
+        "pb.yml",
+        "- hosts: all\n  vars: {x: a}\n  tasks:\n    - import_tasks: \"{{ x | upper }}.yml\"\n",
+    )]);
+    assert!(err.contains("include_tasks"), "{err}");
+}
