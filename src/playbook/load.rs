@@ -75,18 +75,21 @@ pub fn load_tasks_file(
         search.push(parent.to_path_buf());
     }
     search.push(dir);
-    load_tasks_file_from(path, role, &search, opts)
+    load_tasks_file_from(path, role, &search, opts, &VarMap::new())
 }
 
 /// Like [`load_tasks_file`], with the directories roles are searched from (the playbook
-/// directory first), as in [`super::RoleRequest::search_from`].
+/// directory first, as in [`super::RoleRequest::search_from`]) and the variables the names of
+/// static imports inside the file may use (at run time: the host's variables, flattened).
 pub fn load_tasks_file_from(
     path: &Path,
     role: Option<Arc<Role>>,
     search_from: &[PathBuf],
     opts: &LoadOptions,
+    vars: &VarMap,
 ) -> Result<Vec<TaskItem>, LoadError> {
     let mut loader = Loader::new(opts);
+    loader.extra_vars = vars.clone();
     let mut acc = PlayAcc::default();
     let scope = Scope {
         dir: dir_of(path),

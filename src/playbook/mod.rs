@@ -35,7 +35,7 @@ pub use kv::parse_kv;
 pub use load::{
     find_tasks_file, load_playbook, load_playbook_with_vars, load_tasks_file, load_tasks_file_from,
 };
-pub use role::load_role;
+pub use role::{load_role, load_role_with_vars};
 pub use tags::tags_selected;
 pub use task::normalize_module_name;
 

@@ -24,7 +24,18 @@ use crate::yaml::{self, Node, NodeValue, Pos};
 /// The role's dependencies are expanded too (their blocks come first in `tasks`). Errors name
 /// `req.pos`, the directories searched, or the broken file.
 pub fn load_role(req: &RoleRequest<'_>, opts: &LoadOptions) -> Result<LoadedRole, LoadError> {
+    load_role_with_vars(req, opts, &VarMap::new())
+}
+
+/// Like [`load_role`], with the variables the names of static imports inside the role may use
+/// (at run time: the host's variables, flattened), above the role's own vars and defaults.
+pub fn load_role_with_vars(
+    req: &RoleRequest<'_>,
+    opts: &LoadOptions,
+    vars: &VarMap,
+) -> Result<LoadedRole, LoadError> {
     let mut loader = Loader::new(opts);
+    loader.extra_vars = vars.clone();
     let mut acc = PlayAcc::default();
     loader
         .role_use(req, false, &mut acc)?

@@ -729,3 +729,41 @@ fn variables_known_before_the_run_name_static_imports() {
     )]);
     assert!(err.contains("include_tasks"), "{err}");
 }
+
+#[test]
+fn run_time_loads_take_the_hosts_variables() {
+    let dir = tree(&[
+        ("inc.yml", "- import_tasks: '{{ os }}.yml'\n"),
+        ("Debian.yml", "- name: on debian\n  debug: msg=x\n"),
+        ("roles/r/tasks/main.yml", "- import_tasks: '{{ os }}.yml'\n"),
+        (
+            "roles/r/tasks/Debian.yml",
+            "- name: role on debian\n  debug: msg=x\n",
+        ),
+    ]);
+    let vars = VarMap::from_iter([("os".to_string(), json!("Debian"))]);
+    let search = vec![dir.path().to_path_buf()];
+    let items = load_tasks_file_from(
+        &dir.path().join("inc.yml"),
+        None,
+        &search,
+        &LoadOptions::default(),
+        &vars,
+    )
+    .unwrap();
+    assert_eq!(names(&items), vec!["on debian"]);
+    let req = RoleRequest {
+        name: "r",
+        params: VarMap::new(),
+        pos: Pos::unknown(),
+        tasks_from: None,
+        vars_from: None,
+        defaults_from: None,
+        handlers_from: None,
+        search_from: &search,
+        parents: Vec::new(),
+    };
+    let loaded = load_role_with_vars(&req, &LoadOptions::default(), &vars).unwrap();
+    assert_eq!(names(&loaded.tasks), vec!["role on debian"]);
+    assert!(load_role(&req, &LoadOptions::default()).is_err());
+}
