@@ -119,8 +119,9 @@ pub(crate) struct Loader<'o> {
     pub(crate) opts: &'o LoadOptions,
     /// Files being expanded, outermost first.
     stack: Vec<PathBuf>,
-    /// Roles being expanded, outermost first (for dependency cycles).
-    pub(crate) role_stack: Vec<PathBuf>,
+    /// Roles being expanded (directory and `tasks_from`), outermost first, for dependency
+    /// cycles.
+    pub(crate) role_stack: Vec<(PathBuf, Option<String>)>,
     /// `-e` variables, for the names of static imports.
     pub(crate) extra_vars: VarMap,
 }
@@ -383,6 +384,8 @@ impl<'o> Loader<'o> {
             dir.join(file)
         };
         let mut plays = self.playbook_file(&path, &value.pos, &known)?;
+        // Applied again after loading so that, as in Ansible, an outer import's vars win over
+        // an inner one's.
         for play in &mut plays {
             play.vars.extend(vars.clone());
             play.keywords.tags.splice(0..0, tags.iter().cloned());

@@ -302,7 +302,10 @@ impl Loader<'_> {
                         .join(", "),
                 })?;
         let canon = std::fs::canonicalize(&path).unwrap_or_else(|_| absolute(&path));
-        if self.role_stack.contains(&canon) {
+        // A role may import another entry point of itself (`tasks_from`); the same entry point
+        // again is a cycle.
+        let frame = (canon.clone(), req.tasks_from.map(str::to_string));
+        if self.role_stack.contains(&frame) {
             let mut chain: Vec<String> = req.parents.iter().rev().cloned().collect();
             chain.push(req.name.to_string());
             return Err(invalid(
@@ -362,7 +365,7 @@ impl Loader<'_> {
             parents: req.parents.clone(),
             argument_spec,
         });
-        self.role_stack.push(canon);
+        self.role_stack.push(frame);
         let result = self.role_contents(req, &role, meta, acc);
         self.role_stack.pop();
         result.map(Some)

@@ -767,3 +767,26 @@ fn run_time_loads_take_the_hosts_variables() {
     assert_eq!(names(&loaded.tasks), vec!["role on debian"]);
     assert!(load_role(&req, &LoadOptions::default()).is_err());
 }
+
+#[test]
+fn a_role_may_import_another_entry_point_of_itself() {
+    let dir = tree(&[
+        ("pb.yml", "- hosts: all\n  roles: [r]\n"),
+        (
+            "roles/r/tasks/main.yml",
+            "- import_role:\n    name: r\n    tasks_from: other\n",
+        ),
+        ("roles/r/tasks/other.yml", "- name: other\n  debug: msg=x\n"),
+    ]);
+    let pb = load_playbook(&dir.path().join("pb.yml"), &LoadOptions::default()).unwrap();
+    assert_eq!(names(&pb.plays[0].roles), vec!["other"]);
+    fs::write(
+        dir.path().join("roles/r/tasks/other.yml"),
+        "- import_role:\n    name: r\n    tasks_from: other\n",
+    )
+    .unwrap();
+    let err = load_playbook(&dir.path().join("pb.yml"), &LoadOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("cycle"), "{err}");
+}
