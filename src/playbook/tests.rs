@@ -790,3 +790,63 @@ fn a_role_may_import_another_entry_point_of_itself() {
         .to_string();
     assert!(err.contains("cycle"), "{err}");
 }
+
+#[test]
+fn every_task_block_and_play_has_a_position() {
+    let pb = site();
+    for p in &pb.plays {
+        assert!(p.pos.line > 0 && p.pos.file.is_some(), "{:?}", p.name);
+        for list in [&p.pre_tasks, &p.roles, &p.tasks, &p.post_tasks, &p.handlers] {
+            walk_tasks(list, &mut |t, blocks| {
+                assert!(t.pos.line > 0 && t.pos.file.is_some(), "{:?}", t.name);
+                assert!(t.action_pos.line > 0, "{:?}", t.name);
+                for b in blocks {
+                    assert!(b.pos.line > 0 && b.pos.file.is_some(), "{:?}", b.name);
+                }
+            });
+        }
+    }
+}
+
+#[test]
+fn mangled_playbooks_never_panic() {
+    let text = fs::read_to_string(fixtures().join("site/site.yml")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let dir = tree(&[]);
+    let path = dir.path().join("pb.yml");
+    let mut loaded = 0;
+    for i in 0..lines.len() {
+        // Drop one line, then keep only a prefix.
+        let without: Vec<&str> = lines
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .map(|(_, l)| *l)
+            .collect();
+        for variant in [without.join("\n"), lines[..i].join("\n")] {
+            fs::write(&path, variant).unwrap();
+            if load_playbook(&path, &LoadOptions::default()).is_ok() {
+                loaded += 1;
+            }
+        }
+    }
+    // Without its roles directory most variants fail; the point is that none panics.
+    assert!(loaded > 0 && loaded < 2 * lines.len(), "{loaded}");
+}
+
+#[test]
+fn kv_text_of_any_shape_never_panics() {
+    let alphabet = ['a', '=', '"', '\'', ' ', '\\', '{', '}', '\n', 'é'];
+    let n = alphabet.len();
+    for len in 1..=4u32 {
+        for mut code in 0..n.pow(len) {
+            let mut s = String::new();
+            for _ in 0..len {
+                s.push(alphabet[code % n]);
+                code /= n;
+            }
+            let _ = parse_kv(&s, true);
+            let _ = parse_kv(&s, false);
+        }
+    }
+}
