@@ -13,6 +13,21 @@
 //! Layout of the types (the parser fills them; nothing else constructs them from files):
 //! `Playbook` -> `Play` -> sections of `TaskItem` (a `Task` or a `Block`), `Role`s with their
 //! defaults, vars, tasks and handlers.
+//!
+//! How the static expansion looks:
+//! - each use of a role (`roles:` entry, `import_role`, a `meta/main.yml` dependency) is a
+//!   [`Block`] whose `role` is set and whose keywords are the entry's (`when`, `tags`,
+//!   `vars`...); inside it come one such block per dependency, then the role's tasks, each
+//!   [`Task`] carrying its role too. Role handlers are appended to the play's handlers the same
+//!   way (roles' first, then the play's own, then those of `import_role`s);
+//! - `import_tasks` is a plain [`Block`] (no role) holding the imported tasks, with the import
+//!   task's keywords;
+//! - `import_playbook` contributes its plays, with its `vars` merged into each play's vars and
+//!   its `tags`/`when` put first in the play's keywords.
+//!
+//! Submodules: `load` (files, plays, task lists, imports), `role` (role search and layout),
+//! `task` (one task mapping, module arguments), `kv` (`k=v` text), `keywords` (keyword values),
+//! `tags` (tag selection).
 
 mod keywords;
 mod kv;

@@ -850,3 +850,45 @@ fn kv_text_of_any_shape_never_panics() {
         }
     }
 }
+
+#[test]
+fn import_role_entry_points() {
+    let dir = tree(&[
+        (
+            "pb.yml",
+            "- hosts: all\n  tasks:\n    - name: use r\n      import_role:\n        name: r\n        tasks_from: setup.yml\n        vars_from: debian\n        defaults_from: small\n        handlers_from: extra\n      become: true\n",
+        ),
+        ("roles/r/tasks/setup.yml", "- name: setup\n  debug: msg=x\n"),
+        ("roles/r/vars/debian.yml", "pkg: apt\n"),
+        ("roles/r/vars/main.yml", "pkg: none\n"),
+        ("roles/r/defaults/small.yml", "size: 1\n"),
+        (
+            "roles/r/handlers/extra.yml",
+            "- name: extra handler\n  debug: msg=h\n",
+        ),
+        (
+            "roles/r/handlers/main.yml",
+            "- name: main handler\n  debug: msg=h\n",
+        ),
+    ]);
+    let pb = load_playbook(&dir.path().join("pb.yml"), &LoadOptions::default()).unwrap();
+    let p = &pb.plays[0];
+    let b = block(&p.tasks[0]);
+    assert_eq!(b.name.as_deref(), Some("use r"));
+    assert_eq!(b.keywords.become_, Some(json!(true)));
+    let r = b.role.as_ref().unwrap();
+    assert_eq!(r.vars["pkg"], json!("apt"));
+    assert_eq!(r.defaults["size"], json!(1));
+    assert_eq!(names(&b.block), vec!["setup"]);
+    assert_eq!(names(&p.handlers), vec!["extra handler"]);
+    assert_eq!(p.role_names, vec!["r"]);
+
+    let err = load_err(&[
+        (
+            "pb.yml",
+            "- hosts: all\n  tasks:\n    - import_role: {name: r, vars_from: absent}\n",
+        ),
+        ("roles/r/tasks/main.yml", "- debug: msg=x\n"),
+    ]);
+    assert!(err.contains("cannot find vars file 'absent'"), "{err}");
+}
