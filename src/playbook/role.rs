@@ -378,11 +378,15 @@ impl Loader<'_> {
         meta: RoleMeta,
         acc: &mut PlayAcc,
     ) -> Result<LoadedRole, LoadError> {
-        let mut search: Vec<PathBuf> = req.search_from.to_vec();
+        // As in Ansible, the directory holding a role is searched only for the role's own
+        // meta dependencies, not for roles imported by its tasks; and only one level: a
+        // dependency's dependencies are searched beside the dependency.
+        let base: Vec<PathBuf> = req.search_from.first().cloned().into_iter().collect();
+        let mut dep_search = base.clone();
         if let Some(parent) = role.path.parent()
-            && !search.iter().any(|d| d == parent)
+            && !dep_search.iter().any(|d| d == parent)
         {
-            search.push(parent.to_path_buf());
+            dep_search.push(parent.to_path_buf());
         }
         let mut parents = vec![role.name.clone()];
         parents.extend(req.parents.iter().cloned());
@@ -393,7 +397,7 @@ impl Loader<'_> {
             dir: role.path.join("meta"),
             role: Some(role.clone()),
             role_subdir: "tasks",
-            search_from: search.clone(),
+            search_from: dep_search.clone(),
             play_vars: acc.play_vars.clone(),
         };
         for dep in meta.dependencies {
@@ -406,7 +410,7 @@ impl Loader<'_> {
                 vars_from: None,
                 defaults_from: None,
                 handlers_from: None,
-                search_from: &search,
+                search_from: &dep_search,
                 parents: parents.clone(),
             };
             let Some(loaded) = self.role_use(&dreq, true, acc)? else {
@@ -455,7 +459,7 @@ impl Loader<'_> {
                 dir: dir.clone(),
                 role: Some(role.clone()),
                 role_subdir: sub,
-                search_from: search.clone(),
+                search_from: base.clone(),
                 play_vars: acc.play_vars.clone(),
             };
             out.extend(self.task_file(&file, &scope, acc, &req.pos)?);

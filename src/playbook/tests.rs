@@ -580,6 +580,20 @@ fn nested_role_names_and_dependencies_beside_their_parent() {
     let pb = load_playbook(&dir.path().join("pb.yml"), &LoadOptions::default()).unwrap();
     let inner = block(&pb.plays[0].roles[0]);
     assert_eq!(role_name(inner), "group/inner");
+    // ...but, as in Ansible, not for a role imported by the role's tasks.
+    fs::write(
+        dir.path().join("roles/group/inner/tasks/main.yml"),
+        "- import_role: {name: sibling}
+",
+    )
+    .unwrap();
+    let err = load_playbook(&dir.path().join("pb.yml"), &LoadOptions::default()).unwrap_err();
+    assert!(matches!(err, LoadError::RoleNotFound { .. }), "{err}");
+    fs::write(
+        dir.path().join("roles/group/inner/tasks/main.yml"),
+        "- debug: msg=inner\n",
+    )
+    .unwrap();
     let dep = block(&inner.block[0]);
     assert_eq!(role_name(dep), "sibling");
     assert_eq!(dep.keywords.when, vec![json!("s")]);
