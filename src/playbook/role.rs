@@ -140,8 +140,13 @@ fn vars_file(path: &Path) -> Result<VarMap, LoadError> {
 }
 
 impl Loader<'_> {
-    /// Finds a role directory; on failure, every directory tried.
-    fn find_role(&self, name: &str, search_from: &[PathBuf]) -> Result<PathBuf, Vec<PathBuf>> {
+    /// Finds a role directory, and whether it was found only as a path from the working
+    /// directory; on failure, every directory tried.
+    fn find_role(
+        &self,
+        name: &str,
+        search_from: &[PathBuf],
+    ) -> Result<(PathBuf, bool), Vec<PathBuf>> {
         let mut candidates: Vec<PathBuf> = Vec::new();
         let as_path = Path::new(name);
         if as_path.is_absolute() {
@@ -171,8 +176,6 @@ impl Loader<'_> {
                 candidates.extend(others.iter().map(|d| d.join(n)));
                 candidates.extend(base.map(|b| b.join(n)));
             }
-            // Last resort, as in Ansible: the name as a path from the working directory.
-            candidates.push(absolute(as_path));
         }
         let mut unique: Vec<PathBuf> = Vec::new();
         for c in candidates {
@@ -180,10 +183,15 @@ impl Loader<'_> {
                 unique.push(c);
             }
         }
-        match unique.iter().find(|c| c.is_dir()) {
-            Some(found) => Ok(found.clone()),
-            None => Err(unique),
+        if let Some(found) = unique.iter().find(|c| c.is_dir()) {
+            return Ok((found.clone(), false));
         }
+        // Last resort, as in Ansible: the name as a path from the working directory.
+        let from_cwd = absolute(as_path);
+        if !as_path.is_absolute() && from_cwd.is_dir() {
+            return Ok((from_cwd, true));
+        }
+        Err(unique)
     }
 
     fn role_meta(&self, role_dir: &Path) -> Result<RoleMeta, LoadError> {
@@ -290,7 +298,7 @@ impl Loader<'_> {
         if req.name.trim().is_empty() {
             return Err(invalid(&req.pos, "the role name is empty"));
         }
-        let path =
+        let (path, via_cwd) =
             self.find_role(req.name, req.search_from)
                 .map_err(|tried| LoadError::RoleNotFound {
                     pos: req.pos.clone(),
@@ -331,7 +339,9 @@ impl Loader<'_> {
                 return Ok(None);
             }
         }
-        let name = if req.name.starts_with(['.', '/', '~']) {
+        // Ansible keeps the name as written, except for a role found only as a path from the
+        // working directory, which is named after its directory.
+        let name = if via_cwd {
             path.file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_else(|| req.name.to_string())

@@ -331,8 +331,8 @@ fn a_role_may_be_a_path_and_meta_dependency_cycles_are_caught() {
 
     fs::write(dir.path().join("roles/b/meta/main.yml"), "").unwrap();
     let pb = load_playbook(&dir.path().join("pb.yml"), &LoadOptions::default()).unwrap();
-    assert_eq!(role_name(block(&pb.plays[0].roles[0])), "thing");
-    assert_eq!(pb.plays[0].role_names, vec!["thing", "a"]);
+    assert_eq!(role_name(block(&pb.plays[0].roles[0])), "./lib/thing");
+    assert_eq!(pb.plays[0].role_names, vec!["./lib/thing", "a"]);
 }
 
 #[test]
