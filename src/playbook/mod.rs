@@ -444,6 +444,22 @@ pub enum LoadError {
     },
 }
 
+impl Task {
+    /// The task's title as ansible-playbook prints it in `TASK [...]`: `role : name`, or the
+    /// action as written when the task has no name (`role : ansible.builtin.debug`). The name
+    /// is untemplated; the executor templates it with the play's variables before printing.
+    pub fn display_name(&self) -> String {
+        let title = match self.name.as_deref().map(str::trim) {
+            Some(n) if !n.is_empty() => n,
+            _ => self.action_as_written.as_str(),
+        };
+        match &self.role {
+            Some(r) => format!("{} : {title}", r.name),
+            None => title.to_string(),
+        }
+    }
+}
+
 impl LoadError {
     /// Where the problem is, when known (a YAML syntax error carries its location in the text).
     pub fn pos(&self) -> Option<&Pos> {

@@ -906,3 +906,22 @@ fn import_role_entry_points() {
     ]);
     assert!(err.contains("cannot find vars file 'absent'"), "{err}");
 }
+
+#[test]
+fn display_names_follow_ansible() {
+    let pb = site();
+    let web = block(&pb.plays[0].roles[1]);
+    let conf = task(&web.block[2]);
+    assert_eq!(conf.display_name(), "web : web conf");
+    let pre = task(&pb.plays[0].pre_tasks[0]);
+    assert_eq!(pre.display_name(), "Before");
+    let post = task(&pb.plays[0].post_tasks[0]);
+    assert_eq!(post.display_name(), "command");
+    let dir = tree(&[
+        ("pb.yml", "- hosts: all\n  roles: [r]\n"),
+        ("roles/r/tasks/main.yml", "- ansible.builtin.debug: msg=x\n"),
+    ]);
+    let pb = load_playbook(&dir.path().join("pb.yml"), &LoadOptions::default()).unwrap();
+    let t = task(&block(&pb.plays[0].roles[0]).block[0]);
+    assert_eq!(t.display_name(), "r : ansible.builtin.debug");
+}
