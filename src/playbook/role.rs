@@ -123,6 +123,32 @@ fn find_in_dir(dir: &Path, name: &str) -> Option<PathBuf> {
     candidates.into_iter().find(|c| c.is_file())
 }
 
+/// The vars files of a `vars/main/` (or `defaults/main/`) directory, as Ansible lists them:
+/// names in sorted order, subdirectories (without an extension) entered recursively, hidden
+/// and backup (`~`) files skipped, files with an extension other than `.yml`, `.yaml` or
+/// `.json` ignored.
+fn dir_vars_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for p in entries {
+        let Some(file_name) = p.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        if file_name.starts_with('.') || file_name.ends_with('~') {
+            continue;
+        }
+        let ext = p.extension().and_then(|e| e.to_str());
+        if p.is_dir() && ext.is_none() {
+            dir_vars_files(&p, out)?;
+        } else if p.is_file() && matches!(ext, None | Some("yml" | "yaml" | "json")) {
+            out.push(p);
+        }
+    }
+    Ok(())
+}
+
 /// A vars file: a mapping, or empty.
 fn vars_file(path: &Path) -> Result<VarMap, LoadError> {
     let node = yaml::load_file(path)?;
@@ -250,22 +276,9 @@ impl Loader<'_> {
         }
         let as_dir = dir.join(name);
         if as_dir.is_dir() {
-            let mut files: Vec<PathBuf> = std::fs::read_dir(&as_dir)
-                .map_err(|e| invalid(at, format!("cannot read {}: {e}", as_dir.display())))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| {
-                    p.is_file()
-                        && !p
-                            .file_name()
-                            .and_then(|n| n.to_str())
-                            .is_some_and(|n| n.starts_with('.'))
-                        && matches!(
-                            p.extension().and_then(|e| e.to_str()),
-                            None | Some("yml" | "yaml" | "json")
-                        )
-                })
-                .collect();
-            files.sort();
+            let mut files = Vec::new();
+            dir_vars_files(&as_dir, &mut files)
+                .map_err(|e| invalid(at, format!("cannot read {}: {e}", as_dir.display())))?;
             let mut out = VarMap::new();
             for f in files {
                 out.extend(vars_file(&f)?);

@@ -925,3 +925,21 @@ fn display_names_follow_ansible() {
     let t = task(&block(&pb.plays[0].roles[0]).block[0]);
     assert_eq!(t.display_name(), "r : ansible.builtin.debug");
 }
+
+#[test]
+fn vars_directories_are_read_recursively_in_name_order() {
+    let dir = tree(&[
+        ("pb.yml", "- hosts: all\n  roles: [r]\n"),
+        ("roles/r/defaults/main/10-a.yml", "a: 1\nshared: a\n"),
+        ("roles/r/defaults/main/20-sub/x.yaml", "x: 1\nshared: sub\n"),
+        ("roles/r/defaults/main/30-b.json", "{\"shared\": \"b\"}\n"),
+        ("roles/r/defaults/main/40-skip.txt", "shared: txt\n"),
+        ("roles/r/defaults/main/.hidden.yml", "shared: hidden\n"),
+        ("roles/r/defaults/main/50-old.yml~", "shared: backup\n"),
+    ]);
+    let pb = load_playbook(&dir.path().join("pb.yml"), &LoadOptions::default()).unwrap();
+    let r = block(&pb.plays[0].roles[0]).role.clone().unwrap();
+    assert_eq!(r.defaults["a"], json!(1));
+    assert_eq!(r.defaults["x"], json!(1));
+    assert_eq!(r.defaults["shared"], json!("b"));
+}
