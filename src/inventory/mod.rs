@@ -163,6 +163,14 @@ pub enum InventoryError {
     /// A host that is not in the inventory.
     #[error("no host named '{0}' in the inventory")]
     UnknownHost(String),
+    /// A source jig cannot read (a dynamic inventory script, a TOML file).
+    #[error("cannot use inventory {}: {reason}", path.display())]
+    Unsupported {
+        /// The file.
+        path: PathBuf,
+        /// Why, and what to do.
+        reason: String,
+    },
 }
 
 /// Where inventory data is currently being read from, for errors and `inventory_file`.
@@ -308,6 +316,17 @@ impl Inventory {
     /// when named explicitly and absent from the inventory, with ansible_connection=local).
     pub fn select(&self, pattern: &str) -> Result<Vec<String>, PatternError> {
         pattern::select(self, pattern)
+    }
+
+    /// `hosts` (from [`Inventory::select`]) narrowed to those `limit` also selects, keeping
+    /// their order: what `--limit` does to every play's hosts.
+    pub fn restrict(&self, hosts: &[String], limit: &str) -> Result<Vec<String>, PatternError> {
+        let allowed: HashSet<String> = self.select(limit)?.into_iter().collect();
+        Ok(hosts
+            .iter()
+            .filter(|h| allowed.contains(*h))
+            .cloned()
+            .collect())
     }
 
     /// The `groups` magic variable: every group (with `all` and `ungrouped`) -> its hosts.
@@ -591,6 +610,15 @@ impl Inventory {
                 self.add_host(&name, Some("ungrouped"), None);
             }
         }
+        let clashes: Vec<String> = self
+            .groups
+            .keys()
+            .filter(|g| self.hosts.contains_key(*g))
+            .cloned()
+            .collect();
+        for name in clashes {
+            self.warn(format!("found both group and host with same name: {name}"));
+        }
         let mut depth: HashMap<String, u32> = HashMap::new();
         let names: Vec<String> = self.groups.keys().cloned().collect();
         for g in &names {
@@ -715,6 +743,12 @@ impl Inventory {
         let ext = path
             .extension()
             .map(|e| e.to_string_lossy().to_ascii_lowercase());
+        if let Some(reason) = unsupported_source(path, ext.as_deref()) {
+            return Err(InventoryError::Unsupported {
+                path: path.to_path_buf(),
+                reason,
+            });
+        }
         match ext.as_deref() {
             Some("yml" | "yaml" | "json") => {
                 let node = crate::yaml::load_file(path)?;
@@ -770,6 +804,29 @@ pub struct VarSource {
     pub origin: String,
     /// The variables.
     pub vars: Arc<VarMap>,
+}
+
+/// Why jig cannot read `path` as a static inventory, if it cannot: Ansible would hand these
+/// to its `script` or `toml` plugins.
+fn unsupported_source(path: &Path, ext: Option<&str>) -> Option<String> {
+    if ext == Some("toml") {
+        return Some("TOML inventories are not supported; convert it to YAML or INI".into());
+    }
+    let mut head = [0u8; 2];
+    let is_script = std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
+        .is_ok()
+        && &head == b"#!";
+    #[cfg(unix)]
+    let executable = {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
+    };
+    #[cfg(not(unix))]
+    let executable = true;
+    (is_script && executable).then(|| {
+        "this is an executable dynamic inventory script, which jig does not run; save its --list output as a JSON or YAML inventory instead".into()
+    })
 }
 
 /// Names Ansible skips when reading a directory as an inventory.

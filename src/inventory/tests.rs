@@ -298,7 +298,9 @@ fn ini_errors_name_file_and_line() {
 fn yaml_errors_name_the_position() {
     let tmp = tempfile::tempdir().unwrap();
     let path = write(tmp.path(), "inv.yml", "all:\n  hosts:\n    - web1\n");
-    let msg = Inventory::load(std::slice::from_ref(&path)).unwrap_err().to_string();
+    let msg = Inventory::load(std::slice::from_ref(&path))
+        .unwrap_err()
+        .to_string();
     assert!(msg.starts_with(&format!("{path}:3:")), "{msg}");
     assert!(
         msg.contains("'hosts' of group 'all' must be a mapping"),
@@ -306,7 +308,9 @@ fn yaml_errors_name_the_position() {
     );
 
     let path = write(tmp.path(), "bad.yml", "all:\n  hosts: [web1\n");
-    let msg = Inventory::load(std::slice::from_ref(&path)).unwrap_err().to_string();
+    let msg = Inventory::load(std::slice::from_ref(&path))
+        .unwrap_err()
+        .to_string();
     assert!(msg.starts_with(&format!("{path}:")), "{msg}");
 
     let path = write(tmp.path(), "plugin.yml", "plugin: aws_ec2\n");
@@ -318,7 +322,9 @@ fn yaml_errors_name_the_position() {
         "loop.yml",
         "all:\n  children:\n    a:\n      children:\n        b:\n          children:\n            a:\n",
     );
-    let msg = Inventory::load(std::slice::from_ref(&path)).unwrap_err().to_string();
+    let msg = Inventory::load(std::slice::from_ref(&path))
+        .unwrap_err()
+        .to_string();
     assert!(msg.contains("recursive"), "{msg}");
     // `a` is added under `b` first; adding `b` under `a` (line 5) closes the loop.
     assert!(msg.starts_with(&format!("{path}:5:")), "{msg}");
@@ -390,4 +396,115 @@ fn files_without_extension_try_yaml_then_ini() {
     let ini = write(tmp.path(), "b", "i1 x=1\n[g]\ni2\n");
     let inv = Inventory::load(&[yaml, ini]).unwrap();
     assert_eq!(inv.host_names(), vec!["y1", "i1", "i2"]);
+}
+
+#[test]
+fn limit_restricts_play_hosts_in_play_order() {
+    let inv = load("yaml/hosts.yml");
+    let play = inv.select("db:localhost").unwrap();
+    assert_eq!(play, vec!["db1", "db2", "db3", "localhost"]);
+    assert_eq!(
+        inv.restrict(&play, "db_replicas:web").unwrap(),
+        vec!["db2", "db3"]
+    );
+    assert_eq!(
+        inv.restrict(&play, "nothing").unwrap(),
+        Vec::<String>::new()
+    );
+    assert!(inv.restrict(&play, "db[99]").is_err());
+}
+
+#[test]
+fn several_sources_merge_with_their_own_vars_dirs() {
+    let tmp = tempfile::tempdir().unwrap();
+    for d in ["one/group_vars", "two/group_vars", "two/host_vars"] {
+        std::fs::create_dir_all(tmp.path().join(d)).unwrap();
+    }
+    let one = write(&tmp.path().join("one"), "hosts", "[web]\nweb1\n");
+    write(
+        &tmp.path().join("one/group_vars"),
+        "web.yml",
+        "a: one\nb: one\n",
+    );
+    let two = write(
+        &tmp.path().join("two"),
+        "hosts.yml",
+        "web:\n  hosts:\n    web2:\n    web1:\n      h: inline\n",
+    );
+    write(&tmp.path().join("two/group_vars"), "web.yml", "b: two\n");
+    write(&tmp.path().join("two/host_vars"), "web1.yml", "h: file\n");
+    let inv = Inventory::load(&[one.clone(), two]).unwrap();
+    assert_eq!(inv.select("web").unwrap(), vec!["web1", "web2"]);
+    let v = inv.host_vars("web1");
+    assert_eq!(v["a"], json!("one"));
+    assert_eq!(v["b"], json!("two"));
+    assert_eq!(v["h"], json!("file"));
+    // inventory_file is where the host was first seen.
+    assert_eq!(inv.inventory_file("web1").unwrap(), PathBuf::from(&one));
+    assert!(
+        inv.inventory_file("web2")
+            .unwrap()
+            .ends_with("two/hosts.yml")
+    );
+}
+
+#[test]
+fn json_inventories_scripts_and_toml() {
+    let tmp = tempfile::tempdir().unwrap();
+    let json_inv = write(
+        tmp.path(),
+        "inv.json",
+        r#"{"all": {"children": {"app": {"hosts": {"a1": {"port": 80}}}}}}"#,
+    );
+    let inv = Inventory::load(&[json_inv]).unwrap();
+    assert_eq!(inv.host_vars("a1")["port"], json!(80));
+
+    let toml = write(tmp.path(), "inv.toml", "[all.hosts]\n");
+    let msg = Inventory::load(&[toml]).unwrap_err().to_string();
+    assert!(msg.contains("TOML"), "{msg}");
+
+    let script = write(
+        tmp.path(),
+        "ec2.py",
+        "#!/usr/bin/env python3\nprint('{}')\n",
+    );
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let msg = Inventory::load(&[script]).unwrap_err().to_string();
+    assert!(msg.contains("dynamic inventory script"), "{msg}");
+}
+
+#[test]
+fn host_and_group_with_one_name_warns() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = write(tmp.path(), "hosts", "[db]\ndb\n");
+    let inv = Inventory::load(&[path]).unwrap();
+    assert!(inv.warnings().iter().any(|w| w.contains("same name: db")));
+    assert_eq!(inv.select("db").unwrap(), vec!["db"]);
+}
+
+#[test]
+fn var_sources_snapshot() {
+    let mut inv = load("precedence/inv");
+    inv.add_playbook_vars_dir(&fixture("precedence/play"))
+        .unwrap();
+    let root = fixture("precedence").display().to_string();
+    let listing: Vec<String> = inv
+        .var_sources("h1")
+        .iter()
+        .map(|s| {
+            let mut keys: Vec<&String> = s.vars.keys().collect();
+            keys.sort();
+            format!(
+                "{:<14} {} [{}]",
+                s.layer.to_string(),
+                s.origin.replace(&root, "<fixture>"),
+                keys.iter()
+                    .map(|k| k.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            )
+        })
+        .collect();
+    insta::assert_snapshot!(listing.join("\n"));
 }
