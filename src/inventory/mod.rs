@@ -488,15 +488,15 @@ impl Inventory {
             if !self.groups.contains_key(g) {
                 self.groups.insert(g.to_string(), Group::new(g));
             }
-            if let Some(group) = self.groups.get_mut(g)
-                && !group.hosts.iter().any(|h| h == name)
-            {
-                group.hosts.push(name.to_string());
-            }
+            // The host's own (short) list of groups says whether it is already a member, so
+            // adding thousands of hosts to one group stays linear.
             if let Some(h) = self.hosts.get_mut(name)
                 && !h.groups.iter().any(|x| x == g)
             {
                 h.groups.push(g.to_string());
+                if let Some(group) = self.groups.get_mut(g) {
+                    group.hosts.push(name.to_string());
+                }
             }
         }
         if let (Some(port), Some(h)) = (port, self.hosts.get_mut(name)) {

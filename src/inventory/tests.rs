@@ -508,3 +508,41 @@ fn var_sources_snapshot() {
         .collect();
     insta::assert_snapshot!(listing.join("\n"));
 }
+
+#[test]
+fn edge_cases_match_ansible() {
+    let inv = Inventory::load(&[
+        fixture("edge/hosts.ini").display().to_string(),
+        fixture("edge/more.yml").display().to_string(),
+    ])
+    .unwrap();
+    assert_eq!(render::list_json(&inv), expected("edge.list.json"));
+    assert_eq!(
+        render::graph(&inv, None, true),
+        expected("edge.graph-vars.txt")
+    );
+    let want: Json = serde_json::from_str(&expected("edge.magic.json")).unwrap();
+    assert_eq!(
+        serde_json::to_value(inv.groups_map()).unwrap(),
+        want["groups"]
+    );
+    for (host, names) in want["group_names"].as_object().unwrap() {
+        assert_eq!(json!(inv.group_names(host)), *names, "{host}");
+    }
+}
+
+#[test]
+fn large_ranges_load_quickly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = write(
+        tmp.path(),
+        "hosts",
+        "[web]\nweb[00000:19999]\n[db]\ndb[0:999]\n[all:vars]\nx=1\n",
+    );
+    let start = std::time::Instant::now();
+    let inv = Inventory::load(&[path]).unwrap();
+    assert_eq!(inv.select("all").unwrap().len(), 21_000);
+    assert_eq!(inv.select("web[-1]").unwrap(), vec!["web19999"]);
+    assert_eq!(inv.select("db:!db1*").unwrap().len(), 1000 - 111);
+    assert!(start.elapsed().as_secs() < 20, "{:?}", start.elapsed());
+}
