@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use minijinja::value::{Enumerator, Object, ObjectRepr, Value};
 use serde_json::Value as Json;
 
-use super::convert::json_has_template;
+use super::convert::{escape_backslashes, escape_expr_strings, json_has_template};
 use super::{OMIT, Templar, TemplateError, is_template, json_value, single_expression};
 use crate::vars::VarScope;
 
@@ -56,6 +56,7 @@ impl Resolver {
     pub(crate) fn context(self: &Arc<Self>) -> Value {
         Value::from_object(ScopeObj {
             resolver: self.clone(),
+            emits: Mutex::new((0, None)),
         })
     }
 
@@ -99,25 +100,52 @@ impl Resolver {
     }
 
     /// Renders a template to a string in this resolver's scope.
+    /// `escape` applies Ansible's `escape_backslashes` (task strings from YAML); template
+    /// files are rendered without it.
     pub(crate) fn render_string(
         self: &Arc<Self>,
         source: &str,
         name: Option<&str>,
+        escape: bool,
+    ) -> Result<String, TemplateError> {
+        self.render_with(source, name, escape, self.context())
+    }
+
+    fn render_with(
+        self: &Arc<Self>,
+        source: &str,
+        name: Option<&str>,
+        escape: bool,
+        ctx: Value,
     ) -> Result<String, TemplateError> {
         let env = self.templar.env();
-        let ctx = self.context();
+        let text = if escape {
+            escape_backslashes(source)
+        } else {
+            std::borrow::Cow::Borrowed(source)
+        };
         let r = match name {
-            Some(n) => env.render_named_str(n, source, ctx),
-            None => env.render_str(source, ctx),
+            Some(n) => env.render_named_str(n, &text, ctx),
+            None => env.render_str(&text, ctx),
         };
         r.map_err(|e| TemplateError::from_mj(e, name.unwrap_or(source)))
     }
 
-    /// Evaluates a bare expression; an undefined result is returned as undefined.
-    pub(crate) fn eval_expr(self: &Arc<Self>, expr: &str) -> Result<Value, TemplateError> {
+    /// Evaluates a bare expression; an undefined result is returned as undefined. `escape`
+    /// applies Ansible's `escape_backslashes` (not for conditionals).
+    pub(crate) fn eval_expr(
+        self: &Arc<Self>,
+        expr: &str,
+        escape: bool,
+    ) -> Result<Value, TemplateError> {
         let env = self.templar.env();
+        let text = if escape && expr.contains('\\') {
+            escape_expr_strings(expr)
+        } else {
+            expr.to_string()
+        };
         let compiled = env
-            .compile_expression_owned(expr.to_string())
+            .compile_expression_owned(text)
             .map_err(|e| TemplateError::from_mj(e, expr))?;
         compiled
             .eval(self.context())
@@ -133,13 +161,27 @@ impl Resolver {
     ) -> Result<Value, TemplateError> {
         match single_expression(source) {
             Some(expr) => {
-                let v = self.eval_expr(expr)?;
+                let v = self.eval_expr(expr, true)?;
                 if v.is_undefined() {
                     return Err(TemplateError::undefined(expr.trim(), source));
                 }
                 Ok(v)
             }
-            None => self.render_string(source, name).map(Value::from),
+            None => {
+                // Jinja's native concatenation: output made of exactly one `{{ }}` (statements
+                // aside) keeps that expression's type.
+                let ctx = self.context();
+                let text = self.render_with(source, name, true, ctx.clone())?;
+                if let Some(obj) = ctx.downcast_object_ref::<ScopeObj>() {
+                    let emits = lock(&obj.emits);
+                    if let (1, Some(v)) = (emits.0, &emits.1) {
+                        if super::convert::formatted(v) == text {
+                            return Ok(v.clone());
+                        }
+                    }
+                }
+                Ok(Value::from(text))
+            }
         }
     }
 
@@ -195,6 +237,17 @@ impl Resolver {
 #[derive(Debug)]
 pub(crate) struct ScopeObj {
     pub(crate) resolver: Arc<Resolver>,
+    /// How many `{{ }}` this render emitted, and the last value (for native results).
+    emits: Mutex<(usize, Option<Value>)>,
+}
+
+impl ScopeObj {
+    /// Notes a value written by `{{ }}`.
+    pub(crate) fn record_emit(&self, v: &Value) {
+        let mut e = lock(&self.emits);
+        e.0 += 1;
+        e.1 = if e.0 == 1 { Some(v.clone()) } else { None };
+    }
 }
 
 impl Object for ScopeObj {
