@@ -176,10 +176,10 @@ pub(crate) fn formatter(out: &mut Output, state: &mut State, v: &Value) -> Resul
     if v.is_undefined() {
         return Err(undefined_error());
     }
-    if let Some(ctx) = state.lookup(super::scope::RESOLVER_KEY) {
-        if let Some(obj) = ctx.downcast_object_ref::<super::scope::ScopeObj>() {
-            obj.record_emit(v);
-        }
+    if let Some(ctx) = state.lookup(super::scope::RESOLVER_KEY)
+        && let Some(obj) = ctx.downcast_object_ref::<super::scope::ScopeObj>()
+    {
+        obj.record_emit(v);
     }
     out.write_str(&formatted(v)).map_err(Error::from)
 }

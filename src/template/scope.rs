@@ -174,10 +174,10 @@ impl Resolver {
                 let text = self.render_with(source, name, true, ctx.clone())?;
                 if let Some(obj) = ctx.downcast_object_ref::<ScopeObj>() {
                     let emits = lock(&obj.emits);
-                    if let (1, Some(v)) = (emits.0, &emits.1) {
-                        if super::convert::formatted(v) == text {
-                            return Ok(v.clone());
-                        }
+                    if let (1, Some(v)) = (emits.0, &emits.1)
+                        && super::convert::formatted(v) == text
+                    {
+                        return Ok(v.clone());
                     }
                 }
                 Ok(Value::from(text))
