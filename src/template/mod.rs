@@ -11,6 +11,7 @@
 //! variable objects), `convert` (minijinja values to JSON and Python `repr`), `filters/`,
 //! `tests`, `methods` (Python methods on values), `lookups`, `header` (`#jinja2:`).
 
+mod chain;
 mod convert;
 mod error;
 mod filters;
@@ -80,6 +81,7 @@ fn build_env(syntax: SyntaxConfig) -> Environment<'static> {
     filters::register(&mut env);
     tests::register(&mut env);
     lookups::register(&mut env);
+    env.add_function(chain::CHAIN_FN, chain::chain);
     env
 }
 

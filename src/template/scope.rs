@@ -119,11 +119,16 @@ impl Resolver {
         ctx: Value,
     ) -> Result<String, TemplateError> {
         let env = self.templar.env();
-        let text = if escape {
+        let mut text = if escape {
             escape_backslashes(source)
         } else {
             std::borrow::Cow::Borrowed(source)
         };
+        let syntax = env.syntax();
+        let delims = [syntax.variable_delimiters(), syntax.block_delimiters()];
+        if let Some(rewritten) = super::chain::rewrite_template(&text, &delims) {
+            text = std::borrow::Cow::Owned(rewritten);
+        }
         let r = match name {
             Some(n) => env.render_named_str(n, &text, ctx),
             None => env.render_str(&text, ctx),
@@ -139,11 +144,14 @@ impl Resolver {
         escape: bool,
     ) -> Result<Value, TemplateError> {
         let env = self.templar.env();
-        let text = if escape && expr.contains('\\') {
+        let mut text = if escape && expr.contains('\\') {
             escape_expr_strings(expr)
         } else {
             expr.to_string()
         };
+        if let Some(rewritten) = super::chain::rewrite_expr(&text) {
+            text = rewritten;
+        }
         let compiled = env
             .compile_expression_owned(text)
             .map_err(|e| TemplateError::from_mj(e, expr))?;

@@ -343,3 +343,26 @@ fn file_lookups_search_role_and_playbook_dirs() {
     assert_eq!(r("{{ lookup('file', 'missing', errors='ignore') }}"), "");
     assert_eq!(r("{{ q('lines', 'printf \"a\\nb\"') }}"), "['a', 'b']");
 }
+
+#[test]
+fn chained_lookups_under_default_and_defined() {
+    let v = json!({"x": {"y": {}}});
+    assert_eq!(render("{{ x.y.z.w | default('d') }}", v.clone()), "d");
+    assert_eq!(render("{{ nope.a.b | default('d') }}", v.clone()), "d");
+    assert_eq!(
+        render(
+            "{{ nope.a.b is defined }}|{{ x.y.z is undefined }}",
+            v.clone()
+        ),
+        "False|True"
+    );
+    assert_eq!(render("{{ x['y'].z | d(3) }}", v.clone()), "3");
+    let t = Templar::new();
+    assert!(
+        !t.eval_condition(&json!("nope.a.b is defined"), &scope(v.clone()))
+            .unwrap()
+    );
+    // Unguarded, a missing step is still an error.
+    let e = err("{{ x.y.z.w }}", v);
+    assert!(matches!(e, TemplateError::Undefined { .. }), "{e:?}");
+}
