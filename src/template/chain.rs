@@ -164,10 +164,10 @@ fn guarded(s: &str, end: usize) -> bool {
     if let Some(r) = rest.strip_prefix('|') {
         let r = r.trim_start();
         for name in ["default", "d"] {
-            if let Some(after) = r.strip_prefix(name) {
-                if !after.as_bytes().first().is_some_and(|c| is_ident(*c)) {
-                    return true;
-                }
+            if let Some(after) = r.strip_prefix(name)
+                && !after.as_bytes().first().is_some_and(|c| is_ident(*c))
+            {
+                return true;
             }
         }
         return false;
@@ -179,10 +179,10 @@ fn guarded(s: &str, end: usize) -> bool {
         let r = r.trim_start();
         let r = r.strip_prefix("not").map(str::trim_start).unwrap_or(r);
         for name in ["defined", "undefined"] {
-            if let Some(after) = r.strip_prefix(name) {
-                if !after.as_bytes().first().is_some_and(|c| is_ident(*c)) {
-                    return true;
-                }
+            if let Some(after) = r.strip_prefix(name)
+                && !after.as_bytes().first().is_some_and(|c| is_ident(*c))
+            {
+                return true;
             }
         }
     }

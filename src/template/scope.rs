@@ -27,7 +27,8 @@ pub(crate) struct Resolver {
     pub(crate) scope: VarScope,
     stack: Mutex<Vec<String>>,
     cache: Mutex<HashMap<String, Value>>,
-    error: Mutex<Option<TemplateError>>,
+    /// The first error met inside a lazy render, with the variables being resolved then.
+    error: Mutex<Option<(TemplateError, Vec<String>)>>,
 }
 
 impl std::fmt::Debug for Resolver {
@@ -66,21 +67,57 @@ impl Resolver {
         match out {
             Ok(v) => Ok(v),
             Err(outer) => match lock(&self.error).take() {
-                Some(inner)
+                Some((inner, roots))
+                    if matches!(&outer, TemplateError::Undefined { name, .. }
+                        if !super::error::root_name(name).is_some_and(|r| roots.iter().any(|x| x == r)))
+                        && !matches!(inner, TemplateError::Recursion { .. }) =>
+                {
+                    Err(self.pinpoint(outer))
+                }
+                Some((inner, _))
                     if matches!(outer, TemplateError::Undefined { .. })
                         || matches!(inner, TemplateError::Recursion { .. }) =>
                 {
                     Err(inner)
                 }
-                _ => Err(outer),
+                _ => Err(self.pinpoint(outer)),
             },
         }
     }
 
-    fn record(&self, err: TemplateError) {
+    /// For an undefined error whose text is a whole expression (`foo ~ 'x'`), names the first
+    /// variable in it that the scope does not define.
+    fn pinpoint(&self, err: TemplateError) -> TemplateError {
+        match err {
+            TemplateError::Undefined {
+                name,
+                template,
+                line,
+            } if super::error::root_name(&name).is_none() => {
+                let culprit = super::error::identifiers(&name)
+                    .into_iter()
+                    .find(|id| self.scope.get(id).is_none() && !super::error::is_builtin_name(id));
+                TemplateError::Undefined {
+                    name: culprit.map(str::to_string).unwrap_or(name),
+                    template,
+                    line,
+                }
+            }
+            other => other,
+        }
+    }
+
+    fn record(&self, err: TemplateError, label: &str) {
+        let mut roots: Vec<String> = lock(&self.stack).clone();
+        roots.push(label.to_string());
+        // Lazy mapping entries are labelled `var.key`; the variable is what templates name.
+        let roots = roots
+            .into_iter()
+            .map(|r| super::error::root_name(&r).unwrap_or(&r).to_string())
+            .collect();
         let mut slot = lock(&self.error);
         if slot.is_none() {
-            *slot = Some(err);
+            *slot = Some((err, roots));
         }
     }
 
@@ -211,7 +248,7 @@ impl Resolver {
         match raw {
             Json::String(s) if is_template(s) => {
                 if let Err(e) = self.depth_guard(label) {
-                    self.record(e);
+                    self.record(e, label);
                     return None;
                 }
                 let r = self.render_native(s, None);
@@ -219,7 +256,7 @@ impl Resolver {
                 match r {
                     Ok(v) => Some(v),
                     Err(e) => {
-                        self.record(e);
+                        self.record(e.in_variable(label), label);
                         None
                     }
                 }

@@ -366,3 +366,41 @@ fn chained_lookups_under_default_and_defined() {
     let e = err("{{ x.y.z.w }}", v);
     assert!(matches!(e, TemplateError::Undefined { .. }), "{e:?}");
 }
+
+#[test]
+fn error_messages_point_at_the_culprit() {
+    let cases: &[(&str, Json, &str)] = &[
+        (
+            "{{ x.y.z.w }}",
+            json!({"x": {"y": {}}}),
+            "'x.y.z' has no attribute or key 'w'",
+        ),
+        (
+            "a\n{% if foo %}x{% endif %}",
+            json!({}),
+            "'foo' is undefined (in template `{% if foo %}x{% endif %}`, line 2)",
+        ),
+        (
+            "{% for i in nope %}{% endfor %}",
+            json!({}),
+            "'nope' is undefined",
+        ),
+        ("{{ foo ~ 'x' }}", json!({}), "'foo' is undefined"),
+        ("{{ 'x' | nofilter }}", json!({}), "unknown filter"),
+        (
+            "{{ a }}",
+            json!({"a": "{{ b }}", "b": "{{ c.d }}", "c": {}}),
+            "'c' has no attribute or key 'd' (in template {{ c.d }} (the value of variable `b`))",
+        ),
+        (
+            "{{ foo | default('x') }}{{ bar }}",
+            json!({"foo": "{{ nope }}"}),
+            "'bar' is undefined",
+        ),
+        ("{{ 1 + }}", json!({}), "syntax error"),
+    ];
+    for (t, v, want) in cases {
+        let e = err(t, v.clone()).to_string();
+        assert!(e.contains(want), "{t:?}: {e}");
+    }
+}
