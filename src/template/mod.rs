@@ -18,6 +18,7 @@ mod filters;
 mod header;
 mod lookups;
 mod methods;
+mod mutable;
 mod scope;
 mod tests;
 
@@ -82,6 +83,7 @@ fn build_env(syntax: SyntaxConfig) -> Environment<'static> {
     tests::register(&mut env);
     lookups::register(&mut env);
     env.add_function(chain::CHAIN_FN, chain::chain);
+    env.add_function(mutable::MUT_FN, mutable::make_mut);
     env
 }
 

@@ -166,6 +166,9 @@ impl Resolver {
         if let Some(rewritten) = super::chain::rewrite_template(&text, &delims) {
             text = std::borrow::Cow::Owned(rewritten);
         }
+        if let Some(rewritten) = super::mutable::rewrite(&text, syntax.block_delimiters()) {
+            text = std::borrow::Cow::Owned(rewritten);
+        }
         let r = match name {
             Some(n) => env.render_named_str(n, &text, ctx),
             None => env.render_str(&text, ctx),

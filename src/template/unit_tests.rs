@@ -208,17 +208,34 @@ fn hostvars_and_vars() {
 }
 
 #[test]
-fn mutation_methods_explain_themselves() {
-    let e = err(
-        "{% set l = [] %}{% set _ = l.append(1) %}{{ l }}",
-        json!({}),
-    );
+fn mutation_of_template_made_values() {
+    let v = json!({"users": [{"name": "a", "admin": true}, {"name": "b", "admin": false}], "base": [1]});
+    let cases: &[(&str, &str)] = &[
+        (
+            "{% set admins = [] %}{% for u in users %}{% if u.admin %}{% set _ = admins.append(u.name) %}{% endif %}{% endfor %}{{ admins }}",
+            "['a']",
+        ),
+        (
+            "{% set d = {} %}{% for u in users %}{% set _ = d.update({u.name: u.admin}) %}{% endfor %}{{ d }}|{{ d | to_json }}",
+            "{'a': True, 'b': False}|{\"a\": true, \"b\": false}",
+        ),
+        (
+            "{% set l = [3] -%}\n{%- set _ = l.extend([4, 5]) %}{{ l | sum }}|{{ l.pop() }}|{{ l }}",
+            "12|5|[3, 4]",
+        ),
+        (
+            "{% set m = {'k': 1} %}{{ m.setdefault('j', 2) }}{{ m.get('k') }}{{ m | dict2items | length }}",
+            "212",
+        ),
+    ];
+    for (t, want) in cases {
+        assert_eq!(render(t, v.clone()), *want, "{t}");
+    }
+    // A variable from the inventory stays immutable, with a message that shows the way out.
+    let e = err("{% set _ = base.append(1) %}", v.clone());
     let s = e.to_string();
     assert!(s.contains("append()") && s.contains("namespace"), "{s}");
-    let e = err(
-        "{% set d = {} %}{% set _ = d.update({'a': 1}) %}",
-        json!({}),
-    );
+    let e = err("{% set _ = {}.update({'a': 1}) %}", v);
     assert!(e.to_string().contains("combine"), "{e}");
 }
 
