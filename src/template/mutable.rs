@@ -279,16 +279,16 @@ pub(crate) fn rewrite(src: &str, block: (&str, &str)) -> Option<String> {
         };
         let t = inner_core.trim_start_matches('-').trim_start();
         let mut rewritten = None;
-        if let Some(after_set) = t.strip_prefix("set ") {
-            if let Some((lhs, rhs)) = after_set.split_once('=') {
-                let name = lhs.trim();
-                if !rhs.starts_with('=') && names.contains(&name) {
-                    let lead = &inner_core[..inner_core.len() - t.len()];
-                    rewritten = Some(format!(
-                        "{lead}set {name} = {MUT_FN}({}) {trail}",
-                        rhs.trim()
-                    ));
-                }
+        if let Some(after_set) = t.strip_prefix("set ")
+            && let Some((lhs, rhs)) = after_set.split_once('=')
+        {
+            let name = lhs.trim();
+            if !rhs.starts_with('=') && names.contains(&name) {
+                let lead = &inner_core[..inner_core.len() - t.len()];
+                rewritten = Some(format!(
+                    "{lead}set {name} = {MUT_FN}({}) {trail}",
+                    rhs.trim()
+                ));
             }
         }
         match rewritten {
