@@ -168,31 +168,36 @@ fn regex_search(
     kw.assert_all_used()?;
     let text = to_text(&v);
     let re = compile(&pattern, ignorecase, multiline)?;
+    // Group arguments are checked before searching, as Python does.
+    let mut wanted: Vec<Result<usize, String>> = Vec::new();
+    for g in groups.iter() {
+        if let Some(name) = g.strip_prefix("\\g<").and_then(|r| r.strip_suffix('>')) {
+            wanted.push(name.parse::<usize>().map_err(|_| name.to_string()));
+        } else if let Some(num) = g.strip_prefix('\\') {
+            let n: usize = num
+                .parse()
+                .map_err(|_| fail(format!("regex_search: unknown argument '{g}'")))?;
+            wanted.push(Ok(n));
+        } else {
+            return Err(fail(format!(
+                "regex_search: unknown argument '{g}'; use '\\\\1' or '\\\\g<name>'"
+            )));
+        }
+    }
     let caps = re
         .captures(&text)
         .map_err(|e| fail(format!("regular expression failed: {e}")))?;
     let Some(caps) = caps else {
         return Ok(Value::from(()));
     };
-    if groups.is_empty() {
+    if wanted.is_empty() {
         return Ok(Value::from(caps.get(0).map(|m| m.as_str()).unwrap_or("")));
     }
     let mut out = Vec::new();
-    for g in groups.iter() {
-        let m = if let Some(name) = g.strip_prefix("\\g<").and_then(|r| r.strip_suffix('>')) {
-            match name.parse::<usize>() {
-                Ok(n) => caps.get(n),
-                Err(_) => caps.name(name),
-            }
-        } else if let Some(num) = g.strip_prefix('\\') {
-            let n: usize = num
-                .parse()
-                .map_err(|_| fail(format!("regex_search: unknown argument '{g}'")))?;
-            caps.get(n)
-        } else {
-            return Err(fail(format!(
-                "regex_search: unknown argument '{g}'; use '\\\\1' or '\\\\g<name>'"
-            )));
+    for w in wanted {
+        let m = match w {
+            Ok(n) => caps.get(n),
+            Err(name) => caps.name(&name),
         };
         out.push(
             m.map(|m| Value::from(m.as_str()))
