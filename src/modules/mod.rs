@@ -17,6 +17,7 @@
 //! `meta`, `include_*`) are run by the executor, not through this trait.
 
 pub mod args;
+pub mod copy;
 pub mod mode;
 pub mod remote;
 pub mod search;
@@ -194,4 +195,4 @@ pub fn names() -> Vec<&'static str> {
 }
 
 /// The registry. Add a module here when its file lands.
-static REGISTRY: &[&dyn Module] = &[];
+static REGISTRY: &[&dyn Module] = &[&copy::Copy];
