@@ -21,6 +21,7 @@ pub mod copy;
 pub mod mode;
 pub mod remote;
 pub mod search;
+pub mod template;
 
 use std::path::{Path, PathBuf};
 
