@@ -18,6 +18,7 @@
 
 pub mod args;
 pub mod copy;
+pub mod file;
 pub mod mode;
 pub mod remote;
 pub mod search;
