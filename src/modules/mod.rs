@@ -22,6 +22,8 @@ pub mod file;
 pub mod mode;
 pub mod remote;
 pub mod search;
+pub mod slurp;
+pub mod stat;
 pub mod template;
 
 use std::path::{Path, PathBuf};
