@@ -199,4 +199,10 @@ pub fn names() -> Vec<&'static str> {
 }
 
 /// The registry. Add a module here when its file lands.
-static REGISTRY: &[&dyn Module] = &[&copy::Copy];
+static REGISTRY: &[&dyn Module] = &[
+    &copy::Copy,
+    &file::File,
+    &slurp::Slurp,
+    &stat::Stat,
+    &template::Template,
+];
