@@ -1069,3 +1069,92 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod round_trips {
+    //! DESIGN.md's budget: an unchanged task costs one round trip, a changed one two.
+    use super::tests::margs;
+    use super::*;
+    use crate::modules::remote::testutil::{Env, take_execs};
+    use serde_json::json;
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn file_modules_stay_within_budget() {
+        let tmp = tempfile::tempdir().unwrap();
+        let env = Env::new(tmp.path());
+        let dest = tmp.path().join("f");
+        let d = dest.to_str().unwrap();
+        let ctx = env.ctx(false, true);
+        let check = env.ctx(true, true);
+        take_execs();
+
+        let a = margs(
+            "copy",
+            json!({"dest": d, "content": "x\n", "mode": "0600", "backup": true}),
+        );
+        assert!(Copy.run(&a, &check).await.unwrap().changed);
+        assert_eq!(take_execs(), 1, "check mode probes once");
+        assert!(Copy.run(&a, &ctx).await.unwrap().changed);
+        assert_eq!(take_execs(), 2, "a changed copy");
+        assert!(!Copy.run(&a, &ctx).await.unwrap().changed);
+        assert_eq!(take_execs(), 1, "an unchanged copy");
+        let m = margs("copy", json!({"dest": d, "content": "x\n", "mode": "0644"}));
+        assert!(Copy.run(&m, &ctx).await.unwrap().changed);
+        assert_eq!(take_execs(), 2, "an attribute-only change");
+
+        std::fs::create_dir_all(tmp.path().join("files/tree/sub")).unwrap();
+        for i in 0..5 {
+            std::fs::write(
+                tmp.path().join(format!("files/tree/sub/{i}")),
+                format!("{i}"),
+            )
+            .unwrap();
+        }
+        let t = margs(
+            "copy",
+            json!({"src": "tree/", "dest": tmp.path().join("out").to_str().unwrap()}),
+        );
+        assert!(Copy.run(&t, &ctx).await.unwrap().changed);
+        assert_eq!(take_execs(), 2, "a changed tree");
+        assert!(!Copy.run(&t, &ctx).await.unwrap().changed);
+        assert_eq!(take_execs(), 1, "an unchanged tree");
+
+        std::fs::create_dir(tmp.path().join("templates")).unwrap();
+        std::fs::write(tmp.path().join("templates/t.j2"), "{{ name }}\n").unwrap();
+        let tp = margs("template", json!({"src": "t.j2", "dest": d}));
+        let tm = crate::modules::template::Template;
+        assert!(tm.run(&tp, &ctx).await.unwrap().changed);
+        assert_eq!(take_execs(), 2, "a changed template");
+        assert!(!tm.run(&tp, &ctx).await.unwrap().changed);
+        assert_eq!(take_execs(), 1, "an unchanged template");
+
+        let fd = margs(
+            "file",
+            json!({"path": tmp.path().join("a/b/c").to_str().unwrap(), "state": "directory", "mode": "0755", "owner": "root"}),
+        );
+        let fm = crate::modules::file::File;
+        assert!(fm.run(&fd, &ctx).await.unwrap().changed);
+        assert_eq!(take_execs(), 2, "a created directory");
+        assert!(!fm.run(&fd, &ctx).await.unwrap().changed);
+        assert_eq!(take_execs(), 1, "an existing directory");
+        let fl = margs(
+            "file",
+            json!({"path": tmp.path().join("l").to_str().unwrap(), "src": d, "state": "link"}),
+        );
+        assert!(fm.run(&fl, &ctx).await.unwrap().changed);
+        assert_eq!(take_execs(), 2, "a new link");
+        assert!(!fm.run(&fl, &ctx).await.unwrap().changed);
+        assert_eq!(take_execs(), 1, "an existing link");
+
+        crate::modules::stat::Stat
+            .run(&margs("stat", json!({"path": d})), &ctx)
+            .await
+            .unwrap();
+        assert_eq!(take_execs(), 1, "stat");
+        crate::modules::slurp::Slurp
+            .run(&margs("slurp", json!({"src": d})), &ctx)
+            .await
+            .unwrap();
+        assert_eq!(take_execs(), 1, "slurp");
+    }
+}

@@ -213,6 +213,8 @@ pub(crate) async fn run(
     command: String,
     stdin: Option<Vec<u8>>,
 ) -> Result<ExecOutput, ConnectionError> {
+    #[cfg(test)]
+    testutil::EXECS.with(|n| n.set(n.get() + 1));
     let mut req = ExecRequest::new(command).with_become(ctx.become_.clone());
     req.stdin = stdin;
     ctx.conn.exec(&req).await
@@ -988,6 +990,16 @@ pub(crate) mod testutil {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .filter(|n| n.starts_with(".jig."))
             .collect()
+    }
+
+    thread_local! {
+        /// Round trips made through [`super::run`] on this thread (tokio tests run on one).
+        pub(crate) static EXECS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    }
+
+    /// Round trips made on this thread since the last call.
+    pub(crate) fn take_execs() -> usize {
+        EXECS.with(|n| n.replace(0))
     }
 
     /// Everything a test context borrows.
