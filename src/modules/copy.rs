@@ -535,6 +535,14 @@ impl Module for Copy {
                         )));
                     }
                 };
+                // Copying the ciphertext of a vault file would silently break the host.
+                if args.bool_or("decrypt", true)? && bytes.starts_with(b"$ANSIBLE_VAULT;") {
+                    return Ok(ModuleResult::failed(format!(
+                        "{} is vault-encrypted and jig's copy cannot decrypt it; decrypt it, \
+                         or use `decrypt: false` to copy the encrypted file as it is",
+                        local.display()
+                    )));
+                }
                 let spec = PutSpec {
                     dest: &dest,
                     basename: Some(basename(&src)),
@@ -943,6 +951,18 @@ mod tests {
         let r = Copy.run(&c, &env.ctx(false, false)).await.unwrap();
         assert!(r.failed);
         assert!(r.msg.unwrap().contains("does not exist"));
+        std::fs::write(
+            tmp.path().join("files/secret"),
+            "$ANSIBLE_VAULT;1.1;AES256\n6162\n",
+        )
+        .unwrap();
+        let v = margs(
+            "copy",
+            json!({"src": "secret", "dest": tmp.path().join("s").to_str().unwrap()}),
+        );
+        let r = Copy.run(&v, &env.ctx(false, false)).await.unwrap();
+        assert!(r.failed && r.msg.unwrap().contains("vault-encrypted"));
+        assert!(!tmp.path().join("s").exists());
         let missing = margs("copy", json!({"src": "nothing", "dest": "/tmp/x"}));
         let r = Copy.run(&missing, &env.ctx(false, false)).await.unwrap();
         assert!(r.failed && r.msg.unwrap().contains("nothing"));

@@ -367,7 +367,7 @@ impl Module for File {
         let force = args.bool_or("force", false)?;
         let follow = args.bool_or("follow", true)?;
         let recurse = args.bool_or("recurse", false)?;
-        if recurse && wanted_state != Some(State::Directory) {
+        if recurse && !matches!(wanted_state, None | Some(State::Directory)) {
             return Err(args
                 .error("recurse option requires state to be 'directory'")
                 .into());
@@ -412,13 +412,31 @@ impl Module for File {
             Ok(p) => p,
             Err(msg) => return Ok(ModuleResult::failed(msg)),
         };
+        let mut p = p;
         let prev = p.own.as_ref().map(state_of).unwrap_or("absent");
+        // Without `state`, Ansible keeps what is there (a multiply-linked file is treated as a
+        // plain file here, as it has no `src` to check).
         let state = wanted_state.unwrap_or(match p.own.as_ref().map(|s| s.kind) {
             Some(FileKind::Directory) => State::Directory,
             Some(FileKind::Link) => State::Link,
-            Some(_) if prev == "hard" => State::Hard,
+            None if recurse => State::Directory,
             _ => State::File,
         });
+        // A link without `src`: its current target stands in, as in Ansible.
+        let mut src = src;
+        let mut src_abs = src_abs;
+        if state == State::Link
+            && src.is_none()
+            && let Some(target) = p.own.as_ref().and_then(|o| o.link_target.clone())
+        {
+            src_abs = Some(if target.starts_with('/') {
+                target.clone()
+            } else {
+                super::copy::join(link_base(&path), &target)
+            });
+            src = Some(target);
+            p.src = p.followed.clone();
+        }
         let plan = match state {
             State::Absent => plan_absent(&path, &p, prev),
             State::File => plan_file(&path, &p, prev, follow, &attrs, &mtime, &atime),
@@ -1164,6 +1182,14 @@ mod tests {
         forced["force"] = json!(true);
         assert!(run(&env, forced, false).await.changed);
         assert!(plain.is_symlink());
+        // Without state, a link keeps its target and attributes go to the target.
+        std::fs::set_permissions(&other, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let keep = json!({"path": ls, "mode": "0600"});
+        let r = run(&env, keep.clone(), false).await;
+        assert!(r.changed && !r.failed, "{r:?}");
+        assert_eq!(std::fs::read_link(&link).unwrap(), other);
+        assert_eq!(mode_of(&other), 0o600);
+        assert!(!run(&env, keep, false).await.changed);
         // Hard link.
         let h = tmp.path().join("hard 'x'");
         let e =
