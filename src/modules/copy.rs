@@ -149,9 +149,12 @@ if [ "$3" = 1 ] && [ -f "$p" ]; then jig_head "$p"; fi"#,
                     "Source {src} not found on the host"
                 )));
             };
+            if rec.stat.kind == FileKind::Directory {
+                return Ok(ModuleResult::failed(format!("{REMOTE_DIR}{src}")));
+            }
             if rec.stat.kind != FileKind::File {
                 return Ok(ModuleResult::failed(format!(
-                    "Source {src} is not a regular file; jig copies single files with remote_src"
+                    "Source {src} is not a regular file or a directory"
                 )));
             }
             let sums = frames.next_record().ok_or_else(bad);
@@ -471,19 +474,52 @@ impl Module for Copy {
                 put(ctx, &spec).await
             }
             (Some(src), None) if remote_src => {
+                let tree_root = |src: &str| {
+                    if src.ends_with('/') {
+                        dest.trim_end_matches('/').to_string()
+                    } else {
+                        join(&dest, basename(src.trim_end_matches('/')))
+                    }
+                };
+                if src.ends_with('/') {
+                    return copy_remote_tree(
+                        ctx,
+                        &src,
+                        &tree_root(&src),
+                        &attrs,
+                        directory_mode,
+                        &write,
+                        force,
+                    )
+                    .await;
+                }
                 let spec = PutSpec {
                     dest: &dest,
                     basename: Some(basename(src.trim_end_matches('/'))),
                     content: Content::Remote(&src),
-                    attrs,
+                    attrs: attrs.clone(),
                     source_mode: None,
-                    directory_mode,
-                    write,
+                    directory_mode: directory_mode.clone(),
+                    write: write.clone(),
                     force,
                     follow,
                     src_label: Some(src.clone()),
                 };
-                put(ctx, &spec).await
+                let r = put(ctx, &spec).await?;
+                // A directory source is only discovered by the probe; copy it as a tree.
+                if r.failed && r.msg.as_deref().is_some_and(|m| m.starts_with(REMOTE_DIR)) {
+                    return copy_remote_tree(
+                        ctx,
+                        &src,
+                        &tree_root(&src),
+                        &attrs,
+                        directory_mode,
+                        &write,
+                        force,
+                    )
+                    .await;
+                }
+                Ok(r)
             }
             (Some(src), None) => {
                 let local = match ctx.files.find(SearchKind::Files, &src) {
@@ -777,6 +813,202 @@ done"#,
     }
 }
 
+/// The message prefix [`put`] uses for a `remote_src` that turns out to be a directory.
+const REMOTE_DIR: &str = "remote_src is a directory: ";
+
+/// Walks a directory on the host and, for each entry, prints `d<rel>\0` or `f<rel>\0`, the
+/// source's `jig_stat` records (and sha256 for files, then NUL), then the destination's (and
+/// its sha256 for files, then NUL). `$1` source root, `$2` destination root.
+const REMOTE_TREE_PROBE: &str = r#"jig_rwalk() {
+  for _e in "$1"/* "$1"/.[!.]* "$1"/..?*; do
+    if [ -d "$_e" ]; then
+      _r="$2${_e##*/}"
+      printf 'd%s\0' "$_r"
+      jig_stat "$_e" -L && printf '\0' && jig_stat "$D/$_r" -L && printf '\0' || return 1
+      jig_rwalk "$_e" "$_r/" || return 1
+    elif [ -f "$_e" ]; then
+      _r="$2${_e##*/}"
+      printf 'f%s\0' "$_r"
+      jig_stat "$_e" -L && sha256sum < "$_e" && printf '\0' || return 1
+      jig_stat "$D/$_r" -L || return 1
+      if [ -f "$D/$_r" ]; then sha256sum < "$D/$_r" || return 1; fi
+      printf '\0'
+    fi
+  done
+}
+D=$2
+[ -d "$1" ] || { printf '%s is not a directory\n' "$1" >&2; exit 1; }
+jig_stat "$D" -L || exit 1
+jig_rwalk "$1" """#;
+
+/// Copies a directory tree that is already on the host (`remote_src`): one probe, one apply.
+async fn copy_remote_tree(
+    ctx: &ModuleContext<'_>,
+    src: &str,
+    root: &str,
+    attrs: &FileAttrs,
+    directory_mode: Option<Mode>,
+    write: &WriteOptions,
+    force: bool,
+) -> Result<ModuleResult, ModuleError> {
+    let src_root = if src.len() > 1 {
+        src.trim_end_matches('/')
+    } else {
+        src
+    };
+    let cmd = remote::script(&[src_root, root], REMOTE_TREE_PROBE);
+    let out = remote::run(ctx, cmd, None).await?;
+    if out.rc != 0 {
+        return Ok(ModuleResult::failed(
+            remote::host_error(&format!("cannot inspect {src} and {root}"), &out).to_string(),
+        ));
+    }
+    let mut result = ModuleResult::ok();
+    result
+        .set("dest", root.to_string())
+        .set("src", src.to_string());
+    let dir_attrs = FileAttrs {
+        mode: directory_mode,
+        owner: attrs.owner.clone(),
+        group: attrs.group.clone(),
+    };
+    let mut setup = Cmd::empty();
+    let mut add_setup = |c: &Cmd| {
+        if !c.as_str().is_empty() {
+            if !setup.as_str().is_empty() {
+                setup.raw("&&");
+            }
+            setup.raw(c.as_str());
+        }
+    };
+    let mut fr = Frames::new(&out.stdout);
+    let bad = || ModuleResult::failed(format!("unexpected probe output for {root}"));
+    let root_stat = match fr.stat(root) {
+        Ok(s) => s.map(|r| r.stat),
+        Err(e) => return Ok(ModuleResult::failed(e.to_string())),
+    };
+    match root_stat {
+        Some(s) if s.kind == FileKind::Directory => {}
+        Some(_) => {
+            return Ok(ModuleResult::failed(format!(
+                "cannot copy a directory to {root}: it exists and is not a directory"
+            )));
+        }
+        None => {
+            result.changed = true;
+            if ctx.diff_mode {
+                result.diffs.push(state_diff(root, "absent", "directory"));
+            }
+            match remote::mkdirs_cmd(root, &dir_attrs) {
+                Ok(c) => add_setup(&c),
+                Err(e) => return Ok(ModuleResult::failed(e.to_string())),
+            }
+        }
+    }
+    // (destination path, source path, attributes) of each file to write.
+    let mut jobs: Vec<(String, String, FileAttrs)> = Vec::new();
+    while let Some(head) = fr.next_record() {
+        let Some((&kind, rel)) = head.split_first() else {
+            return Ok(bad());
+        };
+        let rel = String::from_utf8_lossy(rel).into_owned();
+        let (s_path, d_path) = (join(src_root, &rel), join(root, &rel));
+        let parsed = (|| -> Result<_, RemoteError> {
+            let s = fr.stat(&s_path)?;
+            let s_sum = fr.next_record().and_then(remote::parse_sum);
+            let d = fr.stat(&d_path)?;
+            let d_sum = fr.next_record().and_then(remote::parse_sum);
+            Ok((s.map(|r| r.stat), s_sum, d.map(|r| r.stat), d_sum))
+        })();
+        let Ok((Some(s_stat), s_sum, d_stat, d_sum)) = parsed else {
+            return Ok(bad());
+        };
+        if kind == b'd' {
+            match d_stat {
+                Some(d) if d.kind == FileKind::Directory => {}
+                Some(_) => {
+                    return Ok(ModuleResult::failed(format!(
+                        "cannot copy a directory to {d_path}: it exists and is not a directory"
+                    )));
+                }
+                None => {
+                    result.changed = true;
+                    if ctx.diff_mode {
+                        result
+                            .diffs
+                            .push(state_diff(&d_path, "absent", "directory"));
+                    }
+                    match remote::mkdirs_cmd(&d_path, &dir_attrs) {
+                        Ok(c) => add_setup(&c),
+                        Err(e) => return Ok(ModuleResult::failed(e.to_string())),
+                    }
+                }
+            }
+            continue;
+        }
+        let mut fa = attrs.clone();
+        if fa.mode == Some(Mode::Preserve) {
+            fa.mode = Some(Mode::Octal(s_stat.mode));
+        }
+        if let Some(d) = &d_stat {
+            if d.kind == FileKind::Directory {
+                return Ok(ModuleResult::failed(format!(
+                    "cannot copy to {d_path}: it is a directory"
+                )));
+            }
+            if !force {
+                continue;
+            }
+        }
+        if d_sum.is_none() || d_sum != s_sum {
+            result.changed = true;
+            if ctx.diff_mode {
+                result.diffs.push(Diff::Summary(format!(
+                    "{d_path}: content from {s_path} ({} bytes)",
+                    s_stat.size
+                )));
+            }
+            jobs.push((d_path, s_path, fa));
+        } else if let Some(d) = &d_stat {
+            let plan = match remote::attr_changes(d, &fa) {
+                Ok(p) => p,
+                Err(e) => return Ok(ModuleResult::failed(e.to_string())),
+            };
+            if !plan.is_empty() {
+                result.changed = true;
+                if ctx.diff_mode {
+                    let (mut b, mut a) = (IndexMap::new(), IndexMap::new());
+                    plan.add_to_diff(&mut b, &mut a);
+                    result.diffs.push(Diff::Fields {
+                        path: d_path.clone(),
+                        before: b,
+                        after: a,
+                    });
+                }
+                add_setup(&remote::attr_commands(&d_path, &plan));
+            }
+        }
+    }
+    if ctx.check_mode || !result.changed {
+        return Ok(result);
+    }
+    let write_jobs: Vec<WriteJob<'_>> = jobs
+        .iter()
+        .map(|(d, s, fa)| WriteJob {
+            path: d,
+            content: b"",
+            attrs: fa,
+            follow: false,
+            remote_src: Some(s),
+        })
+        .collect();
+    match remote::write_many(ctx, Some(&setup), &write_jobs, write).await {
+        Ok(_) => Ok(result),
+        Err(RemoteError::Connection(e)) => Err(e.into()),
+        Err(e) => Ok(ModuleResult::failed(e.to_string())),
+    }
+}
+
 /// A Fields diff of a path's `state` (absent -> directory...), as Ansible's file diffs show.
 pub(crate) fn state_diff(path: &str, before: &str, after: &str) -> Diff {
     let mut b = IndexMap::new();
@@ -1044,6 +1276,50 @@ mod tests {
         assert_eq!(r.diffs.len(), 2, "{:?}", r.diffs);
         assert_eq!(std::fs::read_to_string(dest.join("a.conf")).unwrap(), "a\n");
         assert_eq!(mode_of(&dest.join("sub dir").join(HOSTILE)), 0o600);
+        assert!(!Copy.run(&b, &env.ctx(false, false)).await.unwrap().changed);
+        assert!(leftovers(&dest).is_empty());
+        assert_not_pwned();
+    }
+
+    #[tokio::test]
+    async fn remote_src_directories() {
+        let tmp = tempfile::tempdir().unwrap();
+        let env = Env::new(tmp.path());
+        let src = tmp.path().join("src tree");
+        std::fs::create_dir_all(src.join("a/.b")).unwrap();
+        std::fs::write(src.join("a").join(HOSTILE), HOSTILE_TEXT).unwrap();
+        std::fs::write(src.join("top"), "top\n").unwrap();
+        std::fs::set_permissions(src.join("top"), std::fs::Permissions::from_mode(0o751)).unwrap();
+        let dest = tmp.path().join("dest");
+        // Without a trailing slash the directory itself lands inside dest.
+        let a = margs(
+            "copy",
+            json!({"src": src.to_str().unwrap(), "dest": dest.to_str().unwrap(), "remote_src": true, "mode": "preserve"}),
+        );
+        let r = Copy.run(&a, &env.ctx(true, true)).await.unwrap();
+        assert!(r.changed && !dest.exists(), "{r:?}");
+        let r = Copy.run(&a, &env.ctx(false, false)).await.unwrap();
+        assert!(r.changed && !r.failed, "{r:?}");
+        let placed = dest.join("src tree");
+        assert_eq!(
+            std::fs::read_to_string(placed.join("a").join(HOSTILE)).unwrap(),
+            HOSTILE_TEXT
+        );
+        assert!(placed.join("a/.b").is_dir());
+        assert_eq!(mode_of(&placed.join("top")), 0o751);
+        assert!(!Copy.run(&a, &env.ctx(false, false)).await.unwrap().changed);
+        // With a trailing slash, the contents.
+        let b = margs(
+            "copy",
+            json!({"src": format!("{}/", src.display()), "dest": dest.to_str().unwrap(), "remote_src": true}),
+        );
+        let r = Copy.run(&b, &env.ctx(false, false)).await.unwrap();
+        assert!(r.changed && !r.failed, "{r:?}");
+        assert_eq!(std::fs::read_to_string(dest.join("top")).unwrap(), "top\n");
+        std::fs::write(dest.join("top"), "drift").unwrap();
+        let r = Copy.run(&b, &env.ctx(false, true)).await.unwrap();
+        assert!(r.changed && r.diffs.len() == 1, "{r:?}");
+        assert_eq!(std::fs::read_to_string(dest.join("top")).unwrap(), "top\n");
         assert!(!Copy.run(&b, &env.ctx(false, false)).await.unwrap().changed);
         assert!(leftovers(&dest).is_empty());
         assert_not_pwned();
