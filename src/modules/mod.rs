@@ -26,6 +26,11 @@ pub mod slurp;
 pub mod stat;
 pub mod template;
 
+pub mod blockinfile;
+pub mod lineinfile;
+pub mod pyregex;
+pub mod textfile;
+
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
@@ -200,8 +205,10 @@ pub fn names() -> Vec<&'static str> {
 
 /// The registry. Add a module here when its file lands.
 static REGISTRY: &[&dyn Module] = &[
+    &blockinfile::BlockInFile,
     &copy::Copy,
     &file::File,
+    &lineinfile::LineInFile,
     &slurp::Slurp,
     &stat::Stat,
     &template::Template,
