@@ -1282,6 +1282,32 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn large_trees_exceed_one_command_line() {
+        let tmp = tempfile::tempdir().unwrap();
+        let env = Env::new(tmp.path());
+        let tree = tmp.path().join("files/big");
+        std::fs::create_dir_all(&tree).unwrap();
+        // Over 32 KiB of script: it travels on stdin (remote::run).
+        let long = "n".repeat(250);
+        for i in 0..150 {
+            std::fs::write(tree.join(format!("{long}{i}")), format!("{i}\n")).unwrap();
+        }
+        let dest = tmp.path().join("out");
+        let a = margs(
+            "copy",
+            json!({"src": "big/", "dest": dest.to_str().unwrap()}),
+        );
+        let r = Copy.run(&a, &env.ctx(false, false)).await.unwrap();
+        assert!(r.changed && !r.failed, "{r:?}");
+        assert_eq!(
+            std::fs::read_to_string(dest.join(format!("{long}149"))).unwrap(),
+            "149\n"
+        );
+        assert_eq!(std::fs::read_dir(&dest).unwrap().count(), 150);
+        assert!(!Copy.run(&a, &env.ctx(false, false)).await.unwrap().changed);
+    }
+
+    #[tokio::test]
     async fn remote_src_directories() {
         let tmp = tempfile::tempdir().unwrap();
         let env = Env::new(tmp.path());

@@ -207,6 +207,22 @@ pub(crate) fn script(args: &[&str], body: &str) -> String {
     c.into_string()
 }
 
+/// Scripts longer than this travel on stdin instead of the command line.
+///
+/// Linux limits one argument to 128 KiB (`MAX_ARG_STRLEN`), and both `sh -c` locally and sshd's
+/// `$SHELL -c` pass the whole line as one argument; a copy of a large tree or a recursive
+/// `file` would exceed it.
+const MAX_INLINE_SCRIPT: usize = 32 * 1024;
+
+/// The command line that runs `script` sent ahead of the real stdin: `head -c` reads exactly
+/// the script's bytes (GNU head never reads further), so the rest of stdin stays for it.
+fn via_stdin(script: &str) -> String {
+    format!(
+        "jig_script=$(head -c {} && printf x) && eval \"${{jig_script%x}}\"",
+        script.len()
+    )
+}
+
 /// Runs a jig-built script with the task's become settings.
 pub(crate) async fn run(
     ctx: &ModuleContext<'_>,
@@ -215,6 +231,13 @@ pub(crate) async fn run(
 ) -> Result<ExecOutput, ConnectionError> {
     #[cfg(test)]
     testutil::EXECS.with(|n| n.set(n.get() + 1));
+    let (command, stdin) = if command.len() > MAX_INLINE_SCRIPT {
+        let mut data = command.clone().into_bytes();
+        data.extend_from_slice(stdin.as_deref().unwrap_or_default());
+        (via_stdin(&command), Some(data))
+    } else {
+        (command, stdin)
+    };
     let mut req = ExecRequest::new(command).with_become(ctx.become_.clone());
     req.stdin = stdin;
     ctx.conn.exec(&req).await
@@ -1338,6 +1361,26 @@ mod tests {
         assert!(e.to_string().contains("invalid user"), "{e}");
         assert_eq!(std::fs::read(&f).unwrap(), b"via link\n");
         assert!(leftovers(tmp.path()).is_empty());
+    }
+
+    #[tokio::test]
+    async fn scripts_beyond_the_argument_limit_travel_on_stdin() {
+        let tmp = tempfile::tempdir().unwrap();
+        let env = Env::new(tmp.path());
+        let ctx = env.ctx(false, false);
+        // One 300 KiB argument: more than Linux lets `sh -c` take (128 KiB per argument).
+        let big = format!("{HOSTILE_TEXT}{}", "x".repeat(300 * 1024));
+        let cmd = script(&[&big], r#"printf '%s' "$1" | wc -c; cat"#);
+        assert!(cmd.len() > 300 * 1024);
+        let out = run(&ctx, cmd, Some(b"after the script\n".to_vec()))
+            .await
+            .unwrap();
+        assert_eq!(out.rc, 0, "{}", out.stderr_str());
+        assert_eq!(
+            out.stdout_str(),
+            format!("{}\nafter the script\n", big.len())
+        );
+        assert_not_pwned();
     }
 
     #[tokio::test]
