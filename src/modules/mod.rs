@@ -19,6 +19,7 @@
 pub mod args;
 pub mod mode;
 pub mod remote;
+pub mod replace;
 
 pub mod blockinfile;
 pub mod lineinfile;
@@ -198,4 +199,8 @@ pub fn names() -> Vec<&'static str> {
 }
 
 /// The registry. Add a module here when its file lands.
-static REGISTRY: &[&dyn Module] = &[&blockinfile::BlockInFile, &lineinfile::LineInFile];
+static REGISTRY: &[&dyn Module] = &[
+    &blockinfile::BlockInFile,
+    &lineinfile::LineInFile,
+    &replace::Replace,
+];
