@@ -22,6 +22,7 @@ pub mod remote;
 pub mod replace;
 
 pub mod blockinfile;
+pub mod command;
 pub mod lineinfile;
 pub mod pyregex;
 pub mod textfile;
@@ -201,6 +202,9 @@ pub fn names() -> Vec<&'static str> {
 /// The registry. Add a module here when its file lands.
 static REGISTRY: &[&dyn Module] = &[
     &blockinfile::BlockInFile,
+    &command::Command,
+    &command::Shell,
+    &command::Raw,
     &lineinfile::LineInFile,
     &replace::Replace,
 ];
