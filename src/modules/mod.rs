@@ -17,6 +17,9 @@
 //! `meta`, `include_*`) are run by the executor, not through this trait.
 
 pub mod args;
+pub mod mode;
+pub mod remote;
+pub mod search;
 
 use std::path::{Path, PathBuf};
 
