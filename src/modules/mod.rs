@@ -21,6 +21,11 @@ pub mod mode;
 pub mod remote;
 pub mod search;
 
+pub mod blockinfile;
+pub mod lineinfile;
+pub mod pyregex;
+pub mod textfile;
+
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
@@ -194,4 +199,4 @@ pub fn names() -> Vec<&'static str> {
 }
 
 /// The registry. Add a module here when its file lands.
-static REGISTRY: &[&dyn Module] = &[];
+static REGISTRY: &[&dyn Module] = &[&blockinfile::BlockInFile, &lineinfile::LineInFile];
