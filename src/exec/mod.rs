@@ -1,5 +1,7 @@
 //! The executor: plays x hosts, tasks, loops, handlers, failures (being written).
 
+pub mod facts;
+
 use std::path::PathBuf;
 
 /// Everything `jig run` needs to know, as parsed from the command line.

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use serde_json::Value as Json;
 
 use super::keywords::{self, invalid};
+use super::kv::split_args;
 use super::task;
 use super::{
     Block, LoadError, LoadOptions, Play, Playbook, Role, Task, TaskItem, VarMap, VarsPrompt,
@@ -26,7 +27,7 @@ const MAX_DEPTH: usize = 64;
 /// Loads a playbook file with its `import_playbook`s, roles and `import_*`s expanded.
 pub fn load_playbook(path: &Path, opts: &LoadOptions) -> Result<Playbook, LoadError> {
     let mut loader = Loader::new(opts);
-    let plays = loader.playbook_file(path, &Pos::unknown())?;
+    let plays = loader.playbook_file(path, &file_pos(path))?;
     Ok(Playbook {
         path: path.to_path_buf(),
         dir: absolute(&dir_of(path)),
@@ -273,7 +274,11 @@ impl<'o> Loader<'o> {
         value: &Node,
         dir: &Path,
     ) -> Result<Vec<Play>, LoadError> {
-        let Some(file) = value.as_str().map(str::trim).filter(|s| !s.is_empty()) else {
+        let words = match value.as_str() {
+            Some(text) => split_args(text).map_err(|e| invalid(&value.pos, e))?,
+            None => Vec::new(),
+        };
+        let Some(first) = words.first().map(|w| w.trim()).filter(|w| !w.is_empty()) else {
             return Err(invalid(
                 &value.pos,
                 format!(
@@ -283,15 +288,26 @@ impl<'o> Loader<'o> {
                 ),
             ));
         };
-        if file.contains("{{") {
+        if words.len() > 1 {
             return Err(invalid(
                 &value.pos,
                 format!(
-                    "`{}: {file}` uses a template; jig expands imports before any variable is known, so the file name must be literal",
+                    "`{}` takes only a file name; give variables under `vars:` and tags under `tags:`",
                     key.name
                 ),
             ));
         }
+        let playbook_dir = absolute(dir);
+        let Some(file) = static_path(first, &[("playbook_dir", &playbook_dir)]) else {
+            return Err(invalid(
+                &value.pos,
+                format!(
+                    "`{}: {first}` uses a template; jig expands imports before any variable is known, so the file name must be literal (only `{{{{ playbook_dir }}}}` is replaced)",
+                    key.name
+                ),
+            ));
+        };
+        let file = file.as_str();
         let mut vars = VarMap::new();
         let mut when = Vec::new();
         let mut tags = Vec::new();
@@ -555,14 +571,21 @@ impl<'o> Loader<'o> {
                 "`import_tasks` needs a file name: `import_tasks: other.yml`",
             ));
         };
-        if file.contains("{{") {
+        let mut known: Vec<(&str, &Path)> = Vec::new();
+        if let Some(r) = &scope.role {
+            known.push(("role_path", r.path.as_path()));
+        }
+        if let Some(pb) = scope.search_from.first() {
+            known.push(("playbook_dir", pb.as_path()));
+        }
+        let Some(file) = static_path(&file, &known) else {
             return Err(invalid(
                 &t.action_pos,
                 format!(
-                    "`import_tasks: {file}` uses a template; imports are expanded before variables are known. Use `include_tasks` for a file name that depends on variables"
+                    "`import_tasks: {file}` uses a template; imports are expanded before variables are known (only `{{{{ role_path }}}}` and `{{{{ playbook_dir }}}}` are replaced). Use `include_tasks` for a file name that depends on variables"
                 ),
             ));
-        }
+        };
         let path = self.find_task_file(&file, scope, &t.pos)?;
         let sub = Scope {
             dir: dir_of(&path),
@@ -642,6 +665,27 @@ impl<'o> Loader<'o> {
         self.stack.pop();
         result
     }
+}
+
+/// `text` with `{{ name }}` replaced for the few variables known before the play runs; `None` if
+/// any other template remains.
+fn static_path(text: &str, known: &[(&str, &Path)]) -> Option<String> {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after.find("}}")?;
+        let name = after[..end].trim();
+        let (_, value) = known.iter().find(|(k, _)| *k == name)?;
+        out.push_str(&value.to_string_lossy());
+        rest = &after[end + 2..];
+    }
+    out.push_str(rest);
+    if out.contains("{%") {
+        return None;
+    }
+    Some(out)
 }
 
 fn hosts_value(v: &Node) -> Result<String, LoadError> {

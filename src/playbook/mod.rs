@@ -416,3 +416,15 @@ pub enum LoadError {
         searched: String,
     },
 }
+
+impl LoadError {
+    /// Where the problem is, when known (a YAML syntax error carries its location in the text).
+    pub fn pos(&self) -> Option<&Pos> {
+        match self {
+            LoadError::Yaml(_) => None,
+            LoadError::Invalid { pos, .. }
+            | LoadError::RoleNotFound { pos, .. }
+            | LoadError::FileNotFound { pos, .. } => Some(pos),
+        }
+    }
+}

@@ -526,3 +526,38 @@ fn role_found_beside_the_playbook_and_from_a_collection_name() {
         .collect();
     assert_eq!(used, vec!["beside", "acme.tools.widget"]);
 }
+
+#[test]
+fn magic_dirs_in_import_names_are_replaced() {
+    let dir = tree(&[
+        (
+            "pb.yml",
+            "- import_playbook: '{{ playbook_dir }}/other.yml'\n- hosts: all\n  roles: [r]\n",
+        ),
+        (
+            "other.yml",
+            "- hosts: all\n  tasks:\n    - import_tasks: \"{{playbook_dir}}/t.yml\"\n",
+        ),
+        ("t.yml", "- debug: msg=t\n"),
+        (
+            "roles/r/tasks/main.yml",
+            "- import_tasks: '{{ role_path }}/tasks/sub.yml'\n",
+        ),
+        ("roles/r/tasks/sub.yml", "- name: sub\n  debug: msg=sub\n"),
+    ]);
+    let pb = load_playbook(&dir.path().join("pb.yml"), &LoadOptions::default()).unwrap();
+    assert_eq!(names(&pb.plays[0].tasks), vec!["debug"]);
+    assert_eq!(names(&pb.plays[1].roles), vec!["sub"]);
+    let err = load_err(&[("pb.yml", "- import_playbook: other.yml x=1\n")]);
+    assert!(err.contains("takes only a file name"), "{err}");
+}
+
+#[test]
+fn errors_expose_their_position() {
+    let dir = tree(&[("pb.yml", "- hosts: all\n  tasks:\n    - 5\n")]);
+    let err = load_playbook(&dir.path().join("pb.yml"), &LoadOptions::default()).unwrap_err();
+    let pos = err.pos().unwrap();
+    assert_eq!((pos.line, pos.column), (3, 7));
+    let err = load_playbook(&dir.path().join("absent.yml"), &LoadOptions::default()).unwrap_err();
+    assert!(err.to_string().contains("absent.yml"), "{err}");
+}
