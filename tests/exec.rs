@@ -320,3 +320,51 @@ async fn start_at_task_skips_until_the_named_task() {
         vec!["untagged", "tagged always", "inside tagged block"]
     );
 }
+
+#[tokio::test]
+async fn unreachable_failed_and_fatal_hosts_leave_the_play() {
+    let inv = fixture("fleet").join("inventory.ini");
+    let ran = run_fixture("fleet", |o| {
+        o.inventory = vec![inv.display().to_string()];
+        o.extra_vars = vec!["target_hosts=all".into()];
+    })
+    .await;
+    let reach = ran.results("reach");
+    let remote = reach.iter().find(|r| r.host == "remote1").unwrap();
+    assert_eq!(remote.status, Status::Unreachable);
+    assert!(
+        remote
+            .msg
+            .as_deref()
+            .unwrap()
+            .contains("ssh connection not implemented yet")
+    );
+    let first = ran.results("first task");
+    assert_eq!(first.len(), 3, "the unreachable host left the play");
+    let local = first.iter().find(|r| r.host == "localhost").unwrap();
+    assert_eq!(
+        local.debug_output,
+        Some(json!({"msg": "the default on localhost"}))
+    );
+    assert_eq!(
+        ran.results("everyone sees the run_once result")[0].status,
+        Status::Ok
+    );
+    assert!(ran.results("nobody gets here").is_empty());
+    let o = ran.outcome.as_ref().unwrap();
+    let hosts: Vec<&String> = o.stats.keys().collect();
+    assert_eq!(
+        hosts,
+        ["localhost", "jig-local-two", "jig-local-three", "remote1"]
+    );
+    assert_eq!(ran.stats("remote1").unreachable, 1);
+    assert_eq!(
+        ran.stats("jig-local-two").failed,
+        1,
+        "a failed host does not run in later plays"
+    );
+    assert_eq!(ran.stats("jig-local-three").failed, 1);
+    assert_eq!(ran.stats("localhost").failed, 0);
+    assert_eq!(ran.stats("localhost").skipped, 2);
+    assert_eq!(ran.stats("localhost").ok, 4);
+}

@@ -38,6 +38,10 @@ type Boxed<'a> = Pin<Box<dyn Future<Output = Result<(), RunError>> + 'a>>;
 /// What persists for a host across plays.
 #[derive(Default)]
 struct HostState {
+    /// Failed (and not rescued) in an earlier play: Ansible keeps such hosts out of later plays.
+    failed: bool,
+    /// Unreachable in an earlier play.
+    unreachable: bool,
     facts: Arc<VarMap>,
     gathered: bool,
     host_facts: Arc<VarMap>,
@@ -287,6 +291,12 @@ impl<'r> Runner<'r> {
         self.flush_handlers().await?;
         self.run_items(&play.post_tasks, &base, &hosts).await?;
         self.flush_handlers().await?;
+        for (h, p) in &self.ps.hosts {
+            if let Some(hs) = self.hosts.get_mut(h) {
+                hs.failed = p.failed;
+                hs.unreachable = p.unreachable;
+            }
+        }
         if !self.ps.no_more_hosts_reported && self.active(&hosts).is_empty() {
             let any_failed = self.ps.hosts.values().any(|h| h.failed || h.unreachable);
             if any_failed {
@@ -324,7 +334,26 @@ impl<'r> Runner<'r> {
         let base = Inherit::default();
         flatten_handlers(&play.handlers, &base, &mut ps.handlers);
 
-        let mut play_vars = play.vars.clone();
+        let mut play_vars = VarMap::new();
+        // jig runs unattended: a prompt takes its default (extra vars still win over it).
+        for p in &play.vars_prompt {
+            match &p.default {
+                Some(d) => {
+                    play_vars.insert(p.name.clone(), d.clone());
+                }
+                None if !self.extra.contains_key(&p.name) => {
+                    self.renderer.event(&Event::Warning {
+                        message: format!(
+                            "{}: vars_prompt '{}' has no default and jig does not prompt; \
+                             pass it with -e {}=...",
+                            p.pos, p.name, p.name
+                        ),
+                    });
+                }
+                None => {}
+            }
+        }
+        play_vars.extend(play.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
         play_vars.extend(
             play.keywords
                 .vars
@@ -348,9 +377,15 @@ impl<'r> Runner<'r> {
                 },
                 OMIT,
             );
+            let (failed, unreachable) = self
+                .hosts
+                .get(h)
+                .map_or((false, false), |s| (s.failed, s.unreachable));
             ps.hosts.insert(
                 h.clone(),
                 PlayHost {
+                    failed,
+                    unreachable,
                     inv_layers: self.inventory.var_layers(h),
                     play_vars: vec![play_vars.clone()],
                     host_magic: Arc::new(hm),
