@@ -62,7 +62,7 @@ pub(crate) const TASK_ONLY: &[&str] = &[
 ];
 
 /// Block-only keywords (besides [`COMMON`]).
-pub(crate) const BLOCK_ONLY: &[&str] = &["name", "block", "rescue", "always"];
+pub(crate) const BLOCK_ONLY: &[&str] = &["name", "block", "rescue", "always", "notify"];
 
 /// Play-only keywords (besides [`COMMON`]).
 pub(crate) const PLAY_ONLY: &[&str] = &[

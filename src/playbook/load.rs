@@ -601,42 +601,15 @@ impl<'o> Loader<'o> {
         })))
     }
 
-    /// Finds an imported task file: in a role, the role's `tasks/` (or `handlers/`) first; then
-    /// beside the importing file; then the role directory and the playbook directory.
     fn find_task_file(&self, file: &str, scope: &Scope, at: &Pos) -> Result<PathBuf, LoadError> {
-        let p = Path::new(file);
-        let mut candidates: Vec<PathBuf> = Vec::new();
-        if p.is_absolute() {
-            candidates.push(p.to_path_buf());
-        } else {
-            if let Some(r) = &scope.role {
-                candidates.push(r.path.join(scope.role_subdir).join(p));
-            }
-            candidates.push(scope.dir.join(p));
-            if let Some(r) = &scope.role {
-                candidates.push(r.path.join(p));
-            }
-            candidates.extend(scope.search_from.iter().map(|d| d.join(p)));
-        }
-        let mut unique: Vec<PathBuf> = Vec::new();
-        for c in candidates {
-            if !unique.contains(&c) {
-                unique.push(c);
-            }
-        }
-        match unique.iter().find(|c| c.is_file()) {
-            Some(found) => Ok(found.clone()),
-            None => Err(LoadError::FileNotFound {
-                pos: at.clone(),
-                what: "task file",
-                name: file.to_string(),
-                searched: unique
-                    .iter()
-                    .map(|c| c.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            }),
-        }
+        locate_task_file(
+            file,
+            scope.role.as_deref(),
+            scope.role_subdir,
+            &scope.dir,
+            &scope.search_from,
+            at,
+        )
     }
 
     /// Reads a task file (a list of tasks, or empty).
@@ -664,6 +637,76 @@ impl<'o> Loader<'o> {
         })();
         self.stack.pop();
         result
+    }
+}
+
+/// Finds the file an `include_tasks` (or `import_tasks`) task names, as Ansible does: in a
+/// role, the role's `tasks/` directory first (`handlers/` for a task in a handlers file); then
+/// beside the file the task is written in; then the role directory and `playbook_dir`.
+///
+/// `name` is the already-templated file name. The error lists every path tried.
+pub fn find_tasks_file(name: &str, from: &Task, playbook_dir: &Path) -> Result<PathBuf, LoadError> {
+    let dir = from
+        .pos
+        .file
+        .as_deref()
+        .map(|f| dir_of(f))
+        .unwrap_or_else(|| playbook_dir.to_path_buf());
+    let role = from.role.as_deref();
+    let subdir = match role {
+        Some(r) if dir.starts_with(r.path.join("handlers")) => "handlers",
+        _ => "tasks",
+    };
+    locate_task_file(
+        name,
+        role,
+        subdir,
+        &dir,
+        &[playbook_dir.to_path_buf()],
+        &from.pos,
+    )
+}
+
+fn locate_task_file(
+    file: &str,
+    role: Option<&Role>,
+    role_subdir: &str,
+    dir: &Path,
+    search_from: &[PathBuf],
+    at: &Pos,
+) -> Result<PathBuf, LoadError> {
+    let p = Path::new(file);
+    let mut candidates: Vec<PathBuf> = Vec::new();
+    if p.is_absolute() {
+        candidates.push(p.to_path_buf());
+    } else {
+        if let Some(r) = role {
+            candidates.push(r.path.join(role_subdir).join(p));
+        }
+        candidates.push(dir.join(p));
+        if let Some(r) = role {
+            candidates.push(r.path.join(p));
+        }
+        candidates.extend(search_from.iter().map(|d| d.join(p)));
+    }
+    let mut unique: Vec<PathBuf> = Vec::new();
+    for c in candidates {
+        if !unique.contains(&c) {
+            unique.push(c);
+        }
+    }
+    match unique.iter().find(|c| c.is_file()) {
+        Some(found) => Ok(found.clone()),
+        None => Err(LoadError::FileNotFound {
+            pos: at.clone(),
+            what: "task file",
+            name: file.to_string(),
+            searched: unique
+                .iter()
+                .map(|c| c.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        }),
     }
 }
 

@@ -32,7 +32,7 @@ use serde_json::Value as Json;
 use crate::yaml::Pos;
 
 pub use kv::parse_kv;
-pub use load::{load_playbook, load_tasks_file, load_tasks_file_from};
+pub use load::{find_tasks_file, load_playbook, load_tasks_file, load_tasks_file_from};
 pub use role::load_role;
 pub use tags::tags_selected;
 pub use task::normalize_module_name;
@@ -73,8 +73,10 @@ pub struct RoleRequest<'a> {
     pub defaults_from: Option<&'a str>,
     /// `handlers_from`.
     pub handlers_from: Option<&'a str>,
-    /// Directories to search, the playbook directory first: for each, `DIR/roles/NAME`, then
-    /// every `LoadOptions::roles_path` entry, then `DIR/NAME`.
+    /// Directories to search, the playbook directory first, then the directories of the roles
+    /// that refer to this one. The order is Ansible's: `PLAYBOOK_DIR/roles/NAME`, each
+    /// `LoadOptions::roles_path` entry, the other directories, `PLAYBOOK_DIR/NAME`, and last
+    /// `NAME` as a path from the working directory.
     pub search_from: &'a [PathBuf],
     /// The roles that include this one, innermost first (`ansible_parent_role_names`).
     pub parents: Vec<String>,
@@ -219,6 +221,9 @@ pub struct Block {
     pub always: Vec<TaskItem>,
     /// Keywords inherited by the tasks inside (`when`, `tags`, `vars`, `become`, ...).
     pub keywords: Keywords,
+    /// `notify`: handlers notified by every task inside that reports a change (added to the
+    /// tasks' own `notify`).
+    pub notify: Vec<String>,
     /// The role the block belongs to, if any. Role blocks made by expanding `roles:` or
     /// `import_role` carry the role here; their tasks carry it too.
     pub role: Option<Arc<Role>>,
@@ -377,6 +382,11 @@ pub struct Role {
     /// The names of the roles that included this one, innermost first
     /// (`ansible_parent_role_names`).
     pub parents: Vec<String>,
+    /// The argument spec of the entry point this use runs (`main`, or the `tasks_from` file),
+    /// from `meta/argument_specs.yml` or `argument_specs` in `meta/main.yml`: the entry point's
+    /// mapping (`short_description`, `options`...). Ansible validates the role's parameters and
+    /// variables against `options` before the role's first task.
+    pub argument_spec: Option<Json>,
 }
 
 /// A playbook, task file or role that could not be loaded.

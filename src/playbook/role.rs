@@ -44,6 +44,8 @@ struct RoleEntry {
 struct RoleMeta {
     dependencies: Vec<RoleEntry>,
     allow_duplicates: bool,
+    /// `argument_specs` written in `meta/main.yml` itself.
+    argument_specs: Option<Json>,
 }
 
 fn parse_role_entry(node: &Node) -> Result<RoleEntry, LoadError> {
@@ -155,13 +157,20 @@ impl Loader<'_> {
                 );
                 names.push(PathBuf::from(parts[2]));
             }
+            // Ansible's order: PLAYBOOK_DIR/roles, the roles path, the directories of the
+            // roles that refer to this one, then PLAYBOOK_DIR itself.
+            let (base, others) = match search_from.split_first() {
+                Some((b, o)) => (Some(b), o),
+                None => (None, &[][..]),
+            };
             for n in &names {
-                if !name.contains('/') {
-                    candidates.extend(search_from.iter().map(|d| d.join("roles").join(n)));
-                }
+                candidates.extend(base.map(|b| b.join("roles").join(n)));
                 candidates.extend(self.opts.roles_path.iter().map(|d| d.join(n)));
-                candidates.extend(search_from.iter().map(|d| d.join(n)));
+                candidates.extend(others.iter().map(|d| d.join(n)));
+                candidates.extend(base.map(|b| b.join(n)));
             }
+            // Last resort, as in Ansible: the name as a path from the working directory.
+            candidates.push(absolute(as_path));
         }
         let mut unique: Vec<PathBuf> = Vec::new();
         for c in candidates {
@@ -208,6 +217,7 @@ impl Loader<'_> {
                     }
                 },
                 "allow_duplicates" => meta.allow_duplicates = keywords::bool_value(v) == Some(true),
+                "argument_specs" => meta.argument_specs = keywords::opt_json(v),
                 _ => {}
             }
         }
@@ -275,6 +285,9 @@ impl Loader<'_> {
         dedupe: bool,
         acc: &mut PlayAcc,
     ) -> Result<Option<LoadedRole>, LoadError> {
+        if req.name.trim().is_empty() {
+            return Err(invalid(&req.pos, "the role name is empty"));
+        }
         let path =
             self.find_role(req.name, req.search_from)
                 .map_err(|tried| LoadError::RoleNotFound {
@@ -300,8 +313,9 @@ impl Loader<'_> {
         }
         let meta = self.role_meta(&path)?;
         if dedupe && !meta.allow_duplicates {
+            // Parameters compare as values: the order they are written in does not matter.
             let key = serde_json::to_string(&(
-                &req.params,
+                sorted(&Json::Object(req.params.clone().into_iter().collect())),
                 req.tasks_from,
                 req.vars_from,
                 req.defaults_from,
@@ -312,13 +326,31 @@ impl Loader<'_> {
                 return Ok(None);
             }
         }
-        let name = if req.name.contains('/') {
+        let name = if req.name.starts_with(['.', '/', '~']) {
             path.file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_else(|| req.name.to_string())
         } else {
             req.name.to_string()
         };
+        let entry_point = req
+            .tasks_from
+            .map(|f| {
+                let file = f.rsplit('/').next().unwrap_or(f);
+                [".yml", ".yaml", ".json"]
+                    .iter()
+                    .find_map(|e| file.strip_suffix(e))
+                    .unwrap_or(file)
+            })
+            .unwrap_or("main");
+        let specs = match find_in_dir(&path.join("meta"), "argument_specs") {
+            Some(file) => {
+                let node = yaml::load_file(&file)?;
+                node.get("argument_specs").map(Node::to_json)
+            }
+            None => meta.argument_specs.clone(),
+        };
+        let argument_spec = specs.and_then(|s| s.get(entry_point).cloned());
         let role = Arc::new(Role {
             name,
             path: absolute(&path),
@@ -326,6 +358,7 @@ impl Loader<'_> {
             vars: self.role_vars(&path, "vars", req.vars_from, &req.pos)?,
             params: req.params.clone(),
             parents: req.parents.clone(),
+            argument_spec,
         });
         self.role_stack.push(canon);
         let result = self.role_contents(req, &role, meta, acc);
@@ -570,6 +603,24 @@ impl Loader<'_> {
             t.keywords,
             &loaded.role,
         ))
+    }
+}
+
+/// `value` with every mapping's keys in sorted order.
+fn sorted(value: &Json) -> Json {
+    match value {
+        Json::Object(map) => {
+            let mut entries: Vec<(&String, &Json)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            Json::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k.clone(), sorted(v)))
+                    .collect(),
+            )
+        }
+        Json::Array(items) => Json::Array(items.iter().map(sorted).collect()),
+        other => other.clone(),
     }
 }
 

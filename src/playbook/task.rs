@@ -131,6 +131,7 @@ pub(crate) fn parse_block_header<'n>(
             "block" => header.block_items = Some(v),
             "rescue" => header.rescue = Some(v),
             "always" => header.always = Some(v),
+            "notify" => header.block.notify = keywords::string_list(v, "notify")?,
             key if keywords::IGNORED.contains(&key) => {}
             key => {
                 if !keywords::apply_common(&mut header.block.keywords, key, v)? {

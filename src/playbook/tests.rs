@@ -5,7 +5,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use pretty_assertions::assert_eq;
-use serde_json::json;
+use serde_json::{Value as Json, json};
 
 use super::*;
 
@@ -131,6 +131,7 @@ fn task_sections_blocks_and_imports() {
     assert_eq!(b.name.as_deref(), Some("A block"));
     assert_eq!(b.keywords.when, vec![json!("x is defined")]);
     assert_eq!(b.keywords.become_user, Some(json!("app")));
+    assert_eq!(b.notify, vec!["block handler"]);
     assert_eq!(task(&b.block[0]).args["_raw_params"], json!("/bin/true"));
     let inner = block(&b.block[1]);
     assert_eq!(task(&inner.block[0]).action, "shell");
@@ -560,4 +561,120 @@ fn errors_expose_their_position() {
     assert_eq!((pos.line, pos.column), (3, 7));
     let err = load_playbook(&dir.path().join("absent.yml"), &LoadOptions::default()).unwrap_err();
     assert!(err.to_string().contains("absent.yml"), "{err}");
+}
+
+#[test]
+fn nested_role_names_and_dependencies_beside_their_parent() {
+    let dir = tree(&[
+        ("pb.yml", "- hosts: all\n  roles:\n    - group/inner\n"),
+        (
+            "roles/group/inner/meta/main.yml",
+            "dependencies:\n  - role: sibling\n    when: s\n",
+        ),
+        ("roles/group/inner/tasks/main.yml", "- debug: msg=inner\n"),
+        (
+            "roles/group/sibling/tasks/main.yml",
+            "- debug: msg=sibling\n",
+        ),
+    ]);
+    let pb = load_playbook(&dir.path().join("pb.yml"), &LoadOptions::default()).unwrap();
+    let inner = block(&pb.plays[0].roles[0]);
+    assert_eq!(role_name(inner), "group/inner");
+    let dep = block(&inner.block[0]);
+    assert_eq!(role_name(dep), "sibling");
+    assert_eq!(dep.keywords.when, vec![json!("s")]);
+    assert_eq!(pb.plays[0].role_names, vec!["group/inner"]);
+}
+
+#[test]
+fn include_tasks_files_are_found_like_ansible() {
+    let pb = site();
+    let role_task = task(&block(&pb.plays[0].roles[1]).block[2]);
+    assert_eq!(role_task.name.as_deref(), Some("web conf"));
+    let found = find_tasks_file("install.yml", role_task, &pb.dir).unwrap();
+    assert!(found.ends_with("roles/web/tasks/install.yml"), "{found:?}");
+    let play_task = task(&pb.plays[0].tasks[2]);
+    let found = find_tasks_file("tasks/nested.yml", play_task, &pb.dir).unwrap();
+    assert!(found.ends_with("site/tasks/nested.yml"), "{found:?}");
+    let err = find_tasks_file("nope.yml", role_task, &pb.dir).unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("roles/web/tasks/nope.yml"), "{msg}");
+    assert!(
+        msg.contains("site.yml") || msg.contains("main.yml"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn argument_specs_of_the_entry_point_are_attached() {
+    let pb = site();
+    let web = block(&pb.plays[0].roles[1]).role.clone().unwrap();
+    let spec = web.argument_spec.as_ref().unwrap();
+    assert_eq!(spec["options"]["http_port"]["type"], json!("int"));
+    let base = block(&pb.plays[0].roles[0]).role.clone().unwrap();
+    assert!(base.argument_spec.is_none());
+
+    let search = vec![fixtures().join("site")];
+    let req = RoleRequest {
+        name: "web",
+        params: VarMap::new(),
+        pos: Pos::unknown(),
+        tasks_from: Some("install.yml"),
+        vars_from: None,
+        defaults_from: None,
+        handlers_from: None,
+        search_from: &search,
+        parents: Vec::new(),
+    };
+    let loaded = load_role(&req, &LoadOptions::default()).unwrap();
+    assert_eq!(
+        loaded.role.argument_spec.as_ref().unwrap()["short_description"],
+        json!("Only install")
+    );
+    // Written inside meta/main.yml.
+    let dir = tree(&[
+        ("pb.yml", "- hosts: all\n  roles: [r]\n"),
+        (
+            "roles/r/meta/main.yml",
+            "argument_specs:\n  main:\n    options:\n      x: {type: str}\n",
+        ),
+    ]);
+    let pb = load_playbook(&dir.path().join("pb.yml"), &LoadOptions::default()).unwrap();
+    let r = block(&pb.plays[0].roles[0]).role.clone().unwrap();
+    assert_eq!(
+        r.argument_spec.as_ref().unwrap()["options"]["x"]["type"],
+        json!("str")
+    );
+}
+
+#[test]
+fn role_dedupe_compares_params_as_values() {
+    let dir = tree(&[
+        (
+            "pb.yml",
+            "- hosts: all\n  roles:\n    - {role: r, a: 1, b: {x: 1, y: 2}}\n    - {role: r, b: {y: 2, x: 1}, a: 1}\n    - {role: r, a: 2}\n",
+        ),
+        ("roles/r/tasks/main.yml", "- debug: msg=r\n"),
+    ]);
+    let pb = load_playbook(&dir.path().join("pb.yml"), &LoadOptions::default()).unwrap();
+    let params: Vec<Json> = pb.plays[0]
+        .roles
+        .iter()
+        .map(|r| json!(block(r).role.as_ref().unwrap().params["a"]))
+        .collect();
+    assert_eq!(params, vec![json!(1), json!(2)]);
+
+    let search = vec![dir.path().to_path_buf()];
+    let req = RoleRequest {
+        name: " ",
+        params: VarMap::new(),
+        pos: Pos::unknown(),
+        tasks_from: None,
+        vars_from: None,
+        defaults_from: None,
+        handlers_from: None,
+        search_from: &search,
+        parents: Vec::new(),
+    };
+    assert!(load_role(&req, &LoadOptions::default()).is_err());
 }
