@@ -315,7 +315,14 @@ impl Inventory {
     /// Hosts matching an Ansible host pattern, in inventory order (implicit localhost included
     /// when named explicitly and absent from the inventory, with ansible_connection=local).
     pub fn select(&self, pattern: &str) -> Result<Vec<String>, PatternError> {
-        pattern::select(self, pattern)
+        pattern::select(self, &[pattern])
+    }
+
+    /// Like [`Inventory::select`] for a list of patterns (`hosts: [web, "db:!db2"]`). Each item
+    /// is split on its own, so a `:` inside one item still separates patterns, which joining
+    /// the items with `,` would not do.
+    pub fn select_many<S: AsRef<str>>(&self, patterns: &[S]) -> Result<Vec<String>, PatternError> {
+        pattern::select(self, patterns)
     }
 
     /// `hosts` (from [`Inventory::select`]) narrowed to those `limit` also selects, keeping

@@ -66,15 +66,29 @@ pub(super) fn split_host_pattern(pattern: &str) -> Vec<String> {
         .collect()
 }
 
-pub(super) fn select(inv: &Inventory, pattern: &str) -> Result<Vec<String>, PatternError> {
-    if pattern.trim().is_empty() {
+/// Hosts selected by several patterns (a YAML list under `hosts:`): each is split on its own,
+/// then all parts are applied together, as Ansible does for a list.
+pub(super) fn select<S: AsRef<str>>(
+    inv: &Inventory,
+    patterns: &[S],
+) -> Result<Vec<String>, PatternError> {
+    let joined = patterns
+        .iter()
+        .map(AsRef::as_ref)
+        .collect::<Vec<_>>()
+        .join(",");
+    let split: Vec<String> = patterns
+        .iter()
+        .flat_map(|p| split_host_pattern(p.as_ref()))
+        .collect();
+    if split.is_empty() {
         return Err(PatternError::Invalid {
-            pattern: pattern.to_string(),
+            pattern: joined,
             reason: "the pattern is empty (use 'all' for every host)".into(),
         });
     }
     let mut parts = Vec::new();
-    for p in split_host_pattern(pattern) {
+    for p in split {
         match p.strip_prefix('@') {
             Some(file) => {
                 let path = PathBuf::from(file);

@@ -17,6 +17,7 @@ pub fn literal_eval(text: &str) -> Option<Value> {
         s: text.as_bytes(),
         src: text,
         i: 0,
+        depth: 0,
     };
     let v = p.expr()?;
     p.skip_ws();
@@ -27,7 +28,12 @@ struct Parser<'a> {
     s: &'a [u8],
     src: &'a str,
     i: usize,
+    /// Nesting of brackets, bounded so hostile input cannot overflow the stack.
+    depth: usize,
 }
+
+/// Deeper nesting than this is not a literal anyone writes in an inventory.
+const MAX_DEPTH: usize = 64;
 
 impl Parser<'_> {
     fn peek(&self) -> Option<u8> {
@@ -63,6 +69,17 @@ impl Parser<'_> {
     }
 
     fn expr(&mut self) -> Option<Value> {
+        self.depth += 1;
+        let v = if self.depth > MAX_DEPTH {
+            None
+        } else {
+            self.expr_inner()
+        };
+        self.depth -= 1;
+        v
+    }
+
+    fn expr_inner(&mut self) -> Option<Value> {
         self.skip_ws();
         match self.peek()? {
             b'-' | b'+' => {
@@ -441,6 +458,7 @@ mod tests {
             "",
             "'unterminated",
             "__import__('os')",
+            &"[".repeat(100_000),
         ] {
             assert_eq!(literal_eval(text), None, "{text}");
         }

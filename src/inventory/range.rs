@@ -9,6 +9,9 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+/// More hosts than this in one range is surely a typo (and would exhaust memory).
+const MAX_RANGE: u64 = 1_000_000;
+
 const NUMERIC_RANGE: &str = r"\[(?:[0-9]+:[0-9]+)(?::[0-9]+)?\]";
 const HEX_RANGE: &str = r"\[(?:[0-9a-f]+:[0-9a-f]+)(?::[0-9]+)?\]";
 const ALNUM_RANGE: &str = r"\[(?:[a-z]:[a-z]|[0-9]+:[0-9]+)(?::[0-9]+)?\]";
@@ -146,6 +149,11 @@ pub fn expand_hostname_range(line: &str) -> Result<Vec<String>, String> {
                 .map_err(|_| format!("host range '[{inner}]' in '{line}': '{s}' is not a number"))
         };
         let (b, e) = (parse(beg)?, parse(end)?);
+        if e >= b && (e - b) / step as u64 >= MAX_RANGE {
+            return Err(format!(
+                "host range '[{inner}]' in '{line}' names more than {MAX_RANGE} hosts"
+            ));
+        }
         (b..=e)
             .step_by(step)
             .map(|n| format!("{n:0pad$}"))
@@ -199,6 +207,7 @@ mod tests {
         assert!(expand_hostname_range("h[1:3").is_err());
         assert!(expand_hostname_range("h[1:3:0]").is_err());
         assert!(expand_hostname_range("h[x:99]").is_err());
+        assert!(expand_hostname_range("h[0:99999999999]").is_err());
     }
 
     #[test]

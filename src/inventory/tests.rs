@@ -546,3 +546,13 @@ fn large_ranges_load_quickly() {
     assert_eq!(inv.select("db:!db1*").unwrap().len(), 1000 - 111);
     assert!(start.elapsed().as_secs() < 20, "{:?}", start.elapsed());
 }
+
+#[test]
+fn pattern_lists_split_each_item() {
+    let inv = load("yaml/hosts.yml");
+    assert_eq!(
+        inv.select_many(&["db_replicas:web", "!web2"]).unwrap(),
+        vec!["db2", "db3", "web1", "web3"]
+    );
+    assert!(inv.select_many::<&str>(&[]).is_err());
+}
