@@ -86,16 +86,17 @@ pub(crate) fn py_float(f: f64) -> String {
     if f.is_infinite() {
         return if f > 0.0 { "inf".into() } else { "-inf".into() };
     }
-    if f == f.trunc() && f.abs() < 1e16 {
-        format!("{f:.1}")
-    } else {
-        // Rust's shortest round-trip form matches Python's repr for ordinary magnitudes.
+    // Shortest round-trip digits, then Python's choice: positional for exponents in
+    // [-4, 16), scientific with a signed two-digit exponent otherwise.
+    let sci = format!("{f:e}");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    if (-4..16).contains(&exp) {
         let s = format!("{f}");
-        if s.contains('e') || s.contains('.') {
-            s
-        } else {
-            format!("{s}.0")
-        }
+        if s.contains('.') { s } else { format!("{s}.0") }
+    } else {
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{mantissa}e{sign}{:02}", exp.abs())
     }
 }
 
@@ -171,11 +172,23 @@ pub(crate) fn py_str(v: &Value) -> String {
 
 /// The output formatter: Python's `str()` of the value, except that `none` prints as nothing
 /// (as Ansible 2.19 does when concatenating) and undefined values are an error.
-pub(crate) fn formatter(out: &mut Output, _state: &mut State, v: &Value) -> Result<(), Error> {
+pub(crate) fn formatter(out: &mut Output, state: &mut State, v: &Value) -> Result<(), Error> {
+    if v.is_undefined() {
+        return Err(undefined_error());
+    }
+    if let Some(ctx) = state.lookup(super::scope::RESOLVER_KEY)
+        && let Some(obj) = ctx.downcast_object_ref::<super::scope::ScopeObj>()
+    {
+        obj.record_emit(v);
+    }
+    out.write_str(&formatted(v)).map_err(Error::from)
+}
+
+/// The text `{{ v }}` writes.
+pub(crate) fn formatted(v: &Value) -> String {
     match v.kind() {
-        ValueKind::Undefined => Err(undefined_error()),
-        ValueKind::None => Ok(()),
-        _ => out.write_str(&py_str(v)).map_err(Error::from),
+        ValueKind::None => String::new(),
+        _ => py_str(v),
     }
 }
 
@@ -192,4 +205,86 @@ pub(crate) fn to_text(v: &Value) -> String {
 /// Converts any serializable value (JSON included) into a template value.
 pub(crate) fn ser<T: serde::Serialize>(v: T) -> Value {
     Value::from(minijinja::value::Serde(v))
+}
+
+/// Doubles the backslashes inside string literals of an expression, so that Jinja's own
+/// escape processing leaves them as they were: task strings come from YAML, which already
+/// processed escapes (Ansible's `escape_backslashes`).
+pub(crate) fn escape_expr_strings(expr: &str) -> String {
+    let mut out = String::with_capacity(expr.len() + 8);
+    let mut quote: Option<char> = None;
+    let mut chars = expr.chars().peekable();
+    while let Some(c) = chars.next() {
+        match quote {
+            None => {
+                if c == '\'' || c == '"' {
+                    quote = Some(c);
+                }
+                out.push(c);
+            }
+            Some(q) => {
+                if c == '\\' {
+                    out.push_str("\\\\");
+                    // An escaped quote does not end the string.
+                    if chars.peek() == Some(&q) {
+                        out.push(q);
+                        chars.next();
+                    }
+                } else {
+                    if c == q {
+                        quote = None;
+                    }
+                    out.push(c);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Applies [`escape_expr_strings`] to every `{{ ... }}` of a template (not to `{% %}`).
+pub(crate) fn escape_backslashes(src: &str) -> std::borrow::Cow<'_, str> {
+    if !src.contains('\\') {
+        return std::borrow::Cow::Borrowed(src);
+    }
+    let mut out = String::with_capacity(src.len() + 8);
+    let mut rest = src;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start + 2]);
+        let body = &rest[start + 2..];
+        // Find the closing `}}` outside string literals.
+        let mut quote: Option<char> = None;
+        let mut end = None;
+        let mut prev_backslash = false;
+        for (i, c) in body.char_indices() {
+            match quote {
+                Some(q) => {
+                    if c == q && !prev_backslash {
+                        quote = None;
+                    }
+                    prev_backslash = c == '\\' && !prev_backslash;
+                }
+                None => {
+                    if c == '\'' || c == '"' {
+                        quote = Some(c);
+                    } else if body[i..].starts_with("}}") {
+                        end = Some(i);
+                        break;
+                    }
+                }
+            }
+        }
+        match end {
+            Some(e) => {
+                out.push_str(&escape_expr_strings(&body[..e]));
+                rest = &body[e..];
+            }
+            None => {
+                out.push_str(body);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    std::borrow::Cow::Owned(out)
 }

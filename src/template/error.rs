@@ -79,6 +79,18 @@ fn at_line(line: &Option<usize>) -> String {
     }
 }
 
+/// Names a template: a file name as is; template text by its offending line when it has
+/// several.
+fn label(template: &str, line: &Option<usize>) -> String {
+    if !template.contains('\n') {
+        return format!("{}{}", clip(template), at_line(line));
+    }
+    match line.and_then(|l| template.lines().nth(l.saturating_sub(1))) {
+        Some(text) => format!("`{}`{}", clip(text), at_line(line)),
+        None => clip(&template.replace('\n', "\\n")),
+    }
+}
+
 impl fmt::Display for TemplateError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -95,10 +107,9 @@ impl fmt::Display for TemplateError {
                 }
                 write!(
                     f,
-                    " (in template {}{}); define it, or guard it with `| default(...)` or \
+                    " (in template {}); define it, or guard it with `| default(...)` or \
                      `is defined`",
-                    clip(template),
-                    at_line(line)
+                    label(template, line)
                 )
             }
             TemplateError::Syntax {
@@ -109,9 +120,8 @@ impl fmt::Display for TemplateError {
             } => {
                 write!(
                     f,
-                    "template syntax error: {message} (in template {}{})",
-                    clip(template),
-                    at_line(line)
+                    "template syntax error: {message} (in template {})",
+                    label(template, line)
                 )?;
                 if !snippet.is_empty() {
                     write!(f, " near `{}`", clip(snippet))?;
@@ -131,9 +141,8 @@ impl fmt::Display for TemplateError {
             } => {
                 write!(
                     f,
-                    "template error: {message} (in template {}{})",
-                    clip(template),
-                    at_line(line)
+                    "template error: {message} (in template {})",
+                    label(template, line)
                 )?;
                 if !snippet.is_empty() {
                     write!(f, " at `{}`", clip(snippet))?;
@@ -211,7 +220,140 @@ fn filter_operand(before: &str) -> &str {
     t[i..].trim().trim_start_matches(['{', '%', '-']).trim()
 }
 
+/// The variable at the root of a plain path (`x` of `x.y['k']`); `None` for anything that is
+/// not a plain path.
+pub(crate) fn root_name(path: &str) -> Option<&str> {
+    let p = path.trim();
+    let end = p
+        .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .unwrap_or(p.len());
+    let root = &p[..end];
+    if root.is_empty() || root.starts_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
+    let rest = &p[end..];
+    let path_like = rest
+        .chars()
+        .all(|c| c.is_alphanumeric() || "_.[]'\"".contains(c));
+    path_like.then_some(root)
+}
+
+/// The identifiers of an expression that are not attributes, filters, tests or strings.
+pub(crate) fn identifiers(expr: &str) -> Vec<&str> {
+    let b = expr.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    let mut prev_sig: u8 = b' ';
+    let mut prev_word = "";
+    while i < b.len() {
+        let c = b[i];
+        if c == b'\'' || c == b'"' {
+            let mut j = i + 1;
+            while j < b.len() && b[j] != c {
+                j += if b[j] == b'\\' { 2 } else { 1 };
+            }
+            i = j + 1;
+            prev_sig = c;
+            continue;
+        }
+        if c.is_ascii_alphabetic() || c == b'_' {
+            let start = i;
+            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+                i += 1;
+            }
+            let word = &expr[start..i];
+            let after = expr[i..].trim_start();
+            let is_call_kw = after.starts_with('=') && !after.starts_with("==");
+            if prev_sig != b'.' && prev_sig != b'|' && prev_word != "is" && !is_call_kw {
+                out.push(word);
+            }
+            prev_word = word;
+            prev_sig = b'a';
+            continue;
+        }
+        if !c.is_ascii_whitespace() {
+            prev_sig = c;
+            prev_word = "";
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Names that are never variables: keywords, literals and global functions.
+pub(crate) fn is_builtin_name(id: &str) -> bool {
+    matches!(
+        id,
+        "and"
+            | "or"
+            | "not"
+            | "in"
+            | "is"
+            | "if"
+            | "else"
+            | "true"
+            | "false"
+            | "none"
+            | "True"
+            | "False"
+            | "None"
+            | "loop"
+            | "range"
+            | "dict"
+            | "namespace"
+            | "lookup"
+            | "query"
+            | "q"
+            | "lipsum"
+            | "cycler"
+            | "joiner"
+            | "now"
+            | "omit"
+            | "vars"
+            | "hostvars"
+    )
+}
+
 impl TemplateError {
+    /// Notes that this error happened while rendering variable `label`.
+    pub(crate) fn in_variable(self, label: &str) -> TemplateError {
+        let tag = |t: String| format!("{t} (the value of variable `{label}`)");
+        match self {
+            TemplateError::Undefined {
+                name,
+                template,
+                line,
+            } => TemplateError::Undefined {
+                name,
+                template: tag(template),
+                line,
+            },
+            TemplateError::Render {
+                message,
+                template,
+                line,
+                snippet,
+            } => TemplateError::Render {
+                message,
+                template: tag(template),
+                line,
+                snippet,
+            },
+            TemplateError::Syntax {
+                message,
+                template,
+                line,
+                snippet,
+            } => TemplateError::Syntax {
+                message,
+                template: tag(template),
+                line,
+                snippet,
+            },
+            other => other,
+        }
+    }
+
     /// An undefined-variable error for expression `name` in template `template`.
     pub(crate) fn undefined(name: &str, template: &str) -> TemplateError {
         TemplateError::Undefined {
@@ -231,7 +373,20 @@ impl TemplateError {
         let src = err.template_source().unwrap_or(source);
         let snippet = err
             .range()
-            .and_then(|r| src.get(r))
+            .and_then(|r| {
+                // An attribute step (`.z`, `['k']`) is shown with the path leading to it.
+                let mut start = r.start;
+                let bytes = src.as_bytes();
+                if matches!(bytes.get(start), Some(b'.') | Some(b'[')) {
+                    while start > 0
+                        && (bytes[start - 1].is_ascii_alphanumeric()
+                            || matches!(bytes[start - 1], b'_' | b'.' | b'[' | b']' | b'\'' | b'"'))
+                    {
+                        start -= 1;
+                    }
+                }
+                src.get(start..r.end)
+            })
             .map(|s| s.to_string())
             .unwrap_or_default();
         let line = err.line();

@@ -153,7 +153,7 @@ fn run_lookup(
             let mut out = Vec::new();
             for t in terms {
                 for (k, v) in super::filters::pairs_of("dict lookup", t)? {
-                    out.push(Value::from_iter([("key", k), ("value", v)]));
+                    out.push(Value::from_pairs([("key", k), ("value", v)]));
                 }
             }
             Ok(out)

@@ -11,12 +11,14 @@
 //! variable objects), `convert` (minijinja values to JSON and Python `repr`), `filters/`,
 //! `tests`, `methods` (Python methods on values), `lookups`, `header` (`#jinja2:`).
 
+mod chain;
 mod convert;
 mod error;
 mod filters;
 mod header;
 mod lookups;
 mod methods;
+mod mutable;
 mod scope;
 mod tests;
 
@@ -80,6 +82,8 @@ fn build_env(syntax: SyntaxConfig) -> Environment<'static> {
     filters::register(&mut env);
     tests::register(&mut env);
     lookups::register(&mut env);
+    env.add_function(chain::CHAIN_FN, chain::chain);
+    env.add_function(mutable::MUT_FN, mutable::make_mut);
     env
 }
 
@@ -110,7 +114,7 @@ impl Templar {
             return Ok(template.to_string());
         }
         let resolver = Resolver::new(self.clone(), scope.clone());
-        let out = resolver.render_string(template, None);
+        let out = resolver.render_string(template, None, true);
         resolver.finish(out)
     }
 
@@ -146,7 +150,7 @@ impl Templar {
                 let mut out = serde_json::Map::with_capacity(map.len());
                 for (k, v) in map {
                     let key = if is_template(k) {
-                        resolver.render_string(k, None)?
+                        resolver.render_string(k, None, true)?
                     } else {
                         k.clone()
                     };
@@ -190,7 +194,7 @@ impl Templar {
             Json::String(s) => {
                 let expr = single_expression(s).unwrap_or(s.as_str());
                 let resolver = Resolver::new(self.clone(), scope.clone());
-                let out = resolver.eval_expr(expr).and_then(|v| {
+                let out = resolver.eval_expr(expr, false).and_then(|v| {
                     if v.is_undefined() {
                         Err(TemplateError::undefined(expr.trim(), s))
                     } else {
@@ -206,7 +210,7 @@ impl Templar {
     /// with_items).
     pub fn eval_expr(&self, expr: &str, scope: &VarScope) -> Result<Json, TemplateError> {
         let resolver = Resolver::new(self.clone(), scope.clone());
-        let out = resolver.eval_expr(expr).and_then(|v| {
+        let out = resolver.eval_expr(expr, true).and_then(|v| {
             if v.is_undefined() {
                 Err(TemplateError::undefined(expr.trim(), expr))
             } else {
@@ -260,7 +264,7 @@ impl Templar {
         };
         let resolver = Resolver::new(templar, scope.clone());
         let name = path.display().to_string();
-        let out = resolver.render_string(body, Some(&name));
+        let out = resolver.render_string(body, Some(&name), false);
         resolver.finish(out)
     }
 }
@@ -300,3 +304,6 @@ pub(crate) fn json_value(v: &Json) -> Value {
 
 #[cfg(test)]
 mod unit_tests;
+
+#[cfg(test)]
+mod golden_tests;

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use minijinja::value::{Enumerator, Object, ObjectRepr, Value};
 use serde_json::Value as Json;
 
-use super::convert::json_has_template;
+use super::convert::{escape_backslashes, escape_expr_strings, json_has_template};
 use super::{OMIT, Templar, TemplateError, is_template, json_value, single_expression};
 use crate::vars::VarScope;
 
@@ -27,7 +27,8 @@ pub(crate) struct Resolver {
     pub(crate) scope: VarScope,
     stack: Mutex<Vec<String>>,
     cache: Mutex<HashMap<String, Value>>,
-    error: Mutex<Option<TemplateError>>,
+    /// The first error met inside a lazy render, with the variables being resolved then.
+    error: Mutex<Option<(TemplateError, Vec<String>)>>,
 }
 
 impl std::fmt::Debug for Resolver {
@@ -56,6 +57,7 @@ impl Resolver {
     pub(crate) fn context(self: &Arc<Self>) -> Value {
         Value::from_object(ScopeObj {
             resolver: self.clone(),
+            emits: Mutex::new((0, None)),
         })
     }
 
@@ -65,21 +67,57 @@ impl Resolver {
         match out {
             Ok(v) => Ok(v),
             Err(outer) => match lock(&self.error).take() {
-                Some(inner)
+                Some((inner, roots))
+                    if matches!(&outer, TemplateError::Undefined { name, .. }
+                        if !super::error::root_name(name).is_some_and(|r| roots.iter().any(|x| x == r)))
+                        && !matches!(inner, TemplateError::Recursion { .. }) =>
+                {
+                    Err(self.pinpoint(outer))
+                }
+                Some((inner, _))
                     if matches!(outer, TemplateError::Undefined { .. })
                         || matches!(inner, TemplateError::Recursion { .. }) =>
                 {
                     Err(inner)
                 }
-                _ => Err(outer),
+                _ => Err(self.pinpoint(outer)),
             },
         }
     }
 
-    fn record(&self, err: TemplateError) {
+    /// For an undefined error whose text is a whole expression (`foo ~ 'x'`), names the first
+    /// variable in it that the scope does not define.
+    fn pinpoint(&self, err: TemplateError) -> TemplateError {
+        match err {
+            TemplateError::Undefined {
+                name,
+                template,
+                line,
+            } if super::error::root_name(&name).is_none() => {
+                let culprit = super::error::identifiers(&name)
+                    .into_iter()
+                    .find(|id| self.scope.get(id).is_none() && !super::error::is_builtin_name(id));
+                TemplateError::Undefined {
+                    name: culprit.map(str::to_string).unwrap_or(name),
+                    template,
+                    line,
+                }
+            }
+            other => other,
+        }
+    }
+
+    fn record(&self, err: TemplateError, label: &str) {
+        let mut roots: Vec<String> = lock(&self.stack).clone();
+        roots.push(label.to_string());
+        // Lazy mapping entries are labelled `var.key`; the variable is what templates name.
+        let roots = roots
+            .into_iter()
+            .map(|r| super::error::root_name(&r).unwrap_or(&r).to_string())
+            .collect();
         let mut slot = lock(&self.error);
         if slot.is_none() {
-            *slot = Some(err);
+            *slot = Some((err, roots));
         }
     }
 
@@ -99,25 +137,63 @@ impl Resolver {
     }
 
     /// Renders a template to a string in this resolver's scope.
+    /// `escape` applies Ansible's `escape_backslashes` (task strings from YAML); template
+    /// files are rendered without it.
     pub(crate) fn render_string(
         self: &Arc<Self>,
         source: &str,
         name: Option<&str>,
+        escape: bool,
+    ) -> Result<String, TemplateError> {
+        self.render_with(source, name, escape, self.context())
+    }
+
+    fn render_with(
+        self: &Arc<Self>,
+        source: &str,
+        name: Option<&str>,
+        escape: bool,
+        ctx: Value,
     ) -> Result<String, TemplateError> {
         let env = self.templar.env();
-        let ctx = self.context();
+        let mut text = if escape {
+            escape_backslashes(source)
+        } else {
+            std::borrow::Cow::Borrowed(source)
+        };
+        let syntax = env.syntax();
+        let delims = [syntax.variable_delimiters(), syntax.block_delimiters()];
+        if let Some(rewritten) = super::chain::rewrite_template(&text, &delims) {
+            text = std::borrow::Cow::Owned(rewritten);
+        }
+        if let Some(rewritten) = super::mutable::rewrite(&text, syntax.block_delimiters()) {
+            text = std::borrow::Cow::Owned(rewritten);
+        }
         let r = match name {
-            Some(n) => env.render_named_str(n, source, ctx),
-            None => env.render_str(source, ctx),
+            Some(n) => env.render_named_str(n, &text, ctx),
+            None => env.render_str(&text, ctx),
         };
         r.map_err(|e| TemplateError::from_mj(e, name.unwrap_or(source)))
     }
 
-    /// Evaluates a bare expression; an undefined result is returned as undefined.
-    pub(crate) fn eval_expr(self: &Arc<Self>, expr: &str) -> Result<Value, TemplateError> {
+    /// Evaluates a bare expression; an undefined result is returned as undefined. `escape`
+    /// applies Ansible's `escape_backslashes` (not for conditionals).
+    pub(crate) fn eval_expr(
+        self: &Arc<Self>,
+        expr: &str,
+        escape: bool,
+    ) -> Result<Value, TemplateError> {
         let env = self.templar.env();
+        let mut text = if escape && expr.contains('\\') {
+            escape_expr_strings(expr)
+        } else {
+            expr.to_string()
+        };
+        if let Some(rewritten) = super::chain::rewrite_expr(&text) {
+            text = rewritten;
+        }
         let compiled = env
-            .compile_expression_owned(expr.to_string())
+            .compile_expression_owned(text)
             .map_err(|e| TemplateError::from_mj(e, expr))?;
         compiled
             .eval(self.context())
@@ -133,13 +209,27 @@ impl Resolver {
     ) -> Result<Value, TemplateError> {
         match single_expression(source) {
             Some(expr) => {
-                let v = self.eval_expr(expr)?;
+                let v = self.eval_expr(expr, true)?;
                 if v.is_undefined() {
                     return Err(TemplateError::undefined(expr.trim(), source));
                 }
                 Ok(v)
             }
-            None => self.render_string(source, name).map(Value::from),
+            None => {
+                // Jinja's native concatenation: output made of exactly one `{{ }}` (statements
+                // aside) keeps that expression's type.
+                let ctx = self.context();
+                let text = self.render_with(source, name, true, ctx.clone())?;
+                if let Some(obj) = ctx.downcast_object_ref::<ScopeObj>() {
+                    let emits = lock(&obj.emits);
+                    if let (1, Some(v)) = (emits.0, &emits.1)
+                        && super::convert::formatted(v) == text
+                    {
+                        return Ok(v.clone());
+                    }
+                }
+                Ok(Value::from(text))
+            }
         }
     }
 
@@ -161,7 +251,7 @@ impl Resolver {
         match raw {
             Json::String(s) if is_template(s) => {
                 if let Err(e) = self.depth_guard(label) {
-                    self.record(e);
+                    self.record(e, label);
                     return None;
                 }
                 let r = self.render_native(s, None);
@@ -169,7 +259,7 @@ impl Resolver {
                 match r {
                     Ok(v) => Some(v),
                     Err(e) => {
-                        self.record(e);
+                        self.record(e.in_variable(label), label);
                         None
                     }
                 }
@@ -195,6 +285,17 @@ impl Resolver {
 #[derive(Debug)]
 pub(crate) struct ScopeObj {
     pub(crate) resolver: Arc<Resolver>,
+    /// How many `{{ }}` this render emitted, and the last value (for native results).
+    emits: Mutex<(usize, Option<Value>)>,
+}
+
+impl ScopeObj {
+    /// Notes a value written by `{{ }}`.
+    pub(crate) fn record_emit(&self, v: &Value) {
+        let mut e = lock(&self.emits);
+        e.0 += 1;
+        e.1 = if e.0 == 1 { Some(v.clone()) } else { None };
+    }
 }
 
 impl Object for ScopeObj {

@@ -91,9 +91,13 @@ fn parse_int(s: &str, base: u32) -> Option<i64> {
 
 /// Jinja's `int(default=0, base=10)`: strings like "3.7" truncate, unparsable input gives
 /// the default.
-fn to_int(v: Value, default: Option<Value>, base: Option<u32>) -> Result<Value, Error> {
-    let default = default.unwrap_or(Value::from(0));
-    let base = base.unwrap_or(10);
+fn to_int(v: Value, default: Option<Value>, base: Option<u32>, kw: Kwargs) -> Result<Value, Error> {
+    let default = kw
+        .get::<Option<Value>>("default")?
+        .or(default)
+        .unwrap_or(Value::from(0));
+    let base = kw.get::<Option<u32>>("base")?.or(base).unwrap_or(10);
+    kw.assert_all_used()?;
     Ok(match v.kind() {
         ValueKind::Bool => Value::from(i64::from(v.is_true())),
         ValueKind::Number => {
@@ -119,18 +123,16 @@ fn to_int(v: Value, default: Option<Value>, base: Option<u32>) -> Result<Value, 
                 default
             }
         }
-        ValueKind::Undefined => {
-            return Err(Error::new(
-                ErrorKind::UndefinedError,
-                "int got an undefined value",
-            ));
-        }
         _ => default,
     })
 }
 
-fn to_float(v: Value, default: Option<Value>) -> Result<Value, Error> {
-    let default = default.unwrap_or(Value::from(0.0));
+fn to_float(v: Value, default: Option<Value>, kw: Kwargs) -> Result<Value, Error> {
+    let default = kw
+        .get::<Option<Value>>("default")?
+        .or(default)
+        .unwrap_or(Value::from(0.0));
+    kw.assert_all_used()?;
     Ok(match v.kind() {
         ValueKind::Bool => Value::from(if v.is_true() { 1.0 } else { 0.0 }),
         ValueKind::Number => Value::from(f64::try_from(v).unwrap_or(0.0)),
@@ -138,12 +140,6 @@ fn to_float(v: Value, default: Option<Value>) -> Result<Value, Error> {
             Ok(f) => Value::from(f),
             Err(_) => default,
         },
-        ValueKind::Undefined => {
-            return Err(Error::new(
-                ErrorKind::UndefinedError,
-                "float got an undefined value",
-            ));
-        }
         _ => default,
     })
 }
@@ -360,7 +356,8 @@ fn quote(v: Value) -> String {
     if s.is_empty() {
         return "''".into();
     }
-    crate::connection::quote::quote(&s)
+    // Python's shlex.quote writes an embedded quote as '"'"'; the shared routine as '\''.
+    crate::connection::quote::quote(&s).replace("'\\''", "'\"'\"'")
 }
 
 /// Ansible's uuid namespace for `to_uuid`.
@@ -473,7 +470,7 @@ fn urlsplit(v: Value, query: Option<String>) -> Result<Value, Error> {
             .find(|(k, _)| *k == name)
             .map(|(_, v)| v)
             .ok_or_else(|| fail(format!("urlsplit: unknown URL component: {name}"))),
-        None => Ok(Value::from_iter(fields)),
+        None => Ok(Value::from_pairs(fields)),
     }
 }
 

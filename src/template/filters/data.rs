@@ -348,7 +348,12 @@ fn dict2items(v: Value, kw: Kwargs) -> Result<Value, Error> {
     Ok(Value::from(
         pairs
             .into_iter()
-            .map(|(k, item)| Value::from_iter([(key_name.clone(), k), (value_name.clone(), item)]))
+            .map(|(k, item)| {
+                Value::from_pairs([
+                    (Value::from(key_name.clone()), k),
+                    (Value::from(value_name.clone()), item),
+                ])
+            })
             .collect::<Vec<_>>(),
     ))
 }
@@ -377,7 +382,7 @@ fn items2dict(v: Value, kw: Kwargs) -> Result<Value, Error> {
             }
         }
     }
-    Ok(Value::from_iter(out))
+    Ok(Value::from_pairs(out))
 }
 
 fn is_seq(v: &Value) -> bool {

@@ -12,7 +12,7 @@ pub(crate) use basic::{ansible_bool, py_split as core_split, py_type_name};
 pub(crate) use data::subelements_list;
 pub(crate) use paths::glob_files as paths_glob;
 
-use minijinja::value::{Rest, Value};
+use minijinja::value::{Rest, Value, ValueOrKwargs};
 use minijinja::{Environment, Error, ErrorKind, State};
 
 /// Adds every filter to `env`.
@@ -73,7 +73,8 @@ where
     let func = Value::from_function(f);
     env.add_filter(
         name,
-        move |state: &mut State, args: Rest<Value>| -> Result<Value, Error> {
+        move |state: &mut State, args: Rest<ValueOrKwargs>| -> Result<Value, Error> {
+            let args = args.into_values();
             if args.first().is_some_and(|a| a.is_undefined()) {
                 return Err(Error::new(
                     ErrorKind::UndefinedError,

@@ -72,9 +72,6 @@ pub(crate) fn dump_yaml(v: &Json, o: &Opts) -> String {
             let s = e.flow_or_scalar(v, 0, true);
             e.out.push_str(&s);
             e.out.push('\n');
-            if let Some(Style::Plain) = scalar_style(v, false) {
-                e.out.push_str("...\n");
-            }
         }
     }
     e.out
@@ -112,18 +109,12 @@ impl Emitter<'_> {
         }
         match self.o.flow {
             Some(f) => f,
-            // best_style: flow only if every item (and key) is a plain scalar.
-            None => {
-                let plain =
-                    |x: &Json| !is_collection(x) && scalar_style(x, false) == Some(Style::Plain);
-                match v {
-                    Json::Array(a) => a.iter().all(plain),
-                    Json::Object(m) => m
-                        .iter()
-                        .all(|(k, x)| plain(x) && plain(&Json::String(k.clone()))),
-                    _ => false,
-                }
-            }
+            // PyYAML's best_style: flow when no item is itself a collection.
+            None => match v {
+                Json::Array(a) => a.iter().all(|x| !is_collection(x)),
+                Json::Object(m) => m.values().all(|x| !is_collection(x)),
+                _ => false,
+            },
         }
     }
 
