@@ -17,9 +17,14 @@
 //! `meta`, `include_*`) are run by the executor, not through this trait.
 
 pub mod args;
+pub mod copy;
+pub mod file;
 pub mod mode;
 pub mod remote;
 pub mod search;
+pub mod slurp;
+pub mod stat;
+pub mod template;
 
 pub mod blockinfile;
 pub mod lineinfile;
@@ -199,4 +204,12 @@ pub fn names() -> Vec<&'static str> {
 }
 
 /// The registry. Add a module here when its file lands.
-static REGISTRY: &[&dyn Module] = &[&blockinfile::BlockInFile, &lineinfile::LineInFile];
+static REGISTRY: &[&dyn Module] = &[
+    &blockinfile::BlockInFile,
+    &copy::Copy,
+    &file::File,
+    &lineinfile::LineInFile,
+    &slurp::Slurp,
+    &stat::Stat,
+    &template::Template,
+];
