@@ -418,35 +418,12 @@ impl ConsoleRenderer {
 
     fn snippet(&mut self, pos: &Pos) -> Option<String> {
         let file = pos.file.as_ref()?;
-        if pos.line == 0 {
-            return None;
-        }
         let lines = self
             .sources
             .entry(file.as_ref().clone())
-            .or_insert_with(|| {
-                std::fs::read_to_string(file.as_ref()).ok().map(|t| {
-                    t.lines()
-                        .map(|l| l.trim_end_matches('\r').to_string())
-                        .collect()
-                })
-            })
+            .or_insert_with(|| read_lines(file))
             .as_ref()?;
-        let line = pos.line as usize;
-        if line > lines.len() {
-            return None;
-        }
-        let width = line.to_string().len();
-        let mut out = String::new();
-        for n in line.saturating_sub(2).max(1)..=line {
-            out.push_str(&format!("{n:>width$} {}\n", lines[n - 1]));
-        }
-        let col = pos.column.max(1) as usize;
-        out.push_str(&format!(
-            "{}^ column {col}\n",
-            " ".repeat(width + 1 + col - 1)
-        ));
-        Some(out)
+        snippet_of(lines, pos)
     }
 
     fn show_diffs(&mut self, diffs: &[Diff]) {
@@ -505,6 +482,46 @@ fn host_label(r: &TaskResult) -> String {
         Some(d) if *d != r.host => format!("{} -> {d}", r.host),
         _ => r.host.clone(),
     }
+}
+
+fn read_lines(path: &std::path::Path) -> Option<Vec<String>> {
+    std::fs::read_to_string(path).ok().map(|t| {
+        t.lines()
+            .map(|l| l.trim_end_matches('\r').to_string())
+            .collect()
+    })
+}
+
+/// The source lines leading to `pos` (up to three) with a caret under its column, as
+/// Ansible 2.19 shows an error's origin:
+///
+/// ```text
+///  8       file: path=/etc/x
+///  9       notify: h1
+/// 10     - name: cmd fail
+///          ^ column 7
+/// ```
+pub fn source_snippet(pos: &Pos) -> Option<String> {
+    let lines = read_lines(pos.file.as_ref()?)?;
+    snippet_of(&lines, pos)
+}
+
+fn snippet_of(lines: &[String], pos: &Pos) -> Option<String> {
+    let line = pos.line as usize;
+    if line == 0 || line > lines.len() {
+        return None;
+    }
+    let width = line.to_string().len();
+    let mut out = String::new();
+    for n in line.saturating_sub(2).max(1)..=line {
+        out.push_str(&format!("{n:>width$} {}\n", lines[n - 1]));
+    }
+    let col = pos.column.max(1) as usize;
+    out.push_str(&format!(
+        "{}^ column {col}\n",
+        " ".repeat(width + 1 + col - 1)
+    ));
+    Some(out)
 }
 
 /// Ansible's `stringc`: each line wrapped in its own colour sequence.
