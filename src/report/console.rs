@@ -262,8 +262,11 @@ impl ConsoleRenderer {
         match r.status {
             Status::Ok | Status::Changed | Status::Failed => {}
             Status::Skipped => {
+                // Ansible drops the per-item `results` from the loop's summary line.
+                let mut summary = r.clone();
+                summary.result.remove("results");
                 let mut msg = format!("skipping: [{}]", r.host);
-                self.append_dump(&mut msg, r);
+                self.append_dump_of(&mut msg, &summary, true);
                 self.display(&msg, Some(COLOR_SKIP));
             }
             Status::Ignored => self.display("...ignoring", Some(COLOR_SKIP)),
@@ -341,6 +344,10 @@ impl ConsoleRenderer {
 
     /// ` => {json}` for verbose runs, and always for `debug`.
     fn append_dump(&mut self, msg: &mut String, r: &TaskResult) {
+        self.append_dump_of(msg, r, false);
+    }
+
+    fn append_dump_of(&mut self, msg: &mut String, r: &TaskResult, loop_summary: bool) {
         if let Some(out) = &r.debug_output {
             let value = match out {
                 Json::Object(_) => out.clone(),
@@ -354,13 +361,13 @@ impl ConsoleRenderer {
             msg.push_str(&pyfmt::dumps(&value, Some(4)));
         } else if self.opts.verbosity > 0 {
             msg.push_str(" => ");
-            msg.push_str(&self.dump(r, false));
+            msg.push_str(&self.dump(r, loop_summary));
         }
     }
 
     /// The result as Ansible shows it: internal keys, `failed`/`skipped` (the status says it),
     /// warnings and exceptions removed; `invocation` and `diff` only from `-vvv`.
-    fn dump(&self, r: &TaskResult, force_indent: bool) -> String {
+    fn dump(&self, r: &TaskResult, loop_summary: bool) -> String {
         let mut m: Map<String, Json> = r
             .result
             .iter()
@@ -375,7 +382,7 @@ impl ConsoleRenderer {
             m.remove("diff");
         }
         // Ansible's skipped loop items carry no `changed`; every other result does.
-        let skipped_item = r.status == Status::Skipped && r.item_label.is_some();
+        let skipped_item = r.status == Status::Skipped && (r.item_label.is_some() || loop_summary);
         if !m.contains_key("changed") && !skipped_item {
             m.insert("changed".into(), Json::Bool(r.status == Status::Changed));
         }
@@ -385,7 +392,7 @@ impl ConsoleRenderer {
         if r.status == Status::Unreachable {
             m.insert("unreachable".into(), Json::Bool(true));
         }
-        let indent = (force_indent || self.opts.verbosity > 2).then_some(4);
+        let indent = (self.opts.verbosity > 2).then_some(4);
         pyfmt::dumps(&Json::Object(m), indent)
     }
 
