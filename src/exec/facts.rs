@@ -40,12 +40,12 @@ echo '@@jig-facts:cgroup'; cat /proc/1/cgroup
 echo '@@jig-facts:pid1env'; tr '\000' '\n' < /proc/1/environ | grep '^container='
 echo '@@jig-facts:systemd_container'; cat /run/systemd/container
 echo '@@jig-facts:xencap'; cat /proc/xen/capabilities
-echo '@@jig-facts:dmi'; for f in product_name sys_vendor product_family bios_vendor; do printf '%s=%s\n' "$f" "$(cat /sys/devices/virtual/dmi/id/$f)"; done
+echo '@@jig-facts:dmi'; for f in product_name sys_vendor product_family bios_vendor product_version product_serial product_uuid bios_version bios_date board_asset_tag board_name board_serial board_vendor board_version chassis_asset_tag chassis_serial chassis_vendor chassis_version chassis_type; do printf '%s=%s\n' "$f" "$(cat /sys/devices/virtual/dmi/id/$f)"; done
 echo '@@jig-facts:modules'; cut -d' ' -f1 /proc/modules | grep -E '^(kvm|vboxdrv|virtio)$'
 echo '@@jig-facts:selinux'; printf 'enforce=%s\n' "$(cat /sys/fs/selinux/enforce)"; printf 'policyvers=%s\n' "$(cat /sys/fs/selinux/policyvers)"; grep -E '^SELINUX(TYPE)?=' /etc/selinux/config
 echo '@@jig-facts:fips'; cat /proc/sys/crypto/fips_enabled
 echo '@@jig-facts:resolv'; cat /etc/resolv.conf
-echo '@@jig-facts:misc'; printf 'uptime=%s\n' "$(cut -d' ' -f1 /proc/uptime)"; printf 'machine_id=%s\n' "$(cat /etc/machine-id)"; printf 'bits=%s\n' "$(getconf LONG_BIT)"
+echo '@@jig-facts:misc'; printf 'uptime=%s\n' "$(cut -d' ' -f1 /proc/uptime)"; printf 'loadavg=%s\n' "$(cat /proc/loadavg)"; printf 'machine_id=%s\n' "$(cat /etc/machine-id)"; printf 'bits=%s\n' "$(getconf LONG_BIT)"
 echo '@@jig-facts:net_dirs'; ls /sys/class/net
 echo '@@jig-facts:ip_link'; ip -o link show
 echo '@@jig-facts:ip_addr'; ip -o addr show
@@ -916,7 +916,88 @@ fn security(s: &Sections, f: &mut Map<String, Json>) {
         "disabled"
     };
     f.insert("apparmor".into(), json!({"status": apparmor}));
+    dmi_facts(s, f);
     f.insert("fips".into(), json!(s.get("fips").trim() == "1"));
+}
+
+/// Ansible's DMI facts: the firmware's description of the machine, `NA` where unreadable.
+fn dmi_facts(s: &Sections, f: &mut Map<String, Json>) {
+    let get = |k: &str| {
+        let v = s.kv_get("dmi", k);
+        if v.is_empty() {
+            "NA".to_string()
+        } else {
+            v.to_string()
+        }
+    };
+    for (fact, file) in [
+        ("bios_date", "bios_date"),
+        ("bios_vendor", "bios_vendor"),
+        ("bios_version", "bios_version"),
+        ("board_asset_tag", "board_asset_tag"),
+        ("board_name", "board_name"),
+        ("board_serial", "board_serial"),
+        ("board_vendor", "board_vendor"),
+        ("board_version", "board_version"),
+        ("chassis_asset_tag", "chassis_asset_tag"),
+        ("chassis_serial", "chassis_serial"),
+        ("chassis_vendor", "chassis_vendor"),
+        ("chassis_version", "chassis_version"),
+        ("product_name", "product_name"),
+        ("product_serial", "product_serial"),
+        ("product_uuid", "product_uuid"),
+        ("product_version", "product_version"),
+        ("system_vendor", "sys_vendor"),
+    ] {
+        f.insert(fact.into(), json!(get(file)));
+    }
+    // SMBIOS chassis types, as Ansible names them.
+    const FORM_FACTORS: [&str; 37] = [
+        "Unknown",
+        "Other",
+        "Unknown",
+        "Desktop",
+        "Low Profile Desktop",
+        "Pizza Box",
+        "Mini Tower",
+        "Tower",
+        "Portable",
+        "Laptop",
+        "Notebook",
+        "Hand Held",
+        "Docking Station",
+        "All In One",
+        "Sub Notebook",
+        "Space-saving",
+        "Lunch Box",
+        "Main Server Chassis",
+        "Expansion Chassis",
+        "Sub Chassis",
+        "Bus Expansion Chassis",
+        "Peripheral Chassis",
+        "RAID Chassis",
+        "Rack Mount Chassis",
+        "Sealed-case PC",
+        "Multi-system",
+        "CompactPCI",
+        "AdvancedTCA",
+        "Blade",
+        "Blade Enclosure",
+        "Tablet",
+        "Convertible",
+        "Detachable",
+        "IoT Gateway",
+        "Embedded PC",
+        "Mini PC",
+        "Stick PC",
+    ];
+    let form = s
+        .kv_get("dmi", "chassis_type")
+        .parse::<usize>()
+        .ok()
+        .and_then(|i| FORM_FACTORS.get(i).copied())
+        .unwrap_or("NA");
+    f.insert("form_factor".into(), json!(form));
 }
 
 fn misc(s: &Sections, f: &mut Map<String, Json>) {
@@ -968,6 +1049,18 @@ fn misc(s: &Sections, f: &mut Map<String, Json>) {
 
     if let Ok(up) = s.kv_get("misc", "uptime").parse::<f64>() {
         f.insert("uptime_seconds".into(), json!(up as i64));
+    }
+    let load: Vec<f64> = s
+        .kv_get("misc", "loadavg")
+        .split_whitespace()
+        .take(3)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    if let [one, five, fifteen] = load[..] {
+        f.insert(
+            "loadavg".into(),
+            json!({"1m": one, "5m": five, "15m": fifteen}),
+        );
     }
     let mid = s.kv_get("misc", "machine_id");
     if !mid.is_empty() {

@@ -186,6 +186,16 @@ fn ubuntu_on_kvm_with_systemd() {
                "description": "Ubuntu 22.04.3 LTS", "major_release": "22"})
     );
     assert_eq!(f["ansible_apparmor"], json!({"status": "enabled"}));
+    assert_eq!(f["ansible_system_vendor"], json!("QEMU"));
+    assert_eq!(f["ansible_bios_vendor"], json!("SeaBIOS"));
+    assert_eq!(
+        f["ansible_product_name"],
+        json!("Standard PC (Q35 + ICH9, 2009)")
+    );
+    assert_eq!(
+        f["ansible_loadavg"],
+        json!({"1m": 0.5, "5m": 0.25, "15m": 0.125})
+    );
     assert_eq!(
         f["ansible_dns"],
         json!({"nameservers": ["127.0.0.53"], "search": ["example.com"],
