@@ -17,6 +17,14 @@
 //! `meta`, `include_*`) are run by the executor, not through this trait.
 
 pub mod args;
+pub mod mode;
+pub mod remote;
+pub mod search;
+
+pub mod blockinfile;
+pub mod lineinfile;
+pub mod pyregex;
+pub mod textfile;
 
 use std::path::{Path, PathBuf};
 
@@ -191,4 +199,4 @@ pub fn names() -> Vec<&'static str> {
 }
 
 /// The registry. Add a module here when its file lands.
-static REGISTRY: &[&dyn Module] = &[];
+static REGISTRY: &[&dyn Module] = &[&blockinfile::BlockInFile, &lineinfile::LineInFile];
