@@ -9,6 +9,8 @@
 //! layers are shared behind `Arc`s.
 
 pub mod extra;
+pub mod hostvars;
+pub mod magic;
 
 use std::fmt;
 use std::sync::Arc;

@@ -1,0 +1,586 @@
+//! Lookups (`lookup(name, ...)`, `query`/`q`) run on the controller, and the Jinja globals
+//! Ansible adds. Files are searched like Ansible does: the role's `files/` (or `templates/`),
+//! the playbook directory's, then the name as given. `wantlist=` and `errors=` follow
+//! Ansible 2.19: without `wantlist`, one result is returned bare and several strings are
+//! joined with commas.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use minijinja::value::{Kwargs, Rest, Value, ValueKind};
+use minijinja::{Environment, Error, ErrorKind, State};
+use serde_json::Value as Json;
+
+use super::convert::{to_text, value_to_json};
+use super::filters::{fail, items_of};
+use super::scope::{RESOLVER_KEY, Resolver, ScopeObj};
+
+pub(crate) fn register(env: &mut Environment<'static>) {
+    env.add_function(
+        "lookup",
+        |state: &State, name: String, terms: Rest<Value>, kw: Kwargs| {
+            lookup_fn(state, &name, &terms, kw, false)
+        },
+    );
+    let query = |state: &State, name: String, terms: Rest<Value>, kw: Kwargs| {
+        lookup_fn(state, &name, &terms, kw, true)
+    };
+    env.add_function("query", query);
+    env.add_function("q", query);
+}
+
+fn resolver(state: &State) -> Result<Arc<Resolver>, Error> {
+    state
+        .lookup(RESOLVER_KEY)
+        .and_then(|v| {
+            v.downcast_object_ref::<ScopeObj>()
+                .map(|o| o.resolver.clone())
+        })
+        .ok_or_else(|| fail("lookups need variables; none are available here"))
+}
+
+fn lookup_fn(
+    state: &State,
+    name: &str,
+    terms: &[Value],
+    kw: Kwargs,
+    query: bool,
+) -> Result<Value, Error> {
+    let wantlist = query || kw.get::<Option<bool>>("wantlist")?.unwrap_or(false);
+    let errors = kw
+        .get::<Option<String>>("errors")?
+        .unwrap_or_else(|| "strict".into());
+    let name = name
+        .strip_prefix("ansible.builtin.")
+        .or_else(|| name.strip_prefix("community.general."))
+        .unwrap_or(name);
+    let result = run_lookup(state, name, terms, &kw).and_then(|r| {
+        kw.assert_all_used()?;
+        Ok(r)
+    });
+    let items = match result {
+        Ok(items) => items,
+        Err(e) => {
+            return match errors.as_str() {
+                "ignore" | "warn" => Ok(if wantlist {
+                    Value::from(Vec::<Value>::new())
+                } else {
+                    Value::from(())
+                }),
+                _ => Err(Error::new(
+                    ErrorKind::InvalidOperation,
+                    format!("lookup plugin '{name}' failed"),
+                )
+                .with_source(e)),
+            };
+        }
+    };
+    if wantlist {
+        return Ok(Value::from(items));
+    }
+    Ok(match items.len() {
+        0 => Value::from(Vec::<Value>::new()),
+        1 => items.into_iter().next().unwrap_or(Value::from(())),
+        _ if items.iter().all(|i| i.kind() == ValueKind::String) => {
+            Value::from(items.iter().map(to_text).collect::<Vec<_>>().join(","))
+        }
+        _ => Value::from(items),
+    })
+}
+
+fn var_str(r: &Resolver, name: &str) -> Option<String> {
+    match r.scope.get(name) {
+        Some(Json::String(s)) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+/// Where Ansible looks for a relative file of a lookup: `<role>/<subdir>`, `<role>`,
+/// `<playbook_dir>/<subdir>`, `<playbook_dir>`, then as given.
+fn search_paths(r: &Resolver, subdir: &str, name: &str) -> Vec<PathBuf> {
+    let p = Path::new(name);
+    if p.is_absolute() {
+        return vec![p.to_path_buf()];
+    }
+    let mut out = Vec::new();
+    for base in ["role_path", "playbook_dir"] {
+        if let Some(dir) = var_str(r, base) {
+            out.push(Path::new(&dir).join(subdir).join(p));
+            out.push(Path::new(&dir).join(p));
+        }
+    }
+    out.push(p.to_path_buf());
+    out
+}
+
+fn find_file(r: &Resolver, subdir: &str, name: &str) -> Option<PathBuf> {
+    search_paths(r, subdir, name)
+        .into_iter()
+        .find(|p| p.is_file())
+}
+
+fn flat_terms(terms: &[Value]) -> Result<Vec<Value>, Error> {
+    let mut out = Vec::new();
+    for t in terms {
+        if matches!(t.kind(), ValueKind::Seq | ValueKind::Iterable) {
+            out.extend(items_of("lookup", t)?);
+        } else {
+            out.push(t.clone());
+        }
+    }
+    Ok(out)
+}
+
+fn run_lookup(
+    state: &State,
+    name: &str,
+    terms: &[Value],
+    kw: &Kwargs,
+) -> Result<Vec<Value>, Error> {
+    match name {
+        "items" | "flattened" => {
+            let mut out = Vec::new();
+            flatten_terms(&mut out, terms, name == "flattened")?;
+            Ok(out)
+        }
+        "list" => Ok(terms.to_vec()),
+        "indexed_items" => Ok(flat_terms(terms)?
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| Value::from(vec![Value::from(i), v]))
+            .collect()),
+        "dict" => {
+            let mut out = Vec::new();
+            for t in terms {
+                for (k, v) in super::filters::pairs_of("dict lookup", t)? {
+                    out.push(Value::from_pairs([("key", k), ("value", v)]));
+                }
+            }
+            Ok(out)
+        }
+        "together" => {
+            let lists: Vec<Vec<Value>> = terms
+                .iter()
+                .map(|t| items_of("together", t))
+                .collect::<Result<_, _>>()?;
+            let n = lists.iter().map(|l| l.len()).max().unwrap_or(0);
+            Ok((0..n)
+                .map(|i| {
+                    Value::from(
+                        lists
+                            .iter()
+                            .map(|l| l.get(i).cloned().unwrap_or(Value::from(())))
+                            .collect::<Vec<_>>(),
+                    )
+                })
+                .collect())
+        }
+        "nested" | "cartesian" => {
+            let mut acc: Vec<Vec<Value>> = vec![Vec::new()];
+            for t in terms {
+                let l = items_of(name, t)?;
+                acc = acc
+                    .into_iter()
+                    .flat_map(|p| {
+                        l.iter().map(move |x| {
+                            let mut q = p.clone();
+                            q.push(x.clone());
+                            q
+                        })
+                    })
+                    .collect();
+            }
+            Ok(acc.into_iter().map(Value::from).collect())
+        }
+        "subelements" => {
+            let (Some(obj), Some(path)) = (terms.first(), terms.get(1)) else {
+                return Err(fail("subelements lookup expects a list and a key"));
+            };
+            let skip = terms
+                .get(2)
+                .and_then(|f| f.get_attr("skip_missing").ok())
+                .is_some_and(|s| !s.is_undefined() && super::filters::ansible_bool(&s));
+            super::filters::subelements_list(obj, path, skip)
+        }
+        "env" => {
+            let default = kw.get::<Option<Value>>("default")?;
+            let mut out = Vec::new();
+            for t in flat_terms(terms)? {
+                let var = to_text(&t);
+                match std::env::var(&var) {
+                    Ok(v) => out.push(Value::from(v)),
+                    Err(_) => out.push(default.clone().unwrap_or(Value::from(""))),
+                }
+            }
+            Ok(out)
+        }
+        "vars" => {
+            let r = resolver(state)?;
+            let default = kw.get::<Option<Value>>("default")?;
+            let mut out = Vec::new();
+            for t in flat_terms(terms)? {
+                let var = to_text(&t);
+                let ctx = r.context();
+                match ctx.get_attr(&var).ok().filter(|v| !v.is_undefined()) {
+                    Some(v) => out.push(v),
+                    None => match &default {
+                        Some(d) => out.push(d.clone()),
+                        None => {
+                            return Err(fail(format!("No variable found with this name: {var}")));
+                        }
+                    },
+                }
+            }
+            Ok(out)
+        }
+        "varnames" => {
+            let r = resolver(state)?;
+            let mut out = Vec::new();
+            for t in flat_terms(terms)? {
+                let re = super::filters::regex::compile(&to_text(&t), false, false)?;
+                for n in r.scope.names() {
+                    if re.is_match(&n).unwrap_or(false) && !out.contains(&Value::from(n.as_str())) {
+                        out.push(Value::from(n));
+                    }
+                }
+            }
+            Ok(out)
+        }
+        "file" => {
+            let r = resolver(state)?;
+            let lstrip = kw.get::<Option<bool>>("lstrip")?.unwrap_or(false);
+            let rstrip = kw.get::<Option<bool>>("rstrip")?.unwrap_or(true);
+            let mut out = Vec::new();
+            for t in flat_terms(terms)? {
+                let name = to_text(&t);
+                let path = find_file(&r, "files", &name)
+                    .ok_or_else(|| fail(format!("could not locate file in lookup: {name}")))?;
+                let mut text = std::fs::read_to_string(&path)
+                    .map_err(|e| fail(format!("cannot read {}: {e}", path.display())))?;
+                if rstrip {
+                    text = text.trim_end().to_string();
+                }
+                if lstrip {
+                    text = text.trim_start().to_string();
+                }
+                out.push(Value::from(text));
+            }
+            Ok(out)
+        }
+        "template" => {
+            let r = resolver(state)?;
+            let extra = kw.get::<Option<Value>>("template_vars")?;
+            for k in [
+                "convert_data",
+                "variable_start_string",
+                "variable_end_string",
+                "comment_start_string",
+                "comment_end_string",
+                "jinja2_native",
+                "trim_blocks",
+            ] {
+                let _ = kw.get::<Option<Value>>(k)?;
+            }
+            let mut scope = r.scope.clone();
+            if let Some(extra) = extra.filter(|e| !e.is_none()) {
+                let j = value_to_json(&extra)?;
+                if let Json::Object(m) = j {
+                    scope.push(
+                        crate::vars::Layer::TaskVars,
+                        Arc::new(m.into_iter().collect()),
+                    );
+                }
+            }
+            let mut out = Vec::new();
+            for t in flat_terms(terms)? {
+                let name = to_text(&t);
+                let path = find_file(&r, "templates", &name).ok_or_else(|| {
+                    fail(format!(
+                        "the template file {name} could not be found for the lookup"
+                    ))
+                })?;
+                let text = r
+                    .templar
+                    .render_file(&path, &scope)
+                    .map_err(|e| fail(e.to_string()))?;
+                out.push(Value::from(text));
+            }
+            Ok(out)
+        }
+        "first_found" => first_found(state, terms, kw),
+        "fileglob" => {
+            let r = resolver(state)?;
+            let mut out = Vec::new();
+            for t in flat_terms(terms)? {
+                let pattern = to_text(&t);
+                let dir = Path::new(&pattern)
+                    .parent()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default();
+                // The directory part is searched like a file; the first that exists is used.
+                let base = if Path::new(&pattern).is_absolute() {
+                    pattern.clone()
+                } else {
+                    search_paths(&r, "files", if dir.is_empty() { "." } else { &dir })
+                        .into_iter()
+                        .find(|p| p.is_dir())
+                        .map(|d| {
+                            let file = Path::new(&pattern)
+                                .file_name()
+                                .map(|f| f.to_string_lossy().to_string())
+                                .unwrap_or_default();
+                            d.join(file).display().to_string()
+                        })
+                        .unwrap_or(pattern.clone())
+                };
+                for f in super::filters::paths_glob(&base)? {
+                    out.push(Value::from(f));
+                }
+            }
+            Ok(out)
+        }
+        "pipe" | "lines" => {
+            let mut out = Vec::new();
+            for t in flat_terms(terms)? {
+                let cmd = to_text(&t);
+                let o = std::process::Command::new("sh")
+                    .arg("-c")
+                    .arg(&cmd)
+                    .output()
+                    .map_err(|e| fail(format!("cannot run `{cmd}`: {e}")))?;
+                if !o.status.success() {
+                    return Err(fail(format!(
+                        "lookup_plugin.{name}({cmd}) returned {}",
+                        o.status.code().unwrap_or(-1)
+                    )));
+                }
+                let text = String::from_utf8_lossy(&o.stdout).to_string();
+                if name == "pipe" {
+                    out.push(Value::from(text.trim_end()));
+                } else {
+                    out.extend(text.lines().map(Value::from));
+                }
+            }
+            Ok(out)
+        }
+        "sequence" => sequence(terms, kw),
+        other => Err(fail(format!(
+            "lookup plugin '{other}' is not supported by jig"
+        ))),
+    }
+}
+
+fn flatten_terms(out: &mut Vec<Value>, terms: &[Value], deep: bool) -> Result<(), Error> {
+    for t in terms {
+        if matches!(t.kind(), ValueKind::Seq | ValueKind::Iterable) {
+            let items = items_of("items", t)?;
+            if deep {
+                flatten_terms(out, &items, true)?;
+            } else {
+                out.extend(items);
+            }
+        } else {
+            out.push(t.clone());
+        }
+    }
+    Ok(())
+}
+
+fn first_found(state: &State, terms: &[Value], kw: &Kwargs) -> Result<Vec<Value>, Error> {
+    let r = resolver(state)?;
+    let mut files: Vec<String> = Vec::new();
+    let mut paths: Vec<String> = Vec::new();
+    let mut skip = kw.get::<Option<bool>>("skip")?.unwrap_or(false);
+    let split = |v: &Value| -> Result<Vec<String>, Error> {
+        Ok(if let Some(s) = v.as_str() {
+            s.split([',', ';'])
+                .map(|x| x.trim().to_string())
+                .filter(|x| !x.is_empty())
+                .collect()
+        } else {
+            items_of("first_found", v)?.iter().map(to_text).collect()
+        })
+    };
+    if let Some(f) = kw.get::<Option<Value>>("files")? {
+        files.extend(split(&f)?);
+    }
+    if let Some(p) = kw.get::<Option<Value>>("paths")? {
+        paths.extend(split(&p)?);
+    }
+    for t in flat_terms(terms)? {
+        if t.kind() == ValueKind::Map {
+            if let Ok(f) = t.get_attr("files")
+                && !f.is_undefined()
+            {
+                files.extend(split(&f)?);
+            }
+            if let Ok(p) = t.get_attr("paths")
+                && !p.is_undefined()
+            {
+                paths.extend(split(&p)?);
+            }
+            if let Ok(s) = t.get_attr("skip")
+                && !s.is_undefined()
+            {
+                skip = super::filters::ansible_bool(&s);
+            }
+        } else {
+            files.push(to_text(&t));
+        }
+    }
+    let mut candidates: Vec<PathBuf> = Vec::new();
+    for f in &files {
+        if paths.is_empty() {
+            candidates.extend(search_paths(&r, "files", f));
+        } else {
+            for p in &paths {
+                let joined = Path::new(p).join(f);
+                candidates.extend(search_paths(&r, "files", &joined.display().to_string()));
+            }
+        }
+    }
+    if let Some(found) = candidates.into_iter().find(|p| p.exists()) {
+        let abs = if found.is_absolute() {
+            found
+        } else {
+            std::env::current_dir().unwrap_or_default().join(found)
+        };
+        return Ok(vec![Value::from(abs.display().to_string())]);
+    }
+    if skip {
+        return Ok(Vec::new());
+    }
+    Err(fail(format!(
+        "No file was found when using first_found (searched: {})",
+        files.join(", ")
+    )))
+}
+
+/// `sequence`: `start=1 end=5 stride=1 format=%d`, `count=`, or `1-5/1:fmt` shorthand.
+fn sequence(terms: &[Value], kw: &Kwargs) -> Result<Vec<Value>, Error> {
+    let mut start: i64 = 1;
+    let mut end: Option<i64> = None;
+    let mut count: Option<i64> = None;
+    let mut stride: i64 = 1;
+    let mut format = "%d".to_string();
+    let num = |s: &str| -> Result<i64, Error> {
+        let s = s.trim();
+        let v = if let Some(h) = s.strip_prefix("0x") {
+            i64::from_str_radix(h, 16)
+        } else if let Some(o) = s
+            .strip_prefix("0o")
+            .or_else(|| s.strip_prefix("0").filter(|r| !r.is_empty()))
+        {
+            i64::from_str_radix(o, 8)
+        } else {
+            s.parse()
+        };
+        v.map_err(|_| fail(format!("sequence: can't parse '{s}' as a number")))
+    };
+    for key in ["start", "end", "count", "stride"] {
+        if let Some(v) = kw.get::<Option<Value>>(key)? {
+            let n = num(&to_text(&v))?;
+            match key {
+                "start" => start = n,
+                "end" => end = Some(n),
+                "count" => count = Some(n),
+                _ => stride = n,
+            }
+        }
+    }
+    if let Some(f) = kw.get::<Option<String>>("format")? {
+        format = f;
+    }
+    for t in terms {
+        let term = to_text(t);
+        let term = term.trim();
+        if term.contains('=') {
+            for pair in term.split_whitespace() {
+                let (k, v) = pair
+                    .split_once('=')
+                    .ok_or_else(|| fail(format!("sequence: bad argument '{pair}'")))?;
+                match k {
+                    "start" => start = num(v)?,
+                    "end" => end = Some(num(v)?),
+                    "count" => count = Some(num(v)?),
+                    "stride" => stride = num(v)?,
+                    "format" => format = v.to_string(),
+                    other => {
+                        return Err(fail(format!("sequence: unrecognized argument '{other}'")));
+                    }
+                }
+            }
+        } else if !term.is_empty() {
+            let (range, fmt) = match term.split_once(':') {
+                Some((a, b)) => (a, Some(b)),
+                None => (term, None),
+            };
+            let (range, st) = match range.split_once('/') {
+                Some((a, b)) => (a, Some(b)),
+                None => (range, None),
+            };
+            match range.split_once('-') {
+                Some((a, b)) => {
+                    start = num(a)?;
+                    end = Some(num(b)?);
+                }
+                None => end = Some(num(range)?),
+            }
+            if let Some(s) = st {
+                stride = num(s)?;
+            }
+            if let Some(f) = fmt {
+                format = f.to_string();
+            }
+        }
+    }
+    let end = match (end, count) {
+        (Some(_), Some(_)) => return Err(fail("sequence: can't specify both count and end")),
+        (Some(e), None) => e,
+        (None, Some(0)) => return Ok(Vec::new()),
+        (None, Some(c)) => start + (c - 1) * stride,
+        (None, None) => return Err(fail("sequence: must specify count or end")),
+    };
+    if stride == 0 {
+        return Ok(Vec::new());
+    }
+    if (stride > 0 && end < start) || (stride < 0 && end > start) {
+        return Err(fail("sequence: to count backwards make stride negative"));
+    }
+    let mut out = Vec::new();
+    let mut i = start;
+    while (stride > 0 && i <= end) || (stride < 0 && i >= end) {
+        out.push(Value::from(printf_int(&format, i)?));
+        i += stride;
+    }
+    Ok(out)
+}
+
+/// Python `%`-formatting of one integer (`%d`, `%02d`, `%x`, `%o` inside other text).
+fn printf_int(fmt: &str, n: i64) -> Result<String, Error> {
+    let re = regex::Regex::new(r"%(-?)(0?)(\d*)([dixXo])").map_err(|e| fail(e.to_string()))?;
+    let mut done = false;
+    let out = re.replace(fmt, |c: &regex::Captures| {
+        done = true;
+        let body = match &c[4] {
+            "x" => format!("{n:x}"),
+            "X" => format!("{n:X}"),
+            "o" => format!("{n:o}"),
+            _ => n.to_string(),
+        };
+        let width: usize = c[3].parse().unwrap_or(0);
+        if body.len() >= width {
+            body
+        } else if &c[1] == "-" {
+            format!("{body:<width$}")
+        } else if &c[2] == "0" {
+            format!("{body:0>width$}")
+        } else {
+            format!("{body:>width$}")
+        }
+    });
+    if !done {
+        return Err(fail(format!("sequence: bad formatting string: {fmt}")));
+    }
+    Ok(out.replace("%%", "%"))
+}
