@@ -8,6 +8,15 @@
 //! Order matters and follows Ansible: hosts and groups are kept in the order they were first
 //! seen; a group's hosts are listed breadth-first through its children, which is the order
 //! `hosts: all` runs in.
+//!
+//! Deliberate differences from Ansible, each because Ansible's behaviour hides a mistake:
+//! a `-i` source that does not exist or does not parse is an error naming the file and line
+//! (Ansible warns and carries on with an empty inventory); dynamic inventory scripts, TOML
+//! files, inventory plugin configurations and vault-encrypted vars files are refused with a
+//! message saying what to do; a subscript past the end (`web[9]`) is a [`PatternError`]; the
+//! implicit `localhost` gets no `ansible_python_interpreter` (no Python is needed); `@file`
+//! works in any pattern, not only `--limit`; and groups nested two or more levels deep are
+//! enumerated in a fixed order where Ansible iterates a set.
 
 mod ini;
 mod pattern;
@@ -379,12 +388,12 @@ impl Inventory {
         let Some(h) = self.host(host) else {
             return out;
         };
-        let mut push = |layer: Layer, origin: String, vars: &VarMap| {
+        let mut push = |layer: Layer, origin: String, vars: Arc<VarMap>| {
             if !vars.is_empty() {
                 out.push(VarSource {
                     layer,
                     origin,
-                    vars: Arc::new(vars.clone()),
+                    vars,
                 });
             }
         };
@@ -392,7 +401,7 @@ impl Inventory {
             push(
                 Layer::GroupVarsAll,
                 "inventory vars of group all".into(),
-                &all.vars,
+                Arc::new(all.vars.clone()),
             );
         }
         let groups = self.sorted_host_groups(host);
@@ -401,14 +410,14 @@ impl Inventory {
                 push(
                     Layer::GroupVars,
                     format!("inventory vars of group {g}"),
-                    &group.vars,
+                    Arc::new(group.vars.clone()),
                 );
             }
         }
         for dirs in [&self.inventory_vars, &self.playbook_vars] {
             for d in dirs {
                 for (file, vars) in d.group("all") {
-                    push(Layer::GroupVars, file.display().to_string(), vars);
+                    push(Layer::GroupVars, file.display().to_string(), vars.clone());
                 }
             }
         }
@@ -416,7 +425,7 @@ impl Inventory {
             for d in dirs {
                 for g in &groups {
                     for (file, vars) in d.group(g) {
-                        push(Layer::GroupVars, file.display().to_string(), vars);
+                        push(Layer::GroupVars, file.display().to_string(), vars.clone());
                     }
                 }
             }
@@ -424,12 +433,12 @@ impl Inventory {
         push(
             Layer::HostVars,
             format!("inventory vars of host {host}"),
-            &h.vars,
+            Arc::new(h.vars.clone()),
         );
         for dirs in [&self.inventory_vars, &self.playbook_vars] {
             for d in dirs {
                 for (file, vars) in d.host(host) {
-                    push(Layer::HostVars, file.display().to_string(), vars);
+                    push(Layer::HostVars, file.display().to_string(), vars.clone());
                 }
             }
         }
