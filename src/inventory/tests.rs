@@ -210,6 +210,12 @@ fn host_lists_give_ungrouped_hosts_with_ports() {
     assert_eq!(inv.host_vars("h2")["ansible_port"], json!(2222));
     assert_eq!(inv.host_vars("::1")["ansible_port"], json!(2200));
     assert_eq!(inv.inventory_dir("h1"), None);
+    assert_eq!(
+        inv.inventory_file("h1"),
+        Some(PathBuf::from("h1, h2:2222,[::1]:2200,"))
+    );
+    assert_eq!(inv.host("h1").unwrap().source(), None);
+    assert_eq!(inv.inventory_file("localhost"), None);
     assert!(matches!(
         Inventory::load(&["no-such-file".to_string()]),
         Err(InventoryError::NoSuchSource(_))
