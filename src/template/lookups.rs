@@ -538,7 +538,10 @@ fn sequence(terms: &[Value], kw: &Kwargs) -> Result<Vec<Value>, Error> {
         (Some(_), Some(_)) => return Err(fail("sequence: can't specify both count and end")),
         (Some(e), None) => e,
         (None, Some(0)) => return Ok(Vec::new()),
-        (None, Some(c)) => start + (c - 1) * stride,
+        (None, Some(c)) => (c - 1)
+            .checked_mul(stride)
+            .and_then(|x| x.checked_add(start))
+            .ok_or_else(|| fail("sequence: count is too large"))?,
         (None, None) => return Err(fail("sequence: must specify count or end")),
     };
     if stride == 0 {
@@ -547,11 +550,18 @@ fn sequence(terms: &[Value], kw: &Kwargs) -> Result<Vec<Value>, Error> {
     if (stride > 0 && end < start) || (stride < 0 && end > start) {
         return Err(fail("sequence: to count backwards make stride negative"));
     }
+    let span = (i128::from(end) - i128::from(start)) / i128::from(stride);
+    if span > 1_000_000 {
+        return Err(fail("sequence: more than a million items requested"));
+    }
     let mut out = Vec::new();
     let mut i = start;
     while (stride > 0 && i <= end) || (stride < 0 && i >= end) {
         out.push(Value::from(printf_int(&format, i)?));
-        i += stride;
+        match i.checked_add(stride) {
+            Some(n) => i = n,
+            None => break,
+        }
     }
     Ok(out)
 }

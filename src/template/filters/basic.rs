@@ -81,6 +81,9 @@ fn mandatory(v: Value, msg: Option<String>) -> Result<Value, Error> {
 }
 
 fn parse_int(s: &str, base: u32) -> Option<i64> {
+    if !(2..=36).contains(&base) {
+        return None;
+    }
     let t = s.trim().replace('_', "");
     let (neg, digits) = match t.strip_prefix('-') {
         Some(d) => (true, d.to_string()),
@@ -534,9 +537,13 @@ fn random(v: Value, start: Option<i64>, step: Option<i64>, kw: Kwargs) -> Result
                 "random: empty range for randrange({start}, {end}, {step})"
             )));
         }
+        let (start, end, step) = (i128::from(start), i128::from(end), i128::from(step));
         let count = ((end - start) + step - 1) / step;
-        let k = random_below(count as u64, seed.as_deref()) as i64;
-        return Ok(Value::from(start + k * step));
+        let count = u64::try_from(count).unwrap_or(u64::MAX);
+        let k = i128::from(random_below(count, seed.as_deref()));
+        return Ok(Value::from(
+            i64::try_from(start + k * step).unwrap_or(i64::MAX),
+        ));
     }
     let items = if let Some(s) = v.as_str() {
         s.chars().map(|c| Value::from(c.to_string())).collect()
