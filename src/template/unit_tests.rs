@@ -537,3 +537,66 @@ fn hostile_arguments_are_errors_not_panics() {
         assert!(r.is_err() || may_succeed, "{src}: {r:?}");
     }
 }
+
+#[test]
+fn password_lookup_creates_then_reuses() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = scope(json!({"playbook_dir": dir.path().display().to_string()}));
+    let t = Templar::new();
+    let p1 = t
+        .render_str(
+            "{{ lookup('password', 'creds/db length=12 chars=digits') }}",
+            &s,
+        )
+        .unwrap();
+    assert_eq!(p1.len(), 12);
+    assert!(p1.chars().all(|c| c.is_ascii_digit()), "{p1}");
+    let file = dir.path().join("creds/db");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), format!("{p1}\n"));
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let p2 = t
+        .render_str(
+            "{{ lookup('password', 'creds/db length=12 chars=digits') }}",
+            &s,
+        )
+        .unwrap();
+    assert_eq!(p1, p2);
+    let n = t
+        .render_str("{{ lookup('password', '/dev/null') }}", &s)
+        .unwrap();
+    assert_eq!(n.len(), 20);
+    let e = t
+        .render_str("{{ lookup('password', 'x bogus=1') }}", &s)
+        .unwrap_err();
+    assert!(e.to_string().contains("bogus"), "{e}");
+}
+
+#[test]
+fn inventory_hostnames_and_strftime() {
+    let s =
+        scope(json!({"groups": {"all": ["w1", "w2", "db1"], "web": ["w1", "w2"], "db": ["db1"]}}));
+    let t = Templar::new();
+    let r = |x: &str| t.render_str(x, &s).unwrap_or_else(|e| panic!("{x}: {e}"));
+    assert_eq!(
+        r("{{ q('inventory_hostnames', 'web:db') }}"),
+        "['w1', 'w2', 'db1']"
+    );
+    assert_eq!(
+        r("{{ q('inventory_hostnames', 'all:!db') }}"),
+        "['w1', 'w2']"
+    );
+    assert_eq!(
+        r("{{ q('inventory_hostnames', 'all:&web:!w2') }}"),
+        "['w1']"
+    );
+    assert_eq!(r("{{ q('inventory_hostnames', 'w*') }}"), "['w1', 'w2']");
+    assert_eq!(
+        r("{{ '%Y-%m-%d %H:%M:%S' | strftime(86400 + 3661, utc=True) }}"),
+        "1970-01-02 01:01:01"
+    );
+    assert_eq!(r("{{ ('%Y' | strftime) | int > 2000 }}"), "True");
+}

@@ -398,10 +398,14 @@ fn strftime(state: &State, fmt: String, second: Option<Value>, kw: Kwargs) -> Re
             .map(|d| d.as_secs_f64())
             .unwrap_or(0.0),
     };
-    // Converts Python's strftime directives to the datetime filter's (both are C's).
-    let tz = if utc { "UTC" } else { "local" };
-    let kwargs = Kwargs::from_iter([("format", Value::from(fmt)), ("tz", Value::from(tz))]);
-    minijinja_contrib::filters::datetimeformat(state, Value::from(ts), kwargs).map(Value::from)
+    // The datetime filter formats in UTC; local time is UTC shifted by the local offset.
+    let shifted = if utc {
+        ts
+    } else {
+        ts + local_offset(ts) as f64
+    };
+    let kwargs = Kwargs::from_iter([("format", Value::from(fmt))]);
+    minijinja_contrib::filters::datetimeformat(state, Value::from(shifted), kwargs).map(Value::from)
 }
 
 fn urlsplit(v: Value, query: Option<String>) -> Result<Value, Error> {
@@ -606,4 +610,19 @@ fn truncate(
         None => keep.as_str(),
     };
     Ok(format!("{cut}{end}"))
+}
+
+/// The controller's UTC offset in seconds at Unix time `ts` (what Python's `time.localtime`
+/// applies).
+fn local_offset(ts: f64) -> i64 {
+    let t = ts.floor() as libc::time_t;
+    // SAFETY: localtime_r only writes into the `tm` we own; a zeroed `tm` is a valid value.
+    unsafe {
+        let mut tm: libc::tm = std::mem::zeroed();
+        if libc::localtime_r(&t, &mut tm).is_null() {
+            0
+        } else {
+            tm.tm_gmtoff
+        }
+    }
 }
