@@ -643,7 +643,7 @@ fn password(r: &Resolver, term: &str, kw: &Kwargs) -> Result<String, Error> {
     let mut length: usize = 20;
     let mut chars: Vec<String> = vec!["ascii_letters".into(), "digits".into(), ".,:-_".into()];
     let mut seed: Option<String> = None;
-    let mut set_chars = |v: &str| {
+    let set_chars = |v: &str| {
         let mut list = Vec::new();
         if v.contains(",,") {
             list.push(",".to_string());
@@ -701,15 +701,13 @@ fn password(r: &Resolver, term: &str, kw: &Kwargs) -> Result<String, Error> {
         }
     };
     let null = path == Path::new("/dev/null");
-    if !null {
-        if let Ok(content) = std::fs::read_to_string(&path) {
-            let content = content.trim_end_matches('\n');
-            let plain = match content.rfind(" salt=") {
-                Some(i) => &content[..i],
-                None => content,
-            };
-            return Ok(plain.to_string());
-        }
+    if !null && let Ok(content) = std::fs::read_to_string(&path) {
+        let content = content.trim_end_matches('\n');
+        let plain = match content.rfind(" salt=") {
+            Some(i) => &content[..i],
+            None => content,
+        };
+        return Ok(plain.to_string());
     }
     let pool: Vec<char> = chars
         .iter()
