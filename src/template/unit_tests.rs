@@ -600,3 +600,51 @@ fn inventory_hostnames_and_strftime() {
     );
     assert_eq!(r("{{ ('%Y' | strftime) | int > 2000 }}"), "True");
 }
+
+#[test]
+fn templar_is_shareable_across_threads() {
+    fn assert_send_sync<T: Send + Sync + Clone>() {}
+    assert_send_sync::<Templar>();
+    let t = Templar::new();
+    let handles: Vec<_> = (0..4)
+        .map(|i| {
+            let t = t.clone();
+            std::thread::spawn(move || {
+                t.render_str("{{ n * 2 }}", &scope(json!({"n": i})))
+                    .unwrap()
+            })
+        })
+        .collect();
+    let got: Vec<String> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    assert_eq!(got, vec!["0", "2", "4", "6"]);
+}
+
+#[test]
+fn path_tests_and_misc_filters() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("f.txt");
+    std::fs::write(&f, "x").unwrap();
+    std::os::unix::fs::symlink(&f, dir.path().join("l")).unwrap();
+    let v = json!({"d": dir.path().display().to_string(), "f": f.display().to_string()});
+    let cases: &[(&str, &str)] = &[
+        (
+            "{{ f is file }}|{{ d is directory }}|{{ d is file }}|{{ (d ~ '/l') is link }}|{{ f is exists }}|{{ (d ~ '/nope') is exists }}",
+            "True|True|False|True|True|False",
+        ),
+        ("{{ f is abs }}|{{ 'rel/x' is abs }}", "True|False"),
+        (
+            "{{ ['1.10', '1.9', '1.2.1'] | version_sort }}",
+            "['1.2.1', '1.9', '1.10']",
+        ),
+        (
+            "{{ lipsum(1) | length > 0 }}|{{ range(2) | list }}|{{ dict(a=1) }}",
+            "True|[0, 1]|{'a': 1}",
+        ),
+        ("{{ bad | default('fallback') }}", "fallback"),
+    ];
+    let mut vars = v;
+    vars["bad"] = json!("{{ undefined_thing }}");
+    for (t, want) in cases {
+        assert_eq!(render(t, vars.clone()), *want, "{t}");
+    }
+}

@@ -26,6 +26,11 @@ pub(super) fn register(env: &mut Environment<'static>) {
     super::strict(env, "urlsplit", urlsplit);
     super::strict(env, "shuffle", shuffle);
     super::strict(env, "center", center);
+    super::strict(env, "version_sort", |v: Value| -> Result<Value, Error> {
+        let mut items = items_of("version_sort", &v)?;
+        items.sort_by(|a, b| crate::template::tests::loose_cmp(&to_text(a), &to_text(b)));
+        Ok(Value::from(items))
+    });
     super::strict(env, "truncate", truncate);
     super::strict(env, "wordcount", |v: Value| {
         to_text(&v)
