@@ -4,6 +4,7 @@
 mod basic;
 mod data;
 mod hash;
+mod net;
 mod paths;
 pub(crate) mod regex;
 pub(crate) mod yaml;
@@ -20,6 +21,7 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     basic::register(env);
     data::register(env);
     hash::register(env);
+    net::register(env);
     paths::register(env);
     regex::register(env);
     yaml::register(env);
