@@ -200,7 +200,7 @@ fn run_lookup(
                 .get(2)
                 .and_then(|f| f.get_attr("skip_missing").ok())
                 .is_some_and(|s| !s.is_undefined() && super::filters::ansible_bool(&s));
-            super::filters::subelements_list(obj, path, skip)
+            subelements_lookup(obj, &to_text(path), skip)
         }
         "env" => {
             let default = kw.get::<Option<Value>>("default")?;
@@ -390,8 +390,13 @@ fn run_lookup(
     }
 }
 
+/// `items` flattens one level; community.general's `flattened` flattens all levels and, like
+/// it, stops a level at the string 'None' or 'null'.
 fn flatten_terms(out: &mut Vec<Value>, terms: &[Value], deep: bool) -> Result<(), Error> {
     for t in terms {
+        if deep && matches!(t.as_str(), Some("None") | Some("null")) {
+            break;
+        }
         if matches!(t.kind(), ValueKind::Seq | ValueKind::Iterable) {
             let items = items_of("items", t)?;
             if deep {
@@ -819,4 +824,66 @@ fn inventory_hostnames(r: &Resolver, pattern: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// The `subelements` lookup: like the filter, but each element is given without the list it
+/// was split on, and elements marked `skipped` are left out (Ansible's lookup behaviour).
+fn subelements_lookup(obj: &Value, path: &str, skip_missing: bool) -> Result<Vec<Value>, Error> {
+    let elements: Vec<Json> = match value_to_json(obj)? {
+        Json::Array(a) => a,
+        Json::Object(m) => m.into_iter().map(|(_, v)| v).collect(),
+        _ => return Err(fail("subelements lookup expects a list of dictionaries")),
+    };
+    let keys: Vec<&str> = path.split('.').collect();
+    let mut out = Vec::new();
+    'elements: for mut el in elements {
+        if !el.is_object() {
+            return Err(fail(format!(
+                "subelements lookup expects a dictionary, got '{el}'"
+            )));
+        }
+        if el.get("skipped").is_some_and(|s| s != &Json::Bool(false)) {
+            continue;
+        }
+        // Check the path read-only first, then take the list out of its parent.
+        let mut pointer = String::new();
+        for (i, k) in keys.iter().enumerate() {
+            let last = i + 1 == keys.len();
+            let here = el.pointer(&pointer).and_then(Json::as_object);
+            let Some(map) = here else { continue 'elements };
+            match map.get(*k) {
+                None if skip_missing => continue 'elements,
+                None => return Err(fail(format!("could not find '{k}' key in iterated item"))),
+                Some(Json::Array(_)) if last => {}
+                Some(other) if last => {
+                    return Err(fail(format!(
+                        "the key {k} should point to a list, got '{other}'"
+                    )));
+                }
+                Some(Json::Object(_)) => {
+                    pointer.push('/');
+                    pointer.push_str(&k.replace('~', "~0").replace('/', "~1"));
+                }
+                Some(_) if skip_missing => continue 'elements,
+                Some(_) => return Err(fail(format!("the key {k} should point to a dictionary"))),
+            }
+        }
+        let last_key = keys.last().copied().unwrap_or_default();
+        let sub = match el
+            .pointer_mut(&pointer)
+            .and_then(Json::as_object_mut)
+            .and_then(|m| m.shift_remove(last_key))
+        {
+            Some(Json::Array(items)) => items,
+            _ => Vec::new(),
+        };
+        let el_value = crate::template::convert::ser(&el);
+        for item in sub {
+            out.push(Value::from(vec![
+                el_value.clone(),
+                crate::template::convert::ser(&item),
+            ]));
+        }
+    }
+    Ok(out)
 }

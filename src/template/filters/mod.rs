@@ -10,7 +10,6 @@ pub(crate) mod regex;
 pub(crate) mod yaml;
 
 pub(crate) use basic::{ansible_bool, py_split as core_split, py_type_name};
-pub(crate) use data::subelements_list;
 pub(crate) use paths::glob_files as paths_glob;
 
 use minijinja::value::{Rest, Value, ValueOrKwargs};
