@@ -1,6 +1,31 @@
-//! The executor: plays x hosts, tasks, loops, handlers, failures (being written).
+//! The executor: plays x hosts, tasks, loops, handlers, blocks, controller-side actions, and
+//! the variable scope each task sees.
+//!
+//! [`run`] is the entry point the CLI calls: it loads the inventory, extra vars and playbook,
+//! runs every play with the `linear` strategy and sends [`Event`]s to a [`Renderer`]. Load-time
+//! problems are [`RunError`]s; task failures are not errors, they are in the returned stats.
+//!
+//! Layout: `runner` schedules (plays, blocks, includes, handlers, meta); `task` runs one task on
+//! one host (when, loops, until, changed_when/failed_when, register); `actions` holds the
+//! controller-side actions (debug, set_fact, assert, include_*...); `loops` expands `loop` and
+//! `with_*`; `keywords` does keyword inheritance; `connect` picks a host's transport.
+
+pub mod actions;
+pub mod connect;
+pub mod facts;
+pub mod keywords;
+pub mod loops;
+pub mod runner;
+pub mod task;
 
 use std::path::PathBuf;
+use std::time::Instant;
+
+use indexmap::IndexMap;
+
+use crate::inventory::Inventory;
+use crate::playbook::{self, LoadOptions};
+use crate::report::{Event, HostStats, Renderer};
 
 /// Everything `jig run` needs to know, as parsed from the command line.
 #[derive(Clone, Debug, Default)]
@@ -30,4 +55,92 @@ pub struct RunOptions {
     /// `--roles-path` entries (plus `ANSIBLE_ROLES_PATH`), searched after `roles/` beside the
     /// playbook.
     pub roles_path: Vec<PathBuf>,
+}
+
+/// What a run produced: per-host totals for the `PLAY RECAP` (in inventory order).
+#[derive(Clone, Debug, Default)]
+pub struct RunOutcome {
+    /// ok/changed/unreachable/failed/skipped/rescued/ignored per host.
+    pub stats: IndexMap<String, HostStats>,
+}
+
+/// A problem that stops the run before or between tasks (not a task failure).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The playbook, a role or a task file could not be loaded (message has file:line:col).
+    #[error("{message}")]
+    Playbook {
+        /// What is wrong, where, and what to do.
+        message: String,
+    },
+    /// The inventory could not be loaded.
+    #[error("{message}")]
+    Inventory {
+        /// What is wrong and where.
+        message: String,
+    },
+    /// `-e` could not be parsed.
+    #[error("{message}")]
+    ExtraVars {
+        /// What is wrong.
+        message: String,
+    },
+    /// A host pattern (`hosts:` or `--limit`) is malformed or could not be templated.
+    #[error("bad host pattern {pattern}: {message}")]
+    HostPattern {
+        /// The pattern, with where it is written.
+        pattern: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A play's `vars_files` entry could not be found or read.
+    #[error("{message}")]
+    VarsFile {
+        /// What is wrong, where, for which host.
+        message: String,
+    },
+}
+
+/// Loads inventory and playbook, runs every play, sends events to `renderer`.
+///
+/// Load-time problems (bad YAML, missing role, bad pattern, bad -e) are `RunError`s with a
+/// message naming file:line:col; task failures are not errors, they are in the stats. The
+/// caller calls [`Renderer::finish`] when it is done with the renderer.
+pub async fn run(opts: &RunOptions, renderer: &mut dyn Renderer) -> Result<RunOutcome, RunError> {
+    let started = Instant::now();
+    let extra = crate::vars::extra::parse_extra_vars(&opts.extra_vars).map_err(|e| {
+        RunError::ExtraVars {
+            message: e.to_string(),
+        }
+    })?;
+    let load_opts = LoadOptions {
+        roles_path: opts.roles_path.clone(),
+    };
+    let pb =
+        playbook::load_playbook(&opts.playbook, &load_opts).map_err(|e| RunError::Playbook {
+            message: e.to_string(),
+        })?;
+    let mut inventory = if opts.inventory.is_empty() {
+        Inventory::empty()
+    } else {
+        Inventory::load(&opts.inventory).map_err(|e| RunError::Inventory {
+            message: e.to_string(),
+        })?
+    };
+    inventory
+        .add_playbook_vars_dir(&pb.dir)
+        .map_err(|e| RunError::Inventory {
+            message: e.to_string(),
+        })?;
+    let pb_dir = std::path::absolute(&pb.dir).unwrap_or_else(|_| pb.dir.clone());
+    let mut runner = runner::Runner::new(opts, renderer, inventory, extra, pb_dir);
+    for play in pb.plays {
+        runner.run_play(play).await?;
+    }
+    let stats = runner.stats();
+    runner.emit(Event::Recap {
+        stats: stats.clone(),
+        elapsed: started.elapsed(),
+    });
+    Ok(RunOutcome { stats })
 }

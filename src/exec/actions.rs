@@ -1,0 +1,547 @@
+//! Controller-side actions: the task actions that never reach a module because they work on
+//! variables or on the run itself (`debug`, `set_fact`, `assert`, `fail`, `meta`,
+//! `include_tasks`, `include_role`, `include_vars`, `set_stats`, `ping`, `setup`, `pause`).
+//!
+//! Everything else goes to [`super::task::run_module`]. Includes and `meta` only describe what
+//! to do ([`Directive`]); the scheduler carries them out across hosts.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::{Map, Value as Json, json};
+
+use super::keywords;
+use super::task::{ActionOutput, Ctx, Directive, run_module};
+use crate::modules::args::parse_bool;
+use crate::template::{OMIT, TemplateError};
+use crate::vars::{VarMap, VarScope};
+
+/// Actions the executor implements itself (for "did you mean" suggestions).
+pub const ACTION_NAMES: &[&str] = &[
+    "debug",
+    "set_fact",
+    "assert",
+    "fail",
+    "meta",
+    "include_tasks",
+    "include_role",
+    "include_vars",
+    "set_stats",
+    "ping",
+    "setup",
+    "gather_facts",
+    "pause",
+];
+
+/// The `meta` actions jig understands.
+pub const META_ACTIONS: &[&str] = &[
+    "flush_handlers",
+    "noop",
+    "end_play",
+    "end_host",
+    "end_batch",
+    "end_role",
+    "clear_host_errors",
+    "refresh_inventory",
+    "clear_facts",
+    "reset_connection",
+];
+
+/// Runs the task's action once, on one item.
+pub async fn dispatch(ctx: &Ctx<'_>, scope: &VarScope, loop_vars: Option<&VarMap>) -> ActionOutput {
+    let task = &ctx.job.task;
+    let result = match task.action.as_str() {
+        "debug" => debug(ctx, scope),
+        "set_fact" => set_fact(ctx, scope),
+        "assert" => assert(ctx, scope),
+        "fail" => fail(ctx, scope),
+        "meta" => meta(ctx, scope),
+        "include_tasks" | "include" => include_tasks(ctx, scope, loop_vars),
+        "include_role" => include_role(ctx, scope, loop_vars),
+        "include_vars" => include_vars(ctx, scope),
+        "set_stats" => Ok(ActionOutput::new(false, false, None)),
+        "ping" => return ping(ctx, scope).await,
+        "setup" | "gather_facts" => return setup(ctx, scope).await,
+        "pause" => return pause(ctx, scope).await,
+        _ => match template_args(ctx, scope, &task.args) {
+            Ok(args) => return run_module(ctx, scope, args).await,
+            Err(out) => Err(out),
+        },
+    };
+    result.unwrap_or_else(|failed| *failed)
+}
+
+type Outcome = Result<ActionOutput, Box<ActionOutput>>;
+
+fn bad(msg: impl Into<String>) -> Box<ActionOutput> {
+    Box::new(ActionOutput::failed(msg))
+}
+
+/// Templates a task's arguments; keys whose value is `omit` are dropped.
+pub fn template_args(
+    ctx: &Ctx<'_>,
+    scope: &VarScope,
+    args: &VarMap,
+) -> Result<VarMap, Box<ActionOutput>> {
+    let raw = Json::Object(args.iter().map(|(k, v)| (k.clone(), v.clone())).collect());
+    let v = ctx
+        .job
+        .templar
+        .template_value(&raw, scope)
+        .map_err(|e| bad(ctx.template_failure("the task arguments", &e)))?;
+    match v {
+        Json::Object(m) => Ok(m
+            .into_iter()
+            .filter(|(_, v)| v.as_str() != Some(OMIT))
+            .collect()),
+        _ => Ok(VarMap::new()),
+    }
+}
+
+fn templ(ctx: &Ctx<'_>, scope: &VarScope, what: &str, v: &Json) -> Result<Json, Box<ActionOutput>> {
+    ctx.job
+        .templar
+        .template_value(v, scope)
+        .map_err(|e| bad(ctx.template_failure(what, &e)))
+}
+
+fn arg_str(args: &VarMap, names: &[&str]) -> Option<String> {
+    names.iter().find_map(|n| match args.get(*n) {
+        Some(Json::String(s)) => Some(s.clone()),
+        Some(Json::Null) | None => None,
+        Some(other) => Some(super::task::scalar_string(other)),
+    })
+}
+
+fn debug(ctx: &Ctx<'_>, scope: &VarScope) -> Outcome {
+    let args = &ctx.job.task.args;
+    if let Some(v) = args.get("verbosity") {
+        let v = templ(ctx, scope, "verbosity", v)?;
+        let need = v
+            .as_u64()
+            .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+            .unwrap_or(0);
+        if u64::from(ctx.job.flags.verbosity) < need {
+            let mut out = ActionOutput::new(false, false, None);
+            out.result.insert("skipped".into(), json!(true));
+            out.result.insert(
+                "skipped_reason".into(),
+                json!("Verbosity threshold not met."),
+            );
+            return Ok(out);
+        }
+    }
+    let mut out = ActionOutput::new(false, false, None);
+    if let Some(var) = args.get("var") {
+        let expr = match var {
+            Json::String(s) => s.clone(),
+            other => super::task::scalar_string(other),
+        };
+        let value = match ctx.job.templar.eval_expr(&expr, scope) {
+            Ok(v) => v,
+            Err(TemplateError::Undefined { .. }) => json!("VARIABLE IS NOT DEFINED!"),
+            Err(e) => return Err(bad(ctx.template_failure("var", &e))),
+        };
+        out.result.insert(expr.clone(), value.clone());
+        let mut shown = Map::new();
+        shown.insert(expr, value);
+        out.debug_output = Some(Json::Object(shown));
+    } else {
+        let msg = match args.get("msg") {
+            Some(m) => templ(ctx, scope, "msg", m)?,
+            None => json!("Hello world!"),
+        };
+        out.result.insert("msg".into(), msg.clone());
+        out.debug_output = Some(json!({ "msg": msg }));
+    }
+    Ok(out)
+}
+
+fn set_fact(ctx: &Ctx<'_>, scope: &VarScope) -> Outcome {
+    let mut raw = ctx.job.task.args.clone();
+    raw.shift_remove("cacheable");
+    let args = template_args(ctx, scope, &raw)?;
+    let mut out = ActionOutput::new(false, false, None);
+    for k in args.keys() {
+        if !is_identifier(k) {
+            return Err(bad(format!(
+                "{}: the variable name '{k}' is not valid. Variables must start with a letter or \
+                 underscore character, and contain only letters, numbers and underscores.",
+                ctx.location()
+            )));
+        }
+    }
+    out.result.insert(
+        "ansible_facts".into(),
+        Json::Object(args.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
+    );
+    out.facts = args;
+    Ok(out)
+}
+
+fn is_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn assert(ctx: &Ctx<'_>, scope: &VarScope) -> Outcome {
+    let args = &ctx.job.task.args;
+    let that: Vec<Json> = match args.get("that") {
+        Some(Json::Array(a)) => a.clone(),
+        Some(other) => vec![other.clone()],
+        None => {
+            return Err(bad(format!(
+                "{}: assert needs 'that': a condition or a list of conditions",
+                ctx.location()
+            )));
+        }
+    };
+    for cond in &that {
+        let ok = ctx
+            .job
+            .templar
+            .eval_condition(cond, scope)
+            .map_err(|e| bad(ctx.template_failure("the assertion", &e)))?;
+        if !ok {
+            let msg = match args.get("fail_msg").or_else(|| args.get("msg")) {
+                Some(m) => templ(ctx, scope, "fail_msg", m)?,
+                None => json!("Assertion failed"),
+            };
+            let mut out = ActionOutput::new(false, true, None);
+            out.result.insert("msg".into(), msg);
+            out.result.insert("assertion".into(), cond.clone());
+            out.result.insert("evaluated_to".into(), json!(false));
+            return Ok(out);
+        }
+    }
+    let msg = match args.get("success_msg") {
+        Some(m) => templ(ctx, scope, "success_msg", m)?,
+        None => json!("All assertions passed"),
+    };
+    let mut out = ActionOutput::new(false, false, None);
+    out.result.insert("msg".into(), msg);
+    Ok(out)
+}
+
+fn fail(ctx: &Ctx<'_>, scope: &VarScope) -> Outcome {
+    let msg = match ctx.job.task.args.get("msg") {
+        Some(m) => templ(ctx, scope, "msg", m)?,
+        None => json!("Failed as requested from task"),
+    };
+    let mut out = ActionOutput::new(false, true, None);
+    out.result.insert("msg".into(), msg);
+    Ok(out)
+}
+
+fn meta(ctx: &Ctx<'_>, scope: &VarScope) -> Outcome {
+    let args = template_args(ctx, scope, &ctx.job.task.args)?;
+    let Some(action) = arg_str(&args, &["_raw_params", "free_form"]) else {
+        return Err(bad(format!(
+            "{}: meta needs an action ({})",
+            ctx.location(),
+            META_ACTIONS.join(", ")
+        )));
+    };
+    let action = action.trim().to_string();
+    if !META_ACTIONS.contains(&action.as_str()) {
+        return Err(bad(format!(
+            "{}: invalid meta action '{action}' (valid: {})",
+            ctx.location(),
+            META_ACTIONS.join(", ")
+        )));
+    }
+    let mut out = ActionOutput::new(false, false, None);
+    out.directives.push(Directive::Meta(action));
+    Ok(out)
+}
+
+/// Variables an include passes to the tasks it includes: the include's `vars` and the loop
+/// variables of the item.
+fn include_vars_for(ctx: &Ctx<'_>, loop_vars: Option<&VarMap>) -> VarMap {
+    let mut v = ctx.job.task.keywords.vars.clone();
+    if let Some(lv) = loop_vars {
+        v.extend(lv.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+    v
+}
+
+fn find_first(cands: Vec<PathBuf>) -> Result<PathBuf, Vec<PathBuf>> {
+    match cands.iter().find(|p| p.is_file()) {
+        Some(p) => Ok(p.clone()),
+        None => Err(cands),
+    }
+}
+
+fn candidates(ctx: &Ctx<'_>, name: &str, role_subdir: &str) -> Vec<PathBuf> {
+    let p = Path::new(name);
+    if p.is_absolute() {
+        return vec![p.to_path_buf()];
+    }
+    let mut c = Vec::new();
+    if let Some(r) = ctx.role_path() {
+        c.push(r.join(role_subdir).join(p));
+        c.push(r.join(p));
+    }
+    if let Some(d) = ctx.task_dir() {
+        c.push(d.join(role_subdir).join(p));
+        c.push(d.join(p));
+    }
+    c.push(ctx.job.flags.playbook_dir.join(role_subdir).join(p));
+    c.push(ctx.job.flags.playbook_dir.join(p));
+    let mut seen = std::collections::HashSet::new();
+    c.retain(|x| seen.insert(x.clone()));
+    c
+}
+
+fn not_found(ctx: &Ctx<'_>, what: &str, name: &str, tried: &[PathBuf]) -> Box<ActionOutput> {
+    bad(format!(
+        "{}: could not find {what} '{name}' (looked in: {})",
+        ctx.location(),
+        tried
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+}
+
+fn include_tasks(ctx: &Ctx<'_>, scope: &VarScope, loop_vars: Option<&VarMap>) -> Outcome {
+    let mut raw = ctx.job.task.args.clone();
+    let apply = raw.shift_remove("apply");
+    let args = template_args(ctx, scope, &raw)?;
+    let Some(name) = arg_str(&args, &["file", "_raw_params"]) else {
+        return Err(bad(format!(
+            "{}: include_tasks needs a file name",
+            ctx.location()
+        )));
+    };
+    let path = find_first(candidates(ctx, name.trim(), "tasks"))
+        .map_err(|tried| not_found(ctx, "the task file", &name, &tried))?;
+    let mut out = ActionOutput::new(false, false, None);
+    out.result
+        .insert("include".into(), json!(path.display().to_string()));
+    out.result.insert("include_args".into(), json!({}));
+    out.directives.push(Directive::IncludeTasks {
+        path,
+        vars: include_vars_for(ctx, loop_vars),
+        apply: apply.as_ref().map(keywords::from_apply).unwrap_or_default(),
+    });
+    Ok(out)
+}
+
+fn include_role(ctx: &Ctx<'_>, scope: &VarScope, loop_vars: Option<&VarMap>) -> Outcome {
+    let mut raw = ctx.job.task.args.clone();
+    let apply = raw.shift_remove("apply");
+    let args = template_args(ctx, scope, &raw)?;
+    let Some(name) = arg_str(&args, &["name", "role", "_raw_params"]) else {
+        return Err(bad(format!(
+            "{}: include_role needs 'name'",
+            ctx.location()
+        )));
+    };
+    let public = args.get("public").and_then(parse_bool).unwrap_or(false);
+    let mut out = ActionOutput::new(false, false, None);
+    out.result.insert("include_role".into(), json!(name));
+    out.directives.push(Directive::IncludeRole {
+        name,
+        tasks_from: arg_str(&args, &["tasks_from"]),
+        vars_from: arg_str(&args, &["vars_from"]),
+        defaults_from: arg_str(&args, &["defaults_from"]),
+        handlers_from: arg_str(&args, &["handlers_from"]),
+        public,
+        vars: include_vars_for(ctx, loop_vars),
+        apply: apply.as_ref().map(keywords::from_apply).unwrap_or_default(),
+    });
+    Ok(out)
+}
+
+/// Reads a YAML/JSON vars file into a mapping.
+pub fn load_vars_file(path: &Path) -> Result<VarMap, String> {
+    let node = crate::yaml::load_file(path).map_err(|e| e.to_string())?;
+    match node.to_json() {
+        Json::Object(m) => Ok(m.into_iter().collect()),
+        Json::Null => Ok(VarMap::new()),
+        other => Err(format!(
+            "{}: a vars file must hold a mapping, not {}",
+            path.display(),
+            match other {
+                Json::Array(_) => "a list",
+                _ => "a scalar",
+            }
+        )),
+    }
+}
+
+fn include_vars(ctx: &Ctx<'_>, scope: &VarScope) -> Outcome {
+    let args = template_args(ctx, scope, &ctx.job.task.args)?;
+    let mut files = Vec::new();
+    if let Some(dir) = arg_str(&args, &["dir"]) {
+        let dirs: Vec<PathBuf> = candidates(ctx, &dir, "vars");
+        let Some(base) = dirs.iter().find(|d| d.is_dir()) else {
+            return Err(not_found(ctx, "the vars directory", &dir, &dirs));
+        };
+        let depth = args.get("depth").and_then(Json::as_u64).unwrap_or(0) as usize;
+        let matching = match arg_str(&args, &["files_matching"]) {
+            Some(re) => Some(
+                regex::Regex::new(&re)
+                    .map_err(|e| bad(format!("{}: bad files_matching: {e}", ctx.location())))?,
+            ),
+            None => None,
+        };
+        let ignore: Vec<String> = match args.get("ignore_files") {
+            Some(Json::Array(a)) => a
+                .iter()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect(),
+            Some(Json::String(s)) => vec![s.clone()],
+            _ => Vec::new(),
+        };
+        let exts: Vec<String> = match args.get("extensions") {
+            Some(Json::Array(a)) => a
+                .iter()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect(),
+            _ => vec!["yaml".into(), "yml".into(), "json".into()],
+        };
+        walk_dir(base, 1, depth, &mut files);
+        files.retain(|p| {
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let ext_ok = p
+                .extension()
+                .is_some_and(|e| exts.iter().any(|x| x.as_str() == e.to_string_lossy()));
+            ext_ok
+                && !ignore.contains(&name)
+                && matching.as_ref().is_none_or(|re| re.is_match(&name))
+        });
+    } else {
+        let Some(name) = arg_str(&args, &["file", "_raw_params"]) else {
+            return Err(bad(format!(
+                "{}: include_vars needs a file or dir",
+                ctx.location()
+            )));
+        };
+        let path = find_first(candidates(ctx, name.trim(), "vars"))
+            .map_err(|tried| not_found(ctx, "the vars file", &name, &tried))?;
+        files.push(path);
+    }
+    let mut data = VarMap::new();
+    for f in &files {
+        let m = load_vars_file(f).map_err(ActionOutput::failed)?;
+        data.extend(m);
+    }
+    let facts = match arg_str(&args, &["name"]) {
+        Some(n) => {
+            let mut v = VarMap::new();
+            v.insert(
+                n,
+                Json::Object(data.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
+            );
+            v
+        }
+        None => data,
+    };
+    let mut out = ActionOutput::new(false, false, None);
+    out.result.insert(
+        "ansible_facts".into(),
+        Json::Object(facts.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
+    );
+    out.result.insert(
+        "ansible_included_var_files".into(),
+        json!(
+            files
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+        ),
+    );
+    out.facts = facts;
+    Ok(out)
+}
+
+fn walk_dir(dir: &Path, level: usize, depth: usize, out: &mut Vec<PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<PathBuf> = rd.flatten().map(|e| e.path()).collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            if depth == 0 || level < depth {
+                walk_dir(&p, level + 1, depth, out);
+            }
+        } else {
+            out.push(p);
+        }
+    }
+}
+
+async fn ping(ctx: &Ctx<'_>, scope: &VarScope) -> ActionOutput {
+    let conn = match super::task::connection_for(ctx, scope) {
+        Ok(c) => c,
+        Err(m) => return ActionOutput::unreachable(m),
+    };
+    let cmd = crate::connection::Cmd::new("true");
+    match conn
+        .exec(&crate::connection::ExecRequest::new(cmd.into_string()))
+        .await
+    {
+        Ok(_) => {
+            let mut out = ActionOutput::new(false, false, None);
+            out.result.insert("ping".into(), json!("pong"));
+            out
+        }
+        Err(e) => ActionOutput::unreachable(e.to_string()),
+    }
+}
+
+async fn setup(ctx: &Ctx<'_>, scope: &VarScope) -> ActionOutput {
+    let conn = match super::task::connection_for(ctx, scope) {
+        Ok(c) => c,
+        Err(m) => return ActionOutput::unreachable(m),
+    };
+    match super::facts::gather(&conn).await {
+        Ok(facts) => {
+            let mut out = ActionOutput::new(false, false, None);
+            out.result.insert(
+                "ansible_facts".into(),
+                facts.get("ansible_facts").cloned().unwrap_or(json!({})),
+            );
+            out.gathered = Some(facts);
+            out
+        }
+        Err(e) => ActionOutput::unreachable(e.to_string()),
+    }
+}
+
+async fn pause(ctx: &Ctx<'_>, scope: &VarScope) -> ActionOutput {
+    let args = match template_args(ctx, scope, &ctx.job.task.args) {
+        Ok(a) => a,
+        Err(f) => return *f,
+    };
+    let num = |k: &str| {
+        args.get(k).and_then(|v| {
+            v.as_f64()
+                .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+        })
+    };
+    let secs = num("seconds").or_else(|| num("minutes").map(|m| m * 60.0));
+    match secs {
+        Some(s) => {
+            tokio::time::sleep(Duration::from_secs_f64(s.max(0.0))).await;
+            let mut out = ActionOutput::new(false, false, None);
+            out.result.insert("delta".into(), json!(s));
+            out
+        }
+        None => ActionOutput::failed(format!(
+            "{}: pause without seconds/minutes waits for a keypress; jig runs unattended, so \
+             give 'seconds' or 'minutes'",
+            ctx.location()
+        )),
+    }
+}

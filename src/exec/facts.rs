@@ -1,0 +1,1272 @@
+//! Fact gathering: Ansible's `setup` facts for a Linux host, in one round trip.
+//!
+//! One POSIX `sh` script (coreutils plus `grep`/`awk`, present on every Debian-family host)
+//! prints the raw material in marked sections: `uname`, `id`, `/etc/os-release`,
+//! `/etc/debian_version`, `lsb_release`, `date`, `/proc/cpuinfo`, `/proc/meminfo`, PID 1,
+//! container and hypervisor evidence, `/etc/resolv.conf` and the environment. Everything is
+//! parsed and decided on the controller, following the rules of Ansible's fact collectors
+//! (distribution, service manager, virtualization), so the values match what `ansible -m
+//! setup` reports on the same host. The script contains no user value, so it needs no quoting.
+
+use serde_json::{Map, Value as Json, json};
+
+use crate::connection::{Become, Connection, ConnectionError, ExecRequest};
+use crate::vars::VarMap;
+
+/// Marks the start of a section in the probe's output.
+const MARK: &str = "@@jig-facts:";
+
+/// The probe: prints every section, each starting with a `MARK` line. Errors are silenced so a
+/// missing file is an empty section; the environment comes last because it is NUL-separated.
+const PROBE: &str = r#"exec 2>/dev/null
+echo '@@jig-facts:uname'; uname -n; uname -s; uname -r; uname -v; uname -m
+echo '@@jig-facts:user'; id -un; id -u; id -g; id -gn; echo "$HOME"; id -u -r; id -g -r
+echo '@@jig-facts:passwd'; getent passwd "$(id -un)"
+echo '@@jig-facts:fqdn'; a=$(getent hosts "$(uname -n)" | awk '{print $1; exit}'); [ -n "$a" ] && getent hosts "$a" | head -n 1
+echo '@@jig-facts:os-release'; cat /etc/os-release || cat /usr/lib/os-release
+echo '@@jig-facts:debian_version'; cat /etc/debian_version
+echo '@@jig-facts:lsb_release'; command -v lsb_release >/dev/null && lsb_release -a
+echo '@@jig-facts:lsb-release'; cat /etc/lsb-release
+echo '@@jig-facts:date'; date '+%s %N %Y %m %A %w %W %d %H %M %S %Z %z'; date -d 2000-01-01 '+%Z %z'; date -d 2000-07-01 '+%Z %z'
+echo '@@jig-facts:cpuinfo'; grep -E '^(processor|physical id|cpu cores|siblings|vendor_id|model name|machine|cpu)[[:space:]]*:' /proc/cpuinfo
+echo '@@jig-facts:nproc'; nproc
+echo '@@jig-facts:meminfo'; grep -E '^(MemTotal|MemFree|Buffers|Cached|SwapTotal|SwapFree|SwapCached):' /proc/meminfo
+echo '@@jig-facts:systemd'; command -v systemctl >/dev/null && for d in /run/systemd/system/ /dev/.run/systemd/ /dev/.systemd/; do [ -d "$d" ] && echo yes && break; done
+echo '@@jig-facts:pid1'; cat /proc/1/comm || ps -p 1 -o comm | tail -n 1
+echo '@@jig-facts:sbin_init'; readlink /sbin/init
+echo '@@jig-facts:paths'; for p in /etc/init /sbin/openrc /etc/init.d /etc/dinit.d /.dockerenv /.dockerinit /run/.containerenv /proc/vz /proc/lve /proc/bc /proc/xen /dev/kvm /sys/fs/selinux/enforce /sys/kernel/security/apparmor; do [ -e "$p" ] && echo "$p"; done
+echo '@@jig-facts:bins'; for b in initctl apt-get dnf5 dnf yum zypper apk pacman emerge pkg xbps-install; do command -v "$b" >/dev/null && echo "$b"; done
+echo '@@jig-facts:cgroup'; cat /proc/1/cgroup
+echo '@@jig-facts:pid1env'; tr '\000' '\n' < /proc/1/environ | grep '^container='
+echo '@@jig-facts:systemd_container'; cat /run/systemd/container
+echo '@@jig-facts:xencap'; cat /proc/xen/capabilities
+echo '@@jig-facts:dmi'; for f in product_name sys_vendor product_family bios_vendor product_version product_serial product_uuid bios_version bios_date board_asset_tag board_name board_serial board_vendor board_version chassis_asset_tag chassis_serial chassis_vendor chassis_version chassis_type; do printf '%s=%s\n' "$f" "$(cat /sys/devices/virtual/dmi/id/$f)"; done
+echo '@@jig-facts:modules'; cut -d' ' -f1 /proc/modules | grep -E '^(kvm|vboxdrv|virtio)$'
+echo '@@jig-facts:selinux'; printf 'enforce=%s\n' "$(cat /sys/fs/selinux/enforce)"; printf 'policyvers=%s\n' "$(cat /sys/fs/selinux/policyvers)"; grep -E '^SELINUX(TYPE)?=' /etc/selinux/config
+echo '@@jig-facts:fips'; cat /proc/sys/crypto/fips_enabled
+echo '@@jig-facts:resolv'; cat /etc/resolv.conf
+echo '@@jig-facts:misc'; printf 'uptime=%s\n' "$(cut -d' ' -f1 /proc/uptime)"; printf 'loadavg=%s\n' "$(cat /proc/loadavg)"; printf 'machine_id=%s\n' "$(cat /etc/machine-id)"; printf 'bits=%s\n' "$(getconf LONG_BIT)"
+echo '@@jig-facts:net_dirs'; ls /sys/class/net
+echo '@@jig-facts:ip_link'; ip -o link show
+echo '@@jig-facts:ip_addr'; ip -o addr show
+echo '@@jig-facts:route4'; ip -4 route get 8.8.8.8
+echo '@@jig-facts:route6'; ip -6 route get 2001:4860:4860::8888
+echo '@@jig-facts:env'; env -0 || cat /proc/$$/environ
+"#;
+
+/// Gathers the host's facts as the connection's user.
+pub async fn gather(conn: &Connection) -> Result<VarMap, ConnectionError> {
+    gather_as(conn, None).await
+}
+
+/// Gathers the host's facts, under privilege escalation when `become_` is set (as `setup`
+/// runs with the play's `become`).
+pub async fn gather_as(
+    conn: &Connection,
+    become_: Option<Become>,
+) -> Result<VarMap, ConnectionError> {
+    let out = conn
+        .exec(&ExecRequest::new(PROBE).with_become(become_))
+        .await?;
+    Ok(from_probe_output(&out.stdout_str()))
+}
+
+/// The facts for the probe's output: every fact as `ansible_<name>`, and all of them without
+/// the prefix under `ansible_facts`.
+pub fn from_probe_output(raw: &str) -> VarMap {
+    let s = Sections::parse(raw);
+    let mut f = Map::new();
+    platform(&s, &mut f);
+    user(&s, &mut f);
+    distribution(&s, &mut f);
+    date_time(&s, &mut f);
+    hardware(&s, &mut f);
+    service_mgr(&s, &mut f);
+    virtualization(&s, &mut f);
+    security(&s, &mut f);
+    misc(&s, &mut f);
+    network(&s, &mut f);
+    f.insert("local".into(), json!({}));
+    f.insert("gather_subset".into(), json!(["all"]));
+    f.insert("module_setup".into(), json!(true));
+
+    let mut vars = VarMap::new();
+    for (k, v) in &f {
+        if k == "module_setup" || k == "gather_subset" {
+            vars.insert(k.clone(), v.clone());
+        } else {
+            vars.insert(format!("ansible_{k}"), v.clone());
+        }
+    }
+    vars.insert("ansible_facts".into(), Json::Object(f));
+    vars
+}
+
+/// The probe's output split into its sections.
+struct Sections<'a> {
+    parts: Vec<(&'a str, &'a str)>,
+}
+
+impl<'a> Sections<'a> {
+    fn parse(raw: &'a str) -> Self {
+        let mut parts: Vec<(&'a str, &'a str)> = Vec::new();
+        // Byte offsets of every line that starts a section.
+        let mut starts = Vec::new();
+        let mut offset = 0;
+        for line in raw.split_inclusive('\n') {
+            if line.starts_with(MARK) {
+                starts.push(offset);
+                // The environment is last and may hold anything; stop looking for marks.
+                if line.trim_end() == format!("{MARK}env") {
+                    break;
+                }
+            }
+            offset += line.len();
+        }
+        for (i, &at) in starts.iter().enumerate() {
+            let end = starts.get(i + 1).copied().unwrap_or(raw.len());
+            let text = &raw[at + MARK.len()..end];
+            let (name, body) = text.split_once('\n').unwrap_or((text, ""));
+            parts.push((name, body));
+        }
+        Sections { parts }
+    }
+
+    fn get(&self, name: &str) -> &'a str {
+        self.parts
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, b)| *b)
+            .unwrap_or("")
+    }
+
+    fn lines(&self, name: &str) -> Vec<&'a str> {
+        self.get(name).lines().collect()
+    }
+
+    /// `key=value` lines of a section.
+    fn kv(&self, name: &str) -> Vec<(&'a str, &'a str)> {
+        self.get(name)
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .collect()
+    }
+
+    fn kv_get(&self, name: &str, key: &str) -> &'a str {
+        self.kv(name)
+            .into_iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.trim())
+            .unwrap_or("")
+    }
+
+    fn has_path(&self, path: &str) -> bool {
+        self.lines("paths").contains(&path)
+    }
+}
+
+fn platform(s: &Sections, f: &mut Map<String, Json>) {
+    let u = s.lines("uname");
+    let at = |i: usize| u.get(i).map(|x| x.trim()).unwrap_or("").to_string();
+    let nodename = at(0);
+    f.insert(
+        "hostname".into(),
+        json!(nodename.split('.').next().unwrap_or("")),
+    );
+    f.insert("nodename".into(), json!(nodename));
+    f.insert("system".into(), json!(at(1)));
+    f.insert("kernel".into(), json!(at(2)));
+    f.insert("kernel_version".into(), json!(at(3)));
+    let machine = at(4);
+    // Ansible reports i686/i386 machines as architecture i386.
+    let arch = if machine.len() == 4 && machine.starts_with('i') && machine.ends_with("86") {
+        "i386".to_string()
+    } else {
+        machine.clone()
+    };
+    f.insert("machine".into(), json!(machine));
+    f.insert("architecture".into(), json!(arch));
+    f.insert("userspace_architecture".into(), json!(arch));
+
+    // Python's socket.getfqdn(): the reverse lookup of the node name's address; the first of
+    // its names containing a dot, else its canonical name; the node name if lookup fails.
+    let names: Vec<&str> = s
+        .get("fqdn")
+        .lines()
+        .next()
+        .map(|l| l.split_whitespace().skip(1).collect())
+        .unwrap_or_default();
+    let fqdn = names
+        .iter()
+        .find(|n| n.contains('.'))
+        .or(names.first())
+        .map(|n| n.to_string())
+        .unwrap_or_else(|| nodename.clone());
+    let domain = fqdn.split('.').skip(1).collect::<Vec<_>>().join(".");
+    f.insert("fqdn".into(), json!(fqdn));
+    f.insert("domain".into(), json!(domain));
+}
+
+fn user(s: &Sections, f: &mut Map<String, Json>) {
+    let u = s.lines("user");
+    let at = |i: usize| u.get(i).map(|x| x.trim()).unwrap_or("").to_string();
+    let num = |i: usize| at(i).parse::<i64>().map(Json::from).unwrap_or(Json::Null);
+    f.insert("user_id".into(), json!(at(0)));
+    f.insert("user_uid".into(), num(1));
+    f.insert("user_gid".into(), num(2));
+    f.insert("effective_user_id".into(), num(1));
+    f.insert("effective_group_id".into(), num(2));
+    f.insert("real_user_id".into(), num(5));
+    f.insert("real_group_id".into(), num(6));
+    let pw: Vec<&str> = s
+        .get("passwd")
+        .lines()
+        .next()
+        .unwrap_or("")
+        .splitn(7, ':')
+        .collect();
+    let pwf = |i: usize| pw.get(i).copied().unwrap_or("").to_string();
+    let home = if pw.len() == 7 { pwf(5) } else { at(4) };
+    f.insert("user_dir".into(), json!(home));
+    f.insert("user_shell".into(), json!(pwf(6)));
+    f.insert("user_gecos".into(), json!(pwf(4)));
+}
+
+/// `KEY=value` pairs of an os-release style file, quotes removed.
+fn shell_vars(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| {
+            let v = v.trim();
+            let v = v
+                .strip_prefix('"')
+                .and_then(|x| x.strip_suffix('"'))
+                .or_else(|| v.strip_prefix('\'').and_then(|x| x.strip_suffix('\'')))
+                .unwrap_or(v);
+            (k.trim().to_string(), v.to_string())
+        })
+        .collect()
+}
+
+/// Ansible's OS_FAMILY map (the distributions jig's users meet).
+fn os_family(distribution: &str) -> &str {
+    const FAMILIES: &[(&str, &[&str])] = &[
+        (
+            "RedHat",
+            &[
+                "RedHat",
+                "Fedora",
+                "CentOS",
+                "Scientific",
+                "SLC",
+                "Ascendos",
+                "CloudLinux",
+                "PSBM",
+                "OracleLinux",
+                "OVS",
+                "OEL",
+                "Amazon",
+                "Virtuozzo",
+                "XenServer",
+                "Alibaba",
+                "EulerOS",
+                "openEuler",
+                "AlmaLinux",
+                "Rocky",
+                "TencentOS",
+                "EuroLinux",
+                "Kylin Linux Advanced Server",
+                "MIRACLE",
+            ],
+        ),
+        (
+            "Debian",
+            &[
+                "Debian",
+                "Ubuntu",
+                "Raspbian",
+                "Neon",
+                "KDE neon",
+                "Linux Mint",
+                "SteamOS",
+                "Devuan",
+                "Kali",
+                "Cumulus Linux",
+                "Pop!_OS",
+                "Parrot",
+                "Pardus GNU/Linux",
+                "Uos",
+                "Deepin",
+                "OSMC",
+                "Linuxmint",
+            ],
+        ),
+        (
+            "Suse",
+            &[
+                "SuSE",
+                "SLES",
+                "SLED",
+                "openSUSE",
+                "openSUSE Tumbleweed",
+                "SLES_SAP",
+                "SUSE_LINUX",
+                "openSUSE Leap",
+                "ALP-Dolomite",
+                "SL-Micro",
+                "openSUSE MicroOS",
+            ],
+        ),
+        ("Archlinux", &["Archlinux", "Antergos", "Manjaro"]),
+        ("Alpine", &["Alpine"]),
+        ("Gentoo", &["Gentoo", "Funtoo"]),
+        ("Mandrake", &["Mandrake", "Mandriva", "Mageia"]),
+    ];
+    FAMILIES
+        .iter()
+        .find(|(_, members)| members.contains(&distribution))
+        .map(|(fam, _)| *fam)
+        .unwrap_or(distribution)
+}
+
+fn distribution(s: &Sections, f: &mut Map<String, Json>) {
+    let osr = shell_vars(s.get("os-release"));
+    let get = |k: &str| {
+        osr.iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let id = get("ID");
+    let name = match id.as_str() {
+        "debian" | "raspbian" => "Debian".to_string(),
+        "ubuntu" => "Ubuntu".to_string(),
+        "centos" => "CentOS".to_string(),
+        "rhel" => "RedHat".to_string(),
+        "fedora" => "Fedora".to_string(),
+        "rocky" => "Rocky".to_string(),
+        "almalinux" => "AlmaLinux".to_string(),
+        "ol" => "OracleLinux".to_string(),
+        "amzn" => "Amazon".to_string(),
+        "alpine" => "Alpine".to_string(),
+        "arch" => "Archlinux".to_string(),
+        "manjaro" => "Manjaro".to_string(),
+        "opensuse-leap" => "openSUSE Leap".to_string(),
+        "opensuse-tumbleweed" => "openSUSE Tumbleweed".to_string(),
+        "sles" => "SLES".to_string(),
+        "linuxmint" => "Linux Mint".to_string(),
+        "kali" => "Kali".to_string(),
+        "devuan" => "Devuan".to_string(),
+        "pop" => "Pop!_OS".to_string(),
+        "gentoo" => "Gentoo".to_string(),
+        "" => "NA".to_string(),
+        _ => {
+            let n = get("NAME");
+            if n.is_empty() { id.clone() } else { n }
+        }
+    };
+    let debian_version = s.get("debian_version").trim().to_string();
+    let version = if name == "Debian"
+        && debian_version
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_digit())
+    {
+        debian_version
+    } else {
+        let v = get("VERSION_ID");
+        if v.is_empty() { "NA".to_string() } else { v }
+    };
+    let mut release = get("VERSION_CODENAME");
+    if release.is_empty() {
+        release = get("UBUNTU_CODENAME");
+    }
+    if release.is_empty() {
+        // Ansible's Debian parser: the word in parentheses of PRETTY_NAME.
+        let pretty = get("PRETTY_NAME");
+        release = pretty
+            .split_once('(')
+            .and_then(|(_, r)| r.split_once(')'))
+            .map(|(r, _)| r.to_string())
+            .unwrap_or_else(|| "NA".to_string());
+    }
+    let major = version.split('.').next().unwrap_or("").to_string();
+    f.insert("distribution".into(), json!(name));
+    f.insert("distribution_version".into(), json!(version));
+    f.insert("distribution_major_version".into(), json!(major));
+    if let Some((_, minor)) = version.split_once('.') {
+        f.insert(
+            "distribution_minor_version".into(),
+            json!(minor.split('.').next().unwrap_or(minor)),
+        );
+    }
+    f.insert("distribution_release".into(), json!(release));
+    f.insert("os_family".into(), json!(os_family(&name)));
+
+    let bins = s.lines("bins");
+    let pkg_mgr = [
+        ("apt-get", "apt"),
+        ("dnf5", "dnf5"),
+        ("dnf", "dnf"),
+        ("yum", "yum"),
+        ("zypper", "zypper"),
+        ("apk", "apk"),
+        ("pacman", "pacman"),
+        ("emerge", "portage"),
+        ("xbps-install", "xbps"),
+        ("pkg", "pkgng"),
+    ]
+    .iter()
+    .find(|(b, _)| bins.contains(b))
+    .map(|(_, m)| *m)
+    .unwrap_or("unknown");
+    f.insert("pkg_mgr".into(), json!(pkg_mgr));
+
+    f.insert("lsb".into(), lsb(s));
+}
+
+/// `lsb_release -a` when installed, else `/etc/lsb-release`; `{}` when neither exists.
+fn lsb(s: &Sections) -> Json {
+    let mut m = Map::new();
+    let out = s.get("lsb_release");
+    if !out.trim().is_empty() {
+        for line in out.lines() {
+            let Some((k, v)) = line.split_once(':') else {
+                continue;
+            };
+            let v = v.trim().to_string();
+            match k.trim() {
+                "Distributor ID" => {
+                    m.insert("id".into(), json!(v));
+                }
+                "Description" => {
+                    m.insert("description".into(), json!(v));
+                }
+                "Release" => {
+                    m.insert("release".into(), json!(v));
+                }
+                "Codename" => {
+                    m.insert("codename".into(), json!(v));
+                }
+                _ => {}
+            }
+        }
+    } else {
+        for (k, v) in shell_vars(s.get("lsb-release")) {
+            let key = match k.as_str() {
+                "DISTRIB_ID" => "id",
+                "DISTRIB_RELEASE" => "release",
+                "DISTRIB_DESCRIPTION" => "description",
+                "DISTRIB_CODENAME" => "codename",
+                _ => continue,
+            };
+            m.insert(key.into(), json!(v));
+        }
+    }
+    if let Some(r) = m.get("release").and_then(Json::as_str) {
+        let major = r.split('.').next().unwrap_or("").to_string();
+        m.insert("major_release".into(), json!(major));
+    }
+    Json::Object(m)
+}
+
+fn date_time(s: &Sections, f: &mut Map<String, Json>) {
+    let lines = s.lines("date");
+    let Some(first) = lines.first() else {
+        return;
+    };
+    let w: Vec<&str> = first.split_whitespace().collect();
+    if w.len() < 13 {
+        return;
+    }
+    let epoch: i64 = w[0].parse().unwrap_or(0);
+    let micros = w[1].get(..6).unwrap_or("000000");
+    let (year, month, weekday, weekday_n, weeknum, day, hour, minute, second) =
+        (w[2], w[3], w[4], w[5], w[6], w[7], w[8], w[9], w[10]);
+    let (tz, tz_offset) = (w[11], w[12]);
+    let (uy, um, ud, uh, umi, us) = utc_civil(epoch);
+    let iso = format!("{uy:04}-{um:02}-{ud:02}T{uh:02}:{umi:02}:{us:02}");
+    // time.tzname[1]: the zone's daylight-saving name; the standard name where there is none.
+    let zone = |i: usize| {
+        lines
+            .get(i)
+            .map(|l| l.split_whitespace().collect::<Vec<_>>())
+            .unwrap_or_default()
+    };
+    let (jan, jul) = (zone(1), zone(2));
+    let tz_dst = match (jan.as_slice(), jul.as_slice()) {
+        ([jn, jo], [un, uo]) => {
+            let off = |o: &str| o.parse::<i32>().unwrap_or(0);
+            if off(uo) > off(jo) {
+                un.to_string()
+            } else {
+                jn.to_string()
+            }
+        }
+        _ => tz.to_string(),
+    };
+    let dt = json!({
+        "date": format!("{year}-{month}-{day}"),
+        "day": day,
+        "epoch": w[0],
+        "epoch_int": epoch.to_string(),
+        "hour": hour,
+        "iso8601": format!("{iso}Z"),
+        "iso8601_basic": format!("{year}{month}{day}T{hour}{minute}{second}{micros}"),
+        "iso8601_basic_short": format!("{year}{month}{day}T{hour}{minute}{second}"),
+        "iso8601_micro": format!("{iso}.{micros}Z"),
+        "minute": minute,
+        "month": month,
+        "second": second,
+        "time": format!("{hour}:{minute}:{second}"),
+        "tz": tz,
+        "tz_dst": tz_dst,
+        "tz_offset": tz_offset,
+        "weekday": weekday,
+        "weekday_number": weekday_n,
+        "weeknumber": weeknum,
+        "year": year,
+    });
+    f.insert("date_time".into(), dt);
+}
+
+/// UTC calendar fields of a Unix time (Howard Hinnant's days-to-civil algorithm).
+fn utc_civil(epoch: i64) -> (i64, u32, u32, u32, u32, u32) {
+    let days = epoch.div_euclid(86_400);
+    let secs = epoch.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (
+        y,
+        m,
+        d,
+        (secs / 3600) as u32,
+        ((secs % 3600) / 60) as u32,
+        (secs % 60) as u32,
+    )
+}
+
+fn hardware(s: &Sections, f: &mut Map<String, Json>) {
+    // Ansible's Linux CPU collector: sockets from `physical id`, cores per socket from
+    // `cpu cores`, threads from `siblings`.
+    let mut processor = Vec::new();
+    let mut entries = 0i64;
+    let mut sockets: Vec<(String, i64, i64)> = Vec::new();
+    let mut cur_phys: Option<String> = None;
+    for line in s.lines("cpuinfo") {
+        let Some((k, v)) = line.split_once(':') else {
+            continue;
+        };
+        let (k, v) = (k.trim(), v.trim());
+        match k {
+            "processor" => {
+                entries += 1;
+                processor.push(json!(v));
+                cur_phys = None;
+            }
+            "vendor_id" | "model name" | "cpu" | "machine" => processor.push(json!(v)),
+            "physical id" => {
+                cur_phys = Some(v.to_string());
+                if !sockets.iter().any(|(p, _, _)| p == v) {
+                    sockets.push((v.to_string(), 0, 0));
+                }
+            }
+            "cpu cores" | "siblings" => {
+                if let (Some(p), Ok(n)) = (&cur_phys, v.parse::<i64>())
+                    && let Some(sock) = sockets.iter_mut().find(|(id, _, _)| id == p)
+                {
+                    if k == "cpu cores" {
+                        sock.1 = n;
+                    } else {
+                        sock.2 = n;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let count = if sockets.is_empty() {
+        entries
+    } else {
+        sockets.len() as i64
+    };
+    let cores = sockets.first().map(|s| s.1).filter(|&c| c > 0).unwrap_or(1);
+    let threads = sockets
+        .first()
+        .map(|s| s.2 / cores)
+        .filter(|&t| t > 0)
+        .unwrap_or(1);
+    f.insert("processor".into(), Json::Array(processor));
+    f.insert("processor_count".into(), json!(count));
+    f.insert("processor_cores".into(), json!(cores));
+    f.insert("processor_threads_per_core".into(), json!(threads));
+    f.insert("processor_vcpus".into(), json!(threads * cores * count));
+    if let Ok(n) = s.get("nproc").trim().parse::<i64>() {
+        f.insert("processor_nproc".into(), json!(n));
+    }
+
+    let mem = |key: &str| -> i64 {
+        s.lines("meminfo")
+            .iter()
+            .find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                (k == key).then(|| v.split_whitespace().next()?.parse::<i64>().ok())?
+            })
+            .unwrap_or(0)
+            / 1024
+    };
+    let (total, free) = (mem("MemTotal"), mem("MemFree"));
+    let (buffers, cached) = (mem("Buffers"), mem("Cached"));
+    let (swap_total, swap_free, swap_cached) =
+        (mem("SwapTotal"), mem("SwapFree"), mem("SwapCached"));
+    f.insert("memtotal_mb".into(), json!(total));
+    f.insert("memfree_mb".into(), json!(free));
+    f.insert("swaptotal_mb".into(), json!(swap_total));
+    f.insert("swapfree_mb".into(), json!(swap_free));
+    let nocache_free = free + buffers + cached;
+    f.insert(
+        "memory_mb".into(),
+        json!({
+            "nocache": {"free": nocache_free, "used": total - nocache_free},
+            "real": {"free": free, "total": total, "used": total - free},
+            "swap": {"cached": swap_cached, "free": swap_free, "total": swap_total,
+                     "used": swap_total - swap_free},
+        }),
+    );
+}
+
+fn service_mgr(s: &Sections, f: &mut Map<String, Json>) {
+    // Ansible trusts PID 1's name unless it is `init` or a shell (a container's entry point).
+    let mut proc_1 = s
+        .get("pid1")
+        .lines()
+        .next()
+        .map(str::trim)
+        .filter(|p| !p.is_empty() && *p != "COMMAND")
+        .map(str::to_string);
+    if proc_1.is_none() {
+        let link = s.get("sbin_init").trim();
+        if !link.is_empty() {
+            proc_1 = Some(link.to_string());
+        }
+    }
+    let proc_1 = proc_1
+        .map(|p| p.rsplit('/').next().unwrap_or(&p).trim().to_string())
+        .filter(|p| p != "init" && !p.ends_with("sh"));
+    let name = match proc_1 {
+        Some(p) => match p.as_str() {
+            "procd" => "openwrt_init".to_string(),
+            "runit-init" => "runit".to_string(),
+            "svscan" => "svc".to_string(),
+            "openrc-init" => "openrc".to_string(),
+            _ => p,
+        },
+        None => {
+            let linux = f.get("system").and_then(Json::as_str) == Some("Linux");
+            let init_link = s.get("sbin_init").trim();
+            if !linux {
+                "service".to_string()
+            } else if s.get("systemd").trim() == "yes" {
+                "systemd".to_string()
+            } else if s.lines("bins").contains(&"initctl") && s.has_path("/etc/init") {
+                "upstart".to_string()
+            } else if s.has_path("/sbin/openrc") {
+                "openrc".to_string()
+            } else if init_link.ends_with("systemd") {
+                "systemd".to_string()
+            } else if s.has_path("/etc/init.d") {
+                "sysvinit".to_string()
+            } else if s.has_path("/etc/dinit.d") {
+                "dinit".to_string()
+            } else {
+                "service".to_string()
+            }
+        }
+    };
+    f.insert("service_mgr".into(), json!(name));
+}
+
+/// Ansible's Linux virtualization collector: containers first, then hypervisor evidence.
+fn virtualization(s: &Sections, f: &mut Map<String, Json>) {
+    let mut found: Option<(String, Option<String>)> = None;
+    let mut guest: Vec<String> = Vec::new();
+    let mut host: Vec<String> = Vec::new();
+    let add = |v: &mut Vec<String>, t: &str| {
+        if !v.iter().any(|x| x == t) {
+            v.push(t.to_string());
+        }
+    };
+    let set = |found: &mut Option<(String, Option<String>)>, t: &str, role: Option<&str>| {
+        if found.is_none() {
+            *found = Some((t.to_string(), role.map(str::to_string)));
+        }
+    };
+    let docker_re = regex::Regex::new(r"/docker(/|-[0-9a-f]+\.scope)").ok();
+    for line in s.lines("cgroup") {
+        if docker_re.as_ref().is_some_and(|r| r.is_match(line)) {
+            add(&mut guest, "docker");
+            set(&mut found, "docker", Some("guest"));
+        }
+        if line.contains("/lxc/") || line.contains("/machine.slice/machine-lxc") {
+            add(&mut guest, "lxc");
+            set(&mut found, "lxc", Some("guest"));
+        }
+        if line.contains("/system.slice/containerd.service") {
+            add(&mut guest, "containerd");
+            set(&mut found, "containerd", Some("guest"));
+        }
+    }
+    for line in s.lines("pid1env") {
+        if line.contains("container=lxc") {
+            add(&mut guest, "lxc");
+            set(&mut found, "lxc", Some("guest"));
+        }
+        if line.contains("container=podman") {
+            add(&mut guest, "podman");
+            set(&mut found, "podman", Some("guest"));
+        }
+        if line.len() > "container=".len() {
+            add(&mut guest, "container");
+            set(&mut found, "container", Some("guest"));
+        }
+    }
+    if s.has_path("/proc/vz") && !s.has_path("/proc/lve") {
+        let role = if s.has_path("/proc/bc") {
+            add(&mut host, "openvz");
+            "host"
+        } else {
+            add(&mut guest, "openvz");
+            "guest"
+        };
+        set(&mut found, "openvz", Some(role));
+    }
+    let systemd_container = s.get("systemd_container").trim().to_string();
+    if !systemd_container.is_empty() {
+        add(&mut guest, &systemd_container);
+        set(&mut found, &systemd_container, Some("guest"));
+    }
+    if s.has_path("/.dockerenv") || s.has_path("/.dockerinit") {
+        add(&mut guest, "docker");
+        set(&mut found, "docker", Some("guest"));
+    }
+    if s.has_path("/run/.containerenv") {
+        add(&mut guest, "podman");
+        set(&mut found, "podman", Some("guest"));
+    }
+    if guest
+        .iter()
+        .any(|t| ["docker", "lxc", "podman", "openvz", "containerd"].contains(&t.as_str()))
+        || !systemd_container.is_empty()
+    {
+        add(&mut guest, "container");
+    }
+    if s.has_path("/proc/xen") {
+        if s.get("xencap").contains("control_d") {
+            add(&mut host, "xen");
+            set(&mut found, "xen", Some("host"));
+        } else {
+            set(&mut found, "xen", Some("guest"));
+        }
+    }
+    let dmi = |k: &str| s.kv_get("dmi", k).to_string();
+    let (product, vendor, family, bios) = (
+        dmi("product_name"),
+        dmi("sys_vendor"),
+        dmi("product_family"),
+        dmi("bios_vendor"),
+    );
+    let mut hv: Option<&str> = None;
+    let mut hyper = |guest: &mut Vec<String>, t: &'static str| {
+        add(guest, t);
+        if hv.is_none() {
+            hv = Some(t);
+        }
+    };
+    if [
+        "KVM",
+        "KVM Server",
+        "Bochs",
+        "AHV",
+        "CloudStack KVM Hypervisor",
+    ]
+    .contains(&product.as_str())
+    {
+        hyper(&mut guest, "kvm");
+    }
+    if vendor == "oVirt" {
+        hyper(&mut guest, "oVirt");
+    }
+    if vendor == "Red Hat" {
+        if family == "RHV" {
+            hyper(&mut guest, "RHV");
+        } else if product == "RHEV Hypervisor" {
+            hyper(&mut guest, "RHEV");
+        }
+    }
+    if product.starts_with("VMware") {
+        hyper(&mut guest, "VMware");
+    }
+    if product == "OpenStack Compute" || product == "OpenStack Nova" {
+        hyper(&mut guest, "openstack");
+    }
+    if bios == "Xen" {
+        hyper(&mut guest, "xen");
+    }
+    if bios == "innotek GmbH" {
+        hyper(&mut guest, "virtualbox");
+    }
+    if ["Amazon EC2", "DigitalOcean", "Hetzner", "Linode"].contains(&bios.as_str()) {
+        hyper(&mut guest, "kvm");
+    }
+    if [
+        "QEMU",
+        "Amazon EC2",
+        "DigitalOcean",
+        "Google",
+        "Scaleway",
+        "Nutanix",
+    ]
+    .contains(&vendor.as_str())
+    {
+        hyper(&mut guest, "kvm");
+    }
+    if vendor == "KubeVirt" {
+        hyper(&mut guest, "KubeVirt");
+    }
+    if vendor == "Microsoft Corporation" {
+        hyper(&mut guest, "VirtualPC");
+    }
+    if vendor == "Parallels Software International Inc." {
+        hyper(&mut guest, "parallels");
+    }
+    if vendor == "OpenStack Foundation" {
+        hyper(&mut guest, "openstack");
+    }
+    if let Some(t) = hv {
+        set(&mut found, t, Some("guest"));
+    }
+    for line in s.lines("cpuinfo") {
+        if line.starts_with("model name") && line.contains("QEMU Virtual CPU") {
+            add(&mut guest, "kvm");
+            set(&mut found, "kvm", Some("guest"));
+        }
+    }
+    let modules = s.lines("modules");
+    if modules.contains(&"kvm") {
+        add(&mut host, "kvm");
+        set(&mut found, "kvm", Some("host"));
+    }
+    if modules.contains(&"vboxdrv") {
+        add(&mut host, "virtualbox");
+        set(&mut found, "virtualbox", Some("host"));
+    }
+    if modules.contains(&"virtio") {
+        add(&mut host, "kvm");
+        set(&mut found, "kvm", Some("guest"));
+    }
+    if s.has_path("/dev/kvm") {
+        add(&mut host, "kvm");
+        set(&mut found, "kvm", Some("host"));
+    }
+    let (vt, role) = found.unwrap_or(("NA".into(), Some("NA".into())));
+    f.insert("virtualization_type".into(), json!(vt));
+    f.insert(
+        "virtualization_role".into(),
+        json!(role.unwrap_or_else(|| "NA".into())),
+    );
+    f.insert("virtualization_tech_guest".into(), json!(guest));
+    f.insert("virtualization_tech_host".into(), json!(host));
+}
+
+fn security(s: &Sections, f: &mut Map<String, Json>) {
+    let selinux = if s.has_path("/sys/fs/selinux/enforce") {
+        let mode = match s.kv_get("selinux", "enforce") {
+            "1" => "enforcing",
+            _ => "permissive",
+        };
+        let mut m = Map::new();
+        m.insert("status".into(), json!("enabled"));
+        m.insert("mode".into(), json!(mode));
+        let cfg = s.kv_get("selinux", "SELINUX");
+        if !cfg.is_empty() {
+            m.insert("config_mode".into(), json!(cfg));
+        }
+        let ty = s.kv_get("selinux", "SELINUXTYPE");
+        if !ty.is_empty() {
+            m.insert("type".into(), json!(ty));
+        }
+        if let Ok(v) = s.kv_get("selinux", "policyvers").parse::<i64>() {
+            m.insert("policyvers".into(), json!(v));
+        }
+        Json::Object(m)
+    } else {
+        json!({"status": "disabled"})
+    };
+    f.insert("selinux".into(), selinux);
+    let apparmor = if s.has_path("/sys/kernel/security/apparmor") {
+        "enabled"
+    } else {
+        "disabled"
+    };
+    f.insert("apparmor".into(), json!({"status": apparmor}));
+    dmi_facts(s, f);
+    f.insert("fips".into(), json!(s.get("fips").trim() == "1"));
+}
+
+/// Ansible's DMI facts: the firmware's description of the machine, `NA` where unreadable.
+fn dmi_facts(s: &Sections, f: &mut Map<String, Json>) {
+    let get = |k: &str| {
+        let v = s.kv_get("dmi", k);
+        if v.is_empty() {
+            "NA".to_string()
+        } else {
+            v.to_string()
+        }
+    };
+    for (fact, file) in [
+        ("bios_date", "bios_date"),
+        ("bios_vendor", "bios_vendor"),
+        ("bios_version", "bios_version"),
+        ("board_asset_tag", "board_asset_tag"),
+        ("board_name", "board_name"),
+        ("board_serial", "board_serial"),
+        ("board_vendor", "board_vendor"),
+        ("board_version", "board_version"),
+        ("chassis_asset_tag", "chassis_asset_tag"),
+        ("chassis_serial", "chassis_serial"),
+        ("chassis_vendor", "chassis_vendor"),
+        ("chassis_version", "chassis_version"),
+        ("product_name", "product_name"),
+        ("product_serial", "product_serial"),
+        ("product_uuid", "product_uuid"),
+        ("product_version", "product_version"),
+        ("system_vendor", "sys_vendor"),
+    ] {
+        f.insert(fact.into(), json!(get(file)));
+    }
+    // SMBIOS chassis types, as Ansible names them.
+    const FORM_FACTORS: [&str; 37] = [
+        "Unknown",
+        "Other",
+        "Unknown",
+        "Desktop",
+        "Low Profile Desktop",
+        "Pizza Box",
+        "Mini Tower",
+        "Tower",
+        "Portable",
+        "Laptop",
+        "Notebook",
+        "Hand Held",
+        "Docking Station",
+        "All In One",
+        "Sub Notebook",
+        "Space-saving",
+        "Lunch Box",
+        "Main Server Chassis",
+        "Expansion Chassis",
+        "Sub Chassis",
+        "Bus Expansion Chassis",
+        "Peripheral Chassis",
+        "RAID Chassis",
+        "Rack Mount Chassis",
+        "Sealed-case PC",
+        "Multi-system",
+        "CompactPCI",
+        "AdvancedTCA",
+        "Blade",
+        "Blade Enclosure",
+        "Tablet",
+        "Convertible",
+        "Detachable",
+        "IoT Gateway",
+        "Embedded PC",
+        "Mini PC",
+        "Stick PC",
+    ];
+    let form = s
+        .kv_get("dmi", "chassis_type")
+        .parse::<usize>()
+        .ok()
+        .and_then(|i| FORM_FACTORS.get(i).copied())
+        .unwrap_or("NA");
+    f.insert("form_factor".into(), json!(form));
+}
+
+fn misc(s: &Sections, f: &mut Map<String, Json>) {
+    let mut dns = Map::new();
+    let mut nameservers = Vec::new();
+    let mut search = Vec::new();
+    let mut options = Map::new();
+    for line in s.lines("resolv") {
+        let line = line.trim();
+        if line.starts_with('#') || line.starts_with(';') {
+            continue;
+        }
+        let mut w = line.split_whitespace();
+        match w.next() {
+            Some("nameserver") => nameservers.extend(w.map(|x| json!(x))),
+            Some("domain") => {
+                if let Some(d) = w.next() {
+                    dns.insert("domain".into(), json!(d));
+                }
+            }
+            Some("search") => search.extend(w.map(|x| json!(x))),
+            Some("sortlist") => {
+                dns.insert(
+                    "sortlist".into(),
+                    Json::Array(w.map(|x| json!(x)).collect()),
+                );
+            }
+            Some("options") => {
+                for o in w {
+                    match o.split_once(':') {
+                        Some((k, v)) => options.insert(k.into(), json!(v)),
+                        None => options.insert(o.into(), json!(true)),
+                    };
+                }
+            }
+            _ => {}
+        }
+    }
+    if !nameservers.is_empty() {
+        dns.insert("nameservers".into(), Json::Array(nameservers));
+    }
+    if !search.is_empty() {
+        dns.insert("search".into(), Json::Array(search));
+    }
+    if !options.is_empty() {
+        dns.insert("options".into(), Json::Object(options));
+    }
+    f.insert("dns".into(), Json::Object(dns));
+
+    if let Ok(up) = s.kv_get("misc", "uptime").parse::<f64>() {
+        f.insert("uptime_seconds".into(), json!(up as i64));
+    }
+    let load: Vec<f64> = s
+        .kv_get("misc", "loadavg")
+        .split_whitespace()
+        .take(3)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    if let [one, five, fifteen] = load[..] {
+        f.insert(
+            "loadavg".into(),
+            json!({"1m": one, "5m": five, "15m": fifteen}),
+        );
+    }
+    let mid = s.kv_get("misc", "machine_id");
+    if !mid.is_empty() {
+        f.insert("machine_id".into(), json!(mid));
+    }
+    let bits = s.kv_get("misc", "bits");
+    if !bits.is_empty() {
+        f.insert("userspace_bits".into(), json!(bits));
+    }
+
+    let mut env = Map::new();
+    for entry in s.get("env").split('\0') {
+        if let Some((k, v)) = entry.split_once('=')
+            && !k.is_empty()
+            && !k.contains('\n')
+        {
+            env.insert(k.to_string(), json!(v));
+        }
+    }
+    f.insert("env".into(), Json::Object(env));
+}
+
+/// Interfaces, addresses and default routes from `ip -o link`, `ip -o addr` and
+/// `ip route get`, shaped as Ansible's Linux network collector shapes them.
+fn network(s: &Sections, f: &mut Map<String, Json>) {
+    let mut ifaces: Vec<(String, Map<String, Json>)> = Vec::new();
+    for line in s.lines("ip_link") {
+        // `4: eth0@if5: <BROADCAST,UP> mtu 1400 ... \    link/ether 02:.. brd ff:..`
+        let mut parts = line.splitn(3, ": ");
+        let (Some(_), Some(name), Some(rest)) = (parts.next(), parts.next(), parts.next()) else {
+            continue;
+        };
+        let name = name.split('@').next().unwrap_or(name).to_string();
+        let flags: Vec<&str> = rest
+            .split_once('<')
+            .and_then(|(_, r)| r.split_once('>'))
+            .map(|(fl, _)| fl.split(',').collect())
+            .unwrap_or_default();
+        let words: Vec<&str> = rest.split_whitespace().collect();
+        let after = |key: &str| {
+            words
+                .iter()
+                .position(|w| *w == key)
+                .and_then(|i| words.get(i + 1))
+                .copied()
+        };
+        let mut m = Map::new();
+        m.insert("active".into(), json!(flags.contains(&"UP")));
+        m.insert("device".into(), json!(name));
+        if let Some(mtu) = after("mtu").and_then(|v| v.parse::<i64>().ok()) {
+            m.insert("mtu".into(), json!(mtu));
+        }
+        m.insert("promisc".into(), json!(flags.contains(&"PROMISC")));
+        if let Some(link) = words.iter().find(|w| w.starts_with("link/")) {
+            let kind = &link["link/".len()..];
+            m.insert("type".into(), json!(kind));
+            if let Some(mac) = after(link).filter(|m| *m != "00:00:00:00:00:00" && m.contains(':'))
+            {
+                m.insert("macaddress".into(), json!(mac));
+            }
+        }
+        ifaces.push((name, m));
+    }
+    let mut all4 = Vec::new();
+    let mut all6 = Vec::new();
+    for line in s.lines("ip_addr") {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if words.len() < 4 {
+            continue;
+        }
+        let name = words[1].split('@').next().unwrap_or(words[1]);
+        let after = |key: &str| {
+            words
+                .iter()
+                .position(|w| *w == key)
+                .and_then(|i| words.get(i + 1))
+                .copied()
+        };
+        let Some(entry) = ifaces.iter_mut().find(|(n, _)| n == name).map(|(_, m)| m) else {
+            continue;
+        };
+        match words[2] {
+            "inet" => {
+                let (addr, prefix) = words[3].split_once('/').unwrap_or((words[3], "32"));
+                let plen: u32 = prefix.parse().unwrap_or(32).min(32);
+                let mask = if plen == 0 {
+                    0
+                } else {
+                    u32::MAX << (32 - plen)
+                };
+                let ip = addr
+                    .parse::<std::net::Ipv4Addr>()
+                    .map(u32::from)
+                    .unwrap_or(0);
+                let v4 = json!({
+                    "address": addr,
+                    "broadcast": after("brd").unwrap_or(""),
+                    "netmask": std::net::Ipv4Addr::from(mask).to_string(),
+                    "network": std::net::Ipv4Addr::from(ip & mask).to_string(),
+                    "prefix": prefix,
+                });
+                if !addr.starts_with("127.") {
+                    all4.push(json!(addr));
+                }
+                if entry.contains_key("ipv4") {
+                    if let Json::Array(list) = entry
+                        .entry("ipv4_secondaries")
+                        .or_insert_with(|| Json::Array(Vec::new()))
+                    {
+                        list.push(v4);
+                    }
+                } else {
+                    entry.insert("ipv4".into(), v4);
+                }
+            }
+            "inet6" => {
+                let (addr, prefix) = words[3].split_once('/').unwrap_or((words[3], "128"));
+                if addr != "::1" {
+                    all6.push(json!(addr));
+                }
+                let v6 = json!({"address": addr, "prefix": prefix,
+                                "scope": after("scope").unwrap_or("")});
+                if let Json::Array(list) = entry
+                    .entry("ipv6")
+                    .or_insert_with(|| Json::Array(Vec::new()))
+                {
+                    list.push(v6);
+                }
+            }
+            _ => {}
+        }
+    }
+    // Ansible lists interfaces in /sys/class/net directory order.
+    let mut names: Vec<String> = s
+        .lines("net_dirs")
+        .into_iter()
+        .flat_map(|l| l.split_whitespace())
+        .map(str::to_string)
+        .collect();
+    if names.is_empty() {
+        names = ifaces.iter().map(|(n, _)| n.clone()).collect();
+    }
+    let default = |section: &str, v6: bool| -> Json {
+        let words: Vec<&str> = s
+            .get(section)
+            .lines()
+            .next()
+            .unwrap_or("")
+            .split_whitespace()
+            .collect();
+        let after = |key: &str| {
+            words
+                .iter()
+                .position(|w| *w == key)
+                .and_then(|i| words.get(i + 1))
+                .copied()
+        };
+        let Some(dev) = after("dev") else {
+            return json!({});
+        };
+        let mut m = Map::new();
+        m.insert("interface".into(), json!(dev));
+        if let Some(gw) = after("via") {
+            m.insert("gateway".into(), json!(gw));
+        }
+        if let Some(src) = after("src") {
+            m.insert("address".into(), json!(src));
+        }
+        if let Some((_, iface)) = ifaces.iter().find(|(n, _)| n == dev) {
+            for k in ["macaddress", "mtu", "type"] {
+                if let Some(v) = iface.get(k) {
+                    m.insert(k.into(), v.clone());
+                }
+            }
+            if v6 {
+                let src = after("src").unwrap_or("");
+                if let Some(Json::Array(list)) = iface.get("ipv6")
+                    && let Some(a) = list
+                        .iter()
+                        .find(|a| a["address"] == json!(src))
+                        .or_else(|| list.first())
+                {
+                    for k in ["address", "prefix", "scope"] {
+                        m.insert(k.into(), a[k].clone());
+                    }
+                }
+            } else if let Some(Json::Object(v4)) = iface.get("ipv4") {
+                m.insert("alias".into(), json!(dev));
+                for (k, v) in v4 {
+                    m.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        Json::Object(m)
+    };
+    f.insert("default_ipv4".into(), default("route4", false));
+    f.insert("default_ipv6".into(), default("route6", true));
+    f.insert("all_ipv4_addresses".into(), Json::Array(all4));
+    f.insert("all_ipv6_addresses".into(), Json::Array(all6));
+    f.insert("interfaces".into(), json!(names));
+    for (name, m) in ifaces {
+        // Interface facts are named with `-` and `:` turned into `_`, as Ansible names them.
+        let key = name.replace(['-', ':', '.'], "_");
+        f.insert(key, Json::Object(m));
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,295 @@
+//! Facts from recorded probe outputs (compared with what `ansible -m setup` 2.19 reported on
+//! the same machine), and from a real local probe.
+
+use serde_json::json;
+
+use super::*;
+use crate::connection::local::LocalConnection;
+
+fn facts(fixture: &str) -> VarMap {
+    from_probe_output(fixture)
+}
+
+/// Recorded on a Debian 12 container where `ansible -m setup` reported the values asserted.
+#[test]
+fn debian12_container_matches_ansible_setup() {
+    let f = facts(include_str!("debian12-container.txt"));
+    let expect = [
+        ("ansible_hostname", json!("vm")),
+        ("ansible_nodename", json!("vm")),
+        ("ansible_fqdn", json!("localhost")),
+        ("ansible_domain", json!("")),
+        ("ansible_system", json!("Linux")),
+        ("ansible_kernel", json!("6.18.44-fc-v657")),
+        ("ansible_kernel_version", json!("#1 SMP PREEMPT_DYNAMIC @0")),
+        ("ansible_architecture", json!("x86_64")),
+        ("ansible_machine", json!("x86_64")),
+        ("ansible_os_family", json!("Debian")),
+        ("ansible_distribution", json!("Debian")),
+        ("ansible_distribution_version", json!("12.11")),
+        ("ansible_distribution_major_version", json!("12")),
+        ("ansible_distribution_minor_version", json!("11")),
+        ("ansible_distribution_release", json!("bookworm")),
+        ("ansible_pkg_mgr", json!("apt")),
+        ("ansible_service_mgr", json!("process_api")),
+        ("ansible_user_id", json!("root")),
+        ("ansible_user_uid", json!(0)),
+        ("ansible_user_gid", json!(0)),
+        ("ansible_user_dir", json!("/root")),
+        ("ansible_user_shell", json!("/bin/bash")),
+        ("ansible_user_gecos", json!("root")),
+        ("ansible_processor_vcpus", json!(2)),
+        ("ansible_processor_count", json!(1)),
+        ("ansible_processor_cores", json!(2)),
+        ("ansible_processor_threads_per_core", json!(1)),
+        ("ansible_processor_nproc", json!(2)),
+        (
+            "ansible_processor",
+            json!([
+                "0",
+                "GenuineIntel",
+                "Intel(R) Xeon(R) Processor",
+                "1",
+                "GenuineIntel",
+                "Intel(R) Xeon(R) Processor"
+            ]),
+        ),
+        ("ansible_memtotal_mb", json!(24152)),
+        ("ansible_swaptotal_mb", json!(0)),
+        ("ansible_virtualization_type", json!("docker")),
+        ("ansible_virtualization_role", json!("guest")),
+        (
+            "ansible_virtualization_tech_guest",
+            json!(["docker", "container"]),
+        ),
+        ("ansible_virtualization_tech_host", json!(["kvm"])),
+        (
+            "ansible_lsb",
+            json!({"codename": "bookworm", "description": "Debian GNU/Linux 12 (bookworm)",
+                   "id": "Debian", "major_release": "12", "release": "12"}),
+        ),
+        ("ansible_local", json!({})),
+        ("ansible_selinux", json!({"status": "disabled"})),
+        ("ansible_apparmor", json!({"status": "disabled"})),
+        ("ansible_fips", json!(false)),
+        ("ansible_userspace_bits", json!("64")),
+        ("ansible_dns", json!({"nameservers": ["10.255.255.53"]})),
+        (
+            "ansible_machine_id",
+            json!("3d1219c7c4c5404aaa1f6d2a48adfda4"),
+        ),
+    ];
+    for (k, v) in expect {
+        assert_eq!(f.get(k), Some(&v), "{k}");
+    }
+    assert_eq!(
+        f["ansible_env"],
+        json!({"HOME": "/root", "PATH": "/usr/bin:/bin", "MULTI": "a\nb"})
+    );
+    let dt = &f["ansible_date_time"];
+    for key in [
+        "date",
+        "day",
+        "epoch",
+        "epoch_int",
+        "hour",
+        "iso8601",
+        "iso8601_basic",
+        "iso8601_basic_short",
+        "iso8601_micro",
+        "minute",
+        "month",
+        "second",
+        "time",
+        "tz",
+        "tz_dst",
+        "tz_offset",
+        "weekday",
+        "weekday_number",
+        "weeknumber",
+        "year",
+    ] {
+        assert!(dt.get(key).is_some_and(Json::is_string), "date_time.{key}");
+    }
+    // Network facts, as `ansible -m setup` reported them on that machine.
+    assert_eq!(
+        f["ansible_default_ipv4"],
+        json!({"address": "192.0.2.2", "alias": "eth0", "broadcast": "192.0.2.255",
+               "gateway": "192.0.2.1", "interface": "eth0", "macaddress": "02:fc:00:00:00:01",
+               "mtu": 1400, "netmask": "255.255.255.0", "network": "192.0.2.0", "prefix": "24",
+               "type": "ether"})
+    );
+    assert_eq!(
+        f["ansible_default_ipv6"],
+        json!({"address": "fd00::2", "gateway": "fd00::1", "interface": "eth0",
+               "macaddress": "02:fc:00:00:00:01", "mtu": 1400, "prefix": "64",
+               "scope": "global", "type": "ether"})
+    );
+    assert_eq!(f["ansible_all_ipv4_addresses"], json!(["192.0.2.2"]));
+    assert_eq!(
+        f["ansible_all_ipv6_addresses"],
+        json!(["fd00::2", "fe80::fc:ff:fe00:1"])
+    );
+    assert_eq!(
+        f["ansible_interfaces"],
+        json!(["eth0", "ifb0", "ifb1", "lo"])
+    );
+    assert_eq!(
+        f["ansible_lo"],
+        json!({"active": true, "device": "lo", "ipv4": {"address": "127.0.0.1",
+               "broadcast": "", "netmask": "255.0.0.0", "network": "127.0.0.0", "prefix": "8"},
+               "ipv6": [{"address": "::1", "prefix": "128", "scope": "host"}], "mtu": 65536,
+               "promisc": false, "type": "loopback"})
+    );
+    assert_eq!(
+        f["ansible_ifb0"],
+        json!({"active": false, "device": "ifb0", "macaddress": "2e:69:d9:16:5b:0a",
+               "mtu": 1500, "promisc": false, "type": "ether"})
+    );
+    // ansible_facts holds the same facts without the prefix.
+    let af = &f["ansible_facts"];
+    assert_eq!(af["os_family"], json!("Debian"));
+    assert_eq!(
+        af["distribution_release"],
+        f["ansible_distribution_release"]
+    );
+    assert!(af.get("facts").is_none());
+}
+
+#[test]
+fn ubuntu_on_kvm_with_systemd() {
+    let f = facts(include_str!("ubuntu2204-kvm.txt"));
+    assert_eq!(f["ansible_hostname"], json!("web01"));
+    assert_eq!(f["ansible_nodename"], json!("web01.example.com"));
+    assert_eq!(f["ansible_fqdn"], json!("web01.example.com"));
+    assert_eq!(f["ansible_domain"], json!("example.com"));
+    assert_eq!(f["ansible_distribution"], json!("Ubuntu"));
+    assert_eq!(f["ansible_distribution_version"], json!("22.04"));
+    assert_eq!(f["ansible_distribution_major_version"], json!("22"));
+    assert_eq!(f["ansible_distribution_release"], json!("jammy"));
+    assert_eq!(f["ansible_os_family"], json!("Debian"));
+    assert_eq!(f["ansible_service_mgr"], json!("systemd"));
+    assert_eq!(f["ansible_virtualization_type"], json!("kvm"));
+    assert_eq!(f["ansible_virtualization_role"], json!("guest"));
+    assert_eq!(f["ansible_processor_count"], json!(2));
+    assert_eq!(f["ansible_processor_cores"], json!(1));
+    assert_eq!(f["ansible_processor_vcpus"], json!(2));
+    assert_eq!(f["ansible_memtotal_mb"], json!(3935));
+    assert_eq!(
+        f["ansible_memory_mb"]["swap"],
+        json!({"cached": 0, "free": 1024, "total": 2047, "used": 1023})
+    );
+    assert_eq!(f["ansible_user_gecos"], json!("Deploy User,,,"));
+    assert_eq!(
+        f["ansible_lsb"],
+        json!({"id": "Ubuntu", "release": "22.04", "codename": "jammy",
+               "description": "Ubuntu 22.04.3 LTS", "major_release": "22"})
+    );
+    assert_eq!(f["ansible_apparmor"], json!({"status": "enabled"}));
+    assert_eq!(f["ansible_system_vendor"], json!("QEMU"));
+    assert_eq!(f["ansible_bios_vendor"], json!("SeaBIOS"));
+    assert_eq!(
+        f["ansible_product_name"],
+        json!("Standard PC (Q35 + ICH9, 2009)")
+    );
+    assert_eq!(
+        f["ansible_loadavg"],
+        json!({"1m": 0.5, "5m": 0.25, "15m": 0.125})
+    );
+    assert_eq!(
+        f["ansible_dns"],
+        json!({"nameservers": ["127.0.0.53"], "search": ["example.com"],
+               "options": {"edns0": true, "trust-ad": true}})
+    );
+    let dt = &f["ansible_date_time"];
+    assert_eq!(dt["iso8601"], json!("2023-11-14T22:13:20Z"));
+    assert_eq!(dt["iso8601_micro"], json!("2023-11-14T22:13:20.123456Z"));
+    assert_eq!(dt["iso8601_basic"], json!("20231114T231320123456"));
+    assert_eq!(dt["time"], json!("23:13:20"));
+    assert_eq!(dt["tz"], json!("CET"));
+    assert_eq!(dt["tz_dst"], json!("CEST"));
+    assert_eq!(dt["tz_offset"], json!("+0100"));
+}
+
+#[test]
+fn service_manager_falls_back_like_ansible() {
+    let base = include_str!("ubuntu2204-kvm.txt");
+    // PID 1 is a shell (a container entry point): not trusted; /run/systemd/system decides.
+    let shell_pid1 = base.replace("@@jig-facts:pid1\nsystemd\n", "@@jig-facts:pid1\nbash\n");
+    assert_eq!(facts(&shell_pid1)["ansible_service_mgr"], json!("systemd"));
+    let no_systemd = shell_pid1.replace("@@jig-facts:systemd\nyes\n", "@@jig-facts:systemd\n");
+    // /sbin/init links to systemd: the offline check still says systemd.
+    assert_eq!(facts(&no_systemd)["ansible_service_mgr"], json!("systemd"));
+    let sysv = no_systemd.replace("/lib/systemd/systemd", "");
+    assert_eq!(facts(&sysv)["ansible_service_mgr"], json!("sysvinit"));
+}
+
+#[test]
+fn garbage_and_empty_output_do_not_panic() {
+    for raw in [
+        "",
+        "@@jig-facts:",
+        "@@jig-facts:date\n1 2 3\n",
+        "@@jig-facts:uname\n",
+        "@@jig-facts:cpuinfo\nphysical id: 0\ncpu cores: 0\nsiblings: x\n",
+        "@@jig-facts:meminfo\nMemTotal:\n",
+        "@@jig-facts:passwd\n:::\n",
+    ] {
+        let f = facts(raw);
+        assert!(f.contains_key("ansible_facts"), "{raw:?}");
+    }
+    assert_eq!(
+        facts("")["ansible_virtualization_type"],
+        json!("NA"),
+        "nothing found means NA, as Ansible says"
+    );
+}
+
+#[test]
+fn utc_calendar_is_right() {
+    assert_eq!(utc_civil(0), (1970, 1, 1, 0, 0, 0));
+    assert_eq!(utc_civil(951_782_400), (2000, 2, 29, 0, 0, 0));
+    assert_eq!(utc_civil(1_700_000_000), (2023, 11, 14, 22, 13, 20));
+    assert_eq!(utc_civil(-1), (1969, 12, 31, 23, 59, 59));
+}
+
+/// The probe really runs, in one round trip, and agrees with the controller's own view.
+#[tokio::test]
+async fn gathers_this_machine_in_one_command() {
+    let conn = Connection::Local(LocalConnection::new("localhost"));
+    let f = gather(&conn).await.expect("local probe runs");
+    let uname = |flag: &str| {
+        let out = std::process::Command::new("uname")
+            .arg(flag)
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    assert_eq!(f["ansible_nodename"], json!(uname("-n")));
+    assert_eq!(f["ansible_kernel"], json!(uname("-r")));
+    assert_eq!(f["ansible_machine"], json!(uname("-m")));
+    assert_eq!(f["ansible_system"], json!("Linux"));
+    let uid = unsafe { libc::geteuid() };
+    assert_eq!(f["ansible_user_uid"], json!(uid));
+    assert!(f["ansible_processor_vcpus"].as_i64().unwrap_or(0) >= 1);
+    assert!(f["ansible_memtotal_mb"].as_i64().unwrap_or(0) > 0);
+    assert_eq!(
+        f["ansible_env"]["PATH"],
+        json!(std::env::var("PATH").unwrap_or_default())
+    );
+    let epoch: i64 = f["ansible_date_time"]["epoch"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    assert!((now - epoch).abs() < 60);
+    if std::path::Path::new("/etc/debian_version").exists() {
+        assert_eq!(f["ansible_os_family"], json!("Debian"));
+        assert_eq!(f["ansible_pkg_mgr"], json!("apt"));
+    }
+    assert_eq!(f["ansible_facts"]["kernel"], f["ansible_kernel"]);
+}

@@ -1,0 +1,1065 @@
+//! One task on one host: `when`, loops, the action or module, `until`, `changed_when`,
+//! `failed_when`, and the registered result.
+//!
+//! A [`TaskJob`] owns everything it needs (it runs as its own tokio task, concurrently with the
+//! same task on other hosts) and returns a [`HostOutcome`]: the results to show, the values to
+//! store on the host (registered variable, facts) and the directives only the scheduler can
+//! carry out (includes, `meta`). Nothing here touches shared state.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use indexmap::IndexMap;
+use serde_json::{Map, Value as Json, json};
+
+use super::actions;
+use super::keywords::Effective;
+use super::loops::{self, LoopError, SearchDirs};
+use crate::connection::{Become, BecomeMethod, Connection};
+use crate::modules::args::parse_bool;
+use crate::modules::{Diff, ModuleArgs, ModuleContext, ModuleError, TemplateRenderer};
+use crate::playbook::{Keywords, Task};
+use crate::report::{Status, TaskResult};
+use crate::template::{Templar, TemplateError};
+use crate::vars::{Layer, VarMap, VarScope};
+
+/// The message Ansible shows instead of a `no_log` task's result.
+pub const NO_LOG_NOTICE: &str =
+    "the output has been hidden due to the fact that 'no_log: true' was specified for this result";
+
+/// Run-wide settings a task needs.
+#[derive(Clone, Debug)]
+pub struct Flags {
+    /// `--check`.
+    pub check: bool,
+    /// `--diff`.
+    pub diff: bool,
+    /// `-v` count.
+    pub verbosity: u8,
+    /// The playbook's directory.
+    pub playbook_dir: PathBuf,
+}
+
+/// One task to run on one host.
+pub struct TaskJob {
+    /// The task.
+    pub task: Arc<Task>,
+    /// Its effective keywords.
+    pub eff: Arc<Effective>,
+    /// The name shown in messages (`role : name`).
+    pub display_name: String,
+    /// The inventory host.
+    pub host: String,
+    /// The host's variables for this task (without loop variables).
+    pub scope: VarScope,
+    /// The host's connection, or why there is none.
+    pub conn: Result<Arc<Connection>, String>,
+    /// The controller's own connection (for `delegate_to: localhost`).
+    pub local: Arc<Connection>,
+    /// The template engine.
+    pub templar: Templar,
+    /// Run-wide settings.
+    pub flags: Arc<Flags>,
+}
+
+/// Something only the scheduler can do, asked for by a task.
+#[derive(Clone, Debug)]
+pub enum Directive {
+    /// `meta: <action>`.
+    Meta(String),
+    /// `include_tasks`.
+    IncludeTasks {
+        /// The task file found.
+        path: PathBuf,
+        /// Variables for the included tasks (the include's `vars`, loop variables).
+        vars: VarMap,
+        /// `apply:` keywords.
+        apply: Keywords,
+    },
+    /// `include_role`.
+    IncludeRole {
+        /// The role name.
+        name: String,
+        /// `tasks_from`.
+        tasks_from: Option<String>,
+        /// `vars_from`.
+        vars_from: Option<String>,
+        /// `defaults_from`.
+        defaults_from: Option<String>,
+        /// `handlers_from`.
+        handlers_from: Option<String>,
+        /// `public`: the role's defaults and vars stay visible after it.
+        public: bool,
+        /// Variables for the role's tasks (the task's `vars`, loop variables).
+        vars: VarMap,
+        /// `apply:` keywords.
+        apply: Keywords,
+    },
+}
+
+/// What running a task on one host produced.
+#[derive(Debug)]
+pub struct HostOutcome {
+    /// The host.
+    pub host: String,
+    /// Per-item results of a loop, in item order.
+    pub items: Vec<TaskResult>,
+    /// The task's result (for a loop, the aggregate).
+    pub summary: TaskResult,
+    /// The task looped.
+    pub looped: bool,
+    /// Final status.
+    pub status: Status,
+    /// The value to register, if the task has `register`.
+    pub register: Option<(String, Json)>,
+    /// Facts to store (`set_fact`, `include_vars`).
+    pub facts: VarMap,
+    /// Gathered facts (`setup`).
+    pub gathered: Option<VarMap>,
+    /// Handler names or topics to notify (only when the task changed something).
+    pub notify: Vec<String>,
+    /// Work for the scheduler.
+    pub directives: Vec<Directive>,
+}
+
+/// What one run of the action produced (one item, one attempt).
+#[derive(Debug, Default)]
+pub struct ActionOutput {
+    /// The result as registered.
+    pub result: Map<String, Json>,
+    /// Diffs to show.
+    pub diffs: Vec<Diff>,
+    /// The host could not be reached.
+    pub unreachable: bool,
+    /// Facts to store.
+    pub facts: VarMap,
+    /// Gathered facts.
+    pub gathered: Option<VarMap>,
+    /// Directives.
+    pub directives: Vec<Directive>,
+    /// For `debug`: what to print.
+    pub debug_output: Option<Json>,
+}
+
+impl ActionOutput {
+    /// A result with `changed`, `failed` and `msg` set.
+    pub fn new(changed: bool, failed: bool, msg: Option<String>) -> Self {
+        let mut result = Map::new();
+        result.insert("changed".into(), json!(changed));
+        result.insert("failed".into(), json!(failed));
+        if let Some(m) = msg {
+            result.insert("msg".into(), json!(m));
+        }
+        ActionOutput {
+            result,
+            ..ActionOutput::default()
+        }
+    }
+
+    /// A failed result with a message.
+    pub fn failed(msg: impl Into<String>) -> Self {
+        ActionOutput::new(false, true, Some(msg.into()))
+    }
+
+    /// An unreachable result.
+    pub fn unreachable(msg: impl Into<String>) -> Self {
+        let mut out = ActionOutput::new(false, false, Some(msg.into()));
+        out.result.insert("unreachable".into(), json!(true));
+        out.unreachable = true;
+        out
+    }
+
+    fn flag(&self, key: &str) -> bool {
+        self.result.get(key).and_then(parse_bool).unwrap_or(false)
+    }
+
+    fn status(&self, ignore_errors: bool) -> Status {
+        if self.unreachable {
+            Status::Unreachable
+        } else if self.flag("failed") {
+            if ignore_errors {
+                Status::Ignored
+            } else {
+                Status::Failed
+            }
+        } else if self.flag("skipped") {
+            Status::Skipped
+        } else if self.flag("changed") {
+            Status::Changed
+        } else {
+            Status::Ok
+        }
+    }
+}
+
+/// Per-task context shared by the item runs of one host.
+pub struct Ctx<'a> {
+    /// The job.
+    pub job: &'a TaskJob,
+    /// Effective check mode.
+    pub check: bool,
+    /// Effective diff mode.
+    pub diff: bool,
+    /// Controller search directories for files.
+    pub dirs: SearchDirs,
+}
+
+impl Ctx<'_> {
+    /// "file:line:col: task 'name'": where a message comes from.
+    pub fn location(&self) -> String {
+        format!("{}: task '{}'", self.job.task.pos, self.job.display_name)
+    }
+
+    /// A failure message for a templating problem in `what` (`when`, the arguments...).
+    pub fn template_failure(&self, what: &str, e: &TemplateError) -> String {
+        format!(
+            "{}: error while templating {what} on host {}: {e}",
+            self.location(),
+            self.job.host
+        )
+    }
+
+    /// The directory of the file the task is written in.
+    pub fn task_dir(&self) -> Option<PathBuf> {
+        self.job
+            .task
+            .pos
+            .file
+            .as_ref()
+            .and_then(|f| f.parent().map(|p| p.to_path_buf()))
+    }
+
+    /// The task's role directory.
+    pub fn role_path(&self) -> Option<PathBuf> {
+        self.job.eff.role.as_ref().map(|r| r.path.clone())
+    }
+}
+
+fn eval_bool_kw(
+    templar: &Templar,
+    v: &Option<Json>,
+    scope: &VarScope,
+) -> Result<Option<bool>, TemplateError> {
+    match v {
+        None => Ok(None),
+        Some(v) => {
+            let t = templar.template_value(v, scope)?;
+            Ok(Some(parse_bool(&t).unwrap_or(false)))
+        }
+    }
+}
+
+impl TaskJob {
+    /// Runs the task on the host.
+    pub async fn run(mut self) -> HostOutcome {
+        let templar = self.templar.clone();
+        let check = eval_bool_kw(&templar, &self.eff.kw.check_mode, &self.scope)
+            .ok()
+            .flatten()
+            .unwrap_or(self.flags.check);
+        let diff = eval_bool_kw(&templar, &self.eff.kw.diff, &self.scope)
+            .ok()
+            .flatten()
+            .unwrap_or(self.flags.diff);
+        let magic = crate::vars::magic::task_magic(&crate::vars::magic::TaskMagic {
+            role: None,
+            check_mode: check,
+            diff_mode: diff,
+            connection: self.conn.as_ref().ok().map(|c| c.kind()),
+        });
+        self.scope.push(Layer::Magic, Arc::new(magic));
+        let kw = &self.eff.kw;
+        let mut dirs = SearchDirs::default();
+        let ctx_probe = Ctx {
+            job: &self,
+            check,
+            diff,
+            dirs: SearchDirs::default(),
+        };
+        if let Some(r) = ctx_probe.role_path() {
+            dirs.bases.push(r);
+        }
+        if let Some(d) = ctx_probe.task_dir() {
+            dirs.bases.push(d);
+        }
+        dirs.bases.push(self.flags.playbook_dir.clone());
+        let ctx = Ctx {
+            job: &self,
+            check,
+            diff,
+            dirs,
+        };
+        let ignore_errors = eval_bool_kw(&templar, &kw.ignore_errors, &self.scope)
+            .ok()
+            .flatten()
+            .unwrap_or(false);
+        let no_log = eval_bool_kw(&templar, &kw.no_log, &self.scope)
+            .ok()
+            .flatten()
+            .unwrap_or(false);
+        let delegated = match &kw.delegate_to {
+            Some(d) => templar
+                .template_value(d, &self.scope)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .filter(|d| d != &self.host),
+            None => None,
+        };
+        let post = Post {
+            ignore_errors,
+            no_log,
+            delegated: delegated.clone(),
+        };
+
+        let Some(lp) = self.task.loop_.clone() else {
+            let out = run_item(&ctx, &self.scope, None).await;
+            return self.finish_single(&ctx, out, &post);
+        };
+
+        let items = match loops::expand(&lp, &templar, &self.scope, &ctx.dirs) {
+            Ok(items) => items,
+            Err(e) => {
+                // Ansible defers a loop's undefined variable until it knows the task runs.
+                if let LoopError::Template(TemplateError::Undefined { .. }) = &e
+                    && let Ok(Some(out)) = check_when(&ctx, &self.scope)
+                {
+                    return self.finish_single(&ctx, out, &post);
+                }
+                let out = ActionOutput::failed(format!(
+                    "{} (at {}): error in the loop on host {}: {e}",
+                    ctx.location(),
+                    lp.pos,
+                    self.host
+                ));
+                return self.finish_single(&ctx, out, &post);
+            }
+        };
+        let lc = self.task.loop_control.clone().unwrap_or_default();
+        let loop_var = lc.loop_var.clone().unwrap_or_else(|| "item".to_string());
+        let index_var = lc.index_var.clone();
+        let extended = lc
+            .extended
+            .as_ref()
+            .and_then(|e| templar.template_value(e, &self.scope).ok())
+            .and_then(|e| parse_bool(&e))
+            .unwrap_or(false);
+        let pause = lc
+            .pause
+            .as_ref()
+            .and_then(|p| templar.template_value(p, &self.scope).ok())
+            .and_then(|p| {
+                p.as_f64()
+                    .or_else(|| p.as_str().and_then(|s| s.parse().ok()))
+            })
+            .unwrap_or(0.0);
+
+        let mut results = Vec::new();
+        let mut shown = Vec::new();
+        let mut facts = VarMap::new();
+        let mut gathered = None;
+        let mut directives = Vec::new();
+        let n = items.len();
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 && pause > 0.0 {
+                tokio::time::sleep(Duration::from_secs_f64(pause)).await;
+            }
+            let mut lv = VarMap::new();
+            lv.insert(loop_var.clone(), item.clone());
+            lv.insert("ansible_loop_var".into(), json!(loop_var));
+            if let Some(iv) = &index_var {
+                lv.insert(iv.clone(), json!(i));
+                lv.insert("ansible_index_var".into(), json!(iv));
+            }
+            if extended {
+                lv.insert(
+                    "ansible_loop".into(),
+                    json!({
+                        "allitems": items, "index": i + 1, "index0": i,
+                        "revindex": n - i, "revindex0": n - i - 1,
+                        "first": i == 0, "last": i + 1 == n, "length": n,
+                        "previtem": if i > 0 { items[i - 1].clone() } else { Json::Null },
+                        "nextitem": items.get(i + 1).cloned().unwrap_or(Json::Null),
+                    }),
+                );
+            }
+            let item_scope = self.scope.with(Layer::TaskVars, Arc::new(lv.clone()));
+            let label = match &lc.label {
+                Some(l) => templar
+                    .template_value(l, &item_scope)
+                    .map(|v| loops::label_of(&v))
+                    .unwrap_or_else(|_| loops::label_of(item)),
+                None => loops::label_of(item),
+            };
+            let mut out = run_item(&ctx, &item_scope, Some(&lv)).await;
+            out.result.insert(loop_var.clone(), item.clone());
+            out.result
+                .insert("ansible_loop_var".into(), json!(loop_var));
+            if let Some(iv) = &index_var {
+                out.result.insert(iv.clone(), json!(i));
+                out.result.insert("ansible_index_var".into(), json!(iv));
+            }
+            let status = out.status(post.ignore_errors);
+            shown.push(self.task_result(&out, status, Some(label), &post));
+            facts.extend(std::mem::take(&mut out.facts));
+            if out.gathered.is_some() {
+                gathered = out.gathered.take();
+            }
+            directives.extend(std::mem::take(&mut out.directives));
+            results.push((status, out));
+        }
+
+        let any = |s: Status| results.iter().any(|(st, _)| *st == s);
+        let changed = results.iter().any(|(_, o)| o.flag("changed"));
+        let failed = results.iter().any(|(_, o)| o.flag("failed"));
+        let unreachable = any(Status::Unreachable);
+        let all_skipped = !results.is_empty() && results.iter().all(|(s, _)| *s == Status::Skipped);
+        let mut agg = Map::new();
+        agg.insert("changed".into(), json!(changed));
+        agg.insert("failed".into(), json!(failed));
+        if results.is_empty() {
+            agg.insert("skipped".into(), json!(true));
+            agg.insert("skipped_reason".into(), json!("No items in the list"));
+        } else if all_skipped {
+            agg.insert("skipped".into(), json!(true));
+        }
+        agg.insert(
+            "msg".into(),
+            json!(if failed {
+                "One or more items failed"
+            } else {
+                "All items completed"
+            }),
+        );
+        agg.insert(
+            "results".into(),
+            Json::Array(
+                results
+                    .iter()
+                    .map(|(_, o)| Json::Object(o.result.clone()))
+                    .collect(),
+            ),
+        );
+        let status = if unreachable {
+            Status::Unreachable
+        } else if failed {
+            if post.ignore_errors {
+                Status::Ignored
+            } else {
+                Status::Failed
+            }
+        } else if results.is_empty() || all_skipped {
+            Status::Skipped
+        } else if changed {
+            Status::Changed
+        } else {
+            Status::Ok
+        };
+        let agg_out = ActionOutput {
+            result: agg.clone(),
+            ..ActionOutput::default()
+        };
+        let mut summary = self.task_result(&agg_out, status, None, &post);
+        if post.no_log {
+            summary.result = censored(changed);
+        }
+        HostOutcome {
+            host: self.host.clone(),
+            items: shown,
+            summary,
+            looped: true,
+            status,
+            register: self.task.register.clone().map(|r| (r, Json::Object(agg))),
+            facts,
+            gathered,
+            notify: if changed {
+                self.notify_names()
+            } else {
+                Vec::new()
+            },
+            directives,
+        }
+    }
+
+    fn finish_single(&self, _ctx: &Ctx<'_>, mut out: ActionOutput, post: &Post) -> HostOutcome {
+        let status = out.status(post.ignore_errors);
+        let summary = self.task_result(&out, status, None, post);
+        let changed = out.flag("changed");
+        HostOutcome {
+            host: self.host.clone(),
+            items: Vec::new(),
+            summary,
+            looped: false,
+            status,
+            register: self
+                .task
+                .register
+                .clone()
+                .map(|r| (r, Json::Object(out.result.clone()))),
+            facts: std::mem::take(&mut out.facts),
+            gathered: out.gathered.take(),
+            notify: if changed && status != Status::Failed {
+                self.notify_names()
+            } else {
+                Vec::new()
+            },
+            directives: std::mem::take(&mut out.directives),
+        }
+    }
+
+    fn notify_names(&self) -> Vec<String> {
+        self.task
+            .notify
+            .iter()
+            .map(|n| {
+                if crate::template::is_template(n) {
+                    self.templar
+                        .render_str(n, &self.scope)
+                        .unwrap_or_else(|_| n.clone())
+                } else {
+                    n.clone()
+                }
+            })
+            .collect()
+    }
+
+    fn task_result(
+        &self,
+        out: &ActionOutput,
+        status: Status,
+        label: Option<String>,
+        post: &Post,
+    ) -> TaskResult {
+        if post.no_log {
+            return TaskResult {
+                host: self.host.clone(),
+                delegated_to: post.delegated.clone(),
+                status,
+                item_label: label.map(|_| "None".to_string()),
+                msg: None,
+                diffs: Vec::new(),
+                result: censored(out.flag("changed")),
+                debug_output: None,
+            };
+        }
+        let msg = out.result.get("msg").and_then(|m| match m {
+            Json::String(s) => Some(s.clone()),
+            Json::Null => None,
+            other => Some(loops::compact(other)),
+        });
+        TaskResult {
+            host: self.host.clone(),
+            delegated_to: post.delegated.clone(),
+            status,
+            item_label: label,
+            msg,
+            diffs: out.diffs.clone(),
+            result: out.result.clone(),
+            debug_output: out.debug_output.clone(),
+        }
+    }
+}
+
+struct Post {
+    ignore_errors: bool,
+    no_log: bool,
+    delegated: Option<String>,
+}
+
+fn censored(changed: bool) -> Map<String, Json> {
+    let mut m = Map::new();
+    m.insert("censored".into(), json!(NO_LOG_NOTICE));
+    m.insert("changed".into(), json!(changed));
+    m
+}
+
+/// The text of a condition, for `false_condition` and messages.
+fn condition_text(c: &Json) -> Json {
+    match c {
+        Json::String(_) | Json::Bool(_) => c.clone(),
+        other => json!(loops::compact(other)),
+    }
+}
+
+/// Evaluates the task's `when`: `Ok(None)` when it holds, `Ok(Some(skipped))` when it does not.
+fn check_when(ctx: &Ctx<'_>, scope: &VarScope) -> Result<Option<ActionOutput>, Box<ActionOutput>> {
+    for c in &ctx.job.eff.when {
+        match ctx.job.templar.eval_condition(c, scope) {
+            Ok(true) => {}
+            Ok(false) => {
+                let mut out = ActionOutput::new(false, false, None);
+                out.result.insert("skipped".into(), json!(true));
+                out.result
+                    .insert("skip_reason".into(), json!("Conditional result was False"));
+                out.result
+                    .insert("false_condition".into(), condition_text(c));
+                return Ok(Some(out));
+            }
+            Err(e) => {
+                return Err(Box::new(ActionOutput::failed(ctx.template_failure(
+                    &format!("the condition {}", condition_text(c)),
+                    &e,
+                ))));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Runs one item (or the whole task when there is no loop): `when`, the action with `until`
+/// retries, then `changed_when`/`failed_when`.
+async fn run_item(ctx: &Ctx<'_>, scope: &VarScope, loop_vars: Option<&VarMap>) -> ActionOutput {
+    match check_when(ctx, scope) {
+        Ok(None) => {}
+        Ok(Some(skipped)) => return skipped,
+        Err(failed) => return *failed,
+    }
+    let task = &ctx.job.task;
+    let templar = &ctx.job.templar;
+    let attempts_allowed: u64 = if task.until.is_some() || task.retries.is_some() {
+        let retries = task
+            .retries
+            .as_ref()
+            .and_then(|r| templar.template_value(r, scope).ok())
+            .and_then(|r| {
+                r.as_u64()
+                    .or_else(|| r.as_str().and_then(|s| s.trim().parse().ok()))
+            })
+            .unwrap_or(3);
+        if task.until.is_some() { retries + 1 } else { 1 }
+    } else {
+        1
+    };
+    let delay = task
+        .delay
+        .as_ref()
+        .and_then(|d| templar.template_value(d, scope).ok())
+        .and_then(|d| {
+            d.as_f64()
+                .or_else(|| d.as_str().and_then(|s| s.trim().parse().ok()))
+        })
+        .unwrap_or(5.0);
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let mut out = actions::dispatch(ctx, scope, loop_vars).await;
+        if out.unreachable {
+            return out;
+        }
+        if let Err(msg) = post_conditions(ctx, scope, &mut out) {
+            return ActionOutput::failed(msg);
+        }
+        let Some(until) = &task.until else {
+            return out;
+        };
+        let bound = bind_register(scope, task, &out);
+        let done = match templar.eval_condition(until, &bound) {
+            Ok(b) => b,
+            Err(e) => return ActionOutput::failed(ctx.template_failure("until", &e)),
+        };
+        out.result.insert("attempts".into(), json!(attempt));
+        if done {
+            return out;
+        }
+        if attempt >= attempts_allowed {
+            out.result.insert("failed".into(), json!(true));
+            out.result
+                .insert("retries".into(), json!(attempts_allowed - 1));
+            if !out.result.contains_key("msg") {
+                out.result.insert(
+                    "msg".into(),
+                    json!("Retries exhausted, the 'until' condition never held"),
+                );
+            }
+            return out;
+        }
+        tokio::time::sleep(Duration::from_secs_f64(delay.max(0.0))).await;
+    }
+}
+
+/// A scope where the task's `register` name already holds `out`'s result, as `changed_when`,
+/// `failed_when` and `until` see it.
+fn bind_register(scope: &VarScope, task: &Task, out: &ActionOutput) -> VarScope {
+    let mut m = VarMap::new();
+    if let Some(r) = &task.register {
+        m.insert(r.clone(), Json::Object(out.result.clone()));
+    }
+    // Ansible also exposes the result's keys directly to these conditions (`rc`, `stdout`).
+    for (k, v) in &out.result {
+        m.entry(k.clone()).or_insert_with(|| v.clone());
+    }
+    scope.with(Layer::TaskVars, Arc::new(m))
+}
+
+fn post_conditions(ctx: &Ctx<'_>, scope: &VarScope, out: &mut ActionOutput) -> Result<(), String> {
+    let task = &ctx.job.task;
+    let templar = &ctx.job.templar;
+    if out.flag("skipped") {
+        return Ok(());
+    }
+    if let Some(cw) = &task.changed_when {
+        let bound = bind_register(scope, task, out);
+        let changed = all_conditions(templar, cw, &bound)
+            .map_err(|e| ctx.template_failure("changed_when", &e))?;
+        out.result.insert("changed".into(), json!(changed));
+    }
+    if let Some(fw) = &task.failed_when {
+        let bound = bind_register(scope, task, out);
+        let failed = all_conditions(templar, fw, &bound)
+            .map_err(|e| ctx.template_failure("failed_when", &e))?;
+        out.result.insert("failed".into(), json!(failed));
+        out.result
+            .insert("failed_when_result".into(), json!(failed));
+    }
+    Ok(())
+}
+
+/// A `changed_when`/`failed_when` value: a list means all conditions must hold.
+fn all_conditions(templar: &Templar, cond: &Json, scope: &VarScope) -> Result<bool, TemplateError> {
+    match cond {
+        Json::Array(items) => {
+            for c in items {
+                if !templar.eval_condition(c, scope)? {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
+        }
+        other => templar.eval_condition(other, scope),
+    }
+}
+
+/// Renders template files for the `template` module with the task's variables.
+pub struct ScopeRenderer {
+    /// The engine.
+    pub templar: Templar,
+    /// The task's scope.
+    pub scope: VarScope,
+}
+
+impl TemplateRenderer for ScopeRenderer {
+    fn render_file(&self, path: &std::path::Path) -> Result<String, String> {
+        self.templar
+            .render_file(path, &self.scope)
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// `environment:` of the task, templated and merged in order.
+pub fn environment(ctx: &Ctx<'_>, scope: &VarScope) -> Result<IndexMap<String, String>, String> {
+    let mut env = IndexMap::new();
+    for e in &ctx.job.eff.kw.environment {
+        let v = ctx
+            .job
+            .templar
+            .template_value(e, scope)
+            .map_err(|err| ctx.template_failure("environment", &err))?;
+        match v {
+            Json::Object(m) => {
+                for (k, v) in m {
+                    env.insert(k, scalar_string(&v));
+                }
+            }
+            Json::Null => {}
+            other => {
+                return Err(format!(
+                    "{}: environment must be a mapping, got {}",
+                    ctx.location(),
+                    loops::compact(&other)
+                ));
+            }
+        }
+    }
+    Ok(env)
+}
+
+/// A scalar as Ansible stringifies it for environment values and arguments.
+pub fn scalar_string(v: &Json) -> String {
+    match v {
+        Json::String(s) => s.clone(),
+        Json::Bool(true) => "True".into(),
+        Json::Bool(false) => "False".into(),
+        Json::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// Privilege escalation for the task (`become*` keywords, then `ansible_become*` variables).
+pub fn become_for(ctx: &Ctx<'_>, scope: &VarScope) -> Result<Option<Become>, String> {
+    let templar = &ctx.job.templar;
+    let kw = &ctx.job.eff.kw;
+    let get = |kwv: &Option<Json>, var: &str| -> Result<Option<Json>, String> {
+        let raw = kwv.clone().or_else(|| scope.get(var).cloned());
+        raw.map(|r| {
+            templar
+                .template_value(&r, scope)
+                .map_err(|e| ctx.template_failure(var, &e))
+        })
+        .transpose()
+    };
+    let on = get(&kw.become_, "ansible_become")?
+        .and_then(|v| parse_bool(&v))
+        .unwrap_or(false);
+    if !on {
+        return Ok(None);
+    }
+    let mut b = Become::default();
+    if let Some(u) = get(&kw.become_user, "ansible_become_user")?
+        && !u.is_null()
+    {
+        b.user = scalar_string(&u);
+    }
+    if let Some(m) = get(&kw.become_method, "ansible_become_method")? {
+        let m = scalar_string(&m);
+        b.method = BecomeMethod::parse(&m).ok_or_else(|| {
+            format!(
+                "{}: become_method '{m}' is not supported by jig (use sudo or su)",
+                ctx.location()
+            )
+        })?;
+    }
+    if let Some(f) = get(&kw.become_flags, "ansible_become_flags")? {
+        let f = scalar_string(&f);
+        b.flags = shlex::split(&f)
+            .ok_or_else(|| format!("{}: cannot split become_flags '{f}'", ctx.location()))?;
+    }
+    Ok(Some(b))
+}
+
+/// The connection for this task: the host's own, or the controller's for
+/// `delegate_to: localhost` (and hosts that use the local transport).
+pub fn connection_for(ctx: &Ctx<'_>, scope: &VarScope) -> Result<Arc<Connection>, String> {
+    let job = ctx.job;
+    let Some(d) = &job.eff.kw.delegate_to else {
+        return job.conn.clone();
+    };
+    let target = job
+        .templar
+        .template_value(d, scope)
+        .map_err(|e| ctx.template_failure("delegate_to", &e))?;
+    let target = scalar_string(&target);
+    if target == job.host {
+        return job.conn.clone();
+    }
+    if super::connect::is_local_name(&target) {
+        return Ok(job.local.clone());
+    }
+    let their_conn = scope
+        .hostvars()
+        .and_then(|hv| hv.scope_of(&target))
+        .and_then(|s| s.get("ansible_connection").cloned());
+    if their_conn.as_ref().and_then(Json::as_str) == Some("local") {
+        return Ok(job.local.clone());
+    }
+    Err(format!(
+        "cannot delegate to {target}: ssh connection not implemented yet"
+    ))
+}
+
+/// Runs a module from the registry.
+pub async fn run_module(ctx: &Ctx<'_>, scope: &VarScope, args: VarMap) -> ActionOutput {
+    let job = ctx.job;
+    let task = &job.task;
+    let Some(module) = crate::modules::lookup(&task.action) else {
+        return ActionOutput::failed(unknown_module_message(ctx));
+    };
+    let conn = match connection_for(ctx, scope) {
+        Ok(c) => c,
+        Err(msg) => return ActionOutput::unreachable(msg),
+    };
+    let env = match environment(ctx, scope) {
+        Ok(e) => e,
+        Err(m) => return ActionOutput::failed(m),
+    };
+    let become_ = match become_for(ctx, scope) {
+        Ok(b) => b,
+        Err(m) => return ActionOutput::failed(m),
+    };
+    let files = crate::modules::search::TaskFiles {
+        role_path: ctx.role_path(),
+        playbook_dir: job.flags.playbook_dir.clone(),
+        task_dir: ctx.task_dir(),
+    };
+    let renderer = ScopeRenderer {
+        templar: job.templar.clone(),
+        scope: scope.clone(),
+    };
+    let mctx = ModuleContext {
+        conn: &conn,
+        host: &job.host,
+        check_mode: ctx.check,
+        diff_mode: ctx.diff,
+        become_,
+        environment: &env,
+        files: &files,
+        templates: &renderer,
+    };
+    let margs = ModuleArgs::new(task.action.clone(), args);
+    match module.run(&margs, &mctx).await {
+        Ok(r) => {
+            let mut out = ActionOutput::new(r.changed, r.failed, r.msg.clone());
+            if r.skipped {
+                out.result.insert("skipped".into(), json!(true));
+            }
+            for (k, v) in r.values {
+                out.result.entry(k).or_insert(v);
+            }
+            if ctx.diff && !r.diffs.is_empty() {
+                out.result.insert(
+                    "diff".into(),
+                    Json::Array(r.diffs.iter().map(diff_json).collect()),
+                );
+            }
+            out.diffs = if ctx.diff { r.diffs } else { Vec::new() };
+            out
+        }
+        Err(ModuleError::Args(e)) => ActionOutput::failed(format!("{}: {e}", ctx.location())),
+        Err(ModuleError::Connection(e)) => ActionOutput::unreachable(e.to_string()),
+    }
+}
+
+fn unknown_module_message(ctx: &Ctx<'_>) -> String {
+    let task = &ctx.job.task;
+    let written = if task.action_as_written.is_empty() {
+        task.action.clone()
+    } else {
+        task.action_as_written.clone()
+    };
+    if COMMON_MODULES.contains(&task.action.as_str()) {
+        return format!(
+            "{}: the module '{written}' (at {}) is not implemented by jig yet",
+            ctx.location(),
+            task.action_pos
+        );
+    }
+    let mut names: Vec<&str> = crate::modules::names();
+    names.extend(actions::ACTION_NAMES);
+    names.extend(COMMON_MODULES);
+    let suggestion = names
+        .iter()
+        .filter(|n| **n != task.action)
+        .map(|n| (edit_distance(&task.action, n), *n))
+        .filter(|(d, n)| *d <= 2.max(n.len() / 3))
+        .min()
+        .map(|(_, n)| format!(" Did you mean '{n}'?"))
+        .unwrap_or_default();
+    format!(
+        "{}: couldn't resolve module/action '{written}' (at {}): jig does not know it; check the \
+         spelling.{suggestion}",
+        ctx.location(),
+        task.action_pos
+    )
+}
+
+/// Ansible's most used modules (COMPAT.md, table A2), so a misspelling is caught even for a
+/// module jig does not have yet.
+const COMMON_MODULES: &[&str] = &[
+    "template",
+    "file",
+    "command",
+    "service",
+    "copy",
+    "package",
+    "stat",
+    "apt",
+    "shell",
+    "systemd",
+    "lineinfile",
+    "user",
+    "get_url",
+    "group",
+    "yum",
+    "unarchive",
+    "git",
+    "apt_repository",
+    "cron",
+    "package_facts",
+    "ufw",
+    "sysctl",
+    "systemd_service",
+    "find",
+    "slurp",
+    "blockinfile",
+    "getent",
+    "authorized_key",
+    "replace",
+    "mount",
+    "uri",
+    "fetch",
+    "apt_key",
+    "import_tasks",
+    "import_role",
+    "script",
+    "pip",
+    "reboot",
+    "service_facts",
+    "raw",
+    "wait_for",
+];
+
+/// Levenshtein distance, for "did you mean" suggestions.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// A diff as Ansible registers it.
+pub fn diff_json(d: &Diff) -> Json {
+    match d {
+        Diff::Text {
+            before_header,
+            after_header,
+            before,
+            after,
+        } => json!({
+            "before_header": before_header, "after_header": after_header,
+            "before": before, "after": after,
+        }),
+        Diff::Fields {
+            path,
+            before,
+            after,
+        } => {
+            let mut b = Map::new();
+            b.insert("path".into(), json!(path));
+            for (k, v) in before {
+                b.insert(k.clone(), json!(v));
+            }
+            let mut a = Map::new();
+            a.insert("path".into(), json!(path));
+            for (k, v) in after {
+                a.insert(k.clone(), json!(v));
+            }
+            json!({"before": b, "after": a})
+        }
+        Diff::Summary(s) => json!({"prepared": s}),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions_use_edit_distance() {
+        assert_eq!(edit_distance("tempalte", "template"), 2);
+        assert_eq!(edit_distance("copy", "copy"), 0);
+        assert_eq!(edit_distance("", "abc"), 3);
+    }
+
+    #[test]
+    fn scalars_stringify_like_ansible() {
+        assert_eq!(scalar_string(&json!(true)), "True");
+        assert_eq!(scalar_string(&json!(8080)), "8080");
+        assert_eq!(scalar_string(&json!("a b")), "a b");
+    }
+}

@@ -1,0 +1,486 @@
+//! Text files as the edit modules (`lineinfile`, `blockinfile`, `replace`) see them.
+//!
+//! Ansible edits bytes; jig edits Rust strings so it can use Rust regexes. This module owns
+//! the mapping between the two that loses nothing: UTF-8 files are read as UTF-8; any other
+//! file is read one character per byte (Latin-1), with the user's patterns and lines mapped
+//! the same way, so a regex sees exactly the bytes Python would and the file is written
+//! back byte for byte. It also owns Python's two ways of splitting lines, and the steps the
+//! three modules share around their pure edit: the common file arguments, the probe (stat and
+//! content in one round trip) and the commit (one atomic write carrying mode and owner, or one
+//! attribute change), with Ansible's messages and diffs.
+
+use indexmap::IndexMap;
+
+use super::mode::Mode;
+use super::remote::{self, AttrPlan, FileAttrs, RemoteError, RemoteStat, WriteOptions};
+use super::{ArgError, Diff, ModuleArgs, ModuleContext, ModuleError, ModuleResult};
+use crate::connection::Cmd;
+
+/// How a file's bytes became the text being edited.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Encoding {
+    /// The file is valid UTF-8.
+    Utf8,
+    /// The file is not UTF-8: each byte is one character U+0000..U+00FF, and so is each
+    /// byte of the user's (UTF-8) strings.
+    Bytes,
+    /// `encoding: latin-1` was asked for: the file is decoded as Latin-1 and the user's
+    /// strings are taken as the characters they are.
+    Latin1,
+}
+
+/// A file's content as text, with the encoding needed to write it back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Text {
+    /// The content.
+    pub text: String,
+    /// How to turn [`Text::text`] back into bytes.
+    pub encoding: Encoding,
+}
+
+impl Text {
+    /// Decodes a file's bytes without losing any.
+    pub fn decode(bytes: &[u8]) -> Text {
+        match std::str::from_utf8(bytes) {
+            Ok(s) => Text {
+                text: s.to_string(),
+                encoding: Encoding::Utf8,
+            },
+            Err(_) => Text {
+                text: bytes.iter().map(|&b| char::from(b)).collect(),
+                encoding: Encoding::Bytes,
+            },
+        }
+    }
+
+    /// Decodes with an explicit encoding name (`replace`'s `encoding`). UTF-8 falls back to
+    /// byte-per-character text when the file is not valid UTF-8, which keeps every byte as
+    /// Python's `surrogateescape` does.
+    pub fn decode_as(bytes: &[u8], encoding: &str) -> Result<Text, String> {
+        match normalise_encoding(encoding).as_str() {
+            "utf8" | "utf" => Ok(Text::decode(bytes)),
+            "latin1" | "iso88591" | "l1" | "cp819" | "iso8859" => Ok(Text {
+                text: bytes.iter().map(|&b| char::from(b)).collect(),
+                encoding: Encoding::Latin1,
+            }),
+            "ascii" | "usascii" => {
+                if bytes.is_ascii() {
+                    Ok(Text::decode(bytes))
+                } else {
+                    Err("the file is not ASCII; set encoding to utf-8 or latin-1".to_string())
+                }
+            }
+            _ => Err(format!(
+                "encoding '{encoding}' is not supported by jig (use utf-8, latin-1 or ascii)"
+            )),
+        }
+    }
+
+    /// A user-supplied string (a line, a pattern) mapped into this text's encoding.
+    pub fn adapt(&self, user: &str) -> String {
+        adapt(user, self.encoding)
+    }
+
+    /// The bytes of `text` in this encoding; fails for a character Latin-1 cannot hold.
+    pub fn encode(&self, text: &str) -> Result<Vec<u8>, String> {
+        if self.encoding == Encoding::Latin1
+            && let Some(c) = text.chars().find(|&c| u32::from(c) > 0xff)
+        {
+            return Err(format!(
+                "the new content has the character '{c}', which latin-1 cannot encode"
+            ));
+        }
+        Ok(encode(text, self.encoding))
+    }
+}
+
+fn normalise_encoding(e: &str) -> String {
+    e.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect::<String>()
+        .to_ascii_lowercase()
+}
+
+/// A user-supplied string mapped into `encoding`: in byte mode, each UTF-8 byte becomes one
+/// character, as Ansible's `to_bytes` would see it.
+pub fn adapt(user: &str, encoding: Encoding) -> String {
+    match encoding {
+        Encoding::Utf8 | Encoding::Latin1 => user.to_string(),
+        Encoding::Bytes => user.bytes().map(char::from).collect(),
+    }
+}
+
+/// The bytes of `text` in `encoding`. In byte mode every character is below U+0100 because
+/// both the file and every user string were mapped with [`adapt`]; in Latin-1 mode a larger
+/// one (checked by [`Text::encode`]) would become `?`.
+pub fn encode(text: &str, encoding: Encoding) -> Vec<u8> {
+    match encoding {
+        Encoding::Utf8 => text.as_bytes().to_vec(),
+        Encoding::Bytes | Encoding::Latin1 => text
+            .chars()
+            .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
+            .collect(),
+    }
+}
+
+/// Python's `file.readlines()` on a binary file: lines end after each `\n`, which stays on
+/// the line; a last line without `\n` is kept.
+pub fn readlines(text: &str) -> Vec<String> {
+    text.split_inclusive('\n').map(str::to_string).collect()
+}
+
+/// Python's `bytes.splitlines(keepends=True)`: lines end at `\n`, `\r\n` or a lone `\r`.
+pub fn splitlines_keepends(text: &str) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut start = 0;
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\n' => {
+                lines.push(text[start..=i].to_string());
+                start = i + 1;
+            }
+            b'\r' => {
+                let end = if bytes.get(i + 1) == Some(&b'\n') {
+                    i + 1
+                } else {
+                    i
+                };
+                lines.push(text[start..=end].to_string());
+                i = end;
+                start = end + 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    if start < text.len() {
+        lines.push(text[start..].to_string());
+    }
+    lines
+}
+
+/// A line without its line ending (Python's `rstrip(b'\r\n')`: every trailing CR and LF).
+pub fn strip_eol(line: &str) -> &str {
+    line.trim_end_matches(['\r', '\n'])
+}
+
+/// The result of an edit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Edit {
+    /// The new content.
+    pub text: String,
+    /// Whether it differs from the old one.
+    pub changed: bool,
+    /// Ansible's `msg` ("line added", "Block inserted", "2 replacements made", or "").
+    pub msg: String,
+    /// lineinfile `state: absent`: how many lines were removed (Ansible's `found`).
+    pub found: Option<usize>,
+}
+
+impl Edit {
+    /// No change to `text`.
+    pub fn unchanged(text: &str) -> Edit {
+        Edit {
+            text: text.to_string(),
+            changed: false,
+            msg: String::new(),
+            found: None,
+        }
+    }
+}
+
+/// Why an edit module stopped early: a failed task (with Ansible's message) or a module error.
+#[derive(Debug)]
+pub enum Stop {
+    /// The task fails with this message.
+    Fail(String),
+    /// The module could not run (bad arguments, unreachable host).
+    Module(ModuleError),
+}
+
+impl From<ArgError> for Stop {
+    fn from(e: ArgError) -> Self {
+        Stop::Module(ModuleError::Args(e))
+    }
+}
+
+impl From<RemoteError> for Stop {
+    fn from(e: RemoteError) -> Self {
+        match e {
+            RemoteError::Connection(c) => Stop::Module(ModuleError::Connection(c)),
+            RemoteError::Failed { message } => Stop::Fail(message),
+        }
+    }
+}
+
+/// Turns a module body's outcome into what [`super::Module::run`] returns.
+pub fn finish(outcome: Result<ModuleResult, Stop>) -> Result<ModuleResult, ModuleError> {
+    match outcome {
+        Ok(r) => Ok(r),
+        Err(Stop::Fail(msg)) => Ok(ModuleResult::failed(msg)),
+        Err(Stop::Module(e)) => Err(e),
+    }
+}
+
+/// The arguments every edit module shares.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FileArgs {
+    /// `path` (aliases `dest`, `destfile`, `name`).
+    pub path: String,
+    /// `mode`, `owner`, `group`.
+    pub attrs: FileAttrs,
+    /// `backup`, `validate`, `unsafe_writes`.
+    pub write: WriteOptions,
+}
+
+/// The argument names [`FileArgs::from_args`] reads, for `check_known`.
+pub const FILE_ARGS: &[&str] = &[
+    "path",
+    "dest",
+    "destfile",
+    "name",
+    "mode",
+    "owner",
+    "group",
+    "backup",
+    "validate",
+    "unsafe_writes",
+    // SELinux and chattr attributes are accepted and ignored: jig targets hosts without them.
+    "seuser",
+    "serole",
+    "setype",
+    "selevel",
+    "attributes",
+    "attr",
+];
+
+impl FileArgs {
+    /// Reads the shared arguments.
+    pub fn from_args(args: &ModuleArgs) -> Result<FileArgs, ArgError> {
+        let path = match args.get_any(&["path", "dest", "destfile", "name"]) {
+            Some((name, _)) => args.req_str(name)?,
+            None => {
+                return Err(ArgError::Missing {
+                    module: args.module().to_string(),
+                    name: "path".to_string(),
+                });
+            }
+        };
+        if path.is_empty() {
+            return Err(args.invalid("path", "must not be empty"));
+        }
+        let mode = match args.get("mode") {
+            None => None,
+            Some(v) => match Mode::from_json(v).map_err(|e| args.invalid("mode", e.to_string()))? {
+                Mode::Preserve => {
+                    return Err(args.invalid(
+                        "mode",
+                        "'preserve' only applies to copy and template (there is no source file)",
+                    ));
+                }
+                m => Some(m),
+            },
+        };
+        Ok(FileArgs {
+            path,
+            attrs: FileAttrs {
+                mode,
+                owner: args.str("owner")?.filter(|s| !s.is_empty()),
+                group: args.str("group")?.filter(|s| !s.is_empty()),
+            },
+            write: WriteOptions {
+                backup: args.bool_or("backup", false)?,
+                validate: args.str("validate")?.filter(|s| !s.is_empty()),
+                unsafe_writes: args.bool_or("unsafe_writes", false)?,
+            },
+        })
+    }
+}
+
+/// A file as probed: its stat and its text.
+#[derive(Clone, Debug)]
+pub struct Probed {
+    /// The stat (symbolic links followed).
+    pub stat: RemoteStat,
+    /// The content.
+    pub text: Text,
+}
+
+/// Reads the file in one round trip: `None` if it does not exist. A directory fails with
+/// Ansible's message.
+pub async fn probe(
+    ctx: &ModuleContext<'_>,
+    path: &str,
+    decode: impl FnOnce(&[u8]) -> Result<Text, String>,
+) -> Result<Option<Probed>, Stop> {
+    match remote::read_file(ctx, path).await {
+        Ok(None) => Ok(None),
+        Ok(Some((stat, bytes))) => Ok(Some(Probed {
+            stat,
+            text: decode(&bytes).map_err(|e| Stop::Fail(format!("cannot read {path}: {e}")))?,
+        })),
+        Err(RemoteError::Failed { message }) if message.ends_with("is a directory") => {
+            Err(Stop::Fail(format!("Path {path} is a directory !")))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// What an edit module decided, handed to [`commit`].
+pub struct Planned<'a> {
+    /// The file as probed, or `None` if it is to be created.
+    pub current: Option<&'a Probed>,
+    /// The new content when it differs from the current one.
+    pub new_content: Option<Vec<u8>>,
+    /// Create missing parent directories before writing (lineinfile and blockinfile with
+    /// `create: true`).
+    pub create_parents: bool,
+}
+
+/// Carries out (or, in check mode, only predicts) an edit: plans mode/owner/group against the
+/// probed stat, extends `result` the way Ansible does ("... and ownership, perms or SE linux
+/// context changed", a file-attributes diff), then writes the new content atomically with its
+/// attributes in one round trip, or changes only the attributes. Returns the backup file made.
+pub async fn commit(
+    ctx: &ModuleContext<'_>,
+    fa: &FileArgs,
+    planned: Planned<'_>,
+    result: &mut ModuleResult,
+) -> Result<Option<String>, Stop> {
+    let plan = match planned.current {
+        Some(p) => remote::attr_changes(&p.stat, &fa.attrs)?,
+        None => AttrPlan::default(),
+    };
+    if !plan.is_empty() {
+        let msg = result.msg.take().unwrap_or_default();
+        let extra = "ownership, perms or SE linux context changed";
+        result.msg = Some(if result.changed && !msg.is_empty() {
+            format!("{msg} and {extra}")
+        } else {
+            extra.to_string()
+        });
+        result.changed = true;
+        if ctx.diff_mode {
+            let mut before = IndexMap::new();
+            let mut after = IndexMap::new();
+            plan.add_to_diff(&mut before, &mut after);
+            result.diffs.push(Diff::Fields {
+                path: format!("{} (file attributes)", fa.path),
+                before,
+                after,
+            });
+        }
+    }
+    if ctx.check_mode {
+        return Ok(None);
+    }
+    if let Some(bytes) = &planned.new_content {
+        let written = remote::write_file(ctx, &fa.path, bytes, &fa.attrs, &fa.write).await;
+        let outcome = match written {
+            Err(RemoteError::Failed { message })
+                if planned.create_parents && message.starts_with("Destination directory") =>
+            {
+                make_parents(ctx, &fa.path).await?;
+                remote::write_file(ctx, &fa.path, bytes, &fa.attrs, &fa.write).await?
+            }
+            other => other?,
+        };
+        return Ok(outcome.backup_file);
+    }
+    remote::apply_attrs(ctx, &fa.path, &plan).await?;
+    Ok(None)
+}
+
+/// `mkdir -p` of a path's parent directory, as Ansible's `os.makedirs` before creating a file.
+async fn make_parents(ctx: &ModuleContext<'_>, path: &str) -> Result<(), Stop> {
+    let Some(dir) = path
+        .rfind('/')
+        .map(|i| &path[..i])
+        .filter(|d| !d.is_empty())
+    else {
+        return Ok(());
+    };
+    let mut cmd = Cmd::new("mkdir");
+    cmd.arg("-p").arg("--").arg(dir);
+    let out = remote::run(ctx, cmd.into_string(), None)
+        .await
+        .map_err(|e| Stop::Module(ModuleError::Connection(e)))?;
+    if out.rc != 0 {
+        return Err(Stop::Fail(format!(
+            "Error creating {dir} ({})",
+            out.stderr_str().trim()
+        )));
+    }
+    Ok(())
+}
+
+/// A text diff of a whole file, as the edit modules report it.
+pub fn text_diff(header: String, before: &Text, after: &str) -> Diff {
+    let show = |s: &str| match before.encoding {
+        Encoding::Utf8 | Encoding::Latin1 => s.to_string(),
+        Encoding::Bytes => String::from_utf8_lossy(&encode(s, Encoding::Bytes)).into_owned(),
+    };
+    Diff::Text {
+        before_header: header.clone(),
+        after_header: header,
+        before: show(&before.text),
+        after: show(after),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn non_utf8_files_round_trip_byte_for_byte() {
+        let bytes = b"caf\xe9 \xff\n\x00end".to_vec();
+        let t = Text::decode(&bytes);
+        assert_eq!(t.encoding, Encoding::Bytes);
+        assert_eq!(t.encode(&t.text).unwrap(), bytes);
+        // A UTF-8 line added to such a file keeps its UTF-8 bytes.
+        let added = format!("{}{}", t.text, t.adapt("ü"));
+        assert_eq!(
+            t.encode(&added).unwrap(),
+            [bytes.as_slice(), "ü".as_bytes()].concat()
+        );
+    }
+
+    #[test]
+    fn utf8_files_stay_text() {
+        let t = Text::decode("grüße\n".as_bytes());
+        assert_eq!(t.encoding, Encoding::Utf8);
+        assert_eq!(t.text, "grüße\n");
+        assert_eq!(t.adapt("ü"), "ü");
+    }
+
+    #[test]
+    fn explicit_encodings() {
+        let t = Text::decode_as(b"\xe9", "latin-1").unwrap();
+        assert_eq!(t.text, "é");
+        assert_eq!(t.adapt("é"), "é");
+        assert_eq!(t.encode("é").unwrap(), b"\xe9");
+        assert!(t.encode("✓").unwrap_err().contains("latin-1"));
+        assert!(Text::decode_as(b"\xe9", "ascii").is_err());
+        assert!(Text::decode_as(b"x", "UTF-8").is_ok());
+        assert!(
+            Text::decode_as(b"x", "shift_jis")
+                .unwrap_err()
+                .contains("shift_jis")
+        );
+    }
+
+    #[test]
+    fn line_splitting_matches_python() {
+        assert_eq!(readlines("a\r\nb\rc\nd"), vec!["a\r\n", "b\rc\n", "d"]);
+        assert_eq!(readlines(""), Vec::<String>::new());
+        assert_eq!(
+            splitlines_keepends("a\r\nb\rc\nd"),
+            vec!["a\r\n", "b\r", "c\n", "d"]
+        );
+        assert_eq!(splitlines_keepends("\r"), vec!["\r"]);
+        assert_eq!(strip_eol("x\r\n\r"), "x");
+    }
+}

@@ -1,0 +1,370 @@
+//! Integration tests of the executor: fixture playbooks under tests/fixtures/exec/ run through
+//! `exec::run` with a recording renderer and the real local connection.
+
+use std::path::{Path, PathBuf};
+
+use jig::exec::{RunError, RunOptions, RunOutcome, run};
+use jig::report::{Event, HostStats, Renderer, Status, TaskResult};
+use serde_json::json;
+
+#[derive(Default)]
+struct Recorder {
+    events: Vec<Event>,
+}
+
+impl Renderer for Recorder {
+    fn event(&mut self, event: &Event) {
+        self.events.push(event.clone());
+    }
+}
+
+struct Ran {
+    events: Vec<Event>,
+    outcome: Result<RunOutcome, RunError>,
+}
+
+impl Ran {
+    fn stats(&self, host: &str) -> HostStats {
+        match &self.outcome {
+            Ok(o) => o.stats.get(host).cloned().unwrap_or_default(),
+            Err(e) => panic!("run failed: {e}"),
+        }
+    }
+
+    /// Results (items and summaries) of the task whose TaskStart name is `name`.
+    fn results(&self, name: &str) -> Vec<TaskResult> {
+        let mut cur = String::new();
+        let mut out = Vec::new();
+        for e in &self.events {
+            match e {
+                Event::TaskStart { name: n, .. } => cur = n.clone(),
+                Event::Result(r) | Event::LoopDone(r) if cur == name => out.push(r.clone()),
+                _ => {}
+            }
+        }
+        out
+    }
+
+    fn task_names(&self) -> Vec<String> {
+        self.events
+            .iter()
+            .filter_map(|e| match e {
+                Event::TaskStart { name, .. } => Some(name.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn failures(&self) -> Vec<String> {
+        self.events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Result(r) if r.status == Status::Failed => {
+                    Some(r.msg.clone().unwrap_or_default())
+                }
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/exec")
+        .join(name)
+}
+
+async fn run_with(playbook: PathBuf, tweak: impl FnOnce(&mut RunOptions)) -> Ran {
+    let mut opts = RunOptions {
+        playbook,
+        forks: 5,
+        ..RunOptions::default()
+    };
+    tweak(&mut opts);
+    let mut rec = Recorder::default();
+    let outcome = run(&opts, &mut rec).await;
+    Ran {
+        events: rec.events,
+        outcome,
+    }
+}
+
+async fn run_fixture(name: &str, tweak: impl FnOnce(&mut RunOptions)) -> Ran {
+    run_with(fixture(name).join("site.yml"), tweak).await
+}
+
+#[tokio::test]
+async fn every_precedence_layer_wins_over_the_one_below() {
+    let inv = fixture("precedence").join("inventory.ini");
+    let ran = run_fixture("precedence", |o| {
+        o.inventory = vec![inv.display().to_string()];
+        o.extra_vars = vec!["x_extra=extra".into()];
+    })
+    .await;
+    assert!(ran.failures().is_empty(), "{:?}", ran.failures());
+    let shown = ran.results("prec : show each winner");
+    assert_eq!(
+        shown[0].debug_output,
+        Some(
+            json!({"msg": "defaults group_all_wins_over_inventory_file_group_vars host_vars play vars_file role_vars fact extra"})
+        )
+    );
+    let lazy = ran.results("prec : show the lazy default");
+    assert_eq!(
+        lazy[0].debug_output,
+        Some(json!({"greeting": "hello later"}))
+    );
+    let st = ran.stats("localhost");
+    assert_eq!(st.failed, 0);
+    assert_eq!(st.ok, 5);
+}
+
+#[tokio::test]
+async fn loops_register_and_per_item_conditions() {
+    let ran = run_fixture("loops", |_| {}).await;
+    assert!(ran.failures().is_empty(), "{:?}", ran.failures());
+    let never = ran.results("failing until exhausts retries");
+    assert_eq!(never[0].status, Status::Ignored);
+    let items = ran.results("loop with when per item");
+    let statuses: Vec<Status> = items.iter().map(|r| r.status).collect();
+    assert_eq!(
+        statuses,
+        vec![Status::Ok, Status::Skipped, Status::Ok, Status::Ok],
+        "three items then the loop summary"
+    );
+    assert_eq!(items[0].item_label.as_deref(), Some("1"));
+    let dict = ran.results("with_dict with a label, loop_var and index_var");
+    assert_eq!(dict[0].item_label.as_deref(), Some("port"));
+    let undefined_loop =
+        ran.results("loop over an undefined variable is skipped when the condition is false");
+    assert_eq!(undefined_loop.len(), 1);
+    assert_eq!(undefined_loop[0].status, Status::Skipped);
+    let st = ran.stats("localhost");
+    assert_eq!(st.failed, 0);
+    assert_eq!(st.ignored, 1);
+    assert_eq!(st.changed, 1);
+}
+
+#[tokio::test]
+async fn handlers_run_once_per_flush_by_name_and_topic() {
+    let ran = run_fixture("handlers", |_| {}).await;
+    assert!(ran.failures().is_empty(), "{:?}", ran.failures());
+    let names = ran.task_names();
+    let restarts = names.iter().filter(|n| *n == "restart app").count();
+    assert_eq!(restarts, 2, "{names:?}");
+    assert_eq!(names.iter().filter(|n| *n == "reload by topic").count(), 1);
+    assert!(!names.iter().any(|n| n == "never notified"));
+    let handler_starts = ran
+        .events
+        .iter()
+        .filter(|e| matches!(e, Event::TaskStart { handler: true, .. }))
+        .count();
+    assert_eq!(handler_starts, 3);
+}
+
+#[tokio::test]
+async fn block_rescue_always() {
+    let ran = run_fixture("blocks", |_| {}).await;
+    let st = ran.stats("localhost");
+    assert_eq!(st.failed, 0, "{:?}", ran.failures());
+    assert_eq!(st.rescued, 1);
+    assert_eq!(st.ignored, 1);
+    let skipped = ran.results("skipped by the block's when");
+    assert_eq!(skipped[0].status, Status::Skipped);
+    assert!(ran.results("never reached").is_empty());
+    let check = ran.results("check");
+    assert_eq!(check[0].status, Status::Ok);
+}
+
+#[tokio::test]
+async fn tags_select_tasks_with_always_and_never() {
+    let ran = run_fixture("tags", |o| o.tags = vec!["a".into(), "blk".into()]).await;
+    assert_eq!(
+        ran.task_names(),
+        vec!["tagged a", "tagged always", "inside tagged block"]
+    );
+    let ran = run_fixture("tags", |o| o.skip_tags = vec!["b".into(), "always".into()]).await;
+    assert_eq!(
+        ran.task_names(),
+        vec!["tagged a", "untagged", "inside tagged block"]
+    );
+    let ran = run_fixture("tags", |o| o.tags = vec!["debugonly".into()]).await;
+    assert_eq!(ran.task_names(), vec!["tagged always", "tagged never"]);
+}
+
+#[tokio::test]
+async fn check_mode_changes_nothing_unless_forced() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("with space 'q'");
+    std::fs::create_dir_all(&d).unwrap();
+    let ran = run_fixture("checkmode", |o| {
+        o.check = true;
+        o.extra_vars = vec![format!("{{\"dir\": {}}}", json!(d.display().to_string()))];
+    })
+    .await;
+    assert!(ran.failures().is_empty(), "{:?}", ran.failures());
+    assert!(!d.join("checked.txt").exists(), "check mode wrote a file");
+    assert_eq!(
+        std::fs::read_to_string(d.join("forced.txt")).unwrap(),
+        "it's $(not run) ünï\n"
+    );
+    let planned = ran.results("would create a file");
+    assert_eq!(planned[0].status, Status::Changed);
+}
+
+#[tokio::test]
+async fn no_log_hides_the_result_but_registers_it() {
+    let ran = run_fixture("nolog", |_| {}).await;
+    assert!(ran.failures().is_empty(), "{:?}", ran.failures());
+    let r = &ran.results("secret")[0];
+    let shown = serde_json::to_string(&r.result).unwrap();
+    assert!(!shown.contains("hunter2"), "{shown}");
+    assert!(shown.contains("no_log: true"), "{shown}");
+    assert!(r.debug_output.is_none());
+    assert!(r.msg.is_none());
+}
+
+#[tokio::test]
+async fn undefined_variable_fails_the_host_with_its_name_and_position() {
+    let ran = run_fixture("undefined", |_| {}).await;
+    let f = ran.failures();
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert!(f[0].contains("not_defined_anywhere"), "{}", f[0]);
+    assert!(f[0].contains("site.yml:4:7"), "{}", f[0]);
+    assert!(f[0].contains("uses an undefined variable"), "{}", f[0]);
+    assert!(ran.results("never runs").is_empty());
+    assert_eq!(ran.stats("localhost").failed, 1);
+    assert!(
+        ran.events
+            .iter()
+            .any(|e| matches!(e, Event::NoHosts { reason } if reason == "no more hosts left"))
+    );
+}
+
+#[tokio::test]
+async fn unknown_module_names_the_task_and_suggests() {
+    let ran = run_fixture("misc", |_| {}).await;
+    let f = ran.failures();
+    assert_eq!(f.len(), 1);
+    assert!(f[0].contains("tempalte"), "{}", f[0]);
+    assert!(f[0].contains("a misspelt module"), "{}", f[0]);
+    assert!(f[0].contains("site.yml:"), "{}", f[0]);
+    assert!(f[0].contains("Did you mean 'template'?"), "{}", f[0]);
+}
+
+#[tokio::test]
+async fn includes_tasks_roles_and_vars() {
+    let ran = run_fixture("includes", |_| {}).await;
+    assert!(ran.failures().is_empty(), "{:?}", ran.failures());
+    let names = ran.task_names();
+    assert!(names.iter().any(|n| n == "included for a"), "{names:?}");
+    assert!(names.iter().any(|n| n == "inc : role task"), "{names:?}");
+    assert!(names.iter().any(|n| n == "inc : role handler"), "{names:?}");
+}
+
+#[tokio::test]
+async fn a_missing_playbook_is_a_load_error() {
+    let ran = run_with(fixture("nope").join("missing.yml"), |_| {}).await;
+    assert!(matches!(ran.outcome, Err(RunError::Playbook { .. })));
+}
+
+#[tokio::test]
+async fn unmatched_hosts_report_no_hosts() {
+    let ran = run_fixture("nolog", |o| o.limit = vec!["nomatch".into()]).await;
+    assert!(ran.outcome.is_ok());
+    assert!(
+        ran.events
+            .iter()
+            .any(|e| matches!(e, Event::NoHosts { reason } if reason == "no hosts matched"))
+    );
+}
+
+#[tokio::test]
+async fn facts_magic_hostvars_delegation_and_persistence_across_plays() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out $(x) 'q'.txt");
+    let ran = run_fixture("magic", |o| {
+        o.extra_vars = vec![format!("{{\"out\": {}}}", json!(out.display().to_string()))];
+    })
+    .await;
+    assert!(ran.failures().is_empty(), "{:?}", ran.failures());
+    let names = ran.task_names();
+    assert_eq!(
+        names.iter().filter(|n| *n == "Gathering Facts").count(),
+        1,
+        "facts are gathered once per host per run: {names:?}"
+    );
+    assert!(!names.iter().any(|n| n == "not run after end_host"));
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "localhost\n");
+    let d = &ran.results("environment reaches commands, delegate_to localhost runs locally")[0];
+    assert_eq!(
+        d.delegated_to, None,
+        "delegating to the host itself is not shown"
+    );
+    let plays: Vec<String> = ran
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::PlayStart { name, .. } => Some(name.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(plays[0], "magic vars");
+}
+
+#[tokio::test]
+async fn start_at_task_skips_until_the_named_task() {
+    let ran = run_fixture("tags", |o| o.start_at_task = Some("untagged".into())).await;
+    assert_eq!(
+        ran.task_names(),
+        vec!["untagged", "tagged always", "inside tagged block"]
+    );
+}
+
+#[tokio::test]
+async fn unreachable_failed_and_fatal_hosts_leave_the_play() {
+    let inv = fixture("fleet").join("inventory.ini");
+    let ran = run_fixture("fleet", |o| {
+        o.inventory = vec![inv.display().to_string()];
+        o.extra_vars = vec!["target_hosts=all".into()];
+    })
+    .await;
+    let reach = ran.results("reach");
+    let remote = reach.iter().find(|r| r.host == "remote1").unwrap();
+    assert_eq!(remote.status, Status::Unreachable);
+    assert!(
+        remote
+            .msg
+            .as_deref()
+            .unwrap()
+            .contains("ssh connection not implemented yet")
+    );
+    let first = ran.results("first task");
+    assert_eq!(first.len(), 3, "the unreachable host left the play");
+    let local = first.iter().find(|r| r.host == "localhost").unwrap();
+    assert_eq!(
+        local.debug_output,
+        Some(json!({"msg": "the default on localhost"}))
+    );
+    assert_eq!(
+        ran.results("everyone sees the run_once result")[0].status,
+        Status::Ok
+    );
+    assert!(ran.results("nobody gets here").is_empty());
+    let o = ran.outcome.as_ref().unwrap();
+    let hosts: Vec<&String> = o.stats.keys().collect();
+    assert_eq!(
+        hosts,
+        ["localhost", "jig-local-two", "jig-local-three", "remote1"]
+    );
+    assert_eq!(ran.stats("remote1").unreachable, 1);
+    assert_eq!(
+        ran.stats("jig-local-two").failed,
+        1,
+        "a failed host does not run in later plays"
+    );
+    assert_eq!(ran.stats("jig-local-three").failed, 1);
+    assert_eq!(ran.stats("localhost").failed, 0);
+    assert_eq!(ran.stats("localhost").skipped, 2);
+    assert_eq!(ran.stats("localhost").ok, 4);
+}
