@@ -26,6 +26,11 @@ pub(super) fn register(env: &mut Environment<'static>) {
     super::strict(env, "urlsplit", urlsplit);
     super::strict(env, "shuffle", shuffle);
     super::strict(env, "center", center);
+    super::strict(env, "version_sort", |v: Value| -> Result<Value, Error> {
+        let mut items = items_of("version_sort", &v)?;
+        items.sort_by(|a, b| crate::template::tests::loose_cmp(&to_text(a), &to_text(b)));
+        Ok(Value::from(items))
+    });
     super::strict(env, "truncate", truncate);
     super::strict(env, "wordcount", |v: Value| {
         to_text(&v)
@@ -81,6 +86,9 @@ fn mandatory(v: Value, msg: Option<String>) -> Result<Value, Error> {
 }
 
 fn parse_int(s: &str, base: u32) -> Option<i64> {
+    if !(2..=36).contains(&base) {
+        return None;
+    }
     let t = s.trim().replace('_', "");
     let (neg, digits) = match t.strip_prefix('-') {
         Some(d) => (true, d.to_string()),
@@ -395,10 +403,14 @@ fn strftime(state: &State, fmt: String, second: Option<Value>, kw: Kwargs) -> Re
             .map(|d| d.as_secs_f64())
             .unwrap_or(0.0),
     };
-    // Converts Python's strftime directives to the datetime filter's (both are C's).
-    let tz = if utc { "UTC" } else { "local" };
-    let kwargs = Kwargs::from_iter([("format", Value::from(fmt)), ("tz", Value::from(tz))]);
-    minijinja_contrib::filters::datetimeformat(state, Value::from(ts), kwargs).map(Value::from)
+    // The datetime filter formats in UTC; local time is UTC shifted by the local offset.
+    let shifted = if utc {
+        ts
+    } else {
+        ts + local_offset(ts) as f64
+    };
+    let kwargs = Kwargs::from_iter([("format", Value::from(fmt))]);
+    minijinja_contrib::filters::datetimeformat(state, Value::from(shifted), kwargs).map(Value::from)
 }
 
 fn urlsplit(v: Value, query: Option<String>) -> Result<Value, Error> {
@@ -534,9 +546,13 @@ fn random(v: Value, start: Option<i64>, step: Option<i64>, kw: Kwargs) -> Result
                 "random: empty range for randrange({start}, {end}, {step})"
             )));
         }
+        let (start, end, step) = (i128::from(start), i128::from(end), i128::from(step));
         let count = ((end - start) + step - 1) / step;
-        let k = random_below(count as u64, seed.as_deref()) as i64;
-        return Ok(Value::from(start + k * step));
+        let count = u64::try_from(count).unwrap_or(u64::MAX);
+        let k = i128::from(random_below(count, seed.as_deref()));
+        return Ok(Value::from(
+            i64::try_from(start + k * step).unwrap_or(i64::MAX),
+        ));
     }
     let items = if let Some(s) = v.as_str() {
         s.chars().map(|c| Value::from(c.to_string())).collect()
@@ -599,4 +615,19 @@ fn truncate(
         None => keep.as_str(),
     };
     Ok(format!("{cut}{end}"))
+}
+
+/// The controller's UTC offset in seconds at Unix time `ts` (what Python's `time.localtime`
+/// applies).
+fn local_offset(ts: f64) -> i64 {
+    let t = ts.floor() as libc::time_t;
+    // SAFETY: localtime_r only writes into the `tm` we own; a zeroed `tm` is a valid value.
+    unsafe {
+        let mut tm: libc::tm = std::mem::zeroed();
+        if libc::localtime_r(&t, &mut tm).is_null() {
+            0
+        } else {
+            tm.tm_gmtoff
+        }
+    }
 }

@@ -535,11 +535,7 @@ fn subelements(
 }
 
 /// Pairs of (element, sub-item) for every item of the list at `path` in each element.
-pub(crate) fn subelements_list(
-    v: &Value,
-    path: &Value,
-    skip_missing: bool,
-) -> Result<Vec<Value>, Error> {
+fn subelements_list(v: &Value, path: &Value, skip_missing: bool) -> Result<Vec<Value>, Error> {
     let elements = if v.kind() == ValueKind::Map {
         pairs_of("subelements", v)?
             .into_iter()

@@ -37,7 +37,7 @@ pub(crate) fn compile(pattern: &str, ignorecase: bool, multiline: bool) -> Resul
 }
 
 /// Python's `re` replacement template expansion: `\1`, `\g<1>`, `\g<name>`, `\n`, `\\`.
-fn expand(template: &str, caps: &Captures) -> Result<String, Error> {
+fn expand(template: &str, caps: &Captures, names: &[String]) -> Result<String, Error> {
     let mut out = String::new();
     let chars: Vec<char> = template.chars().collect();
     let mut i = 0;
@@ -49,7 +49,12 @@ fn expand(template: &str, caps: &Captures) -> Result<String, Error> {
                 }
                 caps.get(n)
             }
-            Err(_) => caps.name(key),
+            Err(_) => {
+                if !names.iter().any(|n| n == key) {
+                    return Err(fail(format!("unknown group name '{key}'")));
+                }
+                caps.name(key)
+            }
         };
         if let Some(m) = m {
             out.push_str(m.as_str());
@@ -116,6 +121,7 @@ pub(crate) fn py_sub(
     text: &str,
     count: usize,
 ) -> Result<(String, usize), Error> {
+    let names: Vec<String> = re.capture_names().flatten().map(String::from).collect();
     let mut out = String::new();
     let mut last = 0;
     let mut n = 0;
@@ -126,7 +132,7 @@ pub(crate) fn py_sub(
             break;
         }
         out.push_str(&text[last..m.start()]);
-        out.push_str(&expand(replacement, &caps)?);
+        out.push_str(&expand(replacement, &caps, &names)?);
         last = m.end();
         n += 1;
     }
