@@ -732,7 +732,10 @@ fn plan_touch(
         }
         Some(st) => {
             let state = remote::state_name(&st);
-            let mut plan = Plan::new(path, state, state);
+            // Ansible's touch diff always says state file -> touch; the change is in the times.
+            let mut plan = Plan::new(path, prev, "touch");
+            plan.changed = false;
+            plan.state_after = state;
             attrs_and_times(&mut plan, path, &st, attrs, p, mtime, atime)?;
             plan.report = Some(st);
             Ok(plan)
@@ -875,7 +878,8 @@ async fn execute(
         ModuleResult::ok()
     };
     let is_link = matches!(state, State::Link | State::Hard);
-    if is_link {
+    // Ansible names the path `dest` for links and touch, `path` otherwise.
+    if is_link || state == State::Touch {
         result.set("dest", path.to_string());
         if let Some(s) = src {
             result.set("src", s.to_string());
@@ -1087,6 +1091,16 @@ mod tests {
         // Touching again changes the times, so it is a change, as in Ansible.
         let r = run(&env, json!({"path": fs, "state": "touch"}), false).await;
         assert!(r.changed);
+        assert_eq!(r.values["dest"], fs);
+        assert_eq!(r.values["state"], "file");
+        match &r.diffs[0] {
+            Diff::Fields { before, after, .. } => {
+                assert_eq!(before["state"], "file");
+                assert_eq!(after["state"], "touch");
+                assert_eq!(after["mtime"], "now");
+            }
+            d => panic!("{d:?}"),
+        }
         let keep = json!({"path": fs, "state": "touch", "modification_time": "preserve", "access_time": "preserve"});
         assert!(!run(&env, keep, false).await.changed);
         // Explicit times are idempotent.
