@@ -273,10 +273,12 @@ if [ "$3" = 1 ] && [ -f "$p" ]; then jig_head "$p"; fi"#,
         return Ok(result);
     }
 
-    // Same content: only attributes may change.
+    // Same content: only attributes may change. Ansible answers this case with the `file`
+    // module's result, which names the file `path`.
     let Some(cur) = current else {
         return Ok(bad());
     };
+    result.set("path", dest.clone());
     let plan = match remote::attr_changes(&cur, &attrs) {
         Ok(p) => p,
         Err(e) => return Ok(ModuleResult::failed(e.to_string())),

@@ -279,6 +279,7 @@ impl<'a> Frames<'a> {
     pub(crate) fn sized(&mut self) -> Option<&'a [u8]> {
         let n: usize = std::str::from_utf8(self.next_record()?)
             .ok()?
+            .trim()
             .parse()
             .ok()?;
         if n > self.rest.len() {
