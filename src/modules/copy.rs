@@ -1423,6 +1423,11 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&dest).unwrap(), HOSTILE_TEXT);
         assert!(leftovers(tmp.path()).is_empty());
 
+        let e = tmp.path().join("empty");
+        let ea = margs("copy", json!({"dest": e.to_str().unwrap(), "content": ""}));
+        assert!(Copy.run(&ea, &env.ctx(false, false)).await.unwrap().changed);
+        assert_eq!(std::fs::read(&e).unwrap(), b"");
+        assert!(!Copy.run(&ea, &env.ctx(false, false)).await.unwrap().changed);
         let j = margs(
             "copy",
             json!({"dest": tmp.path().join("j").to_str().unwrap(), "content": {"a": [1, "x"], "b": true}}),

@@ -1384,6 +1384,31 @@ mod tests {
         assert_not_pwned();
     }
 
+    #[test]
+    fn diffs_summarise_binary_and_large_content() {
+        match content_diff("/etc/a", "src", Some(b"old\n"), b"new\n") {
+            Diff::Text {
+                before,
+                after,
+                before_header,
+                ..
+            } => {
+                assert_eq!((before.as_str(), after.as_str()), ("old\n", "new\n"));
+                assert_eq!(before_header, "/etc/a");
+            }
+            d => panic!("{d:?}"),
+        }
+        assert!(matches!(
+            content_diff("/bin/x", "src", None, b"\x7fELF\0\xff"),
+            Diff::Summary(s) if s.contains("binary")
+        ));
+        let big = vec![b'a'; DIFF_MAX_BYTES + 1];
+        assert!(matches!(
+            content_diff("/big", "src", Some(b"small"), &big),
+            Diff::Summary(s) if s.contains("too large")
+        ));
+    }
+
     #[tokio::test]
     async fn attributes_are_planned_then_applied() {
         let tmp = tempfile::tempdir().unwrap();
