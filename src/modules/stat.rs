@@ -287,6 +287,76 @@ mod tests {
         ModuleArgs::new("stat", v.as_object().unwrap().clone().into_iter().collect())
     }
 
+    /// Under `become`, access is the become user's, and writes are made as that user.
+    #[tokio::test]
+    async fn become_user_sees_its_own_access() {
+        use crate::connection::{Become, BecomeMethod};
+        use crate::modules::remote::{FileAttrs, WriteOptions, write_file};
+        if !nix_is_root() {
+            return;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+        let env = Env::new(tmp.path());
+        let mut ctx = env.ctx(false, false);
+        ctx.become_ = Some(Become {
+            user: "nobody".into(),
+            method: BecomeMethod::Su,
+            flags: Vec::new(),
+        });
+        let f = tmp.path().join("root's file");
+        std::fs::write(&f, "x").unwrap();
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let r = Stat
+            .run(&margs(json!({"path": f.to_str().unwrap()})), &ctx)
+            .await
+            .unwrap();
+        assert_eq!(r.values["stat"]["readable"], true);
+        assert_eq!(r.values["stat"]["writeable"], false, "{r:?}");
+        let r = Stat
+            .run(
+                &margs(json!({"path": f.to_str().unwrap()})),
+                &env.ctx(false, false),
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.values["stat"]["writeable"], true);
+
+        let mine = tmp.path().join(HOSTILE);
+        write_file(
+            &ctx,
+            mine.to_str().unwrap(),
+            b"by nobody\n",
+            &FileAttrs::default(),
+            &WriteOptions::default(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(std::fs::metadata(&mine).unwrap().uid(), 65534);
+        assert_eq!(std::fs::read(&mine).unwrap(), b"by nobody\n");
+        let e = write_file(
+            &ctx,
+            f.to_str().unwrap(),
+            b"no",
+            &FileAttrs::default(),
+            &WriteOptions::default(),
+        )
+        .await;
+        // The directory is writable, so the rename succeeds, but taking root's ownership fails
+        // silently and the file becomes nobody's, exactly as Ansible's atomic_move does.
+        assert!(e.is_ok(), "{e:?}");
+        assert_not_pwned();
+    }
+
+    fn nix_is_root() -> bool {
+        std::fs::read_to_string("/proc/self/status")
+            .map(|s| {
+                s.lines()
+                    .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
+            })
+            .unwrap_or(false)
+    }
+
     #[tokio::test]
     async fn files_links_and_absence() {
         let tmp = tempfile::tempdir().unwrap();
