@@ -1,7 +1,8 @@
 //! The `stat` module: Ansible's `stat` dictionary for one path, in one round trip.
 //!
 //! The probe collects the stat (following links only with `follow`), block counts and device
-//! type, the resolved path of a link, the connecting user's access (`test -r/-w/-x`, so it is
+//! type, the resolved path of a link (`readlink -m`, like Python's `realpath`), the connecting
+//! user's access (`test -r/-w/-x`, so it is
 //! right under `become` too), a checksum with the coreutils `<algorithm>sum` tool, and, when
 //! the host has them, `file`'s MIME type and `lsattr`'s attributes. The host is never changed,
 //! so check mode runs it as usual.
@@ -43,7 +44,7 @@ const PROBE: &str = r#"jig_stat "$1" $2 || exit 1
 if [ -e "$1" ] || { [ -L "$1" ] && [ -z "$2" ]; }; then :; else exit 0; fi
 LC_ALL=C stat $2 --printf '%b %B %r' -- "$1" || exit 1
 printf '\0'
-if [ -L "$1" ]; then _r=$(readlink -f -- "$1" && printf x) && printf '%s' "${_r%?x}"; fi
+if [ -L "$1" ]; then _r=$(readlink -m -- "$1" && printf x) && printf '%s' "${_r%?x}"; fi
 printf '\0'
 _a=
 if [ -r "$1" ]; then _a=${_a}r; fi
@@ -253,6 +254,10 @@ impl Module for Stat {
             put("charset", cs.into());
         }
         if get_attributes {
+            // Ansible's defaults when lsattr is missing or fails (tmpfs, for one).
+            put("version", Json::Null);
+            put("attributes", Json::Array(Vec::new()));
+            put("attr_flags", "".into());
             let mut fields = lsattr.split_whitespace();
             if let (Some(version), Some(flags)) = (fields.next(), fields.next()) {
                 let flags: String = flags.chars().filter(|c| *c != '-').collect();
