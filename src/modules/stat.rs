@@ -2,10 +2,9 @@
 //!
 //! The probe collects the stat (following links only with `follow`), block counts and device
 //! type, the resolved path of a link (`readlink -m`, like Python's `realpath`), the connecting
-//! user's access (`test -r/-w/-x`, so it is
-//! right under `become` too), a checksum with the coreutils `<algorithm>sum` tool, and, when
-//! the host has them, `file`'s MIME type and `lsattr`'s attributes. The host is never changed,
-//! so check mode runs it as usual.
+//! user's access (`test -r/-w/-x`, so it is right under `become` too), a checksum with the
+//! coreutils `<algorithm>sum` tool, and, when the host has them, `file`'s MIME type and
+//! `lsattr`'s attributes. The host is never changed, so check mode runs it as usual.
 
 use async_trait::async_trait;
 use serde_json::{Map, Value as Json};
