@@ -859,6 +859,21 @@ fn plan_link(
             chain(&mut plan.cmd, &c);
         }
     }
+    // A link about to be made, kept as itself: its owner is set right after it is made, so the
+    // next run finds nothing to do.
+    if !follow && !hard && !up_to_date {
+        for (tool, key, value) in [
+            ("chown", "owner", &attrs.owner),
+            ("chgrp", "group", &attrs.group),
+        ] {
+            if let Some(v) = value {
+                let mut c = Cmd::empty();
+                c.arg(tool).arg("-h").arg("--").arg(v).arg(path);
+                chain(&mut plan.cmd, &c);
+                plan.after.insert(key.to_string(), v.clone());
+            }
+        }
+    }
     plan.report = p.own.clone().filter(|_| up_to_date);
     plan.stat_after = true;
     Ok(plan)
@@ -1204,6 +1219,14 @@ mod tests {
         assert_eq!(std::fs::read_link(&link).unwrap(), other);
         assert_eq!(mode_of(&other), 0o600);
         assert!(!run(&env, keep, false).await.changed);
+        // A link kept as itself (follow: false) gets its owner on the first run.
+        let own = tmp.path().join("own link");
+        let f = json!({"path": own.to_str().unwrap(), "src": other.to_str().unwrap(), "state": "link", "follow": false, "owner": "nobody"});
+        let r = run(&env, f.clone(), false).await;
+        assert!(r.changed && !r.failed, "{r:?}");
+        assert_eq!(std::fs::symlink_metadata(&own).unwrap().uid(), 65534);
+        assert_eq!(std::fs::metadata(&other).unwrap().uid(), 0);
+        assert!(!run(&env, f, false).await.changed);
         // Hard link.
         let h = tmp.path().join("hard 'x'");
         let e =
