@@ -273,10 +273,12 @@ if [ "$3" = 1 ] && [ -f "$p" ]; then jig_head "$p"; fi"#,
         return Ok(result);
     }
 
-    // Same content: only attributes may change.
+    // Same content: only attributes may change. Ansible answers this case with the `file`
+    // module's result, which names the file `path`.
     let Some(cur) = current else {
         return Ok(bad());
     };
+    result.set("path", dest.clone());
     let plan = match remote::attr_changes(&cur, &attrs) {
         Ok(p) => p,
         Err(e) => return Ok(ModuleResult::failed(e.to_string())),
@@ -1421,6 +1423,11 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&dest).unwrap(), HOSTILE_TEXT);
         assert!(leftovers(tmp.path()).is_empty());
 
+        let e = tmp.path().join("empty");
+        let ea = margs("copy", json!({"dest": e.to_str().unwrap(), "content": ""}));
+        assert!(Copy.run(&ea, &env.ctx(false, false)).await.unwrap().changed);
+        assert_eq!(std::fs::read(&e).unwrap(), b"");
+        assert!(!Copy.run(&ea, &env.ctx(false, false)).await.unwrap().changed);
         let j = margs(
             "copy",
             json!({"dest": tmp.path().join("j").to_str().unwrap(), "content": {"a": [1, "x"], "b": true}}),
