@@ -21,12 +21,14 @@ pub mod copy;
 pub mod file;
 pub mod mode;
 pub mod remote;
+pub mod replace;
 pub mod search;
 pub mod slurp;
 pub mod stat;
 pub mod template;
 
 pub mod blockinfile;
+pub mod command;
 pub mod lineinfile;
 pub mod pyregex;
 pub mod textfile;
@@ -206,9 +208,13 @@ pub fn names() -> Vec<&'static str> {
 /// The registry. Add a module here when its file lands.
 static REGISTRY: &[&dyn Module] = &[
     &blockinfile::BlockInFile,
+    &command::Command,
+    &command::Shell,
+    &command::Raw,
     &copy::Copy,
     &file::File,
     &lineinfile::LineInFile,
+    &replace::Replace,
     &slurp::Slurp,
     &stat::Stat,
     &template::Template,
