@@ -40,12 +40,17 @@ echo '@@jig-facts:cgroup'; cat /proc/1/cgroup
 echo '@@jig-facts:pid1env'; tr '\000' '\n' < /proc/1/environ | grep '^container='
 echo '@@jig-facts:systemd_container'; cat /run/systemd/container
 echo '@@jig-facts:xencap'; cat /proc/xen/capabilities
-echo '@@jig-facts:dmi'; for f in product_name sys_vendor product_family bios_vendor; do printf '%s=%s\n' "$f" "$(cat /sys/devices/virtual/dmi/id/$f)"; done
+echo '@@jig-facts:dmi'; for f in product_name sys_vendor product_family bios_vendor product_version product_serial product_uuid bios_version bios_date board_asset_tag board_name board_serial board_vendor board_version chassis_asset_tag chassis_serial chassis_vendor chassis_version chassis_type; do printf '%s=%s\n' "$f" "$(cat /sys/devices/virtual/dmi/id/$f)"; done
 echo '@@jig-facts:modules'; cut -d' ' -f1 /proc/modules | grep -E '^(kvm|vboxdrv|virtio)$'
 echo '@@jig-facts:selinux'; printf 'enforce=%s\n' "$(cat /sys/fs/selinux/enforce)"; printf 'policyvers=%s\n' "$(cat /sys/fs/selinux/policyvers)"; grep -E '^SELINUX(TYPE)?=' /etc/selinux/config
 echo '@@jig-facts:fips'; cat /proc/sys/crypto/fips_enabled
 echo '@@jig-facts:resolv'; cat /etc/resolv.conf
-echo '@@jig-facts:misc'; printf 'uptime=%s\n' "$(cut -d' ' -f1 /proc/uptime)"; printf 'machine_id=%s\n' "$(cat /etc/machine-id)"; printf 'bits=%s\n' "$(getconf LONG_BIT)"
+echo '@@jig-facts:misc'; printf 'uptime=%s\n' "$(cut -d' ' -f1 /proc/uptime)"; printf 'loadavg=%s\n' "$(cat /proc/loadavg)"; printf 'machine_id=%s\n' "$(cat /etc/machine-id)"; printf 'bits=%s\n' "$(getconf LONG_BIT)"
+echo '@@jig-facts:net_dirs'; ls /sys/class/net
+echo '@@jig-facts:ip_link'; ip -o link show
+echo '@@jig-facts:ip_addr'; ip -o addr show
+echo '@@jig-facts:route4'; ip -4 route get 8.8.8.8
+echo '@@jig-facts:route6'; ip -6 route get 2001:4860:4860::8888
 echo '@@jig-facts:env'; env -0 || cat /proc/$$/environ
 "#;
 
@@ -80,6 +85,7 @@ pub fn from_probe_output(raw: &str) -> VarMap {
     virtualization(&s, &mut f);
     security(&s, &mut f);
     misc(&s, &mut f);
+    network(&s, &mut f);
     f.insert("local".into(), json!({}));
     f.insert("gather_subset".into(), json!(["all"]));
     f.insert("module_setup".into(), json!(true));
@@ -910,7 +916,88 @@ fn security(s: &Sections, f: &mut Map<String, Json>) {
         "disabled"
     };
     f.insert("apparmor".into(), json!({"status": apparmor}));
+    dmi_facts(s, f);
     f.insert("fips".into(), json!(s.get("fips").trim() == "1"));
+}
+
+/// Ansible's DMI facts: the firmware's description of the machine, `NA` where unreadable.
+fn dmi_facts(s: &Sections, f: &mut Map<String, Json>) {
+    let get = |k: &str| {
+        let v = s.kv_get("dmi", k);
+        if v.is_empty() {
+            "NA".to_string()
+        } else {
+            v.to_string()
+        }
+    };
+    for (fact, file) in [
+        ("bios_date", "bios_date"),
+        ("bios_vendor", "bios_vendor"),
+        ("bios_version", "bios_version"),
+        ("board_asset_tag", "board_asset_tag"),
+        ("board_name", "board_name"),
+        ("board_serial", "board_serial"),
+        ("board_vendor", "board_vendor"),
+        ("board_version", "board_version"),
+        ("chassis_asset_tag", "chassis_asset_tag"),
+        ("chassis_serial", "chassis_serial"),
+        ("chassis_vendor", "chassis_vendor"),
+        ("chassis_version", "chassis_version"),
+        ("product_name", "product_name"),
+        ("product_serial", "product_serial"),
+        ("product_uuid", "product_uuid"),
+        ("product_version", "product_version"),
+        ("system_vendor", "sys_vendor"),
+    ] {
+        f.insert(fact.into(), json!(get(file)));
+    }
+    // SMBIOS chassis types, as Ansible names them.
+    const FORM_FACTORS: [&str; 37] = [
+        "Unknown",
+        "Other",
+        "Unknown",
+        "Desktop",
+        "Low Profile Desktop",
+        "Pizza Box",
+        "Mini Tower",
+        "Tower",
+        "Portable",
+        "Laptop",
+        "Notebook",
+        "Hand Held",
+        "Docking Station",
+        "All In One",
+        "Sub Notebook",
+        "Space-saving",
+        "Lunch Box",
+        "Main Server Chassis",
+        "Expansion Chassis",
+        "Sub Chassis",
+        "Bus Expansion Chassis",
+        "Peripheral Chassis",
+        "RAID Chassis",
+        "Rack Mount Chassis",
+        "Sealed-case PC",
+        "Multi-system",
+        "CompactPCI",
+        "AdvancedTCA",
+        "Blade",
+        "Blade Enclosure",
+        "Tablet",
+        "Convertible",
+        "Detachable",
+        "IoT Gateway",
+        "Embedded PC",
+        "Mini PC",
+        "Stick PC",
+    ];
+    let form = s
+        .kv_get("dmi", "chassis_type")
+        .parse::<usize>()
+        .ok()
+        .and_then(|i| FORM_FACTORS.get(i).copied())
+        .unwrap_or("NA");
+    f.insert("form_factor".into(), json!(form));
 }
 
 fn misc(s: &Sections, f: &mut Map<String, Json>) {
@@ -963,6 +1050,18 @@ fn misc(s: &Sections, f: &mut Map<String, Json>) {
     if let Ok(up) = s.kv_get("misc", "uptime").parse::<f64>() {
         f.insert("uptime_seconds".into(), json!(up as i64));
     }
+    let load: Vec<f64> = s
+        .kv_get("misc", "loadavg")
+        .split_whitespace()
+        .take(3)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    if let [one, five, fifteen] = load[..] {
+        f.insert(
+            "loadavg".into(),
+            json!({"1m": one, "5m": five, "15m": fifteen}),
+        );
+    }
     let mid = s.kv_get("misc", "machine_id");
     if !mid.is_empty() {
         f.insert("machine_id".into(), json!(mid));
@@ -982,6 +1081,191 @@ fn misc(s: &Sections, f: &mut Map<String, Json>) {
         }
     }
     f.insert("env".into(), Json::Object(env));
+}
+
+/// Interfaces, addresses and default routes from `ip -o link`, `ip -o addr` and
+/// `ip route get`, shaped as Ansible's Linux network collector shapes them.
+fn network(s: &Sections, f: &mut Map<String, Json>) {
+    let mut ifaces: Vec<(String, Map<String, Json>)> = Vec::new();
+    for line in s.lines("ip_link") {
+        // `4: eth0@if5: <BROADCAST,UP> mtu 1400 ... \    link/ether 02:.. brd ff:..`
+        let mut parts = line.splitn(3, ": ");
+        let (Some(_), Some(name), Some(rest)) = (parts.next(), parts.next(), parts.next()) else {
+            continue;
+        };
+        let name = name.split('@').next().unwrap_or(name).to_string();
+        let flags: Vec<&str> = rest
+            .split_once('<')
+            .and_then(|(_, r)| r.split_once('>'))
+            .map(|(fl, _)| fl.split(',').collect())
+            .unwrap_or_default();
+        let words: Vec<&str> = rest.split_whitespace().collect();
+        let after = |key: &str| {
+            words
+                .iter()
+                .position(|w| *w == key)
+                .and_then(|i| words.get(i + 1))
+                .copied()
+        };
+        let mut m = Map::new();
+        m.insert("active".into(), json!(flags.contains(&"UP")));
+        m.insert("device".into(), json!(name));
+        if let Some(mtu) = after("mtu").and_then(|v| v.parse::<i64>().ok()) {
+            m.insert("mtu".into(), json!(mtu));
+        }
+        m.insert("promisc".into(), json!(flags.contains(&"PROMISC")));
+        if let Some(link) = words.iter().find(|w| w.starts_with("link/")) {
+            let kind = &link["link/".len()..];
+            m.insert("type".into(), json!(kind));
+            if let Some(mac) = after(link).filter(|m| *m != "00:00:00:00:00:00" && m.contains(':'))
+            {
+                m.insert("macaddress".into(), json!(mac));
+            }
+        }
+        ifaces.push((name, m));
+    }
+    let mut all4 = Vec::new();
+    let mut all6 = Vec::new();
+    for line in s.lines("ip_addr") {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if words.len() < 4 {
+            continue;
+        }
+        let name = words[1].split('@').next().unwrap_or(words[1]);
+        let after = |key: &str| {
+            words
+                .iter()
+                .position(|w| *w == key)
+                .and_then(|i| words.get(i + 1))
+                .copied()
+        };
+        let Some(entry) = ifaces.iter_mut().find(|(n, _)| n == name).map(|(_, m)| m) else {
+            continue;
+        };
+        match words[2] {
+            "inet" => {
+                let (addr, prefix) = words[3].split_once('/').unwrap_or((words[3], "32"));
+                let plen: u32 = prefix.parse().unwrap_or(32).min(32);
+                let mask = if plen == 0 {
+                    0
+                } else {
+                    u32::MAX << (32 - plen)
+                };
+                let ip = addr
+                    .parse::<std::net::Ipv4Addr>()
+                    .map(u32::from)
+                    .unwrap_or(0);
+                let v4 = json!({
+                    "address": addr,
+                    "broadcast": after("brd").unwrap_or(""),
+                    "netmask": std::net::Ipv4Addr::from(mask).to_string(),
+                    "network": std::net::Ipv4Addr::from(ip & mask).to_string(),
+                    "prefix": prefix,
+                });
+                if !addr.starts_with("127.") {
+                    all4.push(json!(addr));
+                }
+                if entry.contains_key("ipv4") {
+                    if let Json::Array(list) = entry
+                        .entry("ipv4_secondaries")
+                        .or_insert_with(|| Json::Array(Vec::new()))
+                    {
+                        list.push(v4);
+                    }
+                } else {
+                    entry.insert("ipv4".into(), v4);
+                }
+            }
+            "inet6" => {
+                let (addr, prefix) = words[3].split_once('/').unwrap_or((words[3], "128"));
+                if addr != "::1" {
+                    all6.push(json!(addr));
+                }
+                let v6 = json!({"address": addr, "prefix": prefix,
+                                "scope": after("scope").unwrap_or("")});
+                if let Json::Array(list) = entry
+                    .entry("ipv6")
+                    .or_insert_with(|| Json::Array(Vec::new()))
+                {
+                    list.push(v6);
+                }
+            }
+            _ => {}
+        }
+    }
+    // Ansible lists interfaces in /sys/class/net directory order.
+    let mut names: Vec<String> = s
+        .lines("net_dirs")
+        .into_iter()
+        .flat_map(|l| l.split_whitespace())
+        .map(str::to_string)
+        .collect();
+    if names.is_empty() {
+        names = ifaces.iter().map(|(n, _)| n.clone()).collect();
+    }
+    let default = |section: &str, v6: bool| -> Json {
+        let words: Vec<&str> = s
+            .get(section)
+            .lines()
+            .next()
+            .unwrap_or("")
+            .split_whitespace()
+            .collect();
+        let after = |key: &str| {
+            words
+                .iter()
+                .position(|w| *w == key)
+                .and_then(|i| words.get(i + 1))
+                .copied()
+        };
+        let Some(dev) = after("dev") else {
+            return json!({});
+        };
+        let mut m = Map::new();
+        m.insert("interface".into(), json!(dev));
+        if let Some(gw) = after("via") {
+            m.insert("gateway".into(), json!(gw));
+        }
+        if let Some(src) = after("src") {
+            m.insert("address".into(), json!(src));
+        }
+        if let Some((_, iface)) = ifaces.iter().find(|(n, _)| n == dev) {
+            for k in ["macaddress", "mtu", "type"] {
+                if let Some(v) = iface.get(k) {
+                    m.insert(k.into(), v.clone());
+                }
+            }
+            if v6 {
+                let src = after("src").unwrap_or("");
+                if let Some(Json::Array(list)) = iface.get("ipv6")
+                    && let Some(a) = list
+                        .iter()
+                        .find(|a| a["address"] == json!(src))
+                        .or_else(|| list.first())
+                {
+                    for k in ["address", "prefix", "scope"] {
+                        m.insert(k.into(), a[k].clone());
+                    }
+                }
+            } else if let Some(Json::Object(v4)) = iface.get("ipv4") {
+                m.insert("alias".into(), json!(dev));
+                for (k, v) in v4 {
+                    m.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        Json::Object(m)
+    };
+    f.insert("default_ipv4".into(), default("route4", false));
+    f.insert("default_ipv6".into(), default("route6", true));
+    f.insert("all_ipv4_addresses".into(), Json::Array(all4));
+    f.insert("all_ipv6_addresses".into(), Json::Array(all6));
+    f.insert("interfaces".into(), json!(names));
+    for (name, m) in ifaces {
+        // Interface facts are named with `-` and `:` turned into `_`, as Ansible names them.
+        let key = name.replace(['-', ':', '.'], "_");
+        f.insert(key, Json::Object(m));
+    }
 }
 
 #[cfg(test)]

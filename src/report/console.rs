@@ -262,8 +262,11 @@ impl ConsoleRenderer {
         match r.status {
             Status::Ok | Status::Changed | Status::Failed => {}
             Status::Skipped => {
+                // Ansible drops the per-item `results` from the loop's summary line.
+                let mut summary = r.clone();
+                summary.result.remove("results");
                 let mut msg = format!("skipping: [{}]", r.host);
-                self.append_dump(&mut msg, r);
+                self.append_dump_of(&mut msg, &summary, true);
                 self.display(&msg, Some(COLOR_SKIP));
             }
             Status::Ignored => self.display("...ignoring", Some(COLOR_SKIP)),
@@ -341,6 +344,10 @@ impl ConsoleRenderer {
 
     /// ` => {json}` for verbose runs, and always for `debug`.
     fn append_dump(&mut self, msg: &mut String, r: &TaskResult) {
+        self.append_dump_of(msg, r, false);
+    }
+
+    fn append_dump_of(&mut self, msg: &mut String, r: &TaskResult, loop_summary: bool) {
         if let Some(out) = &r.debug_output {
             let value = match out {
                 Json::Object(_) => out.clone(),
@@ -354,13 +361,13 @@ impl ConsoleRenderer {
             msg.push_str(&pyfmt::dumps(&value, Some(4)));
         } else if self.opts.verbosity > 0 {
             msg.push_str(" => ");
-            msg.push_str(&self.dump(r, false));
+            msg.push_str(&self.dump(r, loop_summary));
         }
     }
 
     /// The result as Ansible shows it: internal keys, `failed`/`skipped` (the status says it),
     /// warnings and exceptions removed; `invocation` and `diff` only from `-vvv`.
-    fn dump(&self, r: &TaskResult, force_indent: bool) -> String {
+    fn dump(&self, r: &TaskResult, loop_summary: bool) -> String {
         let mut m: Map<String, Json> = r
             .result
             .iter()
@@ -375,7 +382,7 @@ impl ConsoleRenderer {
             m.remove("diff");
         }
         // Ansible's skipped loop items carry no `changed`; every other result does.
-        let skipped_item = r.status == Status::Skipped && r.item_label.is_some();
+        let skipped_item = r.status == Status::Skipped && (r.item_label.is_some() || loop_summary);
         if !m.contains_key("changed") && !skipped_item {
             m.insert("changed".into(), Json::Bool(r.status == Status::Changed));
         }
@@ -385,7 +392,7 @@ impl ConsoleRenderer {
         if r.status == Status::Unreachable {
             m.insert("unreachable".into(), Json::Bool(true));
         }
-        let indent = (force_indent || self.opts.verbosity > 2).then_some(4);
+        let indent = (self.opts.verbosity > 2).then_some(4);
         pyfmt::dumps(&Json::Object(m), indent)
     }
 
@@ -418,35 +425,12 @@ impl ConsoleRenderer {
 
     fn snippet(&mut self, pos: &Pos) -> Option<String> {
         let file = pos.file.as_ref()?;
-        if pos.line == 0 {
-            return None;
-        }
         let lines = self
             .sources
             .entry(file.as_ref().clone())
-            .or_insert_with(|| {
-                std::fs::read_to_string(file.as_ref()).ok().map(|t| {
-                    t.lines()
-                        .map(|l| l.trim_end_matches('\r').to_string())
-                        .collect()
-                })
-            })
+            .or_insert_with(|| read_lines(file))
             .as_ref()?;
-        let line = pos.line as usize;
-        if line > lines.len() {
-            return None;
-        }
-        let width = line.to_string().len();
-        let mut out = String::new();
-        for n in line.saturating_sub(2).max(1)..=line {
-            out.push_str(&format!("{n:>width$} {}\n", lines[n - 1]));
-        }
-        let col = pos.column.max(1) as usize;
-        out.push_str(&format!(
-            "{}^ column {col}\n",
-            " ".repeat(width + 1 + col - 1)
-        ));
-        Some(out)
+        snippet_of(lines, pos)
     }
 
     fn show_diffs(&mut self, diffs: &[Diff]) {
@@ -505,6 +489,46 @@ fn host_label(r: &TaskResult) -> String {
         Some(d) if *d != r.host => format!("{} -> {d}", r.host),
         _ => r.host.clone(),
     }
+}
+
+fn read_lines(path: &std::path::Path) -> Option<Vec<String>> {
+    std::fs::read_to_string(path).ok().map(|t| {
+        t.lines()
+            .map(|l| l.trim_end_matches('\r').to_string())
+            .collect()
+    })
+}
+
+/// The source lines leading to `pos` (up to three) with a caret under its column, as
+/// Ansible 2.19 shows an error's origin:
+///
+/// ```text
+///  8       file: path=/etc/x
+///  9       notify: h1
+/// 10     - name: cmd fail
+///          ^ column 7
+/// ```
+pub fn source_snippet(pos: &Pos) -> Option<String> {
+    let lines = read_lines(pos.file.as_ref()?)?;
+    snippet_of(&lines, pos)
+}
+
+fn snippet_of(lines: &[String], pos: &Pos) -> Option<String> {
+    let line = pos.line as usize;
+    if line == 0 || line > lines.len() {
+        return None;
+    }
+    let width = line.to_string().len();
+    let mut out = String::new();
+    for n in line.saturating_sub(2).max(1)..=line {
+        out.push_str(&format!("{n:>width$} {}\n", lines[n - 1]));
+    }
+    let col = pos.column.max(1) as usize;
+    out.push_str(&format!(
+        "{}^ column {col}\n",
+        " ".repeat(width + 1 + col - 1)
+    ));
+    Some(out)
 }
 
 /// Ansible's `stringc`: each line wrapped in its own colour sequence.

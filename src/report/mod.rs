@@ -70,7 +70,9 @@ pub struct TaskResult {
     /// The full result as registered (for `-v` and for `debug`), already redacted.
     /// For `no_log` tasks this is replaced by the censored notice.
     pub result: serde_json::Map<String, Json>,
-    /// For `debug`: the value to print under the host line.
+    /// For `debug`: the value to print under the host line. An object is printed as is
+    /// (`{"msg": "..."}` for `msg:`, `{"var_name": value}` for `var:`); any other value is
+    /// printed as `{"msg": value}`. The console always shows it, indented, as Ansible does.
     pub debug_output: Option<Json>,
 }
 
@@ -95,11 +97,14 @@ pub enum Event {
     },
     /// A task finished on one host (or one loop item).
     Result(TaskResult),
-    /// A loop finished on one host: the aggregated status of all items.
+    /// A loop finished on one host: the aggregated status of all items. The console shows
+    /// the diffs of the changed items (sent with their `Result`s) here, as Ansible does,
+    /// and nothing else unless the loop was skipped, ignored or unreachable.
     LoopDone(TaskResult),
     /// A play has no hosts left, or matched none.
     NoHosts {
-        /// Why ("no hosts matched", "no more hosts left").
+        /// Why: "no hosts matched" (shown as `skipping: no hosts matched`) or "no more hosts
+        /// left" (shown as the `NO MORE HOSTS LEFT` banner).
         reason: String,
     },
     /// Something the user should know that is not a failure.

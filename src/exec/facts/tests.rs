@@ -111,6 +111,41 @@ fn debian12_container_matches_ansible_setup() {
     ] {
         assert!(dt.get(key).is_some_and(Json::is_string), "date_time.{key}");
     }
+    // Network facts, as `ansible -m setup` reported them on that machine.
+    assert_eq!(
+        f["ansible_default_ipv4"],
+        json!({"address": "192.0.2.2", "alias": "eth0", "broadcast": "192.0.2.255",
+               "gateway": "192.0.2.1", "interface": "eth0", "macaddress": "02:fc:00:00:00:01",
+               "mtu": 1400, "netmask": "255.255.255.0", "network": "192.0.2.0", "prefix": "24",
+               "type": "ether"})
+    );
+    assert_eq!(
+        f["ansible_default_ipv6"],
+        json!({"address": "fd00::2", "gateway": "fd00::1", "interface": "eth0",
+               "macaddress": "02:fc:00:00:00:01", "mtu": 1400, "prefix": "64",
+               "scope": "global", "type": "ether"})
+    );
+    assert_eq!(f["ansible_all_ipv4_addresses"], json!(["192.0.2.2"]));
+    assert_eq!(
+        f["ansible_all_ipv6_addresses"],
+        json!(["fd00::2", "fe80::fc:ff:fe00:1"])
+    );
+    assert_eq!(
+        f["ansible_interfaces"],
+        json!(["eth0", "ifb0", "ifb1", "lo"])
+    );
+    assert_eq!(
+        f["ansible_lo"],
+        json!({"active": true, "device": "lo", "ipv4": {"address": "127.0.0.1",
+               "broadcast": "", "netmask": "255.0.0.0", "network": "127.0.0.0", "prefix": "8"},
+               "ipv6": [{"address": "::1", "prefix": "128", "scope": "host"}], "mtu": 65536,
+               "promisc": false, "type": "loopback"})
+    );
+    assert_eq!(
+        f["ansible_ifb0"],
+        json!({"active": false, "device": "ifb0", "macaddress": "2e:69:d9:16:5b:0a",
+               "mtu": 1500, "promisc": false, "type": "ether"})
+    );
     // ansible_facts holds the same facts without the prefix.
     let af = &f["ansible_facts"];
     assert_eq!(af["os_family"], json!("Debian"));
@@ -151,6 +186,16 @@ fn ubuntu_on_kvm_with_systemd() {
                "description": "Ubuntu 22.04.3 LTS", "major_release": "22"})
     );
     assert_eq!(f["ansible_apparmor"], json!({"status": "enabled"}));
+    assert_eq!(f["ansible_system_vendor"], json!("QEMU"));
+    assert_eq!(f["ansible_bios_vendor"], json!("SeaBIOS"));
+    assert_eq!(
+        f["ansible_product_name"],
+        json!("Standard PC (Q35 + ICH9, 2009)")
+    );
+    assert_eq!(
+        f["ansible_loadavg"],
+        json!({"1m": 0.5, "5m": 0.25, "15m": 0.125})
+    );
     assert_eq!(
         f["ansible_dns"],
         json!({"nameservers": ["127.0.0.53"], "search": ["example.com"],

@@ -308,6 +308,36 @@ fn failures_unreachable_and_loops() {
     insta::assert_snapshot!("failures_color", colored.replace('\x1b', "<ESC>"));
 }
 
+/// `-v` on a loop whose items were all skipped, as ansible-playbook 2.19 prints it.
+#[test]
+fn verbose_skipped_loop_matches_ansible() {
+    let mut ev = vec![task("debug", 4)];
+    for i in [1, 2] {
+        let mut r = res("web1", Status::Skipped);
+        r.item_label = Some(i.to_string());
+        r.result = obj(json!({"false_condition": false, "item": i, "skipped": true}));
+        ev.push(Event::Result(r));
+    }
+    let mut done = res("web1", Status::Skipped);
+    done.result = obj(json!({"msg": "All items skipped", "skipped": true,
+        "results": [{"item": 1}, {"item": 2}]}));
+    ev.push(Event::LoopDone(done));
+    let out = render(
+        &ev,
+        ConsoleOptions {
+            verbosity: 1,
+            ..ConsoleOptions::default()
+        },
+    );
+    assert_eq!(
+        out,
+        "\nTASK [debug] *******************************************************************\n\
+         skipping: [web1] => (item=1)  => {\"false_condition\": false, \"item\": 1}\n\
+         skipping: [web1] => (item=2)  => {\"false_condition\": false, \"item\": 2}\n\
+         skipping: [web1] => {\"msg\": \"All items skipped\"}\n"
+    );
+}
+
 #[test]
 fn wide_terminals_and_task_paths() {
     let ev = vec![
