@@ -754,7 +754,12 @@ impl<'r> Runner<'r> {
             self.start_at = None;
         }
         let is_meta = task.action == "meta";
-        if !is_meta {
+        let is_include = matches!(
+            task.action.as_str(),
+            "include_tasks" | "include_role" | "include"
+        );
+        // Ansible shows a banner for a named `meta` task, never for an unnamed one.
+        if !is_meta || task.name.is_some() {
             self.emit(Event::TaskStart {
                 name: display.clone(),
                 pos: task.pos.clone(),
@@ -816,7 +821,9 @@ impl<'r> Runner<'r> {
                 for item in &outcome.items {
                     self.emit(Event::Result(item.clone()));
                 }
-                if outcome.looped {
+                // Ansible shows one `included:` line per item of a looped include, no summary.
+                if outcome.looped && is_include {
+                } else if outcome.looped {
                     self.emit(Event::LoopDone(outcome.summary.clone()));
                 } else {
                     self.emit(Event::Result(outcome.summary.clone()));
@@ -889,7 +896,23 @@ impl<'r> Runner<'r> {
             .get("changed")
             .and_then(Json::as_bool)
             .unwrap_or(false);
+        let looped_include = o.looped
+            && matches!(
+                task.action.as_str(),
+                "include_tasks" | "include_role" | "include"
+            );
+        if looped_include {
+            // Each item of a looped include counts on its own, as in Ansible's recap.
+            for item in &o.items {
+                match item.status {
+                    Status::Ok | Status::Changed => st.ok += 1,
+                    Status::Skipped => st.skipped += 1,
+                    _ => {}
+                }
+            }
+        }
         match o.status {
+            _ if looped_include && o.status != Status::Failed => {}
             Status::Ok if !is_meta => st.ok += 1,
             Status::Ok => {}
             Status::Changed => {
