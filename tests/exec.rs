@@ -295,8 +295,13 @@ async fn facts_magic_hostvars_delegation_and_persistence_across_plays() {
         "facts are gathered once per host per run: {names:?}"
     );
     assert!(!names.iter().any(|n| n == "not run after end_host"));
-    assert_eq!(std::fs::read_to_string(&out).unwrap(), "localhost\n");
-    let d = &ran.results("environment reaches commands, delegate_to localhost runs locally")[0];
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        "localhost\nsecond line\n"
+    );
+    let d = &ran.results("delegate_to localhost runs locally")[0];
+    let diffed = &ran.results("diff mode shows the change")[0];
+    assert_eq!(diffed.diffs.len(), 1);
     assert_eq!(
         d.delegated_to, None,
         "delegating to the host itself is not shown"
@@ -407,6 +412,22 @@ async fn parity_cases_give_ansible_recaps() {
                 continue;
             }
         };
+        let second = run_with(case.join("site.yml"), |o| {
+            o.inventory = inv.iter().map(|p| p.display().to_string()).collect();
+            o.extra_vars = vec![format!("out={}", out.path().display())];
+        })
+        .await;
+        if let Ok(o) = &second.outcome {
+            for (h, st) in &o.stats {
+                if st.changed != 0 {
+                    problems.push(format!(
+                        "{}: second run changed {} task(s) on {h}",
+                        case.display(),
+                        st.changed
+                    ));
+                }
+            }
+        }
         for line in recap.lines().filter(|l| l.contains(':')) {
             let (host, fields) = line.split_once(':').unwrap();
             let host = host.trim();
