@@ -449,3 +449,31 @@ async fn parity_cases_give_ansible_recaps() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+#[tokio::test]
+async fn serial_runs_the_play_in_batches() {
+    let inv = fixture("fleet").join("inventory.ini");
+    let ran = run_fixture("serial", |o| o.inventory = vec![inv.display().to_string()]).await;
+    assert!(ran.failures().is_empty(), "{:?}", ran.failures());
+    let batches: Vec<Vec<String>> = ran
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::PlayStart { hosts, .. } => Some(hosts.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        batches,
+        vec![
+            vec!["localhost".to_string()],
+            vec!["jig-local-two".to_string(), "jig-local-three".to_string()]
+        ]
+    );
+    let handler = ran.results("per batch");
+    assert_eq!(handler.len(), 3);
+    assert_eq!(
+        handler[0].debug_output,
+        Some(json!({"msg": "handler for localhost"}))
+    );
+}
