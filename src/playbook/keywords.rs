@@ -252,6 +252,17 @@ pub(crate) fn var_map(node: &Node, what: &str) -> Result<VarMap, LoadError> {
         NodeValue::Null => {}
         NodeValue::Map(entries) => {
             for (k, v) in entries {
+                // The `vars:` keyword takes identifiers only, as in Ansible; vars files are
+                // not checked (Ansible does not either).
+                if what == "vars" && !is_identifier(&k.name) {
+                    return Err(invalid(
+                        &k.pos,
+                        format!(
+                            "'{}' is not a valid variable name: use letters, digits and underscores, not starting with a digit",
+                            k.name
+                        ),
+                    ));
+                }
                 out.insert(k.name.clone(), v.to_json());
             }
         }
@@ -283,6 +294,22 @@ pub(crate) fn var_map(node: &Node, what: &str) -> Result<VarMap, LoadError> {
         }
     }
     Ok(out)
+}
+
+/// Whether `name` can be a variable: a Python identifier that is not a Python keyword.
+pub(crate) fn is_identifier(name: &str) -> bool {
+    const PY_KEYWORDS: &[&str] = &[
+        "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class",
+        "continue", "def", "del", "elif", "else", "except", "finally", "for", "from", "global",
+        "if", "import", "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return",
+        "try", "while", "with", "yield",
+    ];
+    let mut chars = name.chars();
+    match chars.next() {
+        Some(c) if c.is_alphabetic() || c == '_' => {}
+        _ => return false,
+    }
+    chars.all(|c| c.is_alphanumeric() || c == '_') && !PY_KEYWORDS.contains(&name)
 }
 
 /// A boolean keyword written as a boolean or as Ansible's boolean words (`yes`, `"false"`).
@@ -392,6 +419,25 @@ mod tests {
         assert_eq!(m["b"], json!(2));
         let err = var_map(&node("just text"), "vars").unwrap_err().to_string();
         assert!(err.contains("`vars` must be a mapping"), "{err}");
+    }
+
+    #[test]
+    fn variable_names_are_identifiers() {
+        assert!(is_identifier("http_port"));
+        assert!(is_identifier("_x1"));
+        assert!(is_identifier("café"));
+        assert!(!is_identifier("1x"));
+        assert!(!is_identifier("x-y"));
+        assert!(!is_identifier("class"));
+        assert!(!is_identifier(""));
+        let err = var_map(&node("{ok: 1, bad-name: 2}"), "vars")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("'bad-name' is not a valid variable name"),
+            "{err}"
+        );
+        assert!(var_map(&node("{bad-name: 2}"), "a vars file").is_ok());
     }
 
     #[test]

@@ -26,8 +26,24 @@ const MAX_DEPTH: usize = 64;
 
 /// Loads a playbook file with its `import_playbook`s, roles and `import_*`s expanded.
 pub fn load_playbook(path: &Path, opts: &LoadOptions) -> Result<Playbook, LoadError> {
+    load_playbook_with_vars(path, opts, &VarMap::new())
+}
+
+/// Like [`load_playbook`], with the extra vars (`-e`) known before the run.
+///
+/// As in Ansible, the names given to static imports (`import_playbook`, `import_tasks`,
+/// `import_role`, `roles:` entries) may use variables known before any host is contacted:
+/// extra vars, play and import vars, task vars, role params/vars/defaults, `playbook_dir` and
+/// `role_path`. Only plain `{{ name }}` references are replaced; a filter or an unknown name
+/// is an error that suggests the dynamic `include_*` form.
+pub fn load_playbook_with_vars(
+    path: &Path,
+    opts: &LoadOptions,
+    extra_vars: &VarMap,
+) -> Result<Playbook, LoadError> {
     let mut loader = Loader::new(opts);
-    let plays = loader.playbook_file(path, &file_pos(path))?;
+    loader.extra_vars = extra_vars.clone();
+    let plays = loader.playbook_file(path, &file_pos(path), &VarMap::new())?;
     Ok(Playbook {
         path: path.to_path_buf(),
         dir: absolute(&dir_of(path)),
@@ -59,24 +75,28 @@ pub fn load_tasks_file(
         search.push(parent.to_path_buf());
     }
     search.push(dir);
-    load_tasks_file_from(path, role, &search, opts)
+    load_tasks_file_from(path, role, &search, opts, &VarMap::new())
 }
 
 /// Like [`load_tasks_file`], with the directories roles are searched from (the playbook
-/// directory first), as in [`super::RoleRequest::search_from`].
+/// directory first, as in [`super::RoleRequest::search_from`]) and the variables the names of
+/// static imports inside the file may use (at run time: the host's variables, flattened).
 pub fn load_tasks_file_from(
     path: &Path,
     role: Option<Arc<Role>>,
     search_from: &[PathBuf],
     opts: &LoadOptions,
+    vars: &VarMap,
 ) -> Result<Vec<TaskItem>, LoadError> {
     let mut loader = Loader::new(opts);
+    loader.extra_vars = vars.clone();
     let mut acc = PlayAcc::default();
     let scope = Scope {
         dir: dir_of(path),
         role,
         role_subdir: "tasks",
         search_from: search_from.to_vec(),
+        play_vars: Arc::new(VarMap::new()),
     };
     let at = Pos {
         file: Some(Arc::new(path.to_path_buf())),
@@ -99,8 +119,11 @@ pub(crate) struct Loader<'o> {
     pub(crate) opts: &'o LoadOptions,
     /// Files being expanded, outermost first.
     stack: Vec<PathBuf>,
-    /// Roles being expanded, outermost first (for dependency cycles).
-    pub(crate) role_stack: Vec<PathBuf>,
+    /// Roles being expanded (directory and `tasks_from`), outermost first, for dependency
+    /// cycles.
+    pub(crate) role_stack: Vec<(PathBuf, Option<String>)>,
+    /// `-e` variables, for the names of static imports.
+    pub(crate) extra_vars: VarMap,
 }
 
 /// What expanding one play collects besides its task lists.
@@ -114,6 +137,8 @@ pub(crate) struct PlayAcc {
     pub(crate) role_names: Vec<String>,
     /// Roles already expanded in this play: (directory, parameters) pairs.
     pub(crate) seen_roles: HashSet<(PathBuf, String)>,
+    /// The play's vars (for the names of static imports inside roles).
+    pub(crate) play_vars: Arc<VarMap>,
 }
 
 impl PlayAcc {
@@ -135,6 +160,8 @@ pub(crate) struct Scope {
     pub(crate) role_subdir: &'static str,
     /// Directories roles are searched from (see `RoleRequest::search_from`).
     pub(crate) search_from: Vec<PathBuf>,
+    /// Play vars (with the vars of the `import_playbook` that brought the play in).
+    pub(crate) play_vars: Arc<VarMap>,
 }
 
 /// The directory a file is in (`.` for a bare file name).
@@ -164,6 +191,7 @@ impl<'o> Loader<'o> {
             opts,
             stack: Vec::new(),
             role_stack: Vec::new(),
+            extra_vars: VarMap::new(),
         }
     }
 
@@ -197,7 +225,12 @@ impl<'o> Loader<'o> {
     }
 
     /// Reads a playbook file into plays.
-    pub(crate) fn playbook_file(&mut self, path: &Path, at: &Pos) -> Result<Vec<Play>, LoadError> {
+    pub(crate) fn playbook_file(
+        &mut self,
+        path: &Path,
+        at: &Pos,
+        import_vars: &VarMap,
+    ) -> Result<Vec<Play>, LoadError> {
         if !path.is_file() {
             return Err(LoadError::FileNotFound {
                 pos: at.clone(),
@@ -207,12 +240,16 @@ impl<'o> Loader<'o> {
             });
         }
         self.enter(path, at)?;
-        let result = self.playbook_file_inner(path);
+        let result = self.playbook_file_inner(path, import_vars);
         self.stack.pop();
         result
     }
 
-    fn playbook_file_inner(&mut self, path: &Path) -> Result<Vec<Play>, LoadError> {
+    fn playbook_file_inner(
+        &mut self,
+        path: &Path,
+        import_vars: &VarMap,
+    ) -> Result<Vec<Play>, LoadError> {
         let node = yaml::load_file(path)?;
         let dir = dir_of(path);
         let items = match &node.value {
@@ -260,8 +297,10 @@ impl<'o> Loader<'o> {
                 )
             });
             match import {
-                Some((k, v)) => plays.extend(self.import_playbook(entries, k, v, &dir)?),
-                None => plays.push(self.play(item, entries, &dir)?),
+                Some((k, v)) => {
+                    plays.extend(self.import_playbook(entries, k, v, &dir, import_vars)?)
+                }
+                None => plays.push(self.play(item, entries, &dir, import_vars)?),
             }
         }
         Ok(plays)
@@ -273,6 +312,7 @@ impl<'o> Loader<'o> {
         key: &Key,
         value: &Node,
         dir: &Path,
+        outer_vars: &VarMap,
     ) -> Result<Vec<Play>, LoadError> {
         let words = match value.as_str() {
             Some(text) => split_args(text).map_err(|e| invalid(&value.pos, e))?,
@@ -297,17 +337,6 @@ impl<'o> Loader<'o> {
                 ),
             ));
         }
-        let playbook_dir = absolute(dir);
-        let Some(file) = static_path(first, &[("playbook_dir", &playbook_dir)]) else {
-            return Err(invalid(
-                &value.pos,
-                format!(
-                    "`{}: {first}` uses a template; jig expands imports before any variable is known, so the file name must be literal (only `{{{{ playbook_dir }}}}` is replaced)",
-                    key.name
-                ),
-            ));
-        };
-        let file = file.as_str();
         let mut vars = VarMap::new();
         let mut when = Vec::new();
         let mut tags = Vec::new();
@@ -329,12 +358,34 @@ impl<'o> Loader<'o> {
                 }
             }
         }
+        // The imported plays see the outer import's vars, overridden by this import's.
+        let mut known = outer_vars.clone();
+        known.extend(vars.clone());
+        let playbook_dir = absolute(dir);
+        let lookup = |name: &str| -> Option<String> {
+            if name == "playbook_dir" {
+                return Some(playbook_dir.to_string_lossy().into_owned());
+            }
+            var_text(self.extra_vars.get(name).or_else(|| known.get(name))?)
+        };
+        let Some(file) = static_path(first, &lookup) else {
+            return Err(invalid(
+                &value.pos,
+                format!(
+                    "`{}: {first}` uses a variable jig cannot know before the run; only plain `{{{{ name }}}}` references to extra vars, import vars and `playbook_dir` are replaced",
+                    key.name
+                ),
+            ));
+        };
+        let file = file.as_str();
         let path = if Path::new(file).is_absolute() {
             PathBuf::from(file)
         } else {
             dir.join(file)
         };
-        let mut plays = self.playbook_file(&path, &value.pos)?;
+        let mut plays = self.playbook_file(&path, &value.pos, &known)?;
+        // Applied again after loading so that, as in Ansible, an outer import's vars win over
+        // an inner one's.
         for play in &mut plays {
             play.vars.extend(vars.clone());
             play.keywords.tags.splice(0..0, tags.iter().cloned());
@@ -348,6 +399,7 @@ impl<'o> Loader<'o> {
         node: &Node,
         entries: &[(Key, Node)],
         dir: &Path,
+        import_vars: &VarMap,
     ) -> Result<Play, LoadError> {
         let abs_dir = absolute(dir);
         let mut play = Play {
@@ -416,13 +468,19 @@ impl<'o> Loader<'o> {
                 "this play has no `hosts:`; add one, e.g. `hosts: all` or a group name",
             )
         })?;
+        // Import vars override the play's own, as in Ansible.
+        play.vars.extend(import_vars.clone());
         let scope = Scope {
             dir: dir.to_path_buf(),
             role: None,
             role_subdir: "tasks",
             search_from: vec![abs_dir],
+            play_vars: Arc::new(play.vars.clone()),
         };
-        let mut acc = PlayAcc::default();
+        let mut acc = PlayAcc {
+            play_vars: scope.play_vars.clone(),
+            ..PlayAcc::default()
+        };
         if let Some(roles) = sections[0] {
             play.roles = self.roles_section(roles, &scope, &mut acc)?;
         }
@@ -571,18 +629,11 @@ impl<'o> Loader<'o> {
                 "`import_tasks` needs a file name: `import_tasks: other.yml`",
             ));
         };
-        let mut known: Vec<(&str, &Path)> = Vec::new();
-        if let Some(r) = &scope.role {
-            known.push(("role_path", r.path.as_path()));
-        }
-        if let Some(pb) = scope.search_from.first() {
-            known.push(("playbook_dir", pb.as_path()));
-        }
-        let Some(file) = static_path(&file, &known) else {
+        let Some(file) = self.resolve_static(&file, scope, Some(&t.keywords.vars)) else {
             return Err(invalid(
                 &t.action_pos,
                 format!(
-                    "`import_tasks: {file}` uses a template; imports are expanded before variables are known (only `{{{{ role_path }}}}` and `{{{{ playbook_dir }}}}` are replaced). Use `include_tasks` for a file name that depends on variables"
+                    "`import_tasks: {file}` uses a variable jig cannot know before the run (imports are expanded before any host is contacted). Use `include_tasks` for a file name that depends on facts or host variables"
                 ),
             ));
         };
@@ -599,6 +650,36 @@ impl<'o> Loader<'o> {
             keywords: t.keywords,
             ..Block::default()
         })))
+    }
+
+    /// `text` with its `{{ name }}` references replaced by the values known before the run,
+    /// highest precedence first: extra vars, `task_vars`, role params and vars, play vars, role
+    /// defaults, then `role_path` and `playbook_dir`. `None` if something else is templated.
+    pub(crate) fn resolve_static(
+        &self,
+        text: &str,
+        scope: &Scope,
+        task_vars: Option<&VarMap>,
+    ) -> Option<String> {
+        let role = scope.role.as_deref();
+        let lookup = |name: &str| -> Option<String> {
+            let found = self
+                .extra_vars
+                .get(name)
+                .or_else(|| task_vars.and_then(|v| v.get(name)))
+                .or_else(|| role.and_then(|r| r.params.get(name).or_else(|| r.vars.get(name))))
+                .or_else(|| scope.play_vars.get(name))
+                .or_else(|| role.and_then(|r| r.defaults.get(name)));
+            if let Some(v) = found {
+                return var_text(v);
+            }
+            match (name, role, scope.search_from.first()) {
+                ("role_path", Some(r), _) => Some(r.path.to_string_lossy().into_owned()),
+                ("playbook_dir", _, Some(pb)) => Some(pb.to_string_lossy().into_owned()),
+                _ => None,
+            }
+        };
+        static_path(text, &lookup)
     }
 
     fn find_task_file(&self, file: &str, scope: &Scope, at: &Pos) -> Result<PathBuf, LoadError> {
@@ -710,9 +791,9 @@ fn locate_task_file(
     }
 }
 
-/// `text` with `{{ name }}` replaced for the few variables known before the play runs; `None` if
-/// any other template remains.
-fn static_path(text: &str, known: &[(&str, &Path)]) -> Option<String> {
+/// `text` with each `{{ name }}` replaced through `lookup`; `None` if a reference is unknown or
+/// is more than a plain name (a filter, an expression), or a `{% %}` block is present.
+fn static_path(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Option<String> {
     let mut out = String::new();
     let mut rest = text;
     while let Some(start) = rest.find("{{") {
@@ -720,8 +801,10 @@ fn static_path(text: &str, known: &[(&str, &Path)]) -> Option<String> {
         let after = &rest[start + 2..];
         let end = after.find("}}")?;
         let name = after[..end].trim();
-        let (_, value) = known.iter().find(|(k, _)| *k == name)?;
-        out.push_str(&value.to_string_lossy());
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return None;
+        }
+        out.push_str(&lookup(name)?);
         rest = &after[end + 2..];
     }
     out.push_str(rest);
@@ -729,6 +812,15 @@ fn static_path(text: &str, known: &[(&str, &Path)]) -> Option<String> {
         return None;
     }
     Some(out)
+}
+
+/// A variable's value as text for a file or role name: strings without templates, numbers.
+fn var_text(value: &Json) -> Option<String> {
+    match value {
+        Json::String(s) if !s.contains("{{") && !s.contains("{%") => Some(s.clone()),
+        Json::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
 }
 
 fn hosts_value(v: &Node) -> Result<String, LoadError> {

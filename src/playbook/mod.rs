@@ -13,6 +13,21 @@
 //! Layout of the types (the parser fills them; nothing else constructs them from files):
 //! `Playbook` -> `Play` -> sections of `TaskItem` (a `Task` or a `Block`), `Role`s with their
 //! defaults, vars, tasks and handlers.
+//!
+//! How the static expansion looks:
+//! - each use of a role (`roles:` entry, `import_role`, a `meta/main.yml` dependency) is a
+//!   [`Block`] whose `role` is set and whose keywords are the entry's (`when`, `tags`,
+//!   `vars`...); inside it come one such block per dependency, then the role's tasks, each
+//!   [`Task`] carrying its role too. Role handlers are appended to the play's handlers the same
+//!   way (roles' first, then the play's own, then those of `import_role`s);
+//! - `import_tasks` is a plain [`Block`] (no role) holding the imported tasks, with the import
+//!   task's keywords;
+//! - `import_playbook` contributes its plays, with its `vars` merged into each play's vars and
+//!   its `tags`/`when` put first in the play's keywords.
+//!
+//! Submodules: `load` (files, plays, task lists, imports), `role` (role search and layout),
+//! `task` (one task mapping, module arguments), `kv` (`k=v` text), `keywords` (keyword values),
+//! `tags` (tag selection).
 
 mod keywords;
 mod kv;
@@ -32,8 +47,10 @@ use serde_json::Value as Json;
 use crate::yaml::Pos;
 
 pub use kv::parse_kv;
-pub use load::{find_tasks_file, load_playbook, load_tasks_file, load_tasks_file_from};
-pub use role::load_role;
+pub use load::{
+    find_tasks_file, load_playbook, load_playbook_with_vars, load_tasks_file, load_tasks_file_from,
+};
+pub use role::{load_role, load_role_with_vars};
 pub use tags::tags_selected;
 pub use task::normalize_module_name;
 
@@ -425,6 +442,22 @@ pub enum LoadError {
         /// Where jig looked.
         searched: String,
     },
+}
+
+impl Task {
+    /// The task's title as ansible-playbook prints it in `TASK [...]`: `role : name`, or the
+    /// action as written when the task has no name (`role : ansible.builtin.debug`). The name
+    /// is untemplated; the executor templates it with the play's variables before printing.
+    pub fn display_name(&self) -> String {
+        let title = match self.name.as_deref().map(str::trim) {
+            Some(n) if !n.is_empty() => n,
+            _ => self.action_as_written.as_str(),
+        };
+        match &self.role {
+            Some(r) => format!("{} : {title}", r.name),
+            None => title.to_string(),
+        }
+    }
 }
 
 impl LoadError {

@@ -24,7 +24,18 @@ use crate::yaml::{self, Node, NodeValue, Pos};
 /// The role's dependencies are expanded too (their blocks come first in `tasks`). Errors name
 /// `req.pos`, the directories searched, or the broken file.
 pub fn load_role(req: &RoleRequest<'_>, opts: &LoadOptions) -> Result<LoadedRole, LoadError> {
+    load_role_with_vars(req, opts, &VarMap::new())
+}
+
+/// Like [`load_role`], with the variables the names of static imports inside the role may use
+/// (at run time: the host's variables, flattened), above the role's own vars and defaults.
+pub fn load_role_with_vars(
+    req: &RoleRequest<'_>,
+    opts: &LoadOptions,
+    vars: &VarMap,
+) -> Result<LoadedRole, LoadError> {
     let mut loader = Loader::new(opts);
+    loader.extra_vars = vars.clone();
     let mut acc = PlayAcc::default();
     loader
         .role_use(req, false, &mut acc)?
@@ -94,15 +105,6 @@ fn parse_role_entry(node: &Node) -> Result<RoleEntry, LoadError> {
             "this role entry names no role; write `- role: NAME` or `- NAME`",
         ));
     }
-    if entry.name.contains("{{") {
-        return Err(invalid(
-            &node.pos,
-            format!(
-                "the role name '{}' uses a template; roles here are loaded before variables are known. Use `include_role` for a role chosen at run time",
-                entry.name
-            ),
-        ));
-    }
     Ok(entry)
 }
 
@@ -119,6 +121,32 @@ fn find_in_dir(dir: &Path, name: &str) -> Option<PathBuf> {
             .collect()
     };
     candidates.into_iter().find(|c| c.is_file())
+}
+
+/// The vars files of a `vars/main/` (or `defaults/main/`) directory, as Ansible lists them:
+/// names in sorted order, subdirectories (without an extension) entered recursively, hidden
+/// and backup (`~`) files skipped, files with an extension other than `.yml`, `.yaml` or
+/// `.json` ignored.
+fn dir_vars_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for p in entries {
+        let Some(file_name) = p.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        if file_name.starts_with('.') || file_name.ends_with('~') {
+            continue;
+        }
+        let ext = p.extension().and_then(|e| e.to_str());
+        if p.is_dir() && ext.is_none() {
+            dir_vars_files(&p, out)?;
+        } else if p.is_file() && matches!(ext, None | Some("yml" | "yaml" | "json")) {
+            out.push(p);
+        }
+    }
+    Ok(())
 }
 
 /// A vars file: a mapping, or empty.
@@ -138,8 +166,13 @@ fn vars_file(path: &Path) -> Result<VarMap, LoadError> {
 }
 
 impl Loader<'_> {
-    /// Finds a role directory; on failure, every directory tried.
-    fn find_role(&self, name: &str, search_from: &[PathBuf]) -> Result<PathBuf, Vec<PathBuf>> {
+    /// Finds a role directory, and whether it was found only as a path from the working
+    /// directory; on failure, every directory tried.
+    fn find_role(
+        &self,
+        name: &str,
+        search_from: &[PathBuf],
+    ) -> Result<(PathBuf, bool), Vec<PathBuf>> {
         let mut candidates: Vec<PathBuf> = Vec::new();
         let as_path = Path::new(name);
         if as_path.is_absolute() {
@@ -169,8 +202,6 @@ impl Loader<'_> {
                 candidates.extend(others.iter().map(|d| d.join(n)));
                 candidates.extend(base.map(|b| b.join(n)));
             }
-            // Last resort, as in Ansible: the name as a path from the working directory.
-            candidates.push(absolute(as_path));
         }
         let mut unique: Vec<PathBuf> = Vec::new();
         for c in candidates {
@@ -178,10 +209,15 @@ impl Loader<'_> {
                 unique.push(c);
             }
         }
-        match unique.iter().find(|c| c.is_dir()) {
-            Some(found) => Ok(found.clone()),
-            None => Err(unique),
+        if let Some(found) = unique.iter().find(|c| c.is_dir()) {
+            return Ok((found.clone(), false));
         }
+        // Last resort, as in Ansible: the name as a path from the working directory.
+        let from_cwd = absolute(as_path);
+        if !as_path.is_absolute() && from_cwd.is_dir() {
+            return Ok((from_cwd, true));
+        }
+        Err(unique)
     }
 
     fn role_meta(&self, role_dir: &Path) -> Result<RoleMeta, LoadError> {
@@ -240,22 +276,9 @@ impl Loader<'_> {
         }
         let as_dir = dir.join(name);
         if as_dir.is_dir() {
-            let mut files: Vec<PathBuf> = std::fs::read_dir(&as_dir)
-                .map_err(|e| invalid(at, format!("cannot read {}: {e}", as_dir.display())))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| {
-                    p.is_file()
-                        && !p
-                            .file_name()
-                            .and_then(|n| n.to_str())
-                            .is_some_and(|n| n.starts_with('.'))
-                        && matches!(
-                            p.extension().and_then(|e| e.to_str()),
-                            None | Some("yml" | "yaml" | "json")
-                        )
-                })
-                .collect();
-            files.sort();
+            let mut files = Vec::new();
+            dir_vars_files(&as_dir, &mut files)
+                .map_err(|e| invalid(at, format!("cannot read {}: {e}", as_dir.display())))?;
             let mut out = VarMap::new();
             for f in files {
                 out.extend(vars_file(&f)?);
@@ -288,7 +311,7 @@ impl Loader<'_> {
         if req.name.trim().is_empty() {
             return Err(invalid(&req.pos, "the role name is empty"));
         }
-        let path =
+        let (path, via_cwd) =
             self.find_role(req.name, req.search_from)
                 .map_err(|tried| LoadError::RoleNotFound {
                     pos: req.pos.clone(),
@@ -300,7 +323,10 @@ impl Loader<'_> {
                         .join(", "),
                 })?;
         let canon = std::fs::canonicalize(&path).unwrap_or_else(|_| absolute(&path));
-        if self.role_stack.contains(&canon) {
+        // A role may import another entry point of itself (`tasks_from`); the same entry point
+        // again is a cycle.
+        let frame = (canon.clone(), req.tasks_from.map(str::to_string));
+        if self.role_stack.contains(&frame) {
             let mut chain: Vec<String> = req.parents.iter().rev().cloned().collect();
             chain.push(req.name.to_string());
             return Err(invalid(
@@ -326,7 +352,9 @@ impl Loader<'_> {
                 return Ok(None);
             }
         }
-        let name = if req.name.starts_with(['.', '/', '~']) {
+        // Ansible keeps the name as written, except for a role found only as a path from the
+        // working directory, which is named after its directory.
+        let name = if via_cwd {
             path.file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_else(|| req.name.to_string())
@@ -360,7 +388,7 @@ impl Loader<'_> {
             parents: req.parents.clone(),
             argument_spec,
         });
-        self.role_stack.push(canon);
+        self.role_stack.push(frame);
         let result = self.role_contents(req, &role, meta, acc);
         self.role_stack.pop();
         result.map(Some)
@@ -373,27 +401,39 @@ impl Loader<'_> {
         meta: RoleMeta,
         acc: &mut PlayAcc,
     ) -> Result<LoadedRole, LoadError> {
-        let mut search: Vec<PathBuf> = req.search_from.to_vec();
+        // As in Ansible, the directory holding a role is searched only for the role's own
+        // meta dependencies, not for roles imported by its tasks; and only one level: a
+        // dependency's dependencies are searched beside the dependency.
+        let base: Vec<PathBuf> = req.search_from.first().cloned().into_iter().collect();
+        let mut dep_search = base.clone();
         if let Some(parent) = role.path.parent()
-            && !search.iter().any(|d| d == parent)
+            && !dep_search.iter().any(|d| d == parent)
         {
-            search.push(parent.to_path_buf());
+            dep_search.push(parent.to_path_buf());
         }
         let mut parents = vec![role.name.clone()];
         parents.extend(req.parents.iter().cloned());
 
         let mut tasks: Vec<TaskItem> = Vec::new();
         let mut handlers: Vec<TaskItem> = Vec::new();
+        let dep_scope = Scope {
+            dir: role.path.join("meta"),
+            role: Some(role.clone()),
+            role_subdir: "tasks",
+            search_from: dep_search.clone(),
+            play_vars: acc.play_vars.clone(),
+        };
         for dep in meta.dependencies {
+            let name = self.static_role_name(&dep.name, &dep.pos, &dep_scope, None)?;
             let dreq = RoleRequest {
-                name: &dep.name,
+                name: &name,
                 params: dep.params.clone(),
                 pos: dep.pos.clone(),
                 tasks_from: None,
                 vars_from: None,
                 defaults_from: None,
                 handlers_from: None,
-                search_from: &search,
+                search_from: &dep_search,
                 parents: parents.clone(),
             };
             let Some(loaded) = self.role_use(&dreq, true, acc)? else {
@@ -442,7 +482,8 @@ impl Loader<'_> {
                 dir: dir.clone(),
                 role: Some(role.clone()),
                 role_subdir: sub,
-                search_from: search.clone(),
+                search_from: base.clone(),
+                play_vars: acc.play_vars.clone(),
             };
             out.extend(self.task_file(&file, &scope, acc, &req.pos)?);
         }
@@ -450,6 +491,24 @@ impl Loader<'_> {
             role: role.clone(),
             tasks,
             handlers,
+        })
+    }
+
+    /// A role name (or `tasks_from`...) with the variables known before the run replaced.
+    fn static_role_name(
+        &self,
+        text: &str,
+        at: &Pos,
+        scope: &Scope,
+        task_vars: Option<&VarMap>,
+    ) -> Result<String, LoadError> {
+        self.resolve_static(text, scope, task_vars).ok_or_else(|| {
+            invalid(
+                at,
+                format!(
+                    "'{text}' uses a variable jig cannot know before the run (roles here are loaded before any host is contacted; extra vars, play vars and role variables can be used). Use `include_role` for a role chosen at run time"
+                ),
+            )
         })
     }
 
@@ -473,8 +532,9 @@ impl Loader<'_> {
         let mut out = Vec::new();
         for item in items {
             let entry = parse_role_entry(item)?;
+            let name = self.static_role_name(&entry.name, &entry.pos, scope, None)?;
             let req = RoleRequest {
-                name: &entry.name,
+                name: &name,
                 params: entry.params.clone(),
                 pos: entry.pos.clone(),
                 tasks_from: None,
@@ -541,15 +601,7 @@ impl Loader<'_> {
                 }
             };
             match v {
-                Json::String(s) if !s.contains("{{") => *slot = Some(s.as_str()),
-                Json::String(s) => {
-                    return Err(invalid(
-                        &t.action_pos,
-                        format!(
-                            "`import_role` {k} '{s}' uses a template; imports are expanded before variables are known. Use `include_role`"
-                        ),
-                    ));
-                }
+                Json::String(s) => *slot = Some(s.as_str()),
                 other => {
                     return Err(invalid(
                         &t.action_pos,
@@ -564,6 +616,16 @@ impl Loader<'_> {
                 "`import_role` needs the role's `name:`",
             ));
         };
+        let name = self.static_role_name(name, &t.action_pos, scope, Some(&t.keywords.vars))?;
+        let mut resolved: [Option<String>; 4] = Default::default();
+        for (slot, from) in resolved.iter_mut().zip(froms) {
+            if let Some(f) = from {
+                *slot =
+                    Some(self.static_role_name(f, &t.action_pos, scope, Some(&t.keywords.vars))?);
+            }
+        }
+        let froms: [Option<&str>; 4] = [0, 1, 2, 3].map(|i| resolved[i].as_deref());
+        let name = name.as_str();
         let parents = match &scope.role {
             Some(r) => {
                 let mut p = vec![r.name.clone()];

@@ -331,8 +331,8 @@ fn a_role_may_be_a_path_and_meta_dependency_cycles_are_caught() {
 
     fs::write(dir.path().join("roles/b/meta/main.yml"), "").unwrap();
     let pb = load_playbook(&dir.path().join("pb.yml"), &LoadOptions::default()).unwrap();
-    assert_eq!(role_name(block(&pb.plays[0].roles[0])), "thing");
-    assert_eq!(pb.plays[0].role_names, vec!["thing", "a"]);
+    assert_eq!(role_name(block(&pb.plays[0].roles[0])), "./lib/thing");
+    assert_eq!(pb.plays[0].role_names, vec!["./lib/thing", "a"]);
 }
 
 #[test]
@@ -580,6 +580,20 @@ fn nested_role_names_and_dependencies_beside_their_parent() {
     let pb = load_playbook(&dir.path().join("pb.yml"), &LoadOptions::default()).unwrap();
     let inner = block(&pb.plays[0].roles[0]);
     assert_eq!(role_name(inner), "group/inner");
+    // ...but, as in Ansible, not for a role imported by the role's tasks.
+    fs::write(
+        dir.path().join("roles/group/inner/tasks/main.yml"),
+        "- import_role: {name: sibling}
+",
+    )
+    .unwrap();
+    let err = load_playbook(&dir.path().join("pb.yml"), &LoadOptions::default()).unwrap_err();
+    assert!(matches!(err, LoadError::RoleNotFound { .. }), "{err}");
+    fs::write(
+        dir.path().join("roles/group/inner/tasks/main.yml"),
+        "- debug: msg=inner\n",
+    )
+    .unwrap();
     let dep = block(&inner.block[0]);
     assert_eq!(role_name(dep), "sibling");
     assert_eq!(dep.keywords.when, vec![json!("s")]);
@@ -677,4 +691,255 @@ fn role_dedupe_compares_params_as_values() {
         parents: Vec::new(),
     };
     assert!(load_role(&req, &LoadOptions::default()).is_err());
+}
+
+#[test]
+fn variables_known_before_the_run_name_static_imports() {
+    let dir = tree(&[
+        (
+            "pb.yml",
+            "- import_playbook: '{{ which }}.yml'\n  vars:\n    which: inner\n",
+        ),
+        (
+            "inner.yml",
+            "- hosts: all\n  vars:\n    flavour: debian\n    base_role: base\n  roles:\n    - '{{ base_role }}'\n  tasks:\n    - import_tasks: 'tasks/{{ flavour }}.yml'\n    - import_role:\n        name: '{{ extra_role }}'\n        tasks_from: '{{ entry }}'\n      vars:\n        entry: other\n",
+        ),
+        ("tasks/debian.yml", "- name: deb\n  debug: msg=deb\n"),
+        (
+            "roles/base/tasks/main.yml",
+            "- import_tasks: '{{ base_file }}'\n",
+        ),
+        (
+            "roles/base/defaults/main.yml",
+            "base_file: from_default.yml\n",
+        ),
+        (
+            "roles/base/tasks/from_default.yml",
+            "- name: from default\n  debug: msg=x\n",
+        ),
+        (
+            "roles/picked/tasks/other.yml",
+            "- name: picked other\n  debug: msg=x\n",
+        ),
+    ]);
+    let extra = VarMap::from_iter([("extra_role".to_string(), json!("picked"))]);
+    let pb = load_playbook_with_vars(&dir.path().join("pb.yml"), &LoadOptions::default(), &extra)
+        .unwrap();
+    let p = &pb.plays[0];
+    assert_eq!(p.vars["which"], json!("inner"));
+    assert_eq!(names(&p.roles), vec!["from default"]);
+    assert_eq!(names(&p.tasks), vec!["deb", "picked other"]);
+
+    // Without the extra var the role name cannot be known.
+    let err = load_playbook(&dir.path().join("pb.yml"), &LoadOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("'{{ extra_role }}'"), "{err}");
+    assert!(err.contains("include_role"), "{err}");
+    // Filters are not evaluated here.
+    let err = load_err(&[(
+        "pb.yml",
+        "- hosts: all\n  vars: {x: a}\n  tasks:\n    - import_tasks: \"{{ x | upper }}.yml\"\n",
+    )]);
+    assert!(err.contains("include_tasks"), "{err}");
+}
+
+#[test]
+fn run_time_loads_take_the_hosts_variables() {
+    let dir = tree(&[
+        ("inc.yml", "- import_tasks: '{{ os }}.yml'\n"),
+        ("Debian.yml", "- name: on debian\n  debug: msg=x\n"),
+        ("roles/r/tasks/main.yml", "- import_tasks: '{{ os }}.yml'\n"),
+        (
+            "roles/r/tasks/Debian.yml",
+            "- name: role on debian\n  debug: msg=x\n",
+        ),
+    ]);
+    let vars = VarMap::from_iter([("os".to_string(), json!("Debian"))]);
+    let search = vec![dir.path().to_path_buf()];
+    let items = load_tasks_file_from(
+        &dir.path().join("inc.yml"),
+        None,
+        &search,
+        &LoadOptions::default(),
+        &vars,
+    )
+    .unwrap();
+    assert_eq!(names(&items), vec!["on debian"]);
+    let req = RoleRequest {
+        name: "r",
+        params: VarMap::new(),
+        pos: Pos::unknown(),
+        tasks_from: None,
+        vars_from: None,
+        defaults_from: None,
+        handlers_from: None,
+        search_from: &search,
+        parents: Vec::new(),
+    };
+    let loaded = load_role_with_vars(&req, &LoadOptions::default(), &vars).unwrap();
+    assert_eq!(names(&loaded.tasks), vec!["role on debian"]);
+    assert!(load_role(&req, &LoadOptions::default()).is_err());
+}
+
+#[test]
+fn a_role_may_import_another_entry_point_of_itself() {
+    let dir = tree(&[
+        ("pb.yml", "- hosts: all\n  roles: [r]\n"),
+        (
+            "roles/r/tasks/main.yml",
+            "- import_role:\n    name: r\n    tasks_from: other\n",
+        ),
+        ("roles/r/tasks/other.yml", "- name: other\n  debug: msg=x\n"),
+    ]);
+    let pb = load_playbook(&dir.path().join("pb.yml"), &LoadOptions::default()).unwrap();
+    assert_eq!(names(&pb.plays[0].roles), vec!["other"]);
+    fs::write(
+        dir.path().join("roles/r/tasks/other.yml"),
+        "- import_role:\n    name: r\n    tasks_from: other\n",
+    )
+    .unwrap();
+    let err = load_playbook(&dir.path().join("pb.yml"), &LoadOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("cycle"), "{err}");
+}
+
+#[test]
+fn every_task_block_and_play_has_a_position() {
+    let pb = site();
+    for p in &pb.plays {
+        assert!(p.pos.line > 0 && p.pos.file.is_some(), "{:?}", p.name);
+        for list in [&p.pre_tasks, &p.roles, &p.tasks, &p.post_tasks, &p.handlers] {
+            walk_tasks(list, &mut |t, blocks| {
+                assert!(t.pos.line > 0 && t.pos.file.is_some(), "{:?}", t.name);
+                assert!(t.action_pos.line > 0, "{:?}", t.name);
+                for b in blocks {
+                    assert!(b.pos.line > 0 && b.pos.file.is_some(), "{:?}", b.name);
+                }
+            });
+        }
+    }
+}
+
+#[test]
+fn mangled_playbooks_never_panic() {
+    let text = fs::read_to_string(fixtures().join("site/site.yml")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let dir = tree(&[]);
+    let path = dir.path().join("pb.yml");
+    let mut loaded = 0;
+    for i in 0..lines.len() {
+        // Drop one line, then keep only a prefix.
+        let without: Vec<&str> = lines
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .map(|(_, l)| *l)
+            .collect();
+        for variant in [without.join("\n"), lines[..i].join("\n")] {
+            fs::write(&path, variant).unwrap();
+            if load_playbook(&path, &LoadOptions::default()).is_ok() {
+                loaded += 1;
+            }
+        }
+    }
+    // Without its roles directory most variants fail; the point is that none panics.
+    assert!(loaded > 0 && loaded < 2 * lines.len(), "{loaded}");
+}
+
+#[test]
+fn kv_text_of_any_shape_never_panics() {
+    let alphabet = ['a', '=', '"', '\'', ' ', '\\', '{', '}', '\n', 'é'];
+    let n = alphabet.len();
+    for len in 1..=4u32 {
+        for mut code in 0..n.pow(len) {
+            let mut s = String::new();
+            for _ in 0..len {
+                s.push(alphabet[code % n]);
+                code /= n;
+            }
+            let _ = parse_kv(&s, true);
+            let _ = parse_kv(&s, false);
+        }
+    }
+}
+
+#[test]
+fn import_role_entry_points() {
+    let dir = tree(&[
+        (
+            "pb.yml",
+            "- hosts: all\n  tasks:\n    - name: use r\n      import_role:\n        name: r\n        tasks_from: setup.yml\n        vars_from: debian\n        defaults_from: small\n        handlers_from: extra\n      become: true\n",
+        ),
+        ("roles/r/tasks/setup.yml", "- name: setup\n  debug: msg=x\n"),
+        ("roles/r/vars/debian.yml", "pkg: apt\n"),
+        ("roles/r/vars/main.yml", "pkg: none\n"),
+        ("roles/r/defaults/small.yml", "size: 1\n"),
+        (
+            "roles/r/handlers/extra.yml",
+            "- name: extra handler\n  debug: msg=h\n",
+        ),
+        (
+            "roles/r/handlers/main.yml",
+            "- name: main handler\n  debug: msg=h\n",
+        ),
+    ]);
+    let pb = load_playbook(&dir.path().join("pb.yml"), &LoadOptions::default()).unwrap();
+    let p = &pb.plays[0];
+    let b = block(&p.tasks[0]);
+    assert_eq!(b.name.as_deref(), Some("use r"));
+    assert_eq!(b.keywords.become_, Some(json!(true)));
+    let r = b.role.as_ref().unwrap();
+    assert_eq!(r.vars["pkg"], json!("apt"));
+    assert_eq!(r.defaults["size"], json!(1));
+    assert_eq!(names(&b.block), vec!["setup"]);
+    assert_eq!(names(&p.handlers), vec!["extra handler"]);
+    assert_eq!(p.role_names, vec!["r"]);
+
+    let err = load_err(&[
+        (
+            "pb.yml",
+            "- hosts: all\n  tasks:\n    - import_role: {name: r, vars_from: absent}\n",
+        ),
+        ("roles/r/tasks/main.yml", "- debug: msg=x\n"),
+    ]);
+    assert!(err.contains("cannot find vars file 'absent'"), "{err}");
+}
+
+#[test]
+fn display_names_follow_ansible() {
+    let pb = site();
+    let web = block(&pb.plays[0].roles[1]);
+    let conf = task(&web.block[2]);
+    assert_eq!(conf.display_name(), "web : web conf");
+    let pre = task(&pb.plays[0].pre_tasks[0]);
+    assert_eq!(pre.display_name(), "Before");
+    let post = task(&pb.plays[0].post_tasks[0]);
+    assert_eq!(post.display_name(), "command");
+    let dir = tree(&[
+        ("pb.yml", "- hosts: all\n  roles: [r]\n"),
+        ("roles/r/tasks/main.yml", "- ansible.builtin.debug: msg=x\n"),
+    ]);
+    let pb = load_playbook(&dir.path().join("pb.yml"), &LoadOptions::default()).unwrap();
+    let t = task(&block(&pb.plays[0].roles[0]).block[0]);
+    assert_eq!(t.display_name(), "r : ansible.builtin.debug");
+}
+
+#[test]
+fn vars_directories_are_read_recursively_in_name_order() {
+    let dir = tree(&[
+        ("pb.yml", "- hosts: all\n  roles: [r]\n"),
+        ("roles/r/defaults/main/10-a.yml", "a: 1\nshared: a\n"),
+        ("roles/r/defaults/main/20-sub/x.yaml", "x: 1\nshared: sub\n"),
+        ("roles/r/defaults/main/30-b.json", "{\"shared\": \"b\"}\n"),
+        ("roles/r/defaults/main/40-skip.txt", "shared: txt\n"),
+        ("roles/r/defaults/main/.hidden.yml", "shared: hidden\n"),
+        ("roles/r/defaults/main/50-old.yml~", "shared: backup\n"),
+    ]);
+    let pb = load_playbook(&dir.path().join("pb.yml"), &LoadOptions::default()).unwrap();
+    let r = block(&pb.plays[0].roles[0]).role.clone().unwrap();
+    assert_eq!(r.defaults["a"], json!(1));
+    assert_eq!(r.defaults["x"], json!(1));
+    assert_eq!(r.defaults["shared"], json!("b"));
 }
