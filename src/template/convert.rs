@@ -61,6 +61,14 @@ pub(crate) fn value_to_json(v: &Value) -> Result<Json, Error> {
 }
 
 fn number_to_json(v: &Value) -> Json {
+    if !v.is_integer() {
+        return match f64::try_from(v.clone()) {
+            Ok(f) => serde_json::Number::from_f64(f)
+                .map(Json::Number)
+                .unwrap_or_else(|| Json::String(py_float(f))),
+            Err(_) => Json::String(v.to_string()),
+        };
+    }
     if let Ok(i) = i64::try_from(v.clone()) {
         return Json::from(i);
     }

@@ -338,6 +338,226 @@ const CASES: &[(&str, &str)] = &[
         r########"{{ [1,2,3] | batch(2) | list }}|{{ 'abc' | list }}|{{ d | list }}|{{ (d | length) > 1 }}"########,
         r########""[[1, 2], [3]]|['a', 'b', 'c']|['b', 'a']|True""########,
     ),
+    (
+        r########"{{ {'a': 'x ' * 50, 'b': 'multi\nline', 'c': 'tab\there', 'd': '#hash', 'e': '- dash', 'f': 'ok-dash', 'g': '123', 'h': '1.5', 'i': 'null', 'j': '~', 'k': 'key: val', 'l': '2024-01-01', 'm': 'é', 'n': ' lead', 'o': 'trail ', 'p': "it's", 'q': '@at', 'r': '*star', 's': '!bang', 't': '%pct', 'u': 'a #b', 'v': 'a#b', 'w': '[x]', 'x': '{y}', 'y': 'x,y', 'z': '?q'} | to_nice_yaml }}"########,
+        r########""a: 'x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x\n    x x x x x x x x x x x '\nb: multi\\nline\nc: tab\\there\nd: '#hash'\ne: '- dash'\nf: ok-dash\ng: '123'\nh: '1.5'\ni: 'null'\nj: '~'\nk: 'key: val'\nl: '2024-01-01'\nm: é\nn: ' lead'\no: 'trail '\np: it's\nq: '@at'\nr: '*star'\ns: '!bang'\nt: '%pct'\nu: 'a #b'\nv: a#b\nw: '[x]'\nx: '{y}'\ny: x,y\nz: ?q\n""########,
+    ),
+    (
+        r########"{{ {'a': 'x ' * 50, 'w': '[x]', 'y': 'x,y', 'z': ['a,b', 'c'], 'k': {'n': [1, 2]}} | to_yaml }}"########,
+        r########""a: 'x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x\n  x x x x x x x x x x x '\nk:\n  n: [1, 2]\nw: '[x]'\ny: x,y\nz: ['a,b', c]\n""########,
+    ),
+    (
+        r########"{{ [[1, 2], {'a': [3, {'b': 4}]}, [], {}] | to_nice_yaml }}"########,
+        r########""-   - 1\n    - 2\n-   a:\n    - 3\n    -   b: 4\n- []\n- {}\n""########,
+    ),
+    (
+        r########"{{ [[1, 2], {'a': [3, {'b': 4}]}, [], {}] | to_yaml }}"########,
+        r########""- [1, 2]\n- a:\n  - 3\n  - {b: 4}\n- []\n- {}\n""########,
+    ),
+    (
+        r########"{{ {'a': 1.0, 'b': 1e20, 'c': -0.5, 'd': true, 'e': none, 'f': 0} | to_nice_yaml(indent=2) }}"########,
+        r########""a: 1.0\nb: 1.0e+20\nc: -0.5\nd: true\ne: null\nf: 0\n""########,
+    ),
+    (
+        r########"{{ 'plain' | to_nice_yaml }}"########,
+        r########""plain\n""########,
+    ),
+    (
+        r########"{{ ['a'] | to_yaml }}"########,
+        r########""[a]\n""########,
+    ),
+    (
+        r########"{{ {'x': [{'a': 1, 'b': 2}]} | to_nice_yaml }}"########,
+        r########""x:\n-   a: 1\n    b: 2\n""########,
+    ),
+    (
+        r########"{{ {'k': 'word ' * 30} | to_nice_yaml(width=40) }}"########,
+        r########""k: 'word word word word word word word word\n    word word word word word word word word\n    word word word word word word word word\n    word word word word word word '\n""########,
+    ),
+    (
+        r########"{{ {'a': [1, [2, 3]], 'b': {'c': {}}} | to_json }}|{{ [] | to_json }}|{{ {} | to_nice_json }}|{{ 'x"y\\z' | to_json }}|{{ 1.5 | to_json }}|{{ none | to_json }}"########,
+        r########""{\"a\": [1, [2, 3]], \"b\": {\"c\": {}}}|[]|{}|\"x\\\"y\\\\\\\\z\"|1.5|null""########,
+    ),
+    (
+        r########"{{ {'b': [1, {'z': 1, 'a': [true, none]}]} | to_nice_json }}"########,
+        r########""{\n    \"b\": [\n        1,\n        {\n            \"a\": [\n                true,\n                null\n            ],\n            \"z\": 1\n        }\n    ]\n}""########,
+    ),
+    (
+        r########"{{ {'é': 'ü'} | to_json(ensure_ascii=False) }}|{{ {'b': 1, 'a': 2} | to_json(sort_keys=True) }}"########,
+        r########""{\"é\": \"ü\"}|{\"a\": 2, \"b\": 1}""########,
+    ),
+    (
+        r########"{{ 'a\nb\n' | comment }}"########,
+        r########""#\n# a\\nb\\n\n#""########,
+    ),
+    (
+        r########"{{ 'a\nb' | comment('c', prefix='/*', postfix='*/') }}"########,
+        r########""/*\n// a\\nb\n*/""########,
+    ),
+    (
+        r########"{{ 'text' | comment(decoration='-- ', prefix_count=2, postfix_count=0) }}"########,
+        r########""--\n--\n-- text""########,
+    ),
+    (
+        r########"{{ 'text' | comment('xml', beginning='<!-- B', end='E -->') }}"########,
+        r########""<!-- B\n -\n - text\n -\nE -->""########,
+    ),
+    (
+        r########"{{ '' | comment }}"########,
+        r########""#\n# \n#""########,
+    ),
+    (
+        r########"{{ 'abc' | regex_replace('(b)', '[\\1]') }}|{{ 'abc' | regex_replace('b', '\\\\') }}|{{ 'aaa' | regex_replace('a', 'b', count=2) }}"########,
+        r########""a[\\1]c|a\\\\c|bba""########,
+    ),
+    (
+        r########"{{ 'foo=bar' | regex_search('(?P<k>\\w+)=(?P<v>\\w+)', '\\g<k>', '\\g<v>') }}|{{ 'x1y2' | regex_findall('[a-z](\\d)') }}"########,
+        r########"{"error": "The filter plugin 'ansible.builtin.regex_search' failed: 'NoneType' object has no attribute 'group'"}"########,
+    ),
+    (
+        r########"{{ 'Foo' is match('foo', ignorecase=True) }}|{{ 'a\nb' is search('^b', multiline=True) }}|{{ 'abc' is regex('^a.c$') }}|{{ 'abc' is regex('b', match_type='match') }}"########,
+        r########""True|False|True|False""########,
+    ),
+    (
+        r########"{{ '1.2.3' is version('1.2', '>=') }}|{{ '1.0' is version('1.0.0', '<') }}|{{ '2.0rc1' is version('2.0', '<') }}|{{ 'v1.2' is version('v1.10', 'lt') }}|{{ '1.2.3' is version('1.2.3', '==') }}|{{ '1.2.3' is version('1.2.4', '!=') }}"########,
+        r########""True|True|False|True|True|True""########,
+    ),
+    (
+        r########"{{ 'yes' | bool }}|{{ 'Y' | bool }}|{{ 'TRUE' | bool }}|{{ 1 | bool }}|{{ 2 | bool }}|{{ 'off' | bool }}|{{ none | bool }}|{{ 'foo' | bool }}"########,
+        r########""True|False|True|True|False|False|False|False""########,
+    ),
+    (
+        r########"{{ 0 | default(5) }}|{{ 0 | default(5, true) }}|{{ false | d('x', true) }}|{{ [] | default([1], true) }}|{{ none | default('z') }}"########,
+        r########""0|5|x|[1]|""########,
+    ),
+    (
+        r########"{{ '%-5s|' | format('ab') }}|{{ '%x' | format(255) }}|{{ '%5.2f' | format(3.14159) }}|{{ '%s' | format([1]) }}"########,
+        r########""ab   ||ff| 3.14|[1]""########,
+    ),
+    (
+        r########"{{ 'a b c' | split(' ', 1) }}|{{ 'abc' | length }}|{{ {'a': 1} | length }}|{{ 'Hello' | first }}|{{ 'Hello' | last }}"########,
+        r########""['a', 'b c']|3|1|H|o""########,
+    ),
+    (
+        r########"{{ [1, 2, 3] | map('int') | sum }}|{{ ['1', '2'] | map('int') | list }}|{{ [{'a': {'b': 1}}] | map(attribute='a.b') | list }}|{{ [{'x': 1}, {'x': 2}] | sum(attribute='x') }}"########,
+        r########""6|[1, 2]|[1]|3""########,
+    ),
+    (
+        r########"{{ [{'n': 'b', 'v': 2}, {'n': 'a', 'v': 1}] | sort(attribute='n') | map(attribute='v') | list }}|{{ ['B', 'a', 'C'] | sort }}|{{ ['B', 'a', 'C'] | sort(case_sensitive=True) }}"########,
+        r########""[1, 2]|['a', 'B', 'C']|['B', 'C', 'a']""########,
+    ),
+    (
+        r########"{{ [{'n': 1}, {'n': 3}, {'n': 2}] | max(attribute='n') }}|{{ [3, 1] | min }}|{{ ['a', 'B'] | unique }}|{{ ['a', 'A'] | unique }}"########,
+        r########""{'n': 3}|1|['a', 'B']|['a']""########,
+    ),
+    (
+        r########"{{ [{'a': 1, 'b': 'x'}, {'a': 2}] | selectattr('b', 'defined') | list }}|{{ [{'a': 1}, {'a': 2}] | selectattr('a', 'equalto', 2) | list }}|{{ [1, 2, 3] | select('gt', 1) | list }}|{{ ['a', 'bb'] | select('match', 'b') | list }}"########,
+        r########""[{'a': 1, 'b': 'x'}]|[{'a': 2}]|[2, 3]|['bb']""########,
+    ),
+    (
+        r########"{{ [1, 2, 3] | reject('in', [2]) | list }}|{{ ['ab', 'cd'] | map('regex_replace', 'a', 'x') | list }}|{{ ['x'] | map('upper') | list }}"########,
+        r########""[1, 3]|['xb', 'cd']|['X']""########,
+    ),
+    (
+        r########"{{ {'a': 1, 'b': 2} | dict2items(key_name='k', value_name='v') }}|{{ [{'k': 'a', 'v': 1}] | items2dict(key_name='k', value_name='v') }}"########,
+        r########""[{'k': 'a', 'v': 1}, {'k': 'b', 'v': 2}]|{'a': 1}""########,
+    ),
+    (
+        r########"{{ {'a': {'b': 1, 'c': [1]}} | combine({'a': {'c': [2], 'd': 3}}, recursive=True, list_merge='append_rp') }}|{{ [{'a': 1}, {'b': 2}] | combine }}|{{ {'a': 1} | combine({'a': 2}, {'a': 3}) }}"########,
+        r########""{'a': {'b': 1, 'c': [1, 2], 'd': 3}}|{'a': 1, 'b': 2}|{'a': 3}""########,
+    ),
+    (
+        r########"{{ [1, [2, [3, [4]]]] | flatten(levels=2) }}|{{ [1, none, 'None', [2]] | flatten }}"########,
+        r########""[1, 2, 3, [4]]|[1, 2]""########,
+    ),
+    (
+        r########"{{ 'abc' | b64encode | b64decode }}|{{ 'é' | b64encode }}|{{ 'aGk=' | b64decode }}"########,
+        r########""abc|w6k=|hi""########,
+    ),
+    (
+        r########"{{ '/a/b/../c/./d' | realpath }}|{{ '/x/y.tar.gz' | splitext }}|{{ '.bashrc' | splitext }}|{{ ['/a', 'b', '/c', 'd'] | path_join }}|{{ ['a', 'b'] | path_join }}"########,
+        r########""/a/c/d|['/x/y.tar', '.gz']|['.bashrc', '']|/c/d|a/b""########,
+    ),
+    (
+        r########"{{ 'a b' | quote }}|{{ 42 | quote }}|{{ none | quote }}|{{ 'simple' | quote }}|{{ 'a\nb' | quote }}"########,
+        r########""'a b'|42|''|simple|'a\\nb'""########,
+    ),
+    (
+        r########"{{ 'x' | hash('sha512') }}|{{ '' | md5 }}|{{ 'The quick brown fox jumps over the lazy dog' | md5 }}"########,
+        r########""a4abd4448c49562d828115d13a1fccea927f52b4d5459297f8b43e42da89238bc13626e43dcb38ddb082488927ec904fb42057443983e88585179d50551afe62|d41d8cd98f00b204e9800998ecf8427e|9e107d9d372bb6826bd81d3542a419d6""########,
+    ),
+    (
+        r########"{{ 'example' | to_uuid(namespace='6ba7b810-9dad-11d1-80b4-00c04fd430c8') }}"########,
+        r########""7cb48787-6d91-5b9f-bc60-f30298ea5736""########,
+    ),
+    (
+        r########"{{ 'http://[::1]:80/x' | urlsplit('hostname') }}|{{ 'ftp://host/p;x?y' | urlsplit }}|{{ 'file:///etc/hosts' | urlsplit('path') }}"########,
+        r########""::1|{'fragment': '', 'hostname': 'host', 'netloc': 'host', 'password': None, 'path': '/p;x', 'port': None, 'query': 'y', 'scheme': 'ftp', 'username': None}|/etc/hosts""########,
+    ),
+    (
+        r########"{{ [1, 2] | zip(['a'], [true]) | list }}|{{ [1, 2] | product([3], repeat=1) | list }}|{{ [[1, 2], [3]] | map('length') | list }}"########,
+        r########""[[1, 'a', True]]|[[1, 3], [2, 3]]|[2, 1]""########,
+    ),
+    (
+        r########"{{ {'a': [{'b': [1, 2]}, {'b': [3]}]}['a'] | subelements('b') }}|{{ [{'n': 1}] | subelements('x', skip_missing=True) }}"########,
+        r########""[[{'b': [1, 2]}, 1], [{'b': [1, 2]}, 2], [{'b': [3]}, 3]]|[]""########,
+    ),
+    (
+        r########"{{ 'a' in 'abc' }}|{{ 'x' not in ['a'] }}|{{ 1 in {1: 2} }}|{{ 'k' in {'k': 1} }}"########,
+        r########""True|True|True|True""########,
+    ),
+    (
+        r########"{{ [1, 2, 3][-1] }}|{{ 'abcdef'[1:4] }}|{{ 'abcdef'[::-1] }}|{{ [1, 2, 3][:2] }}|{{ (1, 2) }}|{{ [1, 2] == [1, 2] }}|{{ {'a': 1} == {'a': 1} }}"########,
+        r########""3|bcd|fedcba|[1, 2]|[1, 2]|True|True""########,
+    ),
+    (
+        r########"{{ 3 // 2 }}|{{ -3 // 2 }}|{{ 7 % -3 }}|{{ 2 ** 10 }}|{{ 2 ** -1 }}|{{ 10 / 3 }}|{{ (10 / 3) | round(2) }}|{{ 1 == 1.0 }}|{{ '1' == 1 }}"########,
+        r########""1|-2|-2|1024|0.5|3.3333333333333335|3.33|True|False""########,
+    ),
+    (
+        r########"{{ true and 'x' }}|{{ false or 'y' }}|{{ not none }}|{{ none is none }}|{{ '' or 'e' }}"########,
+        r########""x|y|True|True|e""########,
+    ),
+    (
+        r########"{{ ('a', 1) | join(':') }}|{{ [1, 2] | join(', ') }}|{{ {'a': 1} | join }}|{{ 'abc' | join('-') }}"########,
+        r########""a:1|1, 2|a|a-b-c""########,
+    ),
+    (
+        r########"{{ [1, 2, 3] | batch(2, 'x') | list }}|{{ [1, 2, 3] | slice(2) | list }}|{{ [1, 2] | first }}|{{ 'x' | center(5) }}|{{ 'hello world' | wordcount }}|{{ 'x' | truncate(10) }}"########,
+        r########""[[1, 2], [3, 'x']]|[[1, 2], [3]]|1|  x  |2|x""########,
+    ),
+    (
+        r########"{{ {'b': 1, 'a': 2} | dictsort(by='value') }}|{{ {'B': 1, 'a': 2} | dictsort }}|{{ [{'g': 'x', 'v': 1}, {'g': 'x', 'v': 2}] | groupby('g') | map('first') | list }}"########,
+        r########""[['b', 1], ['a', 2]]|[['a', 2], ['B', 1]]|['x']""########,
+    ),
+    (
+        r########"{{ 'a-b_c d' | title }}|{{ 'ÉCOLE' | lower }}|{{ 'x' | upper }}|{{ 'hello WORLD' | capitalize }}|{{ '  x\n' | trim }}|{{ 'xxhixx' | trim('x') }}"########,
+        r########""A-B_c D|école|X|Hello world|x\\n|hi""########,
+    ),
+    (
+        r########"{{ 'abc' | replace('b', 'B', 1) }}|{{ 'aaa' | replace('a', 'b', 2) }}|{{ 'x' | string }}|{{ 1 | string }}|{{ none | string }}|{{ [1] | string }}|{{ true | string }}"########,
+        r########""aBc|bba|x|1|None|[1]|True""########,
+    ),
+    (
+        r########"{{ 'x,y' | split(',') | list | length }}|{{ ' a  b ' | split }}|{{ 'a' | list }}|{{ none | list if none else 'n' }}"########,
+        r########""2|['a', 'b']|['a']|n""########,
+    ),
+    (
+        r########"{{ 1 | int(base=16) }}|{{ '12' | int(base=8) }}|{{ '0b101' | int(base=2) }}|{{ '  7 ' | int }}|{{ '-3' | int }}|{{ true | int }}|{{ '1e3' | float }}|{{ '1_000' | int }}"########,
+        r########""1|10|5|7|-3|1|1000.0|1000""########,
+    ),
+    (
+        r########"{{ lookup('items', [1, 2], [3]) }}|{{ lookup('items', 'a', 'b') }}|{{ lookup('items', ['a']) }}|{{ q('items', 'a') }}|{{ lookup('list', ['a']) }}|{{ lookup('list', 'a', 'b', wantlist=True) }}"########,
+        r########""[1, 2, 3]|a,b|a|['a']|['a']|['a', 'b']""########,
+    ),
+    (
+        r########"{{ lookup('sequence', 'start=0 end=10 stride=5') }}|{{ q('sequence', 'start=10 end=0 stride=-5') }}|{{ q('sequence', 'count=2 format=host%d') }}|{{ q('sequence', '5') }}"########,
+        r########""0,5,10|['10', '5', '0']|['host1', 'host2']|['1', '2', '3', '4', '5']""########,
+    ),
+    (
+        r########"{{ lookup('vars', 'missing_var', default='D') }}|{{ q('vars', 'num', 'ver') }}|{{ lookup('env', 'HOME') is string }}|{{ q('dict', {'a': 1}) | map(attribute='value') | list }}"########,
+        r########""D|['42', '2.10.1']|True|[1]""########,
+    ),
 ];
 
 #[test]

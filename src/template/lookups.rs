@@ -364,6 +364,26 @@ fn run_lookup(
             Ok(out)
         }
         "sequence" => sequence(terms, kw),
+        "password" => {
+            let r = resolver(state)?;
+            let mut out = Vec::new();
+            for t in flat_terms(terms)? {
+                out.push(Value::from(password(&r, &to_text(&t), kw)?));
+            }
+            Ok(out)
+        }
+        "inventory_hostnames" => {
+            let r = resolver(state)?;
+            let mut out = Vec::new();
+            for t in flat_terms(terms)? {
+                out.extend(
+                    inventory_hostnames(&r, &to_text(&t))
+                        .into_iter()
+                        .map(Value::from),
+                );
+            }
+            Ok(out)
+        }
         other => Err(fail(format!(
             "lookup plugin '{other}' is not supported by jig"
         ))),
@@ -538,7 +558,10 @@ fn sequence(terms: &[Value], kw: &Kwargs) -> Result<Vec<Value>, Error> {
         (Some(_), Some(_)) => return Err(fail("sequence: can't specify both count and end")),
         (Some(e), None) => e,
         (None, Some(0)) => return Ok(Vec::new()),
-        (None, Some(c)) => start + (c - 1) * stride,
+        (None, Some(c)) => (c - 1)
+            .checked_mul(stride)
+            .and_then(|x| x.checked_add(start))
+            .ok_or_else(|| fail("sequence: count is too large"))?,
         (None, None) => return Err(fail("sequence: must specify count or end")),
     };
     if stride == 0 {
@@ -547,11 +570,18 @@ fn sequence(terms: &[Value], kw: &Kwargs) -> Result<Vec<Value>, Error> {
     if (stride > 0 && end < start) || (stride < 0 && end > start) {
         return Err(fail("sequence: to count backwards make stride negative"));
     }
+    let span = (i128::from(end) - i128::from(start)) / i128::from(stride);
+    if span > 1_000_000 {
+        return Err(fail("sequence: more than a million items requested"));
+    }
     let mut out = Vec::new();
     let mut i = start;
     while (stride > 0 && i <= end) || (stride < 0 && i >= end) {
         out.push(Value::from(printf_int(&format, i)?));
-        i += stride;
+        match i.checked_add(stride) {
+            Some(n) => i = n,
+            None => break,
+        }
     }
     Ok(out)
 }
@@ -583,4 +613,210 @@ fn printf_int(fmt: &str, n: i64) -> Result<String, Error> {
         return Err(fail(format!("sequence: bad formatting string: {fmt}")));
     }
     Ok(out.replace("%%", "%"))
+}
+
+/// The characters a `chars=` name of the `password` lookup stands for (Python's `string`).
+fn char_set(name: &str) -> String {
+    const LOWER: &str = "abcdefghijklmnopqrstuvwxyz";
+    const UPPER: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    const DIGITS: &str = "0123456789";
+    match name {
+        "ascii_letters" | "letters" => format!("{LOWER}{UPPER}"),
+        "ascii_lowercase" | "lowercase" => LOWER.into(),
+        "ascii_uppercase" | "uppercase" => UPPER.into(),
+        "digits" => DIGITS.into(),
+        "hexdigits" => "0123456789abcdefABCDEF".into(),
+        "octdigits" => "01234567".into(),
+        "punctuation" => "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~".into(),
+        other => other.into(),
+    }
+}
+
+/// Ansible's `password` lookup: the password stored in the file, or a new random one
+/// written there (mode 0600, directories 0700); `/dev/null` never stores. Parameters come
+/// as `path key=value...` in the term or as keywords.
+fn password(r: &Resolver, term: &str, kw: &Kwargs) -> Result<String, Error> {
+    let (rel, params) = match term.split_once(' ') {
+        Some((p, rest)) => (p, rest),
+        None => (term, ""),
+    };
+    let mut length: usize = 20;
+    let mut chars: Vec<String> = vec!["ascii_letters".into(), "digits".into(), ".,:-_".into()];
+    let mut seed: Option<String> = None;
+    let set_chars = |v: &str| {
+        let mut list = Vec::new();
+        if v.contains(",,") {
+            list.push(",".to_string());
+        }
+        list.extend(
+            v.replace(",,", ",")
+                .split(',')
+                .filter(|c| !c.is_empty())
+                .map(String::from),
+        );
+        list
+    };
+    for pair in params.split_whitespace() {
+        let (k, v) = pair.split_once('=').ok_or_else(|| {
+            fail("Unrecognized value after key=value parameters given to password lookup")
+        })?;
+        match k {
+            "length" => {
+                length = v
+                    .parse()
+                    .map_err(|_| fail(format!("password: invalid length '{v}'")))?
+            }
+            "chars" => chars = set_chars(v),
+            "seed" => seed = Some(v.to_string()),
+            "encrypt" | "ident" => {
+                return Err(fail(
+                    "password lookup: encrypt= is not supported by jig yet; store the plain password and hash it on the host",
+                ));
+            }
+            other => {
+                return Err(fail(format!(
+                    "Unrecognized parameter(s) given to password lookup: {other}"
+                )));
+            }
+        }
+    }
+    if let Some(l) = kw.get::<Option<usize>>("length")? {
+        length = l;
+    }
+    if let Some(c) = kw.get::<Option<Value>>("chars")? {
+        chars = match c.as_str() {
+            Some(s) => set_chars(s),
+            None => items_of("password", &c)?.iter().map(to_text).collect(),
+        };
+    }
+    if let Some(s) = kw.get::<Option<Value>>("seed")? {
+        seed = Some(to_text(&s));
+    }
+    let path = if Path::new(rel).is_absolute() {
+        PathBuf::from(rel)
+    } else {
+        match var_str(r, "playbook_dir") {
+            Some(d) => Path::new(&d).join(rel),
+            None => PathBuf::from(rel),
+        }
+    };
+    let null = path == Path::new("/dev/null");
+    if !null && let Ok(content) = std::fs::read_to_string(&path) {
+        let content = content.trim_end_matches('\n');
+        let plain = match content.rfind(" salt=") {
+            Some(i) => &content[..i],
+            None => content,
+        };
+        return Ok(plain.to_string());
+    }
+    let pool: Vec<char> = chars
+        .iter()
+        .flat_map(|c| char_set(c).chars().collect::<Vec<_>>())
+        .collect();
+    if pool.is_empty() {
+        return Err(fail(
+            "password lookup: chars= gives no characters to choose from",
+        ));
+    }
+    let mut out = String::with_capacity(length);
+    for i in 0..length {
+        let bytes = match &seed {
+            Some(s) => {
+                *uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, format!("{s}:{i}").as_bytes())
+                    .as_bytes()
+            }
+            None => *uuid::Uuid::new_v4().as_bytes(),
+        };
+        let mut x = [0u8; 8];
+        x.copy_from_slice(&bytes[..8]);
+        out.push(pool[(u64::from_le_bytes(x) % pool.len() as u64) as usize]);
+    }
+    if !null {
+        write_secret(&path, &format!("{out}\n")).map_err(|e| {
+            fail(format!(
+                "password lookup: cannot write {}: {e}",
+                path.display()
+            ))
+        })?;
+    }
+    Ok(out)
+}
+
+fn write_secret(path: &Path, content: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(content.as_bytes())
+}
+
+/// Hosts matching an inventory pattern (`all`, a group, a host, `a:b`, `a:&b`, `a:!b`, `*`
+/// globs), resolved from the `groups` variable.
+fn inventory_hostnames(r: &Resolver, pattern: &str) -> Vec<String> {
+    let groups: serde_json::Map<String, Json> = match r.scope.get("groups") {
+        Some(Json::Object(m)) => m.clone(),
+        _ => serde_json::Map::new(),
+    };
+    let all: Vec<String> = match groups.get("all") {
+        Some(Json::Array(a)) => a
+            .iter()
+            .filter_map(|h| h.as_str().map(String::from))
+            .collect(),
+        _ => r
+            .scope
+            .hostvars()
+            .map(|h| h.host_names())
+            .unwrap_or_default(),
+    };
+    let resolve = |term: &str| -> Vec<String> {
+        if let Some(Json::Array(hosts)) = groups.get(term) {
+            return hosts
+                .iter()
+                .filter_map(|h| h.as_str().map(String::from))
+                .collect();
+        }
+        if term.contains('*') || term.contains('?') {
+            let Ok(g) = globset::Glob::new(term) else {
+                return Vec::new();
+            };
+            let m = g.compile_matcher();
+            return all
+                .iter()
+                .filter(|h| m.is_match(h.as_str()))
+                .cloned()
+                .collect();
+        }
+        all.iter().filter(|h| *h == term).cloned().collect()
+    };
+    let mut out: Vec<String> = Vec::new();
+    for part in pattern
+        .split([':', ','])
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        if let Some(t) = part.strip_prefix('&') {
+            let keep = resolve(t);
+            out.retain(|h| keep.contains(h));
+        } else if let Some(t) = part.strip_prefix('!') {
+            let drop = resolve(t);
+            out.retain(|h| !drop.contains(h));
+        } else {
+            for h in resolve(part) {
+                if !out.contains(&h) {
+                    out.push(h);
+                }
+            }
+        }
+    }
+    out
 }

@@ -20,7 +20,7 @@ mod lookups;
 mod methods;
 mod mutable;
 mod scope;
-mod tests;
+pub(crate) mod tests;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -421,3 +421,230 @@ fn error_messages_point_at_the_culprit() {
         assert!(e.contains(want), "{t:?}: {e}");
     }
 }
+
+/// Renders many random token soups: every outcome must be a value or an error, never a panic.
+#[test]
+fn never_panics_on_garbage() {
+    let tokens = [
+        "{{",
+        "}}",
+        "{%",
+        "%}",
+        "{#",
+        "#}",
+        "x",
+        "x.y.z",
+        "|",
+        "default(",
+        ")",
+        "(",
+        "[",
+        "]",
+        "'",
+        "\"",
+        "if",
+        "for",
+        "in",
+        "endfor",
+        "endif",
+        "set",
+        "=",
+        "~",
+        "+",
+        "-",
+        "*",
+        "**",
+        "//",
+        "%",
+        "1",
+        "-1",
+        "0x",
+        "1e999",
+        "none",
+        "true",
+        "is",
+        "defined",
+        "not",
+        "regex_replace('(',",
+        "'\\'",
+        ",",
+        ".",
+        "é",
+        "\n",
+        " ",
+        "lookup('sequence', 'count=99999999999999')",
+        "int(base=99)",
+        "random(start=9e18)",
+        "range(99999999999)",
+        "d.append(",
+        "l.pop(",
+        "to_nice_yaml(indent=0)",
+        "{{ omit }}",
+        "macro",
+        "endmacro",
+        "raw",
+        "endraw",
+        "a.b.c | d",
+        "[0]",
+        "['k']",
+        "hostvars",
+        "vars",
+        "split(None, -5)",
+        "'%d' | format(",
+    ];
+    let t = Templar::new();
+    let s = scope(json!({"x": {"y": {}}, "d": {}, "l": [1], "s": "str"}));
+    let mut seed: u64 = 0x9e3779b97f4a7c15;
+    for _ in 0..3000 {
+        let mut src = String::new();
+        let n = 1 + (seed % 12) as usize;
+        for _ in 0..n {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            src.push_str(tokens[(seed % tokens.len() as u64) as usize]);
+        }
+        let _ = t.render_str(&src, &s);
+        let _ = t.template_value(&json!(src.clone()), &s);
+        let _ = t.eval_condition(&json!(src.clone()), &s);
+        let _ = t.eval_expr(&src, &s);
+    }
+}
+
+#[test]
+fn hostile_arguments_are_errors_not_panics() {
+    let t = Templar::new();
+    let s = scope(json!({}));
+    for src in [
+        "{{ '12' | int(base=99) }}",
+        "{{ 9223372036854775807 | random(start=-9223372036854775807) }}",
+        "{{ q('sequence', 'count=99999999999999') }}",
+        "{{ q('sequence', 'start=0 end=9223372036854775807 stride=4611686018427387904') }}",
+        "{{ 'x' | to_nice_yaml(indent=0) }}",
+        "{{ 'a' | regex_replace('(', 'x') }}",
+        "{{ 'a' | regex_search('a', 'bad') }}",
+        "{{ 'x' | b64decode }}",
+        "{{ 'é' | split('') }}",
+        "{{ 'abc' | regex_replace('b', '\\g<zz>') }}",
+        "{{ {} | combine([1]) }}",
+        "{{ 1 | dict2items }}",
+        "{{ lookup('nosuch') }}",
+        "{{ lookup('pipe', 'exit 3') }}",
+    ] {
+        let r = t.render_str(src, &s);
+        let may_succeed =
+            src.contains("int(base=99)") || src.contains("random") || src.contains("stride=");
+        assert!(r.is_err() || may_succeed, "{src}: {r:?}");
+    }
+}
+
+#[test]
+fn password_lookup_creates_then_reuses() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = scope(json!({"playbook_dir": dir.path().display().to_string()}));
+    let t = Templar::new();
+    let p1 = t
+        .render_str(
+            "{{ lookup('password', 'creds/db length=12 chars=digits') }}",
+            &s,
+        )
+        .unwrap();
+    assert_eq!(p1.len(), 12);
+    assert!(p1.chars().all(|c| c.is_ascii_digit()), "{p1}");
+    let file = dir.path().join("creds/db");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), format!("{p1}\n"));
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let p2 = t
+        .render_str(
+            "{{ lookup('password', 'creds/db length=12 chars=digits') }}",
+            &s,
+        )
+        .unwrap();
+    assert_eq!(p1, p2);
+    let n = t
+        .render_str("{{ lookup('password', '/dev/null') }}", &s)
+        .unwrap();
+    assert_eq!(n.len(), 20);
+    let e = t
+        .render_str("{{ lookup('password', 'x bogus=1') }}", &s)
+        .unwrap_err();
+    assert!(e.to_string().contains("bogus"), "{e}");
+}
+
+#[test]
+fn inventory_hostnames_and_strftime() {
+    let s =
+        scope(json!({"groups": {"all": ["w1", "w2", "db1"], "web": ["w1", "w2"], "db": ["db1"]}}));
+    let t = Templar::new();
+    let r = |x: &str| t.render_str(x, &s).unwrap_or_else(|e| panic!("{x}: {e}"));
+    assert_eq!(
+        r("{{ q('inventory_hostnames', 'web:db') }}"),
+        "['w1', 'w2', 'db1']"
+    );
+    assert_eq!(
+        r("{{ q('inventory_hostnames', 'all:!db') }}"),
+        "['w1', 'w2']"
+    );
+    assert_eq!(
+        r("{{ q('inventory_hostnames', 'all:&web:!w2') }}"),
+        "['w1']"
+    );
+    assert_eq!(r("{{ q('inventory_hostnames', 'w*') }}"), "['w1', 'w2']");
+    assert_eq!(
+        r("{{ '%Y-%m-%d %H:%M:%S' | strftime(86400 + 3661, utc=True) }}"),
+        "1970-01-02 01:01:01"
+    );
+    assert_eq!(r("{{ ('%Y' | strftime) | int > 2000 }}"), "True");
+}
+
+#[test]
+fn templar_is_shareable_across_threads() {
+    fn assert_send_sync<T: Send + Sync + Clone>() {}
+    assert_send_sync::<Templar>();
+    let t = Templar::new();
+    let handles: Vec<_> = (0..4)
+        .map(|i| {
+            let t = t.clone();
+            std::thread::spawn(move || {
+                t.render_str("{{ n * 2 }}", &scope(json!({"n": i})))
+                    .unwrap()
+            })
+        })
+        .collect();
+    let got: Vec<String> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    assert_eq!(got, vec!["0", "2", "4", "6"]);
+}
+
+#[test]
+fn path_tests_and_misc_filters() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("f.txt");
+    std::fs::write(&f, "x").unwrap();
+    std::os::unix::fs::symlink(&f, dir.path().join("l")).unwrap();
+    let v = json!({"d": dir.path().display().to_string(), "f": f.display().to_string()});
+    let cases: &[(&str, &str)] = &[
+        (
+            "{{ f is file }}|{{ d is directory }}|{{ d is file }}|{{ (d ~ '/l') is link }}|{{ f is exists }}|{{ (d ~ '/nope') is exists }}",
+            "True|True|False|True|True|False",
+        ),
+        ("{{ f is abs }}|{{ 'rel/x' is abs }}", "True|False"),
+        (
+            "{{ ['1.10', '1.9', '1.2.1'] | version_sort }}",
+            "['1.2.1', '1.9', '1.10']",
+        ),
+        (
+            "{{ lipsum(1) | length > 0 }}|{{ range(2) | list }}|{{ dict(a=1) }}",
+            "True|[0, 1]|{'a': 1}",
+        ),
+        ("{{ bad | default('fallback') }}", "fallback"),
+    ];
+    let mut vars = v;
+    vars["bad"] = json!("{{ undefined_thing }}");
+    for (t, want) in cases {
+        assert_eq!(render(t, vars.clone()), *want, "{t}");
+    }
+}

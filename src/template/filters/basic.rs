@@ -25,6 +25,19 @@ pub(super) fn register(env: &mut Environment<'static>) {
     super::strict(env, "strftime", strftime);
     super::strict(env, "urlsplit", urlsplit);
     super::strict(env, "shuffle", shuffle);
+    super::strict(env, "center", center);
+    super::strict(env, "version_sort", |v: Value| -> Result<Value, Error> {
+        let mut items = items_of("version_sort", &v)?;
+        items.sort_by(|a, b| crate::template::tests::loose_cmp(&to_text(a), &to_text(b)));
+        Ok(Value::from(items))
+    });
+    super::strict(env, "truncate", truncate);
+    super::strict(env, "wordcount", |v: Value| {
+        to_text(&v)
+            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .filter(|w| !w.is_empty())
+            .count()
+    });
     super::strict(env, "random", random);
     super::strict(env, "lower", |v: Value| to_text(&v).to_lowercase());
     super::strict(env, "upper", |v: Value| to_text(&v).to_uppercase());
@@ -36,7 +49,7 @@ pub(crate) fn ansible_bool(v: &Value) -> bool {
         ValueKind::Bool => v.is_true(),
         ValueKind::String => {
             let s = v.as_str().unwrap_or_default().to_lowercase();
-            matches!(s.as_str(), "yes" | "on" | "true" | "1" | "y" | "t")
+            matches!(s.as_str(), "yes" | "on" | "true" | "1")
         }
         ValueKind::Number => f64::try_from(v.clone()).is_ok_and(|f| f == 1.0),
         _ => false,
@@ -73,6 +86,9 @@ fn mandatory(v: Value, msg: Option<String>) -> Result<Value, Error> {
 }
 
 fn parse_int(s: &str, base: u32) -> Option<i64> {
+    if !(2..=36).contains(&base) {
+        return None;
+    }
     let t = s.trim().replace('_', "");
     let (neg, digits) = match t.strip_prefix('-') {
         Some(d) => (true, d.to_string()),
@@ -363,8 +379,12 @@ fn quote(v: Value) -> String {
 /// Ansible's uuid namespace for `to_uuid`.
 const ANSIBLE_NS: &str = "361e6d51-faec-444a-9079-341386da8e2e";
 
-fn to_uuid(v: Value, namespace: Option<String>) -> Result<String, Error> {
-    let ns = namespace.unwrap_or_else(|| ANSIBLE_NS.into());
+fn to_uuid(v: Value, namespace: Option<String>, kw: Kwargs) -> Result<String, Error> {
+    let ns = kw
+        .get::<Option<String>>("namespace")?
+        .or(namespace)
+        .unwrap_or_else(|| ANSIBLE_NS.into());
+    kw.assert_all_used()?;
     let ns = uuid::Uuid::parse_str(&ns)
         .map_err(|e| fail(format!("to_uuid: invalid namespace '{ns}': {e}")))?;
     Ok(uuid::Uuid::new_v5(&ns, to_text(&v).as_bytes()).to_string())
@@ -383,10 +403,14 @@ fn strftime(state: &State, fmt: String, second: Option<Value>, kw: Kwargs) -> Re
             .map(|d| d.as_secs_f64())
             .unwrap_or(0.0),
     };
-    // Converts Python's strftime directives to the datetime filter's (both are C's).
-    let tz = if utc { "UTC" } else { "local" };
-    let kwargs = Kwargs::from_iter([("format", Value::from(fmt)), ("tz", Value::from(tz))]);
-    minijinja_contrib::filters::datetimeformat(state, Value::from(ts), kwargs).map(Value::from)
+    // The datetime filter formats in UTC; local time is UTC shifted by the local offset.
+    let shifted = if utc {
+        ts
+    } else {
+        ts + local_offset(ts) as f64
+    };
+    let kwargs = Kwargs::from_iter([("format", Value::from(fmt))]);
+    minijinja_contrib::filters::datetimeformat(state, Value::from(shifted), kwargs).map(Value::from)
 }
 
 fn urlsplit(v: Value, query: Option<String>) -> Result<Value, Error> {
@@ -522,9 +546,13 @@ fn random(v: Value, start: Option<i64>, step: Option<i64>, kw: Kwargs) -> Result
                 "random: empty range for randrange({start}, {end}, {step})"
             )));
         }
+        let (start, end, step) = (i128::from(start), i128::from(end), i128::from(step));
         let count = ((end - start) + step - 1) / step;
-        let k = random_below(count as u64, seed.as_deref()) as i64;
-        return Ok(Value::from(start + k * step));
+        let count = u64::try_from(count).unwrap_or(u64::MAX);
+        let k = i128::from(random_below(count, seed.as_deref()));
+        return Ok(Value::from(
+            i64::try_from(start + k * step).unwrap_or(i64::MAX),
+        ));
     }
     let items = if let Some(s) = v.as_str() {
         s.chars().map(|c| Value::from(c.to_string())).collect()
@@ -536,4 +564,70 @@ fn random(v: Value, start: Option<i64>, step: Option<i64>, kw: Kwargs) -> Result
     }
     let k = random_below(items.len() as u64, seed.as_deref()) as usize;
     Ok(items[k].clone())
+}
+
+/// Jinja's `center(width=80)`.
+fn center(v: Value, width: Option<usize>) -> String {
+    let s = to_text(&v);
+    let width = width.unwrap_or(80);
+    let len = s.chars().count();
+    if len >= width {
+        return s;
+    }
+    let pad = width - len;
+    // Python's str.center puts the odd space on the right unless both are odd.
+    let left = pad / 2 + (pad & width & 1);
+    format!("{}{s}{}", " ".repeat(left), " ".repeat(pad - left))
+}
+
+/// Jinja's `truncate(length=255, killwords=False, end='...', leeway=5)`.
+fn truncate(
+    v: Value,
+    length: Option<usize>,
+    killwords: Option<bool>,
+    end: Option<String>,
+    kw: Kwargs,
+) -> Result<String, Error> {
+    let length = kw.get::<Option<usize>>("length")?.or(length).unwrap_or(255);
+    let killwords = kw
+        .get::<Option<bool>>("killwords")?
+        .or(killwords)
+        .unwrap_or(false);
+    let end = kw
+        .get::<Option<String>>("end")?
+        .or(end)
+        .unwrap_or_else(|| "...".into());
+    let leeway = kw.get::<Option<usize>>("leeway")?.unwrap_or(5);
+    kw.assert_all_used()?;
+    let s = to_text(&v);
+    let chars: Vec<char> = s.chars().collect();
+    if chars.len() <= length + leeway {
+        return Ok(s);
+    }
+    let keep: String = chars[..length.saturating_sub(end.chars().count())]
+        .iter()
+        .collect();
+    if killwords {
+        return Ok(format!("{keep}{end}"));
+    }
+    let cut = match keep.rfind(' ') {
+        Some(i) => &keep[..i],
+        None => keep.as_str(),
+    };
+    Ok(format!("{cut}{end}"))
+}
+
+/// The controller's UTC offset in seconds at Unix time `ts` (what Python's `time.localtime`
+/// applies).
+fn local_offset(ts: f64) -> i64 {
+    let t = ts.floor() as libc::time_t;
+    // SAFETY: localtime_r only writes into the `tm` we own; a zeroed `tm` is a valid value.
+    unsafe {
+        let mut tm: libc::tm = std::mem::zeroed();
+        if libc::localtime_r(&t, &mut tm).is_null() {
+            0
+        } else {
+            tm.tm_gmtoff
+        }
+    }
 }

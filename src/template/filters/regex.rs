@@ -37,7 +37,7 @@ pub(crate) fn compile(pattern: &str, ignorecase: bool, multiline: bool) -> Resul
 }
 
 /// Python's `re` replacement template expansion: `\1`, `\g<1>`, `\g<name>`, `\n`, `\\`.
-fn expand(template: &str, caps: &Captures) -> Result<String, Error> {
+fn expand(template: &str, caps: &Captures, names: &[String]) -> Result<String, Error> {
     let mut out = String::new();
     let chars: Vec<char> = template.chars().collect();
     let mut i = 0;
@@ -49,7 +49,12 @@ fn expand(template: &str, caps: &Captures) -> Result<String, Error> {
                 }
                 caps.get(n)
             }
-            Err(_) => caps.name(key),
+            Err(_) => {
+                if !names.iter().any(|n| n == key) {
+                    return Err(fail(format!("unknown group name '{key}'")));
+                }
+                caps.name(key)
+            }
         };
         if let Some(m) = m {
             out.push_str(m.as_str());
@@ -116,6 +121,7 @@ pub(crate) fn py_sub(
     text: &str,
     count: usize,
 ) -> Result<(String, usize), Error> {
+    let names: Vec<String> = re.capture_names().flatten().map(String::from).collect();
     let mut out = String::new();
     let mut last = 0;
     let mut n = 0;
@@ -126,7 +132,7 @@ pub(crate) fn py_sub(
             break;
         }
         out.push_str(&text[last..m.start()]);
-        out.push_str(&expand(replacement, &caps)?);
+        out.push_str(&expand(replacement, &caps, &names)?);
         last = m.end();
         n += 1;
     }
@@ -168,31 +174,36 @@ fn regex_search(
     kw.assert_all_used()?;
     let text = to_text(&v);
     let re = compile(&pattern, ignorecase, multiline)?;
+    // Group arguments are checked before searching, as Python does.
+    let mut wanted: Vec<Result<usize, String>> = Vec::new();
+    for g in groups.iter() {
+        if let Some(name) = g.strip_prefix("\\g<").and_then(|r| r.strip_suffix('>')) {
+            wanted.push(name.parse::<usize>().map_err(|_| name.to_string()));
+        } else if let Some(num) = g.strip_prefix('\\') {
+            let n: usize = num
+                .parse()
+                .map_err(|_| fail(format!("regex_search: unknown argument '{g}'")))?;
+            wanted.push(Ok(n));
+        } else {
+            return Err(fail(format!(
+                "regex_search: unknown argument '{g}'; use '\\\\1' or '\\\\g<name>'"
+            )));
+        }
+    }
     let caps = re
         .captures(&text)
         .map_err(|e| fail(format!("regular expression failed: {e}")))?;
     let Some(caps) = caps else {
         return Ok(Value::from(()));
     };
-    if groups.is_empty() {
+    if wanted.is_empty() {
         return Ok(Value::from(caps.get(0).map(|m| m.as_str()).unwrap_or("")));
     }
     let mut out = Vec::new();
-    for g in groups.iter() {
-        let m = if let Some(name) = g.strip_prefix("\\g<").and_then(|r| r.strip_suffix('>')) {
-            match name.parse::<usize>() {
-                Ok(n) => caps.get(n),
-                Err(_) => caps.name(name),
-            }
-        } else if let Some(num) = g.strip_prefix('\\') {
-            let n: usize = num
-                .parse()
-                .map_err(|_| fail(format!("regex_search: unknown argument '{g}'")))?;
-            caps.get(n)
-        } else {
-            return Err(fail(format!(
-                "regex_search: unknown argument '{g}'; use '\\\\1' or '\\\\g<name>'"
-            )));
+    for w in wanted {
+        let m = match w {
+            Ok(n) => caps.get(n),
+            Err(name) => caps.name(&name),
         };
         out.push(
             m.map(|m| Value::from(m.as_str()))
