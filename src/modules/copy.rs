@@ -273,10 +273,12 @@ if [ "$3" = 1 ] && [ -f "$p" ]; then jig_head "$p"; fi"#,
         return Ok(result);
     }
 
-    // Same content: only attributes may change.
+    // Same content: only attributes may change. Ansible answers this case with the `file`
+    // module's result, which names the file `path`.
     let Some(cur) = current else {
         return Ok(bad());
     };
+    result.set("path", dest.clone());
     let plan = match remote::attr_changes(&cur, &attrs) {
         Ok(p) => p,
         Err(e) => return Ok(ModuleResult::failed(e.to_string())),
@@ -536,7 +538,7 @@ impl Module for Copy {
                     }
                 };
                 if local.is_dir() {
-                    let tree = match LocalTree::read(&local) {
+                    let tree = match LocalTree::read(&local, args.bool_or("local_follow", true)?) {
                         Ok(t) => t,
                         Err(e) => return Ok(ModuleResult::failed(e)),
                     };
@@ -571,6 +573,16 @@ impl Module for Copy {
                         )));
                     }
                 };
+                // `checksum:` pins the source: a different file must not be copied.
+                if let Some(want) = args.str("checksum")? {
+                    let have = hex::encode(Sha1::digest(&bytes));
+                    if !want.eq_ignore_ascii_case(&have) {
+                        return Ok(ModuleResult::failed(format!(
+                            "{} has sha1 checksum {have}, not the expected {want}",
+                            local.display()
+                        )));
+                    }
+                }
                 // Copying the ciphertext of a vault file would silently break the host.
                 if args.bool_or("decrypt", true)? && bytes.starts_with(b"$ANSIBLE_VAULT;") {
                     return Ok(ModuleResult::failed(format!(
@@ -614,7 +626,7 @@ struct LocalTree {
 }
 
 impl LocalTree {
-    fn read(root: &Path) -> Result<LocalTree, String> {
+    fn read(root: &Path, follow_links: bool) -> Result<LocalTree, String> {
         let mut tree = LocalTree {
             dirs: Vec::new(),
             files: Vec::new(),
@@ -634,6 +646,13 @@ impl LocalTree {
                     format!("{rel}/{name}")
                 };
                 let path = e.path();
+                if !follow_links && path.is_symlink() {
+                    return Err(format!(
+                        "{} is a symbolic link; jig copies trees with local_follow: true only \
+                         (the link's target is copied)",
+                        path.display()
+                    ));
+                }
                 if path.is_dir() {
                     tree.dirs.push(r.clone());
                     stack.push((path, r));
@@ -1195,6 +1214,19 @@ mod tests {
         let r = Copy.run(&v, &env.ctx(false, false)).await.unwrap();
         assert!(r.failed && r.msg.unwrap().contains("vault-encrypted"));
         assert!(!tmp.path().join("s").exists());
+        let sum = hex::encode(Sha1::digest(b"#!/bin/sh\necho hi\n"));
+        let ok = margs(
+            "copy",
+            json!({"src": "run me ✓.sh", "dest": tmp.path().join("c1").to_str().unwrap(), "checksum": sum}),
+        );
+        assert!(Copy.run(&ok, &env.ctx(false, false)).await.unwrap().changed);
+        let wrong = margs(
+            "copy",
+            json!({"src": "run me ✓.sh", "dest": tmp.path().join("c2").to_str().unwrap(), "checksum": "0".repeat(40)}),
+        );
+        let r = Copy.run(&wrong, &env.ctx(false, false)).await.unwrap();
+        assert!(r.failed && r.msg.unwrap().contains("not the expected"));
+        assert!(!tmp.path().join("c2").exists());
         let missing = margs("copy", json!({"src": "nothing", "dest": "/tmp/x"}));
         let r = Copy.run(&missing, &env.ctx(false, false)).await.unwrap();
         assert!(r.failed && r.msg.unwrap().contains("nothing"));
@@ -1232,6 +1264,7 @@ mod tests {
         std::fs::create_dir_all(tree.join("sub dir/empty")).unwrap();
         std::fs::write(tree.join("a.conf"), "a\n").unwrap();
         std::fs::write(tree.join("sub dir").join(HOSTILE), HOSTILE_TEXT).unwrap();
+        symlink("a.conf", tree.join("link.conf")).unwrap();
         let dest = tmp.path().join("etc");
         std::fs::create_dir(&dest).unwrap();
 
@@ -1252,6 +1285,16 @@ mod tests {
             HOSTILE_TEXT
         );
         assert!(dest.join("conf.d/sub dir/empty").is_dir());
+        // Links in the source are followed (local_follow defaults to true).
+        let copied = dest.join("conf.d/link.conf");
+        assert!(!copied.is_symlink());
+        assert_eq!(std::fs::read_to_string(&copied).unwrap(), "a\n");
+        let nofollow = margs(
+            "copy",
+            json!({"src": "conf.d", "dest": dest.to_str().unwrap(), "local_follow": false}),
+        );
+        let r = Copy.run(&nofollow, &env.ctx(false, false)).await.unwrap();
+        assert!(r.failed && r.msg.unwrap().contains("symbolic link"));
         let r = Copy.run(&a, &env.ctx(false, false)).await.unwrap();
         assert!(!r.changed, "{r:?}");
 
@@ -1380,6 +1423,11 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&dest).unwrap(), HOSTILE_TEXT);
         assert!(leftovers(tmp.path()).is_empty());
 
+        let e = tmp.path().join("empty");
+        let ea = margs("copy", json!({"dest": e.to_str().unwrap(), "content": ""}));
+        assert!(Copy.run(&ea, &env.ctx(false, false)).await.unwrap().changed);
+        assert_eq!(std::fs::read(&e).unwrap(), b"");
+        assert!(!Copy.run(&ea, &env.ctx(false, false)).await.unwrap().changed);
         let j = margs(
             "copy",
             json!({"dest": tmp.path().join("j").to_str().unwrap(), "content": {"a": [1, "x"], "b": true}}),

@@ -175,6 +175,8 @@ struct Probe {
     /// The wanted mtime/atime as epoch seconds.
     mtime: Option<f64>,
     atime: Option<f64>,
+    /// `lsattr` flags of the path (without the dashes), when asked for and available.
+    attr_flags: String,
     /// With `recurse`: every entry below the directory and its stat.
     entries: Vec<(String, RemoteStat)>,
 }
@@ -195,6 +197,10 @@ jig_walk() {
     fi
   done
 }
+if [ "$7" = 1 ] && [ -e "$1" ] && command -v lsattr >/dev/null 2>&1; then
+  lsattr -d -- "$1" 2>/dev/null
+fi
+printf '\0'
 if [ "$5" = 1 ] && [ -d "$1" ]; then jig_walk "$1" "$6" || exit 1; fi"#;
 
 async fn probe(
@@ -205,6 +211,7 @@ async fn probe(
     atime: &Stamp,
     recurse: bool,
     follow: bool,
+    want_attrs: bool,
 ) -> Result<Result<Probe, String>, ModuleError> {
     let when = |s: &Stamp| match s {
         Stamp::At(t) => t.clone(),
@@ -219,6 +226,7 @@ async fn probe(
             &a,
             if recurse { "1" } else { "0" },
             remote::follow_flag(follow),
+            if want_attrs { "1" } else { "0" },
         ],
         PROBE,
     );
@@ -245,6 +253,12 @@ async fn probe(
         };
         let mtime = epoch(fr.next_record());
         let atime = epoch(fr.next_record());
+        let attr_flags = fr
+            .next_record()
+            .and_then(|r| std::str::from_utf8(r).ok())
+            .and_then(|t| t.split_whitespace().next())
+            .map(|f| f.replace('-', ""))
+            .unwrap_or_default();
         let mut entries = Vec::new();
         while let Some(name) = fr.next_record() {
             let name = String::from_utf8_lossy(name).into_owned();
@@ -258,6 +272,7 @@ async fn probe(
             src: src_stat,
             mtime,
             atime,
+            attr_flags,
             entries,
         })
     };
@@ -391,6 +406,7 @@ impl Module for File {
         )?;
         let atime = stamp_arg(args, "access_time", "access_time_format", default_stamp)?;
 
+        let attributes = args.str("attributes")?.filter(|a| !a.is_empty());
         let src_abs = src.as_ref().map(|s| {
             if s.starts_with('/') {
                 s.clone()
@@ -406,6 +422,7 @@ impl Module for File {
             &atime,
             recurse,
             follow,
+            attributes.is_some(),
         )
         .await?
         {
@@ -468,10 +485,15 @@ impl Module for File {
                 )
             }
         };
-        let plan = match plan {
+        let mut plan = match plan {
             Ok(plan) => plan,
             Err(msg) => return Ok(ModuleResult::failed(msg)),
         };
+        if let Some(wanted) = &attributes
+            && !matches!(state, State::Absent | State::Link)
+        {
+            plan_chattr(&mut plan, &path, wanted, &p.attr_flags);
+        }
         execute(ctx, &path, state, src.as_deref(), follow, plan).await
     }
 }
@@ -732,7 +754,10 @@ fn plan_touch(
         }
         Some(st) => {
             let state = remote::state_name(&st);
-            let mut plan = Plan::new(path, state, state);
+            // Ansible's touch diff always says state file -> touch; the change is in the times.
+            let mut plan = Plan::new(path, prev, "touch");
+            plan.changed = false;
+            plan.state_after = state;
             attrs_and_times(&mut plan, path, &st, attrs, p, mtime, atime)?;
             plan.report = Some(st);
             Ok(plan)
@@ -856,9 +881,58 @@ fn plan_link(
             chain(&mut plan.cmd, &c);
         }
     }
+    // A link about to be made, kept as itself: its owner is set right after it is made, so the
+    // next run finds nothing to do.
+    if !follow && !hard && !up_to_date {
+        for (tool, key, value) in [
+            ("chown", "owner", &attrs.owner),
+            ("chgrp", "group", &attrs.group),
+        ] {
+            if let Some(v) = value {
+                let mut c = Cmd::empty();
+                c.arg(tool).arg("-h").arg("--").arg(v).arg(path);
+                chain(&mut plan.cmd, &c);
+                plan.after.insert(key.to_string(), v.clone());
+            }
+        }
+    }
     plan.report = p.own.clone().filter(|_| up_to_date);
     plan.stat_after = true;
     Ok(plan)
+}
+
+/// `attributes:` as Ansible applies them with `chattr`: `+flags`/`-flags` add or remove,
+/// anything else sets exactly. Unlike Ansible, which compares the flag strings literally (so
+/// `+i` on an ext4 file reports a change on every run), a change is planned only when a flag
+/// would actually change.
+fn plan_chattr(plan: &mut Plan, path: &str, wanted: &str, current: &str) {
+    let (op, flags) = match wanted.chars().next() {
+        Some(c @ ('+' | '-' | '=')) => (c, &wanted[1..]),
+        _ => ('=', wanted),
+    };
+    let has = |f: char| current.contains(f);
+    let needed = match op {
+        '+' => flags.chars().any(|f| !has(f)),
+        '-' => flags.chars().any(has),
+        _ => flags.len() != current.len() || flags.chars().any(|f| !has(f)),
+    };
+    if !needed {
+        return;
+    }
+    plan.changed = true;
+    plan.before
+        .insert("attributes".to_string(), current.to_string());
+    plan.after
+        .insert("attributes".to_string(), format!("{op}{flags}"));
+    // chattr has no `--`; a path that looks like an option is made relative-explicit.
+    let target = if path.starts_with('-') {
+        format!("./{path}")
+    } else {
+        path.to_string()
+    };
+    let mut c = Cmd::empty();
+    c.arg("chattr").arg(&format!("{op}{flags}")).arg(&target);
+    chain(&mut plan.cmd, &c);
 }
 
 async fn execute(
@@ -875,7 +949,8 @@ async fn execute(
         ModuleResult::ok()
     };
     let is_link = matches!(state, State::Link | State::Hard);
-    if is_link {
+    // Ansible names the path `dest` for links and touch, `path` otherwise.
+    if is_link || state == State::Touch {
         result.set("dest", path.to_string());
         if let Some(s) = src {
             result.set("src", s.to_string());
@@ -1087,6 +1162,16 @@ mod tests {
         // Touching again changes the times, so it is a change, as in Ansible.
         let r = run(&env, json!({"path": fs, "state": "touch"}), false).await;
         assert!(r.changed);
+        assert_eq!(r.values["dest"], fs);
+        assert_eq!(r.values["state"], "file");
+        match &r.diffs[0] {
+            Diff::Fields { before, after, .. } => {
+                assert_eq!(before["state"], "file");
+                assert_eq!(after["state"], "touch");
+                assert_eq!(after["mtime"], "now");
+            }
+            d => panic!("{d:?}"),
+        }
         let keep = json!({"path": fs, "state": "touch", "modification_time": "preserve", "access_time": "preserve"});
         assert!(!run(&env, keep, false).await.changed);
         // Explicit times are idempotent.
@@ -1136,6 +1221,46 @@ mod tests {
         )
         .await;
         assert!(r.failed && r.msg.unwrap().contains("is directory"));
+    }
+
+    #[tokio::test]
+    async fn attributes_use_lsattr_and_chattr() {
+        let tmp = tempfile::tempdir().unwrap();
+        let env = Env::new(tmp.path());
+        let f = tmp.path().join(HOSTILE);
+        std::fs::write(&f, "x").unwrap();
+        let flags = || {
+            let out = std::process::Command::new("lsattr")
+                .arg("-d")
+                .arg(&f)
+                .output();
+            out.ok().filter(|o| o.status.success()).map(|o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("")
+                    .replace('-', "")
+            })
+        };
+        // Only where the filesystem has ext2-style attributes (not tmpfs).
+        let Some(before) = flags() else { return };
+        let wanted = format!("{before}d");
+        let a = json!({"path": f.to_str().unwrap(), "attributes": wanted});
+        let r = run(&env, a.clone(), true).await;
+        assert!(r.changed, "{r:?}");
+        assert_eq!(flags().unwrap(), before);
+        let r = run(&env, a.clone(), false).await;
+        assert!(r.changed && !r.failed, "{r:?}");
+        assert!(flags().unwrap().contains('d'));
+        assert!(!run(&env, a, false).await.changed);
+        let r = run(
+            &env,
+            json!({"path": f.to_str().unwrap(), "attributes": "-d"}),
+            false,
+        )
+        .await;
+        assert!(r.changed && !r.failed, "{r:?}");
+        assert!(!flags().unwrap().contains('d'));
     }
 
     #[tokio::test]
@@ -1190,6 +1315,14 @@ mod tests {
         assert_eq!(std::fs::read_link(&link).unwrap(), other);
         assert_eq!(mode_of(&other), 0o600);
         assert!(!run(&env, keep, false).await.changed);
+        // A link kept as itself (follow: false) gets its owner on the first run.
+        let own = tmp.path().join("own link");
+        let f = json!({"path": own.to_str().unwrap(), "src": other.to_str().unwrap(), "state": "link", "follow": false, "owner": "nobody"});
+        let r = run(&env, f.clone(), false).await;
+        assert!(r.changed && !r.failed, "{r:?}");
+        assert_eq!(std::fs::symlink_metadata(&own).unwrap().uid(), 65534);
+        assert_eq!(std::fs::metadata(&other).unwrap().uid(), 0);
+        assert!(!run(&env, f, false).await.changed);
         // Hard link.
         let h = tmp.path().join("hard 'x'");
         let e =

@@ -209,8 +209,8 @@ pub fn names() -> Vec<&'static str> {
 static REGISTRY: &[&dyn Module] = &[
     &blockinfile::BlockInFile,
     &command::Command,
-    &command::Shell,
     &command::Raw,
+    &command::Shell,
     &copy::Copy,
     &file::File,
     &lineinfile::LineInFile,

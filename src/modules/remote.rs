@@ -279,6 +279,7 @@ impl<'a> Frames<'a> {
     pub(crate) fn sized(&mut self) -> Option<&'a [u8]> {
         let n: usize = std::str::from_utf8(self.next_record()?)
             .ok()?
+            .trim()
             .parse()
             .ok()?;
         if n > self.rest.len() {
@@ -943,27 +944,14 @@ pub async fn apply_attrs(
 pub(crate) mod testutil {
     //! A [`ModuleContext`] on the local connection for tests.
 
-    use std::path::{Path, PathBuf};
+    use std::path::Path;
 
     use indexmap::IndexMap;
 
     use crate::connection::Connection;
     use crate::connection::local::LocalConnection;
-    use crate::modules::{FileSearch, ModuleContext, SearchKind, TemplateRenderer};
-
-    /// Finds files under one directory (`files/` or `templates/` by kind).
-    pub struct DirSearch(pub PathBuf);
-
-    impl FileSearch for DirSearch {
-        fn find(&self, kind: SearchKind, name: &str) -> Result<PathBuf, Vec<PathBuf>> {
-            let sub = match kind {
-                SearchKind::Templates => "templates",
-                _ => "files",
-            };
-            let p = self.0.join(sub).join(name);
-            if p.exists() { Ok(p) } else { Err(vec![p]) }
-        }
-    }
+    use crate::modules::search::TaskFiles;
+    use crate::modules::{ModuleContext, TemplateRenderer};
 
     /// Renders templates by replacing `{{ name }}` with a fixed value: enough to prove the
     /// template module renders before it writes.
@@ -1029,7 +1017,7 @@ pub(crate) mod testutil {
     pub struct Env {
         pub conn: Connection,
         pub env: IndexMap<String, String>,
-        pub files: DirSearch,
+        pub files: TaskFiles,
         pub templates: Subst,
     }
 
@@ -1038,7 +1026,12 @@ pub(crate) mod testutil {
             Env {
                 conn: Connection::Local(LocalConnection::new("testhost")),
                 env: IndexMap::new(),
-                files: DirSearch(root.to_path_buf()),
+                // A playbook in `root`: its `files/` and `templates/` are searched.
+                files: TaskFiles {
+                    role_path: None,
+                    playbook_dir: root.to_path_buf(),
+                    task_dir: None,
+                },
                 templates: Subst(vec![("name".into(), "wörld $(x) 'q'".into())]),
             }
         }
@@ -1381,6 +1374,31 @@ mod tests {
             format!("{}\nafter the script\n", big.len())
         );
         assert_not_pwned();
+    }
+
+    #[test]
+    fn diffs_summarise_binary_and_large_content() {
+        match content_diff("/etc/a", "src", Some(b"old\n"), b"new\n") {
+            Diff::Text {
+                before,
+                after,
+                before_header,
+                ..
+            } => {
+                assert_eq!((before.as_str(), after.as_str()), ("old\n", "new\n"));
+                assert_eq!(before_header, "/etc/a");
+            }
+            d => panic!("{d:?}"),
+        }
+        assert!(matches!(
+            content_diff("/bin/x", "src", None, b"\x7fELF\0\xff"),
+            Diff::Summary(s) if s.contains("binary")
+        ));
+        let big = vec![b'a'; DIFF_MAX_BYTES + 1];
+        assert!(matches!(
+            content_diff("/big", "src", Some(b"small"), &big),
+            Diff::Summary(s) if s.contains("too large")
+        ));
     }
 
     #[tokio::test]

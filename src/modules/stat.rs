@@ -1,10 +1,10 @@
 //! The `stat` module: Ansible's `stat` dictionary for one path, in one round trip.
 //!
 //! The probe collects the stat (following links only with `follow`), block counts and device
-//! type, the resolved path of a link, the connecting user's access (`test -r/-w/-x`, so it is
-//! right under `become` too), a checksum with the coreutils `<algorithm>sum` tool, and, when
-//! the host has them, `file`'s MIME type and `lsattr`'s attributes. The host is never changed,
-//! so check mode runs it as usual.
+//! type, the resolved path of a link (`readlink -m`, like Python's `realpath`), the connecting
+//! user's access (`test -r/-w/-x`, so it is right under `become` too), a checksum with the
+//! coreutils `<algorithm>sum` tool, and, when the host has them, `file`'s MIME type and
+//! `lsattr`'s attributes. The host is never changed, so check mode runs it as usual.
 
 use async_trait::async_trait;
 use serde_json::{Map, Value as Json};
@@ -43,7 +43,7 @@ const PROBE: &str = r#"jig_stat "$1" $2 || exit 1
 if [ -e "$1" ] || { [ -L "$1" ] && [ -z "$2" ]; }; then :; else exit 0; fi
 LC_ALL=C stat $2 --printf '%b %B %r' -- "$1" || exit 1
 printf '\0'
-if [ -L "$1" ]; then _r=$(readlink -f -- "$1" && printf x) && printf '%s' "${_r%?x}"; fi
+if [ -L "$1" ]; then _r=$(readlink -m -- "$1" && printf x) && printf '%s' "${_r%?x}"; fi
 printf '\0'
 _a=
 if [ -r "$1" ]; then _a=${_a}r; fi
@@ -253,6 +253,10 @@ impl Module for Stat {
             put("charset", cs.into());
         }
         if get_attributes {
+            // Ansible's defaults when lsattr is missing or fails (tmpfs, for one).
+            put("version", Json::Null);
+            put("attributes", Json::Array(Vec::new()));
+            put("attr_flags", "".into());
             let mut fields = lsattr.split_whitespace();
             if let (Some(version), Some(flags)) = (fields.next(), fields.next()) {
                 let flags: String = flags.chars().filter(|c| *c != '-').collect();
@@ -285,6 +289,76 @@ mod tests {
 
     fn margs(v: Json) -> ModuleArgs {
         ModuleArgs::new("stat", v.as_object().unwrap().clone().into_iter().collect())
+    }
+
+    /// Under `become`, access is the become user's, and writes are made as that user.
+    #[tokio::test]
+    async fn become_user_sees_its_own_access() {
+        use crate::connection::{Become, BecomeMethod};
+        use crate::modules::remote::{FileAttrs, WriteOptions, write_file};
+        if !nix_is_root() {
+            return;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+        let env = Env::new(tmp.path());
+        let mut ctx = env.ctx(false, false);
+        ctx.become_ = Some(Become {
+            user: "nobody".into(),
+            method: BecomeMethod::Su,
+            flags: Vec::new(),
+        });
+        let f = tmp.path().join("root's file");
+        std::fs::write(&f, "x").unwrap();
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let r = Stat
+            .run(&margs(json!({"path": f.to_str().unwrap()})), &ctx)
+            .await
+            .unwrap();
+        assert_eq!(r.values["stat"]["readable"], true);
+        assert_eq!(r.values["stat"]["writeable"], false, "{r:?}");
+        let r = Stat
+            .run(
+                &margs(json!({"path": f.to_str().unwrap()})),
+                &env.ctx(false, false),
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.values["stat"]["writeable"], true);
+
+        let mine = tmp.path().join(HOSTILE);
+        write_file(
+            &ctx,
+            mine.to_str().unwrap(),
+            b"by nobody\n",
+            &FileAttrs::default(),
+            &WriteOptions::default(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(std::fs::metadata(&mine).unwrap().uid(), 65534);
+        assert_eq!(std::fs::read(&mine).unwrap(), b"by nobody\n");
+        let e = write_file(
+            &ctx,
+            f.to_str().unwrap(),
+            b"no",
+            &FileAttrs::default(),
+            &WriteOptions::default(),
+        )
+        .await;
+        // The directory is writable, so the rename succeeds, but taking root's ownership fails
+        // silently and the file becomes nobody's, exactly as Ansible's atomic_move does.
+        assert!(e.is_ok(), "{e:?}");
+        assert_not_pwned();
+    }
+
+    fn nix_is_root() -> bool {
+        std::fs::read_to_string("/proc/self/status")
+            .map(|s| {
+                s.lines()
+                    .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
+            })
+            .unwrap_or(false)
     }
 
     #[tokio::test]
