@@ -413,7 +413,14 @@ impl ConsoleRenderer {
         if let Some(pos) = self.task_pos.clone()
             && pos.file.is_some()
         {
-            text.push_str(&format!("Origin: {pos}\n"));
+            // Ansible names the origin by its absolute path.
+            let mut shown = pos.clone();
+            if let Some(file) = &pos.file
+                && let Ok(abs) = std::path::absolute(file.as_ref())
+            {
+                shown.file = Some(std::sync::Arc::new(abs));
+            }
+            text.push_str(&format!("Origin: {shown}\n"));
             if let Some(snippet) = self.snippet(&pos) {
                 text.push('\n');
                 text.push_str(&snippet);
