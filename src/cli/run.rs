@@ -305,6 +305,15 @@ fn run_playbooks(args: &RunArgs) -> ExitCode {
     let mut code = ExitCode::Ok;
     for path in &args.playbooks {
         let opts = args.run_options(path.clone());
+        if args.verbose >= 2 {
+            // Only for the -vv header; a playbook that does not load is reported by the run.
+            let load_opts = LoadOptions {
+                roles_path: opts.roles_path.clone(),
+            };
+            if let Ok(pb) = load_playbook(path, &load_opts) {
+                renderer.inner_mut().playbook_start(path, pb.plays.len());
+            }
+        }
         match runtime.block_on(crate::exec::run(&opts, &mut renderer)) {
             Ok(outcome) => code = code.max(ExitCode::from_stats(&outcome.stats)),
             Err(e) => {
@@ -328,6 +337,11 @@ pub struct RecapMerger<R: Renderer> {
 }
 
 impl<R: Renderer> RecapMerger<R> {
+    /// The wrapped renderer.
+    pub fn inner_mut(&mut self) -> &mut R {
+        &mut self.inner
+    }
+
     /// Wraps `inner`.
     pub fn new(inner: R) -> Self {
         RecapMerger {
