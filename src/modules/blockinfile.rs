@@ -290,7 +290,11 @@ async fn run(args: &ModuleArgs, ctx: &ModuleContext<'_>) -> Result<ModuleResult,
     }
     let planned = Planned {
         current: probed.as_ref(),
-        new_content: edit.changed.then(|| text.encode(&edit.text)),
+        new_content: if edit.changed {
+            Some(text.encode(&edit.text).map_err(Stop::Fail)?)
+        } else {
+            None
+        },
         create_parents: true,
     };
     if let Some(backup) = commit(ctx, &fa, planned, &mut result).await? {

@@ -17,11 +17,18 @@
 //! `meta`, `include_*`) are run by the executor, not through this trait.
 
 pub mod args;
+pub mod copy;
+pub mod file;
 pub mod mode;
 pub mod remote;
+pub mod replace;
 pub mod search;
+pub mod slurp;
+pub mod stat;
+pub mod template;
 
 pub mod blockinfile;
+pub mod command;
 pub mod lineinfile;
 pub mod pyregex;
 pub mod textfile;
@@ -199,4 +206,16 @@ pub fn names() -> Vec<&'static str> {
 }
 
 /// The registry. Add a module here when its file lands.
-static REGISTRY: &[&dyn Module] = &[&blockinfile::BlockInFile, &lineinfile::LineInFile];
+static REGISTRY: &[&dyn Module] = &[
+    &blockinfile::BlockInFile,
+    &command::Command,
+    &command::Raw,
+    &command::Shell,
+    &copy::Copy,
+    &file::File,
+    &lineinfile::LineInFile,
+    &replace::Replace,
+    &slurp::Slurp,
+    &stat::Stat,
+    &template::Template,
+];

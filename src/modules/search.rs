@@ -93,6 +93,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn file_modules_are_registered() {
+        for name in ["copy", "file", "slurp", "stat", "template"] {
+            assert_eq!(crate::modules::lookup(name).map(|m| m.name()), Some(name));
+        }
+    }
+
+    #[test]
     fn role_order_then_playbook() {
         let t = TaskFiles {
             role_path: Some("/pb/roles/web".into()),

@@ -21,8 +21,12 @@ use crate::connection::Cmd;
 pub enum Encoding {
     /// The file is valid UTF-8.
     Utf8,
-    /// The file is not UTF-8: each byte is one character U+0000..U+00FF.
+    /// The file is not UTF-8: each byte is one character U+0000..U+00FF, and so is each
+    /// byte of the user's (UTF-8) strings.
     Bytes,
+    /// `encoding: latin-1` was asked for: the file is decoded as Latin-1 and the user's
+    /// strings are taken as the characters they are.
+    Latin1,
 }
 
 /// A file's content as text, with the encoding needed to write it back.
@@ -57,7 +61,7 @@ impl Text {
             "utf8" | "utf" => Ok(Text::decode(bytes)),
             "latin1" | "iso88591" | "l1" | "cp819" | "iso8859" => Ok(Text {
                 text: bytes.iter().map(|&b| char::from(b)).collect(),
-                encoding: Encoding::Bytes,
+                encoding: Encoding::Latin1,
             }),
             "ascii" | "usascii" => {
                 if bytes.is_ascii() {
@@ -77,9 +81,16 @@ impl Text {
         adapt(user, self.encoding)
     }
 
-    /// The bytes of `text` in this encoding.
-    pub fn encode(&self, text: &str) -> Vec<u8> {
-        encode(text, self.encoding)
+    /// The bytes of `text` in this encoding; fails for a character Latin-1 cannot hold.
+    pub fn encode(&self, text: &str) -> Result<Vec<u8>, String> {
+        if self.encoding == Encoding::Latin1
+            && let Some(c) = text.chars().find(|&c| u32::from(c) > 0xff)
+        {
+            return Err(format!(
+                "the new content has the character '{c}', which latin-1 cannot encode"
+            ));
+        }
+        Ok(encode(text, self.encoding))
     }
 }
 
@@ -94,17 +105,18 @@ fn normalise_encoding(e: &str) -> String {
 /// character, as Ansible's `to_bytes` would see it.
 pub fn adapt(user: &str, encoding: Encoding) -> String {
     match encoding {
-        Encoding::Utf8 => user.to_string(),
+        Encoding::Utf8 | Encoding::Latin1 => user.to_string(),
         Encoding::Bytes => user.bytes().map(char::from).collect(),
     }
 }
 
 /// The bytes of `text` in `encoding`. In byte mode every character is below U+0100 because
-/// both the file and every user string were mapped with [`adapt`].
+/// both the file and every user string were mapped with [`adapt`]; in Latin-1 mode a larger
+/// one (checked by [`Text::encode`]) would become `?`.
 pub fn encode(text: &str, encoding: Encoding) -> Vec<u8> {
     match encoding {
         Encoding::Utf8 => text.as_bytes().to_vec(),
-        Encoding::Bytes => text
+        Encoding::Bytes | Encoding::Latin1 => text
             .chars()
             .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
             .collect(),
@@ -407,7 +419,7 @@ async fn make_parents(ctx: &ModuleContext<'_>, path: &str) -> Result<(), Stop> {
 /// A text diff of a whole file, as the edit modules report it.
 pub fn text_diff(header: String, before: &Text, after: &str) -> Diff {
     let show = |s: &str| match before.encoding {
-        Encoding::Utf8 => s.to_string(),
+        Encoding::Utf8 | Encoding::Latin1 => s.to_string(),
         Encoding::Bytes => String::from_utf8_lossy(&encode(s, Encoding::Bytes)).into_owned(),
     };
     Diff::Text {
@@ -427,11 +439,11 @@ mod tests {
         let bytes = b"caf\xe9 \xff\n\x00end".to_vec();
         let t = Text::decode(&bytes);
         assert_eq!(t.encoding, Encoding::Bytes);
-        assert_eq!(t.encode(&t.text), bytes);
+        assert_eq!(t.encode(&t.text).unwrap(), bytes);
         // A UTF-8 line added to such a file keeps its UTF-8 bytes.
         let added = format!("{}{}", t.text, t.adapt("ü"));
         assert_eq!(
-            t.encode(&added),
+            t.encode(&added).unwrap(),
             [bytes.as_slice(), "ü".as_bytes()].concat()
         );
     }
@@ -448,7 +460,9 @@ mod tests {
     fn explicit_encodings() {
         let t = Text::decode_as(b"\xe9", "latin-1").unwrap();
         assert_eq!(t.text, "é");
-        assert_eq!(t.encode("é"), b"\xe9");
+        assert_eq!(t.adapt("é"), "é");
+        assert_eq!(t.encode("é").unwrap(), b"\xe9");
+        assert!(t.encode("✓").unwrap_err().contains("latin-1"));
         assert!(Text::decode_as(b"\xe9", "ascii").is_err());
         assert!(Text::decode_as(b"x", "UTF-8").is_ok());
         assert!(
