@@ -1,6 +1,192 @@
-//! Command-line interface (being written).
+//! The command line: `jig run` (ansible-playbook's flags) and `jig inventory`
+//! (ansible-inventory's), as thin commands over the library.
+//!
+//! This module owns parsing arguments (clap), turning them into [`crate::exec::RunOptions`] and
+//! friends, printing errors for people (`ERROR! <message>` on stderr, with the source lines of
+//! a file:line:column), and the process exit status ([`exit::ExitCode`]). Everything a play
+//! prints goes through [`crate::report::console::ConsoleRenderer`].
+
+pub mod exit;
+pub mod inventory;
+pub mod list;
+pub mod run;
+
+use std::ffi::OsString;
+use std::io::{IsTerminal, Write};
+
+use clap::{Parser, Subcommand};
+
+use exit::ExitCode;
+
+/// jig: agentless configuration management that runs Ansible playbooks unchanged.
+///
+/// One binary on your laptop or CI runner brings Linux hosts to the state their playbooks
+/// declare: parallel, with check mode and diffs that tell the truth.
+#[derive(Debug, Parser)]
+#[command(
+    name = "jig",
+    version,
+    propagate_version = true,
+    arg_required_else_help = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// jig's commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run playbooks against an inventory, like ansible-playbook.
+    #[command(after_long_help = ExitCode::HELP, after_help = ExitCode::HELP)]
+    Run(run::RunArgs),
+    /// Show an inventory as ansible-inventory does (--list, --graph, --host).
+    #[command(after_long_help = ExitCode::HELP)]
+    Inventory(inventory::InventoryArgs),
+}
 
 /// Runs jig with the process arguments and returns the exit code.
 pub fn main() -> i32 {
-    0
+    main_with(std::env::args_os()).code()
+}
+
+/// Runs jig with `args` (the first is the program name) and returns its exit status.
+pub fn main_with<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            // --help and --version are successes; clap's own status 2 would mean "a host
+            // failed" here, so usage errors exit 5.
+            let _ = e.print();
+            return match e.kind() {
+                ErrorKind::DisplayHelp
+                | ErrorKind::DisplayVersion
+                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                    if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                        ExitCode::Usage
+                    } else {
+                        ExitCode::Ok
+                    }
+                }
+                _ => ExitCode::Usage,
+            };
+        }
+    };
+    // A panic is a bug: report it as one, with its own status, instead of a Rust backtrace.
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match cli.command {
+        Command::Run(args) => run::execute(args),
+        Command::Inventory(args) => inventory::execute(args),
+    }));
+    match outcome {
+        Ok(code) => code,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "unknown panic".to_string());
+            print_error(&format!(
+                "unexpected internal error: {what}\nThis is a bug in jig; please report it with \
+                 the command line and playbook that caused it."
+            ));
+            ExitCode::Internal
+        }
+    }
+}
+
+/// Prints `ERROR! <message>` on stderr, in red on a terminal (unless `NO_COLOR`).
+pub fn print_error(message: &str) {
+    let text = format!("ERROR! {message}");
+    let stderr = std::io::stderr();
+    let color = stderr.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let mut err = stderr.lock();
+    let _ = if color {
+        writeln!(err, "\x1b[0;31m{text}\x1b[0m")
+    } else {
+        writeln!(err, "{text}")
+    };
+}
+
+/// Prints `[WARNING]: <message>` on stderr, in bright purple on a terminal, as Ansible does.
+pub fn print_warning(message: &str) {
+    let text = format!("[WARNING]: {message}");
+    let stderr = std::io::stderr();
+    let color = stderr.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let mut err = stderr.lock();
+    let _ = if color {
+        writeln!(err, "\x1b[1;35m{text}\x1b[0m")
+    } else {
+        writeln!(err, "{text}")
+    };
+}
+
+/// Splits comma-separated values of a repeatable flag (`-t a,b -t c`), dropping empty ones.
+fn split_commas(values: &[String]) -> Vec<String> {
+    values
+        .iter()
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_errors_exit_5_and_help_exits_0() {
+        assert_eq!(
+            main_with(["jig", "run", "--no-such-flag", "x.yml"]),
+            ExitCode::Usage
+        );
+        assert_eq!(main_with(["jig", "run"]), ExitCode::Usage);
+        assert_eq!(main_with(["jig", "run", "--help"]), ExitCode::Ok);
+        assert_eq!(main_with(["jig", "--version"]), ExitCode::Ok);
+        assert_eq!(
+            main_with(["jig", "run", "-f", "many", "x.yml"]),
+            ExitCode::Usage
+        );
+    }
+
+    #[test]
+    fn comma_lists_are_split_and_trimmed() {
+        assert_eq!(
+            split_commas(&["a,b".into(), " c ,".into(), "".into()]),
+            vec!["a", "b", "c"]
+        );
+    }
+
+    #[test]
+    fn every_flag_is_documented() {
+        use clap::CommandFactory;
+        let cmd = Cli::command();
+        for sub in cmd.get_subcommands() {
+            for arg in sub.get_arguments() {
+                assert!(
+                    arg.get_help().is_some() || arg.get_id() == "help",
+                    "{} --{} has no help",
+                    sub.get_name(),
+                    arg.get_id()
+                );
+                if arg.get_id() != "help" && arg.get_id() != "version" {
+                    assert!(
+                        arg.get_long_help().is_some(),
+                        "{} --{} has no long help",
+                        sub.get_name(),
+                        arg.get_id()
+                    );
+                }
+            }
+        }
+        cmd.debug_assert();
+    }
 }

@@ -51,6 +51,8 @@ echo '@@jig-facts:ip_link'; ip -o link show
 echo '@@jig-facts:ip_addr'; ip -o addr show
 echo '@@jig-facts:route4'; ip -4 route get 8.8.8.8
 echo '@@jig-facts:route6'; ip -6 route get 2001:4860:4860::8888
+echo '@@jig-facts:mounts'; while read -r dev mnt fs opts dump pass; do case "$dev" in /*|\\*|*:/*) ;; *) continue;; esac; [ "$fs" = none ] && continue; printf '%s %s %s %s %s %s|%s\n' "$dev" "$mnt" "$fs" "$opts" "$dump" "$pass" "$(timeout 5 stat -f -c '%S %s %b %a %c %d' "$(printf '%b' "$mnt")")"; done < /proc/mounts
+echo '@@jig-facts:uuids'; for l in /dev/disk/by-uuid/*; do [ -e "$l" ] && echo "$(readlink -f "$l") ${l##*/}"; done
 echo '@@jig-facts:env'; env -0 || cat /proc/$$/environ
 "#;
 
@@ -86,6 +88,7 @@ pub fn from_probe_output(raw: &str) -> VarMap {
     security(&s, &mut f);
     misc(&s, &mut f);
     network(&s, &mut f);
+    mounts(&s, &mut f);
     f.insert("local".into(), json!({}));
     f.insert("gather_subset".into(), json!(["all"]));
     f.insert("module_setup".into(), json!(true));
@@ -1266,6 +1269,78 @@ fn network(s: &Sections, f: &mut Map<String, Json>) {
         let key = name.replace(['-', ':', '.'], "_");
         f.insert(key, Json::Object(m));
     }
+}
+
+/// `/proc/mounts` escapes spaces, tabs, newlines and backslashes as `\ooo`.
+fn unescape_mount(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && b[i + 1..=i + 3].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
+            let v = (b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0');
+            out.push(v);
+            i += 4;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `ansible_mounts`: real (device-backed or network) filesystems with `statvfs` sizes, as
+/// Ansible's Linux mount collector lists them.
+fn mounts(s: &Sections, f: &mut Map<String, Json>) {
+    let uuids: Vec<(&str, &str)> = s
+        .lines("uuids")
+        .into_iter()
+        .filter_map(|l| l.split_once(' '))
+        .collect();
+    let mut list = Vec::new();
+    for line in s.lines("mounts") {
+        let Some((fields, stats)) = line.rsplit_once('|') else {
+            continue;
+        };
+        let w: Vec<&str> = fields.split(' ').collect();
+        if w.len() < 6 {
+            continue;
+        }
+        let n: Vec<i64> = stats
+            .split_whitespace()
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        let device = unescape_mount(w[0]);
+        let mut m = Map::new();
+        if let [frsize, bsize, blocks, bavail, files, ffree] = n[..] {
+            m.insert("block_available".into(), json!(bavail));
+            m.insert("block_size".into(), json!(bsize));
+            m.insert("block_total".into(), json!(blocks));
+            m.insert("block_used".into(), json!(blocks - bavail));
+            m.insert("inode_available".into(), json!(ffree));
+            m.insert("inode_total".into(), json!(files));
+            m.insert("inode_used".into(), json!(files - ffree));
+            m.insert("size_available".into(), json!(frsize * bavail));
+            m.insert("size_total".into(), json!(frsize * blocks));
+        }
+        m.insert("device".into(), json!(device));
+        m.insert("dump".into(), json!(w[4].parse::<i64>().unwrap_or(0)));
+        m.insert("fstype".into(), json!(w[2]));
+        m.insert("mount".into(), json!(unescape_mount(w[1])));
+        m.insert("options".into(), json!(w[3]));
+        m.insert("passno".into(), json!(w[5].parse::<i64>().unwrap_or(0)));
+        let uuid = uuids
+            .iter()
+            .find(|(dev, _)| *dev == device)
+            .map(|(_, u)| *u)
+            .unwrap_or("N/A");
+        m.insert("uuid".into(), json!(uuid));
+        list.push(Json::Object(m));
+    }
+    f.insert("mounts".into(), Json::Array(list));
 }
 
 #[cfg(test)]

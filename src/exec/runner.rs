@@ -86,7 +86,10 @@ impl Handler {
 #[derive(Default)]
 struct PlayState {
     name: String,
+    /// The hosts of the current batch.
     all: Vec<String>,
+    /// Every host the play matched (`ansible_play_hosts_all`).
+    all_hosts: Vec<String>,
     hosts: IndexMap<String, PlayHost>,
     handlers: Vec<Handler>,
     role_layers: Vec<(Layer, Arc<VarMap>)>,
@@ -240,17 +243,47 @@ impl<'r> Runner<'r> {
             Some(n) => self.render_text(n, &pscope).unwrap_or_else(|_| n.clone()),
             None => pattern.clone(),
         };
-        self.emit(Event::PlayStart {
-            name: name.clone(),
-            hosts: hosts.clone(),
-        });
         if hosts.is_empty() {
+            self.emit(Event::PlayStart {
+                name: name.clone(),
+                hosts: Vec::new(),
+            });
             self.emit(Event::NoHosts {
                 reason: "no hosts matched".into(),
             });
             return Ok(());
         }
-        self.start_play(&play, name, &hosts)?;
+        let batches = serial_batches(play.serial.as_ref(), &hosts, &self.templar, &pscope)
+            .map_err(|message| RunError::Playbook {
+                message: format!("{}: serial: {message}", play.pos),
+            })?;
+        for batch in &batches {
+            self.emit(Event::PlayStart {
+                name: name.clone(),
+                hosts: batch.clone(),
+            });
+            self.run_batch(&play, name.clone(), batch, &hosts).await?;
+            // A batch where every host failed ends the play (max_fail_percentage 100%).
+            let all_failed = batch
+                .iter()
+                .all(|h| self.hosts.get(h).is_some_and(|s| s.failed || s.unreachable));
+            if all_failed {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    async fn run_batch(
+        &mut self,
+        play: &Play,
+        name: String,
+        batch: &[String],
+        all_hosts: &[String],
+    ) -> Result<(), RunError> {
+        let hosts = batch.to_vec();
+        self.start_play(play, name, &hosts)?;
+        self.ps.all_hosts = all_hosts.to_vec();
 
         let mut base_kw = Keywords::default();
         base_kw = merge(&base_kw, &play.keywords);
@@ -282,7 +315,7 @@ impl<'r> Runner<'r> {
                     .await?;
             }
         }
-        self.load_vars_files(&play)?;
+        self.load_vars_files(play)?;
 
         self.run_items(&play.pre_tasks, &base, &hosts).await?;
         self.flush_handlers().await?;
@@ -688,7 +721,7 @@ impl<'r> Runner<'r> {
         let active = self.active(&self.ps.all);
         Arc::new(magic::play_magic(&PlayMagic {
             play_name: &self.ps.name,
-            hosts_all: &self.ps.all,
+            hosts_all: &self.ps.all_hosts,
             hosts_active: &active,
             role_names: &self.ps.role_names,
             run_tags: &self.opts.tags,
@@ -754,7 +787,12 @@ impl<'r> Runner<'r> {
             self.start_at = None;
         }
         let is_meta = task.action == "meta";
-        if !is_meta {
+        let is_include = matches!(
+            task.action.as_str(),
+            "include_tasks" | "include_role" | "include"
+        );
+        // Ansible shows a banner for a named `meta` task, never for an unnamed one.
+        if !is_meta || task.name.is_some() {
             self.emit(Event::TaskStart {
                 name: display.clone(),
                 pos: task.pos.clone(),
@@ -816,7 +854,9 @@ impl<'r> Runner<'r> {
                 for item in &outcome.items {
                     self.emit(Event::Result(item.clone()));
                 }
-                if outcome.looped {
+                // Ansible shows one `included:` line per item of a looped include, no summary.
+                if outcome.looped && is_include {
+                } else if outcome.looped {
                     self.emit(Event::LoopDone(outcome.summary.clone()));
                 } else {
                     self.emit(Event::Result(outcome.summary.clone()));
@@ -889,7 +929,23 @@ impl<'r> Runner<'r> {
             .get("changed")
             .and_then(Json::as_bool)
             .unwrap_or(false);
+        let looped_include = o.looped
+            && matches!(
+                task.action.as_str(),
+                "include_tasks" | "include_role" | "include"
+            );
+        if looped_include {
+            // Each item of a looped include counts on its own, as in Ansible's recap.
+            for item in &o.items {
+                match item.status {
+                    Status::Ok | Status::Changed => st.ok += 1,
+                    Status::Skipped => st.skipped += 1,
+                    _ => {}
+                }
+            }
+        }
         match o.status {
+            _ if looped_include && o.status != Status::Failed => {}
             Status::Ok if !is_meta => st.ok += 1,
             Status::Ok => {}
             Status::Changed => {
@@ -1223,5 +1279,100 @@ fn flatten_handlers(items: &[TaskItem], inh: &Inherit, out: &mut Vec<Handler>) {
                 flatten_handlers(&b.block, &binh, out);
             }
         }
+    }
+}
+
+/// Splits the play's hosts into `serial` batches: a number, a percentage, or a list of those
+/// (the last size repeats).
+fn serial_batches(
+    serial: Option<&Json>,
+    hosts: &[String],
+    templar: &Templar,
+    scope: &VarScope,
+) -> Result<Vec<Vec<String>>, String> {
+    let Some(raw) = serial else {
+        return Ok(vec![hosts.to_vec()]);
+    };
+    let value = templar
+        .template_value(raw, scope)
+        .map_err(|e| e.to_string())?;
+    let sizes: Vec<Json> = match value {
+        Json::Array(a) => a,
+        Json::Null => return Ok(vec![hosts.to_vec()]),
+        other => vec![other],
+    };
+    let total = hosts.len();
+    let size_of = |v: &Json| -> Result<usize, String> {
+        let n = match v {
+            Json::Number(n) => n.as_f64().unwrap_or(0.0) as usize,
+            Json::String(s) => {
+                let t = s.trim();
+                match t.strip_suffix('%') {
+                    Some(p) => {
+                        let pct: f64 = p
+                            .trim()
+                            .parse()
+                            .map_err(|_| format!("'{s}' is not a percentage"))?;
+                        ((total as f64) * pct / 100.0) as usize
+                    }
+                    None => t
+                        .parse()
+                        .map_err(|_| format!("'{s}' is not a number or a percentage"))?,
+                }
+            }
+            other => return Err(format!("{other} is not a number or a percentage")),
+        };
+        Ok(if n == 0 { total.max(1) } else { n })
+    };
+    if sizes.is_empty() {
+        return Ok(vec![hosts.to_vec()]);
+    }
+    let mut out = Vec::new();
+    let mut i = 0;
+    let mut k = 0;
+    while i < total {
+        let n = size_of(&sizes[k.min(sizes.len() - 1)])?.max(1);
+        let end = (i + n).min(total);
+        out.push(hosts[i..end].to_vec());
+        i = end;
+        k += 1;
+    }
+    if out.is_empty() {
+        out.push(Vec::new());
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hosts(n: usize) -> Vec<String> {
+        (0..n).map(|i| format!("h{i}")).collect()
+    }
+
+    fn sizes(serial: Json, n: usize) -> Vec<usize> {
+        serial_batches(Some(&serial), &hosts(n), &Templar::new(), &VarScope::new())
+            .unwrap()
+            .iter()
+            .map(Vec::len)
+            .collect()
+    }
+
+    #[test]
+    fn serial_numbers_percentages_and_lists() {
+        assert_eq!(sizes(json!(2), 5), vec![2, 2, 1]);
+        assert_eq!(sizes(json!("50%"), 4), vec![2, 2]);
+        assert_eq!(sizes(json!([1, "50%"]), 5), vec![1, 2, 2]);
+        assert_eq!(sizes(json!(0), 3), vec![3]);
+        assert!(
+            serial_batches(
+                Some(&json!("lots")),
+                &hosts(2),
+                &Templar::new(),
+                &VarScope::new()
+            )
+            .is_err()
+        );
     }
 }

@@ -169,6 +169,20 @@ impl ConsoleRenderer {
         self.display(&format!("\n{msg} {}", "*".repeat(stars)), None);
     }
 
+    /// The `-vv` header of a playbook, printed before its first play as ansible-playbook does:
+    /// a `PLAYBOOK: <file name>` banner and `<n> plays in <path>`.
+    pub fn playbook_start(&mut self, path: &std::path::Path, plays: usize) {
+        if self.opts.verbosity < 2 {
+            return;
+        }
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| path.display().to_string());
+        self.banner(&format!("PLAYBOOK: {name}"));
+        self.display(&format!("{plays} plays in {}", path.display()), None);
+    }
+
     fn on_play_start(&mut self, name: &str) {
         self.task_pos = None;
         self.item_diffs.clear();
@@ -185,8 +199,9 @@ impl ConsoleRenderer {
         self.task_pos = Some(pos.clone());
         let prefix = if handler { "RUNNING HANDLER" } else { "TASK" };
         self.banner(&format!("{prefix} [{}]", name.trim()));
+        let abs = absolute(pos);
         if self.opts.verbosity >= 2
-            && let Some(file) = &pos.file
+            && let Some(file) = &abs.file
         {
             let path = if pos.line > 0 {
                 format!("task path: {}:{}", file.display(), pos.line)
@@ -413,7 +428,8 @@ impl ConsoleRenderer {
         if let Some(pos) = self.task_pos.clone()
             && pos.file.is_some()
         {
-            text.push_str(&format!("Origin: {pos}\n"));
+            // Ansible names the origin by its absolute path.
+            text.push_str(&format!("Origin: {}\n", absolute(&pos)));
             if let Some(snippet) = self.snippet(&pos) {
                 text.push('\n');
                 text.push_str(&snippet);
@@ -489,6 +505,17 @@ fn host_label(r: &TaskResult) -> String {
         Some(d) if *d != r.host => format!("{} -> {d}", r.host),
         _ => r.host.clone(),
     }
+}
+
+/// `pos` with its file made absolute, as Ansible names task paths and error origins.
+fn absolute(pos: &Pos) -> Pos {
+    let mut shown = pos.clone();
+    if let Some(file) = &pos.file
+        && let Ok(abs) = std::path::absolute(file.as_ref())
+    {
+        shown.file = Some(std::sync::Arc::new(abs));
+    }
+    shown
 }
 
 fn read_lines(path: &std::path::Path) -> Option<Vec<String>> {

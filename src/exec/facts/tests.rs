@@ -201,6 +201,23 @@ fn ubuntu_on_kvm_with_systemd() {
         json!({"nameservers": ["127.0.0.53"], "search": ["example.com"],
                "options": {"edns0": true, "trust-ad": true}})
     );
+    assert_eq!(
+        f["ansible_mounts"],
+        json!([
+            {"block_available": 250, "block_size": 4096, "block_total": 1000, "block_used": 750,
+             "device": "/dev/vda1", "dump": 0, "fstype": "ext4", "inode_available": 4000,
+             "inode_total": 5000, "inode_used": 1000, "mount": "/", "options": "rw,relatime",
+             "passno": 1, "size_available": 1_024_000, "size_total": 4_096_000,
+             "uuid": "1111-2222"},
+            {"block_available": 40, "block_size": 8192, "block_total": 100, "block_used": 60,
+             "device": "/dev/sdb1", "dump": 0, "fstype": "xfs", "inode_available": 900,
+             "inode_total": 1000, "inode_used": 100, "mount": "/srv/my data",
+             "options": "rw,noatime", "passno": 2, "size_available": 163_840,
+             "size_total": 409_600, "uuid": "N/A"},
+            {"device": "nas:/export", "dump": 0, "fstype": "nfs4", "mount": "/mnt/nas",
+             "options": "rw", "passno": 0, "uuid": "N/A"},
+        ])
+    );
     let dt = &f["ansible_date_time"];
     assert_eq!(dt["iso8601"], json!("2023-11-14T22:13:20Z"));
     assert_eq!(dt["iso8601_micro"], json!("2023-11-14T22:13:20.123456Z"));
@@ -292,4 +309,9 @@ async fn gathers_this_machine_in_one_command() {
         assert_eq!(f["ansible_pkg_mgr"], json!("apt"));
     }
     assert_eq!(f["ansible_facts"]["kernel"], f["ansible_kernel"]);
+    // The root filesystem is device-backed here, so it is listed with its sizes.
+    let mounts = f["ansible_mounts"].as_array().cloned().unwrap_or_default();
+    if let Some(root) = mounts.iter().find(|m| m["mount"] == json!("/")) {
+        assert!(root["size_total"].as_i64().unwrap_or(0) > 0);
+    }
 }

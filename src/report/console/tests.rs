@@ -365,6 +365,35 @@ fn wide_terminals_and_task_paths() {
 }
 
 #[test]
+fn playbook_header_only_from_vv() {
+    for (verbosity, expected) in [
+        (1, String::new()),
+        (
+            2,
+            format!(
+                "\nPLAYBOOK: p4.yml {}\n1 plays in dir/p4.yml\n",
+                "*".repeat(79 - 16)
+            ),
+        ),
+    ] {
+        let buf = Buf::default();
+        let mut r = ConsoleRenderer::new(
+            Box::new(buf.clone()),
+            Box::new(buf.clone()),
+            ConsoleOptions {
+                verbosity,
+                ..ConsoleOptions::default()
+            },
+        );
+        r.playbook_start(std::path::Path::new("dir/p4.yml"), 1);
+        assert_eq!(
+            String::from_utf8(buf.0.lock().unwrap().clone()).unwrap(),
+            expected
+        );
+    }
+}
+
+#[test]
 fn diff_hunks_follow_difflib() {
     let before: String = (1..=20).map(|i| format!("line {i}\n")).collect();
     let after = before

@@ -1,0 +1,496 @@
+//! `jig run`: ansible-playbook's command line.
+//!
+//! Parses the flags into [`RunOptions`], answers `--syntax-check` and the `--list-*` modes
+//! itself (they only load files), and otherwise hands each playbook to [`crate::exec::run`]
+//! with a console renderer. Several playbooks run in order and share one `PLAY RECAP`, as
+//! ansible-playbook shows them.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use indexmap::IndexMap;
+
+use super::exit::ExitCode;
+use super::list::{ListWhat, list_playbook};
+use super::{print_error, print_warning, split_commas};
+use crate::exec::RunOptions;
+use crate::inventory::Inventory;
+use crate::playbook::{LoadError, LoadOptions, Play, load_playbook};
+use crate::report::console::{ColorChoice, ConsoleOptions, ConsoleRenderer};
+use crate::report::{Event, HostStats, Renderer};
+
+/// `jig run` flags.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Playbook files to run, in order.
+    ///
+    /// Each is a YAML file of plays. Several playbooks run one after the other, against the
+    /// same inventory, and share one PLAY RECAP; the first that cannot be loaded stops the
+    /// run.
+    #[arg(required = true, value_name = "PLAYBOOK")]
+    pub playbooks: Vec<PathBuf>,
+
+    /// Inventory source: a file, a directory, or a host list `h1,h2,` (repeatable).
+    ///
+    /// INI and YAML/JSON inventory files are read, directories are read file by file with their
+    /// group_vars/ and host_vars/, and a value containing a comma is a literal list of hosts.
+    /// Without -i, the comma-separated ANSIBLE_INVENTORY environment variable is used; without
+    /// either, only the implicit `localhost` exists.
+    #[arg(short = 'i', long = "inventory", value_name = "INVENTORY")]
+    pub inventory: Vec<String>,
+
+    /// Limit the run to hosts matching this pattern (repeatable; all must match).
+    ///
+    /// Any Ansible host pattern: `web`, `web:db`, `web:&prod`, `all:!db1`, `web[0:2]`, `~re`,
+    /// or `@retry-file`. Each play's hosts are intersected with every --limit.
+    #[arg(short = 'l', long = "limit", value_name = "SUBSET")]
+    pub limit: Vec<String>,
+
+    /// Run only tasks and plays with these tags (comma-separated, repeatable).
+    ///
+    /// Special tags: `all` (the default), `tagged`, `untagged`, `always` (runs unless skipped
+    /// by name), `never` (runs only when asked for by name or by one of its other tags).
+    #[arg(short = 't', long = "tags", value_name = "TAGS")]
+    pub tags: Vec<String>,
+
+    /// Skip tasks and plays with these tags (comma-separated, repeatable).
+    ///
+    /// Applied after --tags. `--skip-tags always` also skips tasks tagged `always`.
+    #[arg(long = "skip-tags", value_name = "TAGS")]
+    pub skip_tags: Vec<String>,
+
+    /// Set extra variables: `k=v k2='v 2'`, YAML/JSON text, or `@file` (repeatable).
+    ///
+    /// Extra variables outrank every other variable. `k=v` values are strings; use JSON or YAML
+    /// (`-e '{"port": 8080}'`) or a file (`-e @vars.yml`) for numbers, booleans, lists and
+    /// mappings. Later -e values replace earlier ones key by key.
+    #[arg(short = 'e', long = "extra-vars", value_name = "EXTRA_VARS")]
+    pub extra_vars: Vec<String>,
+
+    /// Check mode: probe and plan every change, apply none.
+    ///
+    /// Nothing on any host changes. Tasks report what they would change; a later task that
+    /// depends on an earlier planned change is planned against it. Combine with --diff to see
+    /// each change.
+    #[arg(short = 'C', long = "check")]
+    pub check: bool,
+
+    /// Show a unified diff of every file and attribute a task changes (or would change).
+    ///
+    /// Removals are red and additions green on a terminal. Values from no_log tasks and vault
+    /// are never shown.
+    #[arg(short = 'D', long = "diff")]
+    pub diff: bool,
+
+    /// How many hosts to work on at the same time.
+    ///
+    /// Each task runs on at most this many hosts at once.
+    #[arg(
+        short = 'f',
+        long = "forks",
+        value_name = "FORKS",
+        default_value_t = 100,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub forks: u32,
+
+    /// More output: -v results, -vv task paths, -vvv indented results, -vvvv everything.
+    ///
+    /// -v prints each task's result as JSON after the host line; -vv adds the file and line of
+    /// every task; -vvv pretty-prints results and includes diffs and module arguments.
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// List the hosts each play would run on, then exit.
+    ///
+    /// Prints ansible-playbook's format: per play, its pattern and the matching hosts after
+    /// --limit.
+    #[arg(long = "list-hosts")]
+    pub list_hosts: bool,
+
+    /// List the tasks each play would run (after --tags/--skip-tags), then exit.
+    ///
+    /// Each task is shown with all the tags it has or inherits from its play, role and blocks.
+    #[arg(long = "list-tasks")]
+    pub list_tasks: bool,
+
+    /// List the tags of each play and of the tasks it would run, then exit.
+    ///
+    /// Shows the union of play and task tags per play, after --tags/--skip-tags.
+    #[arg(long = "list-tags")]
+    pub list_tags: bool,
+
+    /// Load the playbooks (and inventory) and report problems, without running anything.
+    ///
+    /// Prints `playbook: FILE` and exits 0 when every playbook loads; otherwise prints the
+    /// error with its file:line:column and exits 1.
+    #[arg(long = "syntax-check")]
+    pub syntax_check: bool,
+
+    /// Start at the first task with this name, skipping the tasks before it.
+    ///
+    /// The name is compared with the task's name as shown in its banner (`role : name` for
+    /// role tasks, or just `name`).
+    #[arg(long = "start-at-task", value_name = "TASK_NAME")]
+    pub start_at_task: Option<String>,
+
+    /// Extra directories to look for roles in (colon-separated, repeatable).
+    ///
+    /// Searched after `roles/` beside the playbook and before the playbook's own directory.
+    /// ANSIBLE_ROLES_PATH (colon-separated) is searched after these.
+    #[arg(long = "roles-path", value_name = "ROLES_PATH")]
+    pub roles_path: Vec<String>,
+
+    /// When to use colours: auto (on a terminal, unless NO_COLOR is set), always, never.
+    ///
+    /// `auto` also honours ANSIBLE_NOCOLOR and ANSIBLE_FORCE_COLOR.
+    #[arg(long = "color", value_name = "WHEN", value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+impl RunArgs {
+    /// The inventory sources: -i, else `ANSIBLE_INVENTORY`.
+    fn inventory_sources(&self) -> Vec<String> {
+        if !self.inventory.is_empty() {
+            return self.inventory.clone();
+        }
+        std::env::var("ANSIBLE_INVENTORY")
+            .map(|v| split_commas(&[v]))
+            .unwrap_or_default()
+    }
+
+    /// --roles-path entries, then `ANSIBLE_ROLES_PATH`, split on colons.
+    fn roles_path(&self) -> Vec<PathBuf> {
+        let mut out: Vec<PathBuf> = self
+            .roles_path
+            .iter()
+            .flat_map(|v| v.split(':'))
+            .filter(|s| !s.is_empty())
+            .map(PathBuf::from)
+            .collect();
+        if let Ok(env) = std::env::var("ANSIBLE_ROLES_PATH") {
+            out.extend(env.split(':').filter(|s| !s.is_empty()).map(PathBuf::from));
+        }
+        out
+    }
+
+    /// The executor's options for one playbook.
+    pub fn run_options(&self, playbook: PathBuf) -> RunOptions {
+        RunOptions {
+            playbook,
+            inventory: self.inventory_sources(),
+            limit: self.limit.clone(),
+            tags: split_commas(&self.tags),
+            skip_tags: split_commas(&self.skip_tags),
+            extra_vars: self.extra_vars.clone(),
+            check: self.check,
+            diff: self.diff,
+            forks: self.forks as usize,
+            verbosity: self.verbose,
+            start_at_task: self.start_at_task.clone(),
+            roles_path: self.roles_path(),
+        }
+    }
+}
+
+/// Runs `jig run`.
+pub fn execute(args: RunArgs) -> ExitCode {
+    if let Err(e) = crate::vars::extra::parse_extra_vars(&args.extra_vars) {
+        print_error(&e.to_string());
+        return ExitCode::Error;
+    }
+    let what = ListWhat {
+        hosts: args.list_hosts,
+        tasks: args.list_tasks,
+        tags: args.list_tags,
+    };
+    if args.syntax_check || what.any() {
+        let stdout = std::io::stdout();
+        let mut out = stdout.lock();
+        return check_or_list(&args, what, &mut out);
+    }
+    run_playbooks(&args)
+}
+
+/// `--syntax-check` and the `--list-*` modes: load, print, never run.
+pub fn check_or_list(args: &RunArgs, what: ListWhat, out: &mut dyn Write) -> ExitCode {
+    let inventory = match load_inventory(args) {
+        Ok(inv) => inv,
+        Err(code) => return code,
+    };
+    let load_opts = LoadOptions {
+        roles_path: args.roles_path(),
+    };
+    let only = split_commas(&args.tags);
+    let skip = split_commas(&args.skip_tags);
+    for path in &args.playbooks {
+        let pb = match load_playbook(path, &load_opts) {
+            Ok(pb) => pb,
+            Err(e) => {
+                print_load_error(&e);
+                return ExitCode::Error;
+            }
+        };
+        let shown = path.display().to_string();
+        if !what.any() {
+            let _ = writeln!(out, "\nplaybook: {shown}");
+            continue;
+        }
+        let resolve = |play: &Play| -> Result<Vec<String>, String> {
+            let mut hosts = inventory
+                .select(&play.hosts)
+                .map_err(|e| format!("{}: {e}", play.pos))?;
+            for l in &args.limit {
+                hosts = inventory
+                    .restrict(&hosts, l)
+                    .map_err(|e| format!("--limit {l}: {e}"))?;
+            }
+            Ok(hosts)
+        };
+        match list_playbook(&shown, &pb, what, &only, &skip, &resolve) {
+            Ok(text) => {
+                let _ = out.write_all(text.as_bytes());
+            }
+            Err(e) => {
+                print_error(&e);
+                return ExitCode::Error;
+            }
+        }
+    }
+    let _ = out.flush();
+    ExitCode::Ok
+}
+
+fn load_inventory(args: &RunArgs) -> Result<Inventory, ExitCode> {
+    let sources = args.inventory_sources();
+    if sources.is_empty() {
+        return Ok(Inventory::empty());
+    }
+    let inv = Inventory::load(&sources).map_err(|e| {
+        print_error(&e.to_string());
+        ExitCode::Error
+    })?;
+    for w in inv.warnings() {
+        print_warning(w);
+    }
+    Ok(inv)
+}
+
+/// Prints a playbook load error with the source lines it points at.
+fn print_load_error(e: &LoadError) {
+    let mut text = e.to_string();
+    if let Some(snippet) = e.pos().and_then(crate::report::console::source_snippet) {
+        text.push_str("\n\n");
+        text.push_str(snippet.trim_end());
+    }
+    print_error(&text);
+}
+
+/// Runs every playbook in order with one console renderer and one merged recap.
+fn run_playbooks(args: &RunArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            print_error(&format!("cannot start the async runtime: {e}"));
+            return ExitCode::Internal;
+        }
+    };
+    let console = ConsoleRenderer::stdio(ConsoleOptions::for_stdout(args.color, args.verbose));
+    let mut renderer = RecapMerger::new(console);
+    let mut code = ExitCode::Ok;
+    for path in &args.playbooks {
+        let opts = args.run_options(path.clone());
+        if args.verbose >= 2 {
+            // Only for the -vv header; a playbook that does not load is reported by the run.
+            let load_opts = LoadOptions {
+                roles_path: opts.roles_path.clone(),
+            };
+            if let Ok(pb) = load_playbook(path, &load_opts) {
+                renderer.inner_mut().playbook_start(path, pb.plays.len());
+            }
+        }
+        match runtime.block_on(crate::exec::run(&opts, &mut renderer)) {
+            Ok(outcome) => code = code.max(ExitCode::from_stats(&outcome.stats)),
+            Err(e) => {
+                renderer.finish();
+                print_error(&e.to_string());
+                return ExitCode::Error;
+            }
+        }
+    }
+    renderer.finish();
+    code
+}
+
+/// Passes events through, holding back each playbook's `Recap` so that several playbooks end
+/// with one recap of their summed totals, as ansible-playbook prints.
+pub struct RecapMerger<R: Renderer> {
+    inner: R,
+    stats: IndexMap<String, HostStats>,
+    elapsed: Duration,
+    seen: bool,
+}
+
+impl<R: Renderer> RecapMerger<R> {
+    /// The wrapped renderer.
+    pub fn inner_mut(&mut self) -> &mut R {
+        &mut self.inner
+    }
+
+    /// Wraps `inner`.
+    pub fn new(inner: R) -> Self {
+        RecapMerger {
+            inner,
+            stats: IndexMap::new(),
+            elapsed: Duration::ZERO,
+            seen: false,
+        }
+    }
+}
+
+impl<R: Renderer> Renderer for RecapMerger<R> {
+    fn event(&mut self, event: &Event) {
+        match event {
+            Event::Recap { stats, elapsed } => {
+                self.seen = true;
+                self.elapsed += *elapsed;
+                for (host, s) in stats {
+                    let t = self.stats.entry(host.clone()).or_default();
+                    t.ok += s.ok;
+                    t.changed += s.changed;
+                    t.unreachable += s.unreachable;
+                    t.failed += s.failed;
+                    t.skipped += s.skipped;
+                    t.rescued += s.rescued;
+                    t.ignored += s.ignored;
+                }
+            }
+            other => self.inner.event(other),
+        }
+    }
+
+    fn finish(&mut self) {
+        if self.seen {
+            self.inner.event(&Event::Recap {
+                stats: std::mem::take(&mut self.stats),
+                elapsed: self.elapsed,
+            });
+            self.seen = false;
+        }
+        self.inner.finish();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn parse(args: &[&str]) -> RunArgs {
+        let mut full = vec!["jig", "run"];
+        full.extend_from_slice(args);
+        match super::super::Cli::try_parse_from(full).unwrap().command {
+            super::super::Command::Run(a) => a,
+            other => panic!("not run: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn flags_become_run_options() {
+        let a = parse(&[
+            "site.yml",
+            "-i",
+            "inv",
+            "-i",
+            "h1,h2,",
+            "-l",
+            "web",
+            "-t",
+            "a,b",
+            "--tags",
+            "c",
+            "--skip-tags",
+            "d",
+            "-e",
+            "x=1",
+            "-e",
+            "@f.yml",
+            "-C",
+            "-D",
+            "-f",
+            "7",
+            "-vvv",
+            "--start-at-task",
+            "nginx : install",
+            "--roles-path",
+            "/r1:/r2",
+        ]);
+        let o = a.run_options(PathBuf::from("site.yml"));
+        assert_eq!(o.inventory, vec!["inv", "h1,h2,"]);
+        assert_eq!(o.limit, vec!["web"]);
+        assert_eq!(o.tags, vec!["a", "b", "c"]);
+        assert_eq!(o.skip_tags, vec!["d"]);
+        assert_eq!(o.extra_vars, vec!["x=1", "@f.yml"]);
+        assert!(o.check && o.diff);
+        assert_eq!(o.forks, 7);
+        assert_eq!(o.verbosity, 3);
+        assert_eq!(o.start_at_task.as_deref(), Some("nginx : install"));
+        assert!(
+            o.roles_path
+                .starts_with(&[PathBuf::from("/r1"), PathBuf::from("/r2")])
+        );
+        let d = parse(&["a.yml", "b.yml"]);
+        assert_eq!(d.forks, 100);
+        assert_eq!(d.playbooks.len(), 2);
+        assert_eq!(d.color, ColorChoice::Auto);
+    }
+
+    #[derive(Default)]
+    struct Rec(Vec<Event>);
+    impl Renderer for Rec {
+        fn event(&mut self, e: &Event) {
+            self.0.push(e.clone());
+        }
+    }
+
+    #[test]
+    fn recaps_of_several_playbooks_are_summed() {
+        let mut m = RecapMerger::new(Rec::default());
+        let recap = |ok, failed| {
+            let mut s = IndexMap::new();
+            s.insert(
+                "web1".to_string(),
+                HostStats {
+                    ok,
+                    failed,
+                    ..HostStats::default()
+                },
+            );
+            Event::Recap {
+                stats: s,
+                elapsed: Duration::from_secs(1),
+            }
+        };
+        m.event(&Event::Warning {
+            message: "w".into(),
+        });
+        m.event(&recap(2, 0));
+        m.event(&recap(3, 1));
+        m.finish();
+        let events = &m.inner.0;
+        assert_eq!(events.len(), 2);
+        match &events[1] {
+            Event::Recap { stats, elapsed } => {
+                assert_eq!(stats["web1"].ok, 5);
+                assert_eq!(stats["web1"].failed, 1);
+                assert_eq!(*elapsed, Duration::from_secs(2));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
