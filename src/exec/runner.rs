@@ -1116,6 +1116,7 @@ impl<'r> Runner<'r> {
                         role.clone(),
                         &[self.playbook_dir()],
                         &self.load_opts,
+                        &Default::default(),
                     ) {
                         Ok(items) => {
                             let mut inc = inh.enter_keywords(&apply);
