@@ -554,14 +554,13 @@ async fn run_command(
         creates: args.str("creates")?.filter(|s| !s.is_empty()),
         removes: args.str("removes")?.filter(|s| !s.is_empty()),
     };
+    let add_newline = args.bool_or("stdin_add_newline", true)?;
     let stdin = args.str("stdin")?.map(|mut s| {
-        if args.bool_or("stdin_add_newline", true).unwrap_or(true) {
+        if add_newline {
             s.push('\n');
         }
         s.into_bytes()
     });
-    // Validated here so a bad value is an argument error rather than a silent default.
-    args.bool_or("stdin_add_newline", true)?;
     let strip = args.bool_or("strip_empty_ends", true)?;
 
     let mut result = base_result(cmd_json);

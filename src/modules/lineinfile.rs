@@ -11,12 +11,11 @@
 //! atomically (see [`super::textfile`]).
 
 use async_trait::async_trait;
-use serde_json::Value as Json;
 
 use super::pyregex::{Dollar, PyRegex, Template};
 use super::textfile::{
-    Edit, FILE_ARGS, FileArgs, Planned, Stop, Text, commit, finish, probe, readlines, strip_eol,
-    text_diff,
+    Edit, FILE_ARGS, FileArgs, Planned, Stop, Text, add_warnings, commit, finish, probe, readlines,
+    strip_eol, text_diff,
 };
 use super::{Module, ModuleArgs, ModuleContext, ModuleError, ModuleResult};
 
@@ -197,12 +196,7 @@ async fn run(args: &ModuleArgs, ctx: &ModuleContext<'_>) -> Result<ModuleResult,
     if let Some(found) = edit.found {
         result.set("found", found);
     }
-    if !warnings.is_empty() {
-        result.set(
-            "warnings",
-            Json::Array(warnings.into_iter().map(Json::String).collect()),
-        );
-    }
+    add_warnings(&mut result, &warnings);
     Ok(result)
 }
 
@@ -1054,6 +1048,20 @@ mod tests {
                     .as_str()
                     .unwrap()
                     .contains("empty string")
+            );
+            let r = lif(
+                &env,
+                false,
+                json!({"path": f, "line": "y", "setype": "etc_t"}),
+            )
+            .await;
+            assert!(!r.changed && !r.failed, "{r:?}");
+            assert!(
+                r.values["warnings"][0]
+                    .as_str()
+                    .unwrap()
+                    .contains("'setype'"),
+                "{r:?}"
             );
         }
     }

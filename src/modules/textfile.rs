@@ -233,6 +233,9 @@ pub struct FileArgs {
     pub attrs: FileAttrs,
     /// `backup`, `validate`, `unsafe_writes`.
     pub write: WriteOptions,
+    /// Warnings for arguments jig accepts but cannot honour (SELinux contexts, chattr
+    /// attributes), to be returned as Ansible's `warnings`.
+    pub warnings: Vec<String>,
 }
 
 /// The argument names [`FileArgs::from_args`] reads, for `check_known`.
@@ -247,7 +250,7 @@ pub const FILE_ARGS: &[&str] = &[
     "backup",
     "validate",
     "unsafe_writes",
-    // SELinux and chattr attributes are accepted and ignored: jig targets hosts without them.
+    // SELinux contexts and chattr attributes are accepted with a warning (see `warnings`).
     "seuser",
     "serole",
     "setype",
@@ -283,8 +286,25 @@ impl FileArgs {
                 m => Some(m),
             },
         };
+        let warnings = [
+            "seuser",
+            "serole",
+            "setype",
+            "selevel",
+            "attributes",
+            "attr",
+        ]
+        .iter()
+        .filter(|k| args.get(k).is_some())
+        .map(|k| {
+            format!(
+                "jig does not manage '{k}' (SELinux contexts and file attributes); it was ignored"
+            )
+        })
+        .collect();
         Ok(FileArgs {
             path,
+            warnings,
             attrs: FileAttrs {
                 mode,
                 owner: args.str("owner")?.filter(|s| !s.is_empty()),
@@ -373,6 +393,7 @@ pub async fn commit(
             });
         }
     }
+    add_warnings(result, &fa.warnings);
     if ctx.check_mode {
         return Ok(None);
     }
@@ -391,6 +412,20 @@ pub async fn commit(
     }
     remote::apply_attrs(ctx, &fa.path, &plan).await?;
     Ok(None)
+}
+
+/// Appends to the result's `warnings` list.
+pub fn add_warnings(result: &mut ModuleResult, warnings: &[String]) {
+    if warnings.is_empty() {
+        return;
+    }
+    let list = result
+        .values
+        .entry("warnings")
+        .or_insert_with(|| serde_json::Value::Array(Vec::new()));
+    if let serde_json::Value::Array(items) = list {
+        items.extend(warnings.iter().cloned().map(serde_json::Value::String));
+    }
 }
 
 /// `mkdir -p` of a path's parent directory, as Ansible's `os.makedirs` before creating a file.
