@@ -190,11 +190,16 @@ impl ModuleArgs {
 pub fn parse_bool(v: &Json) -> Option<bool> {
     match v {
         Json::Bool(b) => Some(*b),
-        Json::Number(n) => match n.as_f64() {
-            Some(x) if x == 1.0 => Some(true),
-            Some(x) if x == 0.0 => Some(false),
-            _ => None,
-        },
+        Json::Number(n) => {
+            let x = n.as_f64()?;
+            if x == 1.0 {
+                Some(true)
+            } else if x == 0.0 {
+                Some(false)
+            } else {
+                None
+            }
+        }
         Json::String(s) => match s.trim().to_ascii_lowercase().as_str() {
             "yes" | "on" | "1" | "true" | "y" | "t" | "1.0" => Some(true),
             "no" | "off" | "0" | "false" | "n" | "f" | "0.0" | "" => Some(false),

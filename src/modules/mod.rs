@@ -17,9 +17,15 @@
 //! `meta`, `include_*`) are run by the executor, not through this trait.
 
 pub mod args;
+pub mod copy;
+pub mod file;
 pub mod mode;
 pub mod remote;
 pub mod replace;
+pub mod search;
+pub mod slurp;
+pub mod stat;
+pub mod template;
 
 pub mod blockinfile;
 pub mod command;
@@ -203,8 +209,13 @@ pub fn names() -> Vec<&'static str> {
 static REGISTRY: &[&dyn Module] = &[
     &blockinfile::BlockInFile,
     &command::Command,
-    &command::Shell,
     &command::Raw,
+    &command::Shell,
+    &copy::Copy,
+    &file::File,
     &lineinfile::LineInFile,
     &replace::Replace,
+    &slurp::Slurp,
+    &stat::Stat,
+    &template::Template,
 ];

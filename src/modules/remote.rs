@@ -10,16 +10,21 @@
 //!   or any UTF-8 come back intact;
 //! - writes go to a temporary file in the destination's directory, get their mode and owner,
 //!   are validated, and are renamed into place: a reader sees the old file or the new one,
-//!   never a partial one, and a failed validation leaves the old file untouched.
+//!   never a partial one, and a failed validation leaves the old file untouched;
+//! - several files can be written in one round trip (`write_many`, for directory copies): their
+//!   contents follow each other on stdin and GNU `head -c` takes exactly each one's bytes;
+//! - a script too long for one command-line argument (128 KiB on Linux) is itself sent ahead
+//!   on stdin, so tree copies and recursive changes have no size limit.
 //!
 //! The host needs POSIX `sh` and GNU coreutils (`stat --printf`, `mktemp`, `mv -T`,
-//! `readlink -f`, `sha256sum`), nothing else.
+//! `readlink -f`, `head -c`, `sha256sum`), nothing else; `stat` also uses `file` and `lsattr`
+//! when they are there.
 
 use indexmap::IndexMap;
 
 use crate::connection::{Cmd, ConnectionError, ExecOutput, ExecRequest};
-use crate::modules::ModuleContext;
 use crate::modules::mode::{self, DEFAULT_UMASK, Mode};
+use crate::modules::{ArgError, Diff, ModuleArgs, ModuleContext, ModuleResult};
 
 /// The attributes a module wants a file to have; `None` leaves an attribute as it is.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -165,6 +170,10 @@ impl AttrPlan {
 /// `jig_stat PATH [-L]` prints `A\0` when PATH does not exist, else
 /// `E<fields>\n<owner>\n<group>\0<link target>\0`; any other stat error goes to stderr and the
 /// function fails. Error texts are matched in the C locale.
+///
+/// `jig_head PATH` prints `<n>\0` and the first n (at most 100 KiB + 1) bytes of PATH, for
+/// diffs. `jig_mkdir PATH CHMOD OWNER GROUP` creates one directory if it is missing and gives
+/// it the attributes that are not empty.
 pub(crate) const PRELUDE: &str = r#"jig_stat() {
   if _o=$(LC_ALL=C stat $2 --printf '%f %u %g %s %.9Y %.9X %.9Z %i %d %h\n%U\n%G' -- "$1" 2>&1); then
     printf 'E%s\0' "$_o"
@@ -177,6 +186,18 @@ pub(crate) const PRELUDE: &str = r#"jig_stat() {
       *) printf '%s\n' "$_o" >&2; return 1 ;;
     esac
   fi
+}
+jig_head() {
+  _n=$(head -c 102401 -- "$1" | wc -c)
+  printf '%s\0' "$_n"
+  head -c "$_n" -- "$1"
+}
+jig_mkdir() {
+  [ -d "$1" ] && return 0
+  mkdir -- "$1" || return 1
+  if [ -n "$2" ]; then chmod -- "$2" "$1" || return 1; fi
+  if [ -n "$3" ]; then chown -- "$3" "$1" || return 1; fi
+  if [ -n "$4" ]; then chgrp -- "$4" "$1" || return 1; fi
 }
 "#;
 
@@ -191,12 +212,37 @@ pub(crate) fn script(args: &[&str], body: &str) -> String {
     c.into_string()
 }
 
+/// Scripts longer than this travel on stdin instead of the command line.
+///
+/// Linux limits one argument to 128 KiB (`MAX_ARG_STRLEN`), and both `sh -c` locally and sshd's
+/// `$SHELL -c` pass the whole line as one argument; a copy of a large tree or a recursive
+/// `file` would exceed it.
+const MAX_INLINE_SCRIPT: usize = 32 * 1024;
+
+/// The command line that runs `script` sent ahead of the real stdin: `head -c` reads exactly
+/// the script's bytes (GNU head never reads further), so the rest of stdin stays for it.
+fn via_stdin(script: &str) -> String {
+    format!(
+        "jig_script=$(head -c {} && printf x) && eval \"${{jig_script%x}}\"",
+        script.len()
+    )
+}
+
 /// Runs a jig-built script with the task's become settings.
 pub(crate) async fn run(
     ctx: &ModuleContext<'_>,
     command: String,
     stdin: Option<Vec<u8>>,
 ) -> Result<ExecOutput, ConnectionError> {
+    #[cfg(test)]
+    testutil::EXECS.with(|n| n.set(n.get() + 1));
+    let (command, stdin) = if command.len() > MAX_INLINE_SCRIPT {
+        let mut data = command.clone().into_bytes();
+        data.extend_from_slice(stdin.as_deref().unwrap_or_default());
+        (via_stdin(&command), Some(data))
+    } else {
+        (command, stdin)
+    };
     let mut req = ExecRequest::new(command).with_become(ctx.become_.clone());
     req.stdin = stdin;
     ctx.conn.exec(&req).await
@@ -232,6 +278,21 @@ impl<'a> Frames<'a> {
         let (rec, rest) = self.rest.split_at(at);
         self.rest = &rest[1..];
         Some(rec)
+    }
+
+    /// A record written by `jig_head`: a decimal length, NUL, then that many bytes.
+    pub(crate) fn sized(&mut self) -> Option<&'a [u8]> {
+        let n: usize = std::str::from_utf8(self.next_record()?)
+            .ok()?
+            .trim()
+            .parse()
+            .ok()?;
+        if n > self.rest.len() {
+            return None;
+        }
+        let (data, rest) = self.rest.split_at(n);
+        self.rest = rest;
+        Some(data)
     }
 
     /// Everything not read yet.
@@ -413,50 +474,59 @@ pub(crate) fn parse_sum(out: &[u8]) -> Option<String> {
         .then(|| digest.to_ascii_lowercase())
 }
 
-/// The write script. Positional parameters: 1 path, 2 follow links (1/0), 3 chmod argument or
-/// empty, 4 owner or empty, 5 group or empty, 6 backup (1/0), 7 unsafe writes (1/0). The
-/// validate command, when given, is spliced in at `@VALIDATE@` as jig-quoted words.
+/// The write function. Parameters: 1 path, 2 follow links (1/0), 3 chmod argument or empty,
+/// 4 owner or empty, 5 group or empty, 6 backup (1/0), 7 unsafe writes (1/0), 8 the number of
+/// content bytes to take from stdin (GNU `head -c` reads no further, so several files can
+/// share one stdin), 9 a file on the host to take the content from instead (remote_src). The
+/// validate command, when given, is spliced in at `@VALIDATE@` as
+/// jig-quoted words. Each successful call prints `B<backup>\0` or `N\0`, then the `jig_stat`
+/// records of the file written.
 ///
-/// Exit statuses the controller turns into messages: 3 the directory is missing, 4 validation
-/// failed, 5 the path is a directory.
-const WRITE_SCRIPT: &str = r#"p=$1
-if [ "$2" = 1 ] && [ -L "$p" ]; then
-  p=$(readlink -f -- "$p" && printf x) || exit 1
-  p=${p%?x}
-fi
-case $p in
-  */*) d=${p%/*}; [ -n "$d" ] || d=/ ;;
-  *) d=. ;;
-esac
-[ -d "$d" ] || exit 3
-if [ -d "$p" ] && [ ! -L "$p" ]; then exit 5; fi
+/// Return statuses the controller turns into messages: 3 the directory is missing, 4
+/// validation failed, 5 the path is a directory (and 6, in [`write_many`], the setup failed).
+const WRITE_FN: &str = r#"jig_write() {
+  p=$1
+  if [ "$2" = 1 ] && [ -L "$p" ]; then
+    p=$(readlink -f -- "$p" && printf x) || return 1
+    p=${p%?x}
+  fi
+  case $p in
+    */*) d=${p%/*}; [ -n "$d" ] || d=/ ;;
+    *) d=. ;;
+  esac
+  [ -d "$d" ] || return 3
+  if [ -d "$p" ] && [ ! -L "$p" ]; then return 5; fi
+  t=$(mktemp -- "$d/.jig.XXXXXXXX") || return 1
+  if [ -n "$9" ]; then cat -- "$9" > "$t" || return 1; else head -c "$8" > "$t" || return 1; fi
+  if [ -e "$p" ]; then
+    chmod --reference="$p" -- "$t" || return 1
+    chown --reference="$p" -- "$t" 2>/dev/null
+  else
+    chmod "$(printf %o $(( 0666 & ~$(umask) )))" "$t" || return 1
+  fi
+  if [ -n "$3" ]; then chmod -- "$3" "$t" || return 1; fi
+  if [ -n "$4" ]; then chown -- "$4" "$t" || return 1; fi
+  if [ -n "$5" ]; then chgrp -- "$5" "$t" || return 1; fi
+  @VALIDATE@
+  b=
+  if [ "$6" = 1 ] && [ -e "$p" ]; then
+    b="$p.$$.$(date +%Y-%m-%d@%H:%M:%S)~"
+    cp -p -- "$p" "$b" || return 1
+  fi
+  if mv -fT -- "$t" "$p"; then
+    t=
+  elif [ "$7" = 1 ]; then
+    cat -- "$t" > "$p" || return 1
+  else
+    return 1
+  fi
+  if [ -n "$b" ]; then printf 'B%s\0' "$b"; else printf 'N\0'; fi
+  jig_stat "$p" -L
+}
 t=
 trap 'if [ -n "$t" ]; then rm -f -- "$t"; fi' EXIT
 trap 'exit 1' HUP INT TERM
-t=$(mktemp -- "$d/.jig.XXXXXXXX") || exit 1
-cat > "$t" || exit 1
-if [ -e "$p" ]; then
-  chmod --reference="$p" -- "$t" || exit 1
-  chown --reference="$p" -- "$t" 2>/dev/null
-else
-  chmod "$(printf %o $(( 0666 & ~$(umask) )))" "$t" || exit 1
-fi
-if [ -n "$3" ]; then chmod -- "$3" "$t" || exit 1; fi
-if [ -n "$4" ]; then chown -- "$4" "$t" || exit 1; fi
-if [ -n "$5" ]; then chgrp -- "$5" "$t" || exit 1; fi
-@VALIDATE@
-if [ "$6" = 1 ] && [ -e "$p" ]; then
-  b="$p.$$.$(date +%Y-%m-%d@%H:%M:%S)~"
-  cp -p -- "$p" "$b" || exit 1
-  printf 'B%s\0' "$b"
-fi
-if mv -fT -- "$t" "$p"; then
-  t=
-elif [ "$7" = 1 ]; then
-  cat -- "$t" > "$p" || exit 1
-else
-  exit 1
-fi"#;
+"#;
 
 /// Splices a validate command into the write script: Ansible runs it without a shell (split
 /// into words), with `%s` replaced by the temporary file and `%%` meaning `%`.
@@ -505,7 +575,132 @@ fn validate_syntax(validate: &str) -> Result<String, RemoteError> {
         }
         line.push_str(&out);
     }
-    Ok(format!("if ! {line} </dev/null >&2; then exit 4; fi"))
+    Ok(format!("if ! {line} </dev/null >&2; then return 4; fi"))
+}
+
+/// One file for [`write_many`].
+pub(crate) struct WriteJob<'a> {
+    /// Where to write.
+    pub path: &'a str,
+    /// The new content.
+    pub content: &'a [u8],
+    /// Mode, owner and group of the new file.
+    pub attrs: &'a FileAttrs,
+    /// Follow a symbolic link at `path` instead of replacing it.
+    pub follow: bool,
+    /// Take the content from this file on the host instead of `content` (remote_src).
+    pub remote_src: Option<&'a str>,
+}
+
+/// What [`write_many`] reports for each file written.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Written {
+    /// The backup made, if any.
+    pub outcome: WriteOutcome,
+    /// The file as written.
+    pub stat: Option<RemoteStat>,
+}
+
+/// Writes several files atomically in one round trip, after running `setup` (jig-built
+/// commands such as `mkdir`), each file as [`write_file`] does. Stops at the first failure;
+/// the files before it are written, the failing one and those after are untouched.
+pub(crate) async fn write_many(
+    ctx: &ModuleContext<'_>,
+    setup: Option<&Cmd>,
+    jobs: &[WriteJob<'_>],
+    opts: &WriteOptions,
+) -> Result<Vec<Written>, RemoteError> {
+    let validate = match &opts.validate {
+        Some(v) => validate_syntax(v)?,
+        None => String::new(),
+    };
+    let mut c = Cmd::empty();
+    c.raw(PRELUDE);
+    c.raw(&WRITE_FN.replace("@VALIDATE@", &validate));
+    if let Some(setup) = setup
+        && !setup.as_str().is_empty()
+    {
+        c.raw(setup.as_str());
+        c.raw("|| exit 6\n");
+    }
+    let flag = |b: bool| if b { "1" } else { "0" };
+    let mut stdin = Vec::new();
+    for job in jobs {
+        let chmod = match &job.attrs.mode {
+            None => String::new(),
+            Some(m) => m.chmod_arg().ok_or_else(|| {
+                RemoteError::failed(format!(
+                    "mode 'preserve' must be resolved before writing {}",
+                    job.path
+                ))
+            })?,
+        };
+        c.raw("jig_write");
+        c.arg(job.path)
+            .arg(flag(job.follow))
+            .arg(&chmod)
+            .arg(job.attrs.owner.as_deref().unwrap_or(""))
+            .arg(job.attrs.group.as_deref().unwrap_or(""))
+            .arg(flag(opts.backup))
+            .arg(flag(opts.unsafe_writes))
+            .arg(&job.content.len().to_string())
+            .arg(job.remote_src.unwrap_or(""));
+        c.raw("|| exit $?\n");
+        if job.remote_src.is_none() {
+            stdin.extend_from_slice(job.content);
+        }
+    }
+    let out = run(ctx, c.into_string(), Some(stdin)).await?;
+    let mut frames = Frames::new(&out.stdout);
+    let mut outcomes = Vec::new();
+    while let Some(rec) = frames.next_record() {
+        let outcome = WriteOutcome {
+            backup_file: rec
+                .strip_prefix(b"B")
+                .map(|r| String::from_utf8_lossy(r).into_owned()),
+        };
+        let path = jobs.get(outcomes.len()).map_or("", |j| j.path);
+        let stat = match frames.stat(path) {
+            Ok(rec) => rec.map(|r| r.stat),
+            // The write succeeded; only the report after it is unreadable.
+            Err(_) if out.rc != 0 => None,
+            Err(e) => return Err(e),
+        };
+        outcomes.push(Written { outcome, stat });
+    }
+    if out.rc == 0 {
+        return Ok(outcomes);
+    }
+    // The failing file is the one after the last that reported; status 6 is the setup.
+    match jobs.get(outcomes.len()) {
+        Some(job) if out.rc != 6 => Err(write_error(job.path, opts, &out)),
+        _ => Err(host_error("cannot prepare the destination", &out)),
+    }
+}
+
+fn write_error(path: &str, opts: &WriteOptions, out: &ExecOutput) -> RemoteError {
+    match out.rc {
+        3 => {
+            let dir = match path.rfind('/') {
+                Some(0) => "/",
+                Some(i) => &path[..i],
+                None => ".",
+            };
+            RemoteError::failed(format!("Destination directory {dir} does not exist"))
+        }
+        4 => {
+            let detail = out.stderr_str();
+            RemoteError::failed(format!(
+                "failed to validate: `{}` rejected the new content of {path}; the old file was \
+                 left untouched{}{}",
+                opts.validate.as_deref().unwrap_or(""),
+                if detail.trim().is_empty() { "" } else { ": " },
+                detail.trim()
+            ))
+        }
+        5 => RemoteError::failed(format!("cannot write {path}: it is a directory")),
+        _ => host_error(&format!("cannot write {path}"), out),
+    }
 }
 
 /// One round trip: write content to a temp file in the same directory (content streamed on
@@ -536,68 +731,118 @@ pub async fn write_file_at(
     opts: &WriteOptions,
     follow: bool,
 ) -> Result<WriteOutcome, RemoteError> {
+    let job = WriteJob {
+        path,
+        content,
+        attrs,
+        follow,
+        remote_src: None,
+    };
+    let mut outcomes = write_many(ctx, None, &[job], opts).await?;
+    Ok(outcomes.pop().map(|w| w.outcome).unwrap_or_default())
+}
+
+/// The largest content shown as a text diff; larger or binary content gets a summary.
+pub const DIFF_MAX_BYTES: usize = 100 * 1024;
+
+/// Reads the common `mode`, `owner` and `group` arguments.
+pub fn attrs_from_args(args: &ModuleArgs) -> Result<FileAttrs, ArgError> {
+    let mode = match args.get("mode") {
+        None => None,
+        Some(v) => Some(Mode::from_json(v).map_err(|e| args.invalid("mode", e.to_string()))?),
+    };
+    Ok(FileAttrs {
+        mode,
+        owner: args.str("owner")?.filter(|s| !s.is_empty()),
+        group: args.str("group")?.filter(|s| !s.is_empty()),
+    })
+}
+
+/// Ansible's name for the kind of file a stat shows (`file`, `directory`, `link`, `hard`).
+pub fn state_name(stat: &RemoteStat) -> &'static str {
+    match stat.kind {
+        FileKind::Link => "link",
+        FileKind::Directory => "directory",
+        FileKind::File if stat.nlink > 1 => "hard",
+        FileKind::File | FileKind::Other => "file",
+    }
+}
+
+/// Sets the result keys Ansible adds for a file (`uid`, `gid`, `owner`, `group`, `mode`,
+/// `state`, `size`) from a stat of it.
+pub fn add_path_info(result: &mut ModuleResult, stat: &RemoteStat) {
+    result
+        .set("uid", stat.uid)
+        .set("gid", stat.gid)
+        .set("owner", stat.owner.clone())
+        .set("group", stat.group.clone())
+        .set("mode", mode::render(stat.mode))
+        .set("state", state_name(stat))
+        .set("size", stat.size);
+}
+
+/// A content diff: text when both sides are UTF-8 and small enough, else a summary.
+pub fn content_diff(
+    before_header: &str,
+    after_header: &str,
+    before: Option<&[u8]>,
+    after: &[u8],
+) -> Diff {
+    let before_bytes = before.unwrap_or(b"");
+    if before_bytes.len() > DIFF_MAX_BYTES || after.len() > DIFF_MAX_BYTES {
+        return Diff::Summary(format!(
+            "{before_header}: content differs ({} -> {} bytes, too large to show)",
+            before_bytes.len(),
+            after.len()
+        ));
+    }
+    match (
+        std::str::from_utf8(before_bytes),
+        std::str::from_utf8(after),
+    ) {
+        (Ok(b), Ok(a)) if !b.contains('\0') && !a.contains('\0') => Diff::Text {
+            before_header: before_header.to_string(),
+            after_header: after_header.to_string(),
+            before: b.to_string(),
+            after: a.to_string(),
+        },
+        _ => Diff::Summary(format!(
+            "{before_header}: binary content differs ({} -> {} bytes)",
+            before_bytes.len(),
+            after.len()
+        )),
+    }
+}
+
+/// `jig_mkdir` calls creating `dir` and each missing ancestor, one at a time, each new one with
+/// `attrs` (Ansible gives new parent directories the same mode and owner), joined with `&&`.
+pub(crate) fn mkdirs_cmd(dir: &str, attrs: &FileAttrs) -> Result<Cmd, RemoteError> {
     let chmod = match &attrs.mode {
         None => String::new(),
-        Some(m) => m.chmod_arg().ok_or_else(|| {
-            RemoteError::failed(format!(
-                "mode 'preserve' must be resolved before writing {path}"
-            ))
-        })?,
+        Some(m) => m
+            .chmod_arg()
+            .ok_or_else(|| RemoteError::failed("a directory mode cannot be 'preserve'"))?,
     };
-    let validate = match &opts.validate {
-        Some(v) => validate_syntax(v)?,
-        None => String::new(),
-    };
-    let body = WRITE_SCRIPT.replace("@VALIDATE@", &validate);
-    let flag = |b: bool| if b { "1" } else { "0" };
-    let cmd = script(
-        &[
-            path,
-            flag(follow),
-            &chmod,
-            attrs.owner.as_deref().unwrap_or(""),
-            attrs.group.as_deref().unwrap_or(""),
-            flag(opts.backup),
-            flag(opts.unsafe_writes),
-        ],
-        &body,
-    );
-    let out = run(ctx, cmd, Some(content.to_vec())).await?;
-    match out.rc {
-        0 => {}
-        3 => {
-            let dir = match path.rfind('/') {
-                Some(0) => "/",
-                Some(i) => &path[..i],
-                None => ".",
-            };
-            return Err(RemoteError::failed(format!(
-                "Destination directory {dir} does not exist"
-            )));
+    let mut c = Cmd::empty();
+    let mut prefix = String::new();
+    for (i, part) in dir.split('/').enumerate() {
+        if i > 0 {
+            prefix.push('/');
         }
-        4 => {
-            let detail = out.stderr_str();
-            return Err(RemoteError::failed(format!(
-                "failed to validate: `{}` rejected the new content of {path}; the old file was \
-                 left untouched{}{}",
-                opts.validate.as_deref().unwrap_or(""),
-                if detail.trim().is_empty() { "" } else { ": " },
-                detail.trim()
-            )));
+        prefix.push_str(part);
+        if part.is_empty() || part == "." {
+            continue;
         }
-        5 => {
-            return Err(RemoteError::failed(format!(
-                "cannot write {path}: it is a directory"
-            )));
+        if !c.as_str().is_empty() {
+            c.raw("&&");
         }
-        _ => return Err(host_error(&format!("cannot write {path}"), &out)),
+        c.raw("jig_mkdir")
+            .arg(&prefix)
+            .arg(&chmod)
+            .arg(attrs.owner.as_deref().unwrap_or(""))
+            .arg(attrs.group.as_deref().unwrap_or(""));
     }
-    let mut frames = Frames::new(&out.stdout);
-    let backup_file = frames
-        .next_record()
-        .and_then(|r| r.strip_prefix(b"B"))
-        .map(|r| String::from_utf8_lossy(r).into_owned());
-    Ok(WriteOutcome { backup_file })
+    Ok(c)
 }
 
 /// Whether `wanted` (a name or a numeric id) names the same principal as `name`/`id`.
@@ -704,27 +949,14 @@ pub async fn apply_attrs(
 pub(crate) mod testutil {
     //! A [`ModuleContext`] on the local connection for tests.
 
-    use std::path::{Path, PathBuf};
+    use std::path::Path;
 
     use indexmap::IndexMap;
 
     use crate::connection::Connection;
     use crate::connection::local::LocalConnection;
-    use crate::modules::{FileSearch, ModuleContext, SearchKind, TemplateRenderer};
-
-    /// Finds files under one directory (`files/` or `templates/` by kind).
-    pub struct DirSearch(pub PathBuf);
-
-    impl FileSearch for DirSearch {
-        fn find(&self, kind: SearchKind, name: &str) -> Result<PathBuf, Vec<PathBuf>> {
-            let sub = match kind {
-                SearchKind::Templates => "templates",
-                _ => "files",
-            };
-            let p = self.0.join(sub).join(name);
-            if p.exists() { Ok(p) } else { Err(vec![p]) }
-        }
-    }
+    use crate::modules::search::TaskFiles;
+    use crate::modules::{ModuleContext, TemplateRenderer};
 
     /// Renders templates by replacing `{{ name }}` with a fixed value: enough to prove the
     /// template module renders before it writes.
@@ -767,11 +999,30 @@ pub(crate) mod testutil {
         u32::from_str_radix(line["Umask:".len()..].trim(), 8).unwrap()
     }
 
+    /// Temporary files `write_file` left in `dir` (there must be none).
+    pub(crate) fn leftovers(dir: &Path) -> Vec<String> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(".jig."))
+            .collect()
+    }
+
+    thread_local! {
+        /// Round trips made through [`super::run`] on this thread (tokio tests run on one).
+        pub(crate) static EXECS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    }
+
+    /// Round trips made on this thread since the last call.
+    pub(crate) fn take_execs() -> usize {
+        EXECS.with(|n| n.replace(0))
+    }
+
     /// Everything a test context borrows.
     pub struct Env {
         pub conn: Connection,
         pub env: IndexMap<String, String>,
-        pub files: DirSearch,
+        pub files: TaskFiles,
         pub templates: Subst,
     }
 
@@ -780,7 +1031,12 @@ pub(crate) mod testutil {
             Env {
                 conn: Connection::Local(LocalConnection::new("testhost")),
                 env: IndexMap::new(),
-                files: DirSearch(root.to_path_buf()),
+                // A playbook in `root`: its `files/` and `templates/` are searched.
+                files: TaskFiles {
+                    role_path: None,
+                    playbook_dir: root.to_path_buf(),
+                    task_dir: None,
+                },
                 templates: Subst(vec![("name".into(), "wörld $(x) 'q'".into())]),
             }
         }
@@ -802,17 +1058,9 @@ pub(crate) mod testutil {
 
 #[cfg(test)]
 mod tests {
-    use super::testutil::{Env, HOSTILE, HOSTILE_TEXT, assert_not_pwned, umask};
+    use super::testutil::{Env, HOSTILE, HOSTILE_TEXT, assert_not_pwned, leftovers, umask};
     use super::*;
     use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
-
-    pub(crate) fn leftovers(dir: &std::path::Path) -> Vec<String> {
-        std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|n| n.starts_with(".jig."))
-            .collect()
-    }
 
     #[tokio::test]
     async fn stat_reads_hostile_names_and_links() {
@@ -1111,6 +1359,51 @@ mod tests {
         assert!(e.to_string().contains("invalid user"), "{e}");
         assert_eq!(std::fs::read(&f).unwrap(), b"via link\n");
         assert!(leftovers(tmp.path()).is_empty());
+    }
+
+    #[tokio::test]
+    async fn scripts_beyond_the_argument_limit_travel_on_stdin() {
+        let tmp = tempfile::tempdir().unwrap();
+        let env = Env::new(tmp.path());
+        let ctx = env.ctx(false, false);
+        // One 300 KiB argument: more than Linux lets `sh -c` take (128 KiB per argument).
+        let big = format!("{HOSTILE_TEXT}{}", "x".repeat(300 * 1024));
+        let cmd = script(&[&big], r#"printf '%s' "$1" | wc -c; cat"#);
+        assert!(cmd.len() > 300 * 1024);
+        let out = run(&ctx, cmd, Some(b"after the script\n".to_vec()))
+            .await
+            .unwrap();
+        assert_eq!(out.rc, 0, "{}", out.stderr_str());
+        assert_eq!(
+            out.stdout_str(),
+            format!("{}\nafter the script\n", big.len())
+        );
+        assert_not_pwned();
+    }
+
+    #[test]
+    fn diffs_summarise_binary_and_large_content() {
+        match content_diff("/etc/a", "src", Some(b"old\n"), b"new\n") {
+            Diff::Text {
+                before,
+                after,
+                before_header,
+                ..
+            } => {
+                assert_eq!((before.as_str(), after.as_str()), ("old\n", "new\n"));
+                assert_eq!(before_header, "/etc/a");
+            }
+            d => panic!("{d:?}"),
+        }
+        assert!(matches!(
+            content_diff("/bin/x", "src", None, b"\x7fELF\0\xff"),
+            Diff::Summary(s) if s.contains("binary")
+        ));
+        let big = vec![b'a'; DIFF_MAX_BYTES + 1];
+        assert!(matches!(
+            content_diff("/big", "src", Some(b"small"), &big),
+            Diff::Summary(s) if s.contains("too large")
+        ));
     }
 
     #[tokio::test]

@@ -14,6 +14,15 @@
 //! `Playbook` -> `Play` -> sections of `TaskItem` (a `Task` or a `Block`), `Role`s with their
 //! defaults, vars, tasks and handlers.
 
+mod keywords;
+mod kv;
+mod load;
+mod role;
+mod tags;
+mod task;
+#[cfg(test)]
+mod tests;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -21,6 +30,106 @@ use indexmap::IndexMap;
 use serde_json::Value as Json;
 
 use crate::yaml::Pos;
+
+pub use kv::parse_kv;
+pub use load::{load_playbook, load_tasks_file, load_tasks_file_from};
+pub use role::load_role;
+pub use tags::tags_selected;
+pub use task::normalize_module_name;
+
+/// Where roles are looked for, beyond `roles/` beside the playbook.
+#[derive(Clone, Debug, Default)]
+pub struct LoadOptions {
+    /// Extra role directories (`--roles-path`, `ANSIBLE_ROLES_PATH`), searched after `roles/`
+    /// beside the playbook and before the playbook directory itself.
+    pub roles_path: Vec<PathBuf>,
+}
+
+/// A role loaded for `include_role` at run time.
+#[derive(Clone, Debug)]
+pub struct LoadedRole {
+    /// The role, with its defaults, vars and params.
+    pub role: Arc<Role>,
+    /// Its tasks (`tasks_from` or `tasks/main.yml`), preceded by one block per dependency.
+    pub tasks: Vec<TaskItem>,
+    /// Its handlers and its dependencies' handlers (dependencies first).
+    pub handlers: Vec<TaskItem>,
+}
+
+/// What `include_role`/`import_role` asks for.
+#[derive(Clone, Debug)]
+pub struct RoleRequest<'a> {
+    /// The role name or path, as written.
+    pub name: &'a str,
+    /// Role parameters (`include_role` has none; `roles:` entries may).
+    pub params: VarMap,
+    /// Where the role is referenced (for errors).
+    pub pos: Pos,
+    /// `tasks_from` (a file in the role's `tasks/`, extension optional).
+    pub tasks_from: Option<&'a str>,
+    /// `vars_from`.
+    pub vars_from: Option<&'a str>,
+    /// `defaults_from`.
+    pub defaults_from: Option<&'a str>,
+    /// `handlers_from`.
+    pub handlers_from: Option<&'a str>,
+    /// Directories to search, the playbook directory first: for each, `DIR/roles/NAME`, then
+    /// every `LoadOptions::roles_path` entry, then `DIR/NAME`.
+    pub search_from: &'a [PathBuf],
+    /// The roles that include this one, innermost first (`ansible_parent_role_names`).
+    pub parents: Vec<String>,
+}
+
+/// A `vars_prompt` entry of a play.
+#[derive(Clone, Debug, Default)]
+pub struct VarsPrompt {
+    /// The variable to set.
+    pub name: String,
+    /// The question shown (defaults to the name).
+    pub prompt: Option<String>,
+    /// The value used when the answer is empty or there is no terminal.
+    pub default: Option<Json>,
+    /// Hide the answer while typing (Ansible's default is true).
+    pub private: bool,
+    /// Ask twice and compare.
+    pub confirm: bool,
+    /// A crypt scheme to hash the answer with (`sha512_crypt`...).
+    pub encrypt: Option<String>,
+    /// `salt_size` for `encrypt`.
+    pub salt_size: Option<Json>,
+    /// `salt` for `encrypt`.
+    pub salt: Option<Json>,
+    /// Keep the answer from being templated.
+    pub unsafe_: bool,
+    /// Where the entry is written.
+    pub pos: Pos,
+}
+
+/// Visits every task of a list (into blocks), for --list-tasks / --list-tags / --start-at-task.
+///
+/// Tasks are visited in source order: a block's `block`, then `rescue`, then `always`. The
+/// slice holds the enclosing blocks, outermost first.
+pub fn walk_tasks<'a>(items: &'a [TaskItem], f: &mut dyn FnMut(&'a Task, &[&'a Block])) {
+    fn walk<'a>(
+        items: &'a [TaskItem],
+        stack: &mut Vec<&'a Block>,
+        f: &mut dyn FnMut(&'a Task, &[&'a Block]),
+    ) {
+        for item in items {
+            match item {
+                TaskItem::Task(t) => f(t, stack),
+                TaskItem::Block(b) => {
+                    stack.push(b);
+                    walk(&b.block, stack, f);
+                    walk(&b.rescue, stack, f);
+                    walk(&b.always, stack, f);
+                    stack.pop();
+                }
+            }
+        }
+    }
+    walk(items, &mut Vec::new(), f)
+}
 
 /// A map of variable names to untemplated values.
 pub type VarMap = IndexMap<String, Json>;
@@ -64,6 +173,8 @@ pub struct Play {
     /// `handlers`, plus every handler of every role the play uses.
     pub handlers: Vec<TaskItem>,
     /// Keywords that tasks inherit (`tags`, `become`, `environment`, `check_mode`, ...).
+    /// Plays have no `when` of their own: `keywords.when` holds the conditions of the
+    /// `import_playbook` that brought the play in, which apply to each of its tasks.
     pub keywords: Keywords,
     /// `strategy` (`linear` or `free`).
     pub strategy: Option<String>,
@@ -73,8 +184,15 @@ pub struct Play {
     pub max_fail_percentage: Option<Json>,
     /// `any_errors_fatal`.
     pub any_errors_fatal: Option<Json>,
-    /// The roles the play references (for `--list-tasks` and `role_names`).
+    /// The roles the play references in `roles:` and `import_role`, without repeats and without
+    /// dependencies (the `role_names` variable).
     pub role_names: Vec<String>,
+    /// `vars_prompt`.
+    pub vars_prompt: Vec<VarsPrompt>,
+    /// `force_handlers`.
+    pub force_handlers: Option<Json>,
+    /// `gather_subset`.
+    pub gather_subset: Option<Json>,
 }
 
 /// An entry of a task list: a task or a block.
@@ -148,6 +266,10 @@ pub struct Task {
     pub delay: Option<Json>,
     /// The role the task belongs to, if any.
     pub role: Option<Arc<Role>>,
+    /// `async`: run in the background for at most this many seconds.
+    pub async_: Option<Json>,
+    /// `poll`: how often to check an `async` task (0: fire and forget).
+    pub poll: Option<Json>,
 }
 
 /// `loop` / `with_*`.
@@ -183,6 +305,10 @@ pub struct LoopControl {
     pub pause: Option<Json>,
     /// `extended`.
     pub extended: Option<Json>,
+    /// `extended_allitems`.
+    pub extended_allitems: Option<Json>,
+    /// `break_when`: conditions after which the loop stops.
+    pub break_when: Vec<Json>,
 }
 
 /// Keywords that plays, blocks, role entries and tasks share; inner values override outer ones

@@ -4,6 +4,9 @@
 //! JUnit and HTML next) subscribe to the same stream, so every output tells the same story.
 //! Secrets are redacted before an event is built, never by a renderer.
 
+pub mod console;
+pub mod pyfmt;
+
 use std::time::Duration;
 
 use indexmap::IndexMap;

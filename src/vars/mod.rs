@@ -8,6 +8,8 @@
 //! default may refer to a fact that is gathered later. A scope is cheap to clone and extend:
 //! layers are shared behind `Arc`s.
 
+pub mod extra;
+
 use std::fmt;
 use std::sync::Arc;
 

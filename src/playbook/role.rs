@@ -1,0 +1,591 @@
+//! Roles: finding them, reading their directories, expanding `roles:` entries, `import_role`
+//! and `meta/main.yml` dependencies.
+//!
+//! A role is looked for as `DIR/roles/NAME` for each search directory (the playbook directory
+//! first), then in every `roles_path` entry, then as `DIR/NAME`; a name with a `/` is a path.
+//! Each use of a role becomes a [`Block`] whose `role` is set: its dependencies' blocks first,
+//! then its tasks. In a play's `roles:` (and among dependencies) a role already used with the
+//! same parameters is skipped unless its meta says `allow_duplicates: true`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::Value as Json;
+
+use super::keywords::{self, invalid};
+use super::load::{Loader, PlayAcc, Scope, absolute};
+use super::{
+    Block, Keywords, LoadError, LoadOptions, LoadedRole, Role, RoleRequest, Task, TaskItem, VarMap,
+};
+use crate::yaml::{self, Node, NodeValue, Pos};
+
+/// A role for include_role at run time.
+///
+/// The role's dependencies are expanded too (their blocks come first in `tasks`). Errors name
+/// `req.pos`, the directories searched, or the broken file.
+pub fn load_role(req: &RoleRequest<'_>, opts: &LoadOptions) -> Result<LoadedRole, LoadError> {
+    let mut loader = Loader::new(opts);
+    let mut acc = PlayAcc::default();
+    loader
+        .role_use(req, false, &mut acc)?
+        .ok_or_else(|| invalid(&req.pos, format!("the role '{}' was skipped", req.name)))
+}
+
+/// A role as written in `roles:` or `dependencies:`.
+struct RoleEntry {
+    name: String,
+    pos: Pos,
+    keywords: Keywords,
+    params: VarMap,
+}
+
+/// What `meta/main.yml` says.
+#[derive(Default)]
+struct RoleMeta {
+    dependencies: Vec<RoleEntry>,
+    allow_duplicates: bool,
+}
+
+fn parse_role_entry(node: &Node) -> Result<RoleEntry, LoadError> {
+    let mut entry = RoleEntry {
+        name: String::new(),
+        pos: node.pos.clone(),
+        keywords: Keywords::default(),
+        params: VarMap::new(),
+    };
+    match &node.value {
+        NodeValue::Str(s) => entry.name = s.trim().to_string(),
+        NodeValue::Map(entries) => {
+            let mut by_name: Option<String> = None;
+            for (k, v) in entries {
+                let key = k.name.as_str();
+                match key {
+                    "role" => entry.name = keywords::string_value(v, "role")?.unwrap_or_default(),
+                    "name" => by_name = keywords::string_value(v, "name")?,
+                    // Galaxy requirement fields that some dependency lists carry.
+                    "src" | "scm" | "version" => {}
+                    _ if keywords::IGNORED.contains(&key) => {}
+                    _ => {
+                        if !keywords::apply_common(&mut entry.keywords, key, v)? {
+                            entry.params.insert(key.to_string(), v.to_json());
+                        }
+                    }
+                }
+            }
+            if entry.name.is_empty() {
+                entry.name = by_name.unwrap_or_default().trim().to_string();
+            }
+        }
+        _ => {
+            return Err(invalid(
+                &node.pos,
+                format!(
+                    "a role entry must be a role name or a mapping with `role:`, got {}",
+                    node.kind()
+                ),
+            ));
+        }
+    }
+    if entry.name.is_empty() {
+        return Err(invalid(
+            &node.pos,
+            "this role entry names no role; write `- role: NAME` or `- NAME`",
+        ));
+    }
+    if entry.name.contains("{{") {
+        return Err(invalid(
+            &node.pos,
+            format!(
+                "the role name '{}' uses a template; roles here are loaded before variables are known. Use `include_role` for a role chosen at run time",
+                entry.name
+            ),
+        ));
+    }
+    Ok(entry)
+}
+
+/// The file `NAME` in `dir`, trying `.yml`, `.yaml`, `.json` and no extension.
+fn find_in_dir(dir: &Path, name: &str) -> Option<PathBuf> {
+    let has_ext = [".yml", ".yaml", ".json"].iter().any(|e| name.ends_with(e));
+    let candidates: Vec<PathBuf> = if has_ext {
+        vec![dir.join(name)]
+    } else {
+        ["yml", "yaml", "json"]
+            .iter()
+            .map(|e| dir.join(format!("{name}.{e}")))
+            .chain(std::iter::once(dir.join(name)))
+            .collect()
+    };
+    candidates.into_iter().find(|c| c.is_file())
+}
+
+/// A vars file: a mapping, or empty.
+fn vars_file(path: &Path) -> Result<VarMap, LoadError> {
+    let node = yaml::load_file(path)?;
+    match &node.value {
+        NodeValue::Null => Ok(VarMap::new()),
+        NodeValue::Map(_) => keywords::var_map(&node, "a vars file"),
+        _ => Err(invalid(
+            &node.pos,
+            format!(
+                "a vars file must be a mapping of variable names to values, got {}",
+                node.kind()
+            ),
+        )),
+    }
+}
+
+impl Loader<'_> {
+    /// Finds a role directory; on failure, every directory tried.
+    fn find_role(&self, name: &str, search_from: &[PathBuf]) -> Result<PathBuf, Vec<PathBuf>> {
+        let mut candidates: Vec<PathBuf> = Vec::new();
+        let as_path = Path::new(name);
+        if as_path.is_absolute() {
+            candidates.push(as_path.to_path_buf());
+        } else {
+            let mut names: Vec<PathBuf> = vec![as_path.to_path_buf()];
+            // `namespace.collection.role`: a collection installed beside the playbook or on the
+            // roles path, or the role under its short name.
+            let parts: Vec<&str> = name.split('.').collect();
+            if !name.contains('/') && parts.len() == 3 && parts.iter().all(|p| !p.is_empty()) {
+                names.push(
+                    ["ansible_collections", parts[0], parts[1], "roles", parts[2]]
+                        .iter()
+                        .collect(),
+                );
+                names.push(PathBuf::from(parts[2]));
+            }
+            for n in &names {
+                if !name.contains('/') {
+                    candidates.extend(search_from.iter().map(|d| d.join("roles").join(n)));
+                }
+                candidates.extend(self.opts.roles_path.iter().map(|d| d.join(n)));
+                candidates.extend(search_from.iter().map(|d| d.join(n)));
+            }
+        }
+        let mut unique: Vec<PathBuf> = Vec::new();
+        for c in candidates {
+            if !unique.contains(&c) {
+                unique.push(c);
+            }
+        }
+        match unique.iter().find(|c| c.is_dir()) {
+            Some(found) => Ok(found.clone()),
+            None => Err(unique),
+        }
+    }
+
+    fn role_meta(&self, role_dir: &Path) -> Result<RoleMeta, LoadError> {
+        let mut meta = RoleMeta::default();
+        let Some(file) = find_in_dir(&role_dir.join("meta"), "main") else {
+            return Ok(meta);
+        };
+        let node = yaml::load_file(&file)?;
+        let entries = match &node.value {
+            NodeValue::Null => return Ok(meta),
+            NodeValue::Map(entries) => entries,
+            _ => {
+                return Err(invalid(
+                    &node.pos,
+                    format!("meta/main.yml must be a mapping, got {}", node.kind()),
+                ));
+            }
+        };
+        for (k, v) in entries {
+            match k.name.as_str() {
+                "dependencies" => match &v.value {
+                    NodeValue::Null => {}
+                    NodeValue::Seq(items) => {
+                        for item in items {
+                            meta.dependencies.push(parse_role_entry(item)?);
+                        }
+                    }
+                    _ => {
+                        return Err(invalid(
+                            &v.pos,
+                            format!("`dependencies` must be a list of roles, got {}", v.kind()),
+                        ));
+                    }
+                },
+                "allow_duplicates" => meta.allow_duplicates = keywords::bool_value(v) == Some(true),
+                _ => {}
+            }
+        }
+        Ok(meta)
+    }
+
+    /// `defaults/` or `vars/`: `FROM` (default `main`) as a file, or `main/` as a directory
+    /// whose files are merged in name order.
+    fn role_vars(
+        &self,
+        role_dir: &Path,
+        sub: &str,
+        from: Option<&str>,
+        at: &Pos,
+    ) -> Result<VarMap, LoadError> {
+        let dir = role_dir.join(sub);
+        let name = from.unwrap_or("main");
+        if let Some(file) = find_in_dir(&dir, name) {
+            return vars_file(&file);
+        }
+        let as_dir = dir.join(name);
+        if as_dir.is_dir() {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(&as_dir)
+                .map_err(|e| invalid(at, format!("cannot read {}: {e}", as_dir.display())))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    p.is_file()
+                        && !p
+                            .file_name()
+                            .and_then(|n| n.to_str())
+                            .is_some_and(|n| n.starts_with('.'))
+                        && matches!(
+                            p.extension().and_then(|e| e.to_str()),
+                            None | Some("yml" | "yaml" | "json")
+                        )
+                })
+                .collect();
+            files.sort();
+            let mut out = VarMap::new();
+            for f in files {
+                out.extend(vars_file(&f)?);
+            }
+            return Ok(out);
+        }
+        if from.is_some() {
+            return Err(LoadError::FileNotFound {
+                pos: at.clone(),
+                what: if sub == "defaults" {
+                    "defaults file"
+                } else {
+                    "vars file"
+                },
+                name: name.to_string(),
+                searched: dir.display().to_string(),
+            });
+        }
+        Ok(VarMap::new())
+    }
+
+    /// Loads one use of a role; `None` when `dedupe` is set and the play already used it with
+    /// the same parameters.
+    pub(crate) fn role_use(
+        &mut self,
+        req: &RoleRequest<'_>,
+        dedupe: bool,
+        acc: &mut PlayAcc,
+    ) -> Result<Option<LoadedRole>, LoadError> {
+        let path =
+            self.find_role(req.name, req.search_from)
+                .map_err(|tried| LoadError::RoleNotFound {
+                    pos: req.pos.clone(),
+                    name: req.name.to_string(),
+                    searched: tried
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                })?;
+        let canon = std::fs::canonicalize(&path).unwrap_or_else(|_| absolute(&path));
+        if self.role_stack.contains(&canon) {
+            let mut chain: Vec<String> = req.parents.iter().rev().cloned().collect();
+            chain.push(req.name.to_string());
+            return Err(invalid(
+                &req.pos,
+                format!(
+                    "role dependency cycle: {}; a role cannot depend on itself",
+                    chain.join(" -> ")
+                ),
+            ));
+        }
+        let meta = self.role_meta(&path)?;
+        if dedupe && !meta.allow_duplicates {
+            let key = serde_json::to_string(&(
+                &req.params,
+                req.tasks_from,
+                req.vars_from,
+                req.defaults_from,
+                req.handlers_from,
+            ))
+            .unwrap_or_default();
+            if !acc.seen_roles.insert((canon.clone(), key)) {
+                return Ok(None);
+            }
+        }
+        let name = if req.name.contains('/') {
+            path.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| req.name.to_string())
+        } else {
+            req.name.to_string()
+        };
+        let role = Arc::new(Role {
+            name,
+            path: absolute(&path),
+            defaults: self.role_vars(&path, "defaults", req.defaults_from, &req.pos)?,
+            vars: self.role_vars(&path, "vars", req.vars_from, &req.pos)?,
+            params: req.params.clone(),
+            parents: req.parents.clone(),
+        });
+        self.role_stack.push(canon);
+        let result = self.role_contents(req, &role, meta, acc);
+        self.role_stack.pop();
+        result.map(Some)
+    }
+
+    fn role_contents(
+        &mut self,
+        req: &RoleRequest<'_>,
+        role: &Arc<Role>,
+        meta: RoleMeta,
+        acc: &mut PlayAcc,
+    ) -> Result<LoadedRole, LoadError> {
+        let mut search: Vec<PathBuf> = req.search_from.to_vec();
+        if let Some(parent) = role.path.parent()
+            && !search.iter().any(|d| d == parent)
+        {
+            search.push(parent.to_path_buf());
+        }
+        let mut parents = vec![role.name.clone()];
+        parents.extend(req.parents.iter().cloned());
+
+        let mut tasks: Vec<TaskItem> = Vec::new();
+        let mut handlers: Vec<TaskItem> = Vec::new();
+        for dep in meta.dependencies {
+            let dreq = RoleRequest {
+                name: &dep.name,
+                params: dep.params.clone(),
+                pos: dep.pos.clone(),
+                tasks_from: None,
+                vars_from: None,
+                defaults_from: None,
+                handlers_from: None,
+                search_from: &search,
+                parents: parents.clone(),
+            };
+            let Some(loaded) = self.role_use(&dreq, true, acc)? else {
+                continue;
+            };
+            if !loaded.handlers.is_empty() {
+                handlers.push(role_block(
+                    &dep.pos,
+                    None,
+                    loaded.handlers,
+                    dep.keywords.clone(),
+                    &loaded.role,
+                ));
+            }
+            tasks.push(role_block(
+                &dep.pos,
+                None,
+                loaded.tasks,
+                dep.keywords,
+                &loaded.role,
+            ));
+        }
+
+        for (sub, from, out) in [
+            ("tasks", req.tasks_from, &mut tasks),
+            ("handlers", req.handlers_from, &mut handlers),
+        ] {
+            let dir = role.path.join(sub);
+            let file = match find_in_dir(&dir, from.unwrap_or("main")) {
+                Some(f) => f,
+                None if from.is_some() => {
+                    return Err(LoadError::FileNotFound {
+                        pos: req.pos.clone(),
+                        what: if sub == "tasks" {
+                            "task file"
+                        } else {
+                            "handlers file"
+                        },
+                        name: from.unwrap_or("main").to_string(),
+                        searched: dir.display().to_string(),
+                    });
+                }
+                None => continue,
+            };
+            let scope = Scope {
+                dir: dir.clone(),
+                role: Some(role.clone()),
+                role_subdir: sub,
+                search_from: search.clone(),
+            };
+            out.extend(self.task_file(&file, &scope, acc, &req.pos)?);
+        }
+        Ok(LoadedRole {
+            role: role.clone(),
+            tasks,
+            handlers,
+        })
+    }
+
+    /// The play's `roles:` section.
+    pub(crate) fn roles_section(
+        &mut self,
+        node: &Node,
+        scope: &Scope,
+        acc: &mut PlayAcc,
+    ) -> Result<Vec<TaskItem>, LoadError> {
+        let items = match &node.value {
+            NodeValue::Null => return Ok(Vec::new()),
+            NodeValue::Seq(items) => items,
+            _ => {
+                return Err(invalid(
+                    &node.pos,
+                    format!("`roles` must be a list of roles, got {}", node.kind()),
+                ));
+            }
+        };
+        let mut out = Vec::new();
+        for item in items {
+            let entry = parse_role_entry(item)?;
+            let req = RoleRequest {
+                name: &entry.name,
+                params: entry.params.clone(),
+                pos: entry.pos.clone(),
+                tasks_from: None,
+                vars_from: None,
+                defaults_from: None,
+                handlers_from: None,
+                search_from: &scope.search_from,
+                parents: Vec::new(),
+            };
+            let Some(loaded) = self.role_use(&req, true, acc)? else {
+                continue;
+            };
+            acc.add_role_name(&loaded.role.name);
+            if !loaded.handlers.is_empty() {
+                acc.role_handlers.push(role_block(
+                    &entry.pos,
+                    None,
+                    loaded.handlers,
+                    entry.keywords.clone(),
+                    &loaded.role,
+                ));
+            }
+            out.push(role_block(
+                &entry.pos,
+                None,
+                loaded.tasks,
+                entry.keywords,
+                &loaded.role,
+            ));
+        }
+        Ok(out)
+    }
+
+    /// `import_role` in a task list: the role's tasks as a block with the task's keywords.
+    pub(crate) fn import_role(
+        &mut self,
+        t: Task,
+        scope: &Scope,
+        acc: &mut PlayAcc,
+    ) -> Result<TaskItem, LoadError> {
+        if let Some(l) = &t.loop_ {
+            return Err(invalid(
+                &l.pos,
+                "`import_role` is expanded before the play runs and cannot loop; use `include_role`",
+            ));
+        }
+        let mut name: Option<&str> = None;
+        let mut froms: [Option<&str>; 4] = [None; 4];
+        for (k, v) in &t.args {
+            let slot = match k.as_str() {
+                "name" | "_raw_params" => &mut name,
+                "tasks_from" => &mut froms[0],
+                "vars_from" => &mut froms[1],
+                "defaults_from" => &mut froms[2],
+                "handlers_from" => &mut froms[3],
+                "allow_duplicates" | "public" | "rolespec_validate" => continue,
+                other => {
+                    return Err(invalid(
+                        &t.action_pos,
+                        format!(
+                            "`import_role` does not take `{other}`; pass role variables with `vars:`"
+                        ),
+                    ));
+                }
+            };
+            match v {
+                Json::String(s) if !s.contains("{{") => *slot = Some(s.as_str()),
+                Json::String(s) => {
+                    return Err(invalid(
+                        &t.action_pos,
+                        format!(
+                            "`import_role` {k} '{s}' uses a template; imports are expanded before variables are known. Use `include_role`"
+                        ),
+                    ));
+                }
+                other => {
+                    return Err(invalid(
+                        &t.action_pos,
+                        format!("`import_role` {k} must be a string, got {other}"),
+                    ));
+                }
+            }
+        }
+        let Some(name) = name.map(str::trim).filter(|n| !n.is_empty()) else {
+            return Err(invalid(
+                &t.action_pos,
+                "`import_role` needs the role's `name:`",
+            ));
+        };
+        let parents = match &scope.role {
+            Some(r) => {
+                let mut p = vec![r.name.clone()];
+                p.extend(r.parents.iter().cloned());
+                p
+            }
+            None => Vec::new(),
+        };
+        let req = RoleRequest {
+            name,
+            params: VarMap::new(),
+            pos: t.pos.clone(),
+            tasks_from: froms[0],
+            vars_from: froms[1],
+            defaults_from: froms[2],
+            handlers_from: froms[3],
+            search_from: &scope.search_from,
+            parents,
+        };
+        let loaded = self
+            .role_use(&req, false, acc)?
+            .ok_or_else(|| invalid(&t.pos, format!("the role '{name}' was skipped")))?;
+        acc.add_role_name(&loaded.role.name);
+        if !loaded.handlers.is_empty() {
+            acc.import_handlers.push(role_block(
+                &t.pos,
+                None,
+                loaded.handlers,
+                t.keywords.clone(),
+                &loaded.role,
+            ));
+        }
+        Ok(role_block(
+            &t.pos,
+            t.name.clone(),
+            loaded.tasks,
+            t.keywords,
+            &loaded.role,
+        ))
+    }
+}
+
+fn role_block(
+    pos: &Pos,
+    name: Option<String>,
+    items: Vec<TaskItem>,
+    keywords: Keywords,
+    role: &Arc<Role>,
+) -> TaskItem {
+    TaskItem::Block(Box::new(Block {
+        name,
+        pos: pos.clone(),
+        block: items,
+        keywords,
+        role: Some(role.clone()),
+        ..Block::default()
+    }))
+}

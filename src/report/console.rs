@@ -1,0 +1,666 @@
+//! The console renderer: ansible-playbook's default output, byte for byte where possible.
+//!
+//! Play and task banners padded with stars to the terminal width (80 columns off a terminal),
+//! one line per host result, `=> {json}` under `-v` (Python's `json.dumps` spelling, keys
+//! sorted), debug values indented by 4, unified diffs under `--diff` before the `changed:`
+//! line, 2.19's `[ERROR]: Task failed` block with the task's source lines, and the `PLAY RECAP`
+//! with Ansible's column layout and colours. Warnings go to the error stream as Ansible's do.
+//!
+//! Colours follow Ansible's defaults (`ok` green, `changed` yellow, failures red, unreachable
+//! bright red, skipped cyan, ignored bright purple, diff additions green, removals red, hunk
+//! headers cyan) and are applied line by line exactly as Ansible's `stringc` does, so a captured
+//! coloured log compares equal too.
+
+use std::collections::HashMap;
+use std::io::{self, IsTerminal, Write};
+use std::path::PathBuf;
+
+use indexmap::IndexMap;
+use serde_json::{Map, Value as Json};
+
+use super::pyfmt;
+use super::{Event, HostStats, Renderer, Status, TaskResult};
+use crate::modules::Diff;
+use crate::yaml::Pos;
+
+const COLOR_OK: &str = "0;32";
+const COLOR_CHANGED: &str = "0;33";
+const COLOR_ERROR: &str = "0;31";
+const COLOR_SKIP: &str = "0;36";
+const COLOR_UNREACHABLE: &str = "1;31";
+const COLOR_WARN: &str = "1;35";
+const COLOR_DEBUG: &str = "1;30";
+const COLOR_DIFF_ADD: &str = "0;32";
+const COLOR_DIFF_REMOVE: &str = "0;31";
+const COLOR_DIFF_LINES: &str = "0;36";
+
+/// Lines of context around each diff hunk (Ansible's `DIFF_CONTEXT`).
+const DIFF_CONTEXT: usize = 3;
+
+/// When to colour the output (`--color`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when stdout is a terminal and `NO_COLOR` is not set.
+    #[default]
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// How the console output looks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsoleOptions {
+    /// Emit ANSI colours.
+    pub color: bool,
+    /// `-v` count: 1 shows result JSON, 2 adds task paths, 3 indents results and shows diffs
+    /// and invocations inside them.
+    pub verbosity: u8,
+    /// Width that banners are padded to, minus one (Ansible's `columns`: 79 off a terminal).
+    pub columns: usize,
+}
+
+impl Default for ConsoleOptions {
+    fn default() -> Self {
+        ConsoleOptions {
+            color: false,
+            verbosity: 0,
+            columns: 79,
+        }
+    }
+}
+
+impl ConsoleOptions {
+    /// Options for the process's stdout: colour per `choice` (`auto` colours only a terminal,
+    /// and `NO_COLOR`/`ANSIBLE_NOCOLOR` turn it off, `ANSIBLE_FORCE_COLOR` on), and banners
+    /// as wide as the terminal, as Ansible sizes them.
+    pub fn for_stdout(choice: ColorChoice, verbosity: u8) -> Self {
+        let tty = io::stdout().is_terminal();
+        let env_set = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty());
+        let color = match choice {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                if env_set("NO_COLOR") || env_set("ANSIBLE_NOCOLOR") {
+                    false
+                } else {
+                    tty || env_set("ANSIBLE_FORCE_COLOR")
+                }
+            }
+        };
+        let width = if tty {
+            console::Term::stdout()
+                .size_checked()
+                .map(|(_, w)| w as usize)
+                .unwrap_or(0)
+        } else {
+            0
+        };
+        ConsoleOptions {
+            color,
+            verbosity,
+            columns: width.saturating_sub(1).max(79),
+        }
+    }
+}
+
+/// Renders events as ansible-playbook's default callback does.
+pub struct ConsoleRenderer {
+    out: Box<dyn Write + Send>,
+    err: Box<dyn Write + Send>,
+    opts: ConsoleOptions,
+    task_pos: Option<Pos>,
+    /// Diffs of changed loop items, shown when the loop finishes on that host, as Ansible does.
+    item_diffs: IndexMap<String, Vec<Diff>>,
+    sources: HashMap<PathBuf, Option<Vec<String>>>,
+}
+
+impl ConsoleRenderer {
+    /// A renderer writing results to `out` and warnings to `err`.
+    pub fn new(
+        out: Box<dyn Write + Send>,
+        err: Box<dyn Write + Send>,
+        opts: ConsoleOptions,
+    ) -> Self {
+        ConsoleRenderer {
+            out,
+            err,
+            opts,
+            task_pos: None,
+            item_diffs: IndexMap::new(),
+            sources: HashMap::new(),
+        }
+    }
+
+    /// A renderer on the process's stdout and stderr.
+    pub fn stdio(opts: ConsoleOptions) -> Self {
+        ConsoleRenderer::new(Box::new(io::stdout()), Box::new(io::stderr()), opts)
+    }
+
+    /// Prints `text` as Ansible's `Display.display` does: one trailing newline is kept or added,
+    /// and colour is applied line by line.
+    fn display(&mut self, text: &str, color: Option<&str>) {
+        let body = text.strip_suffix('\n').unwrap_or(text);
+        let mut line = match color {
+            Some(c) if self.opts.color => stringc(body, c),
+            _ => body.to_string(),
+        };
+        line.push('\n');
+        // A closed stdout (`jig run ... | head`) must not abort the run.
+        let _ = self.out.write_all(line.as_bytes());
+    }
+
+    fn warn(&mut self, message: &str) {
+        let text = format!("[WARNING]: {message}");
+        let mut line = if self.opts.color {
+            stringc(&text, COLOR_WARN)
+        } else {
+            text
+        };
+        line.push('\n');
+        let _ = self.err.write_all(line.as_bytes());
+    }
+
+    fn banner(&mut self, msg: &str) {
+        let msg = msg.trim();
+        let width = console::measure_text_width(msg);
+        let stars = self.opts.columns.saturating_sub(width).max(3);
+        self.display(&format!("\n{msg} {}", "*".repeat(stars)), None);
+    }
+
+    fn on_play_start(&mut self, name: &str) {
+        self.task_pos = None;
+        self.item_diffs.clear();
+        let name = name.trim();
+        if name.is_empty() {
+            self.banner("PLAY");
+        } else {
+            self.banner(&format!("PLAY [{name}]"));
+        }
+    }
+
+    fn on_task_start(&mut self, name: &str, pos: &Pos, handler: bool) {
+        self.item_diffs.clear();
+        self.task_pos = Some(pos.clone());
+        let prefix = if handler { "RUNNING HANDLER" } else { "TASK" };
+        self.banner(&format!("{prefix} [{}]", name.trim()));
+        if self.opts.verbosity >= 2
+            && let Some(file) = &pos.file
+        {
+            let path = if pos.line > 0 {
+                format!("task path: {}:{}", file.display(), pos.line)
+            } else {
+                format!("task path: {}", file.display())
+            };
+            self.display(&path, Some(COLOR_DEBUG));
+        }
+    }
+
+    fn on_result(&mut self, r: &TaskResult) {
+        self.show_warnings(r);
+        let label = host_label(r);
+        match (&r.item_label, r.status) {
+            (None, Status::Ok | Status::Changed) => {
+                if r.status == Status::Changed {
+                    self.show_diffs(&r.diffs);
+                }
+                let word = status_word(r.status);
+                let mut msg = format!("{word}: [{label}]");
+                self.append_dump(&mut msg, r);
+                self.display(&msg, Some(status_color(r.status)));
+            }
+            (Some(item), Status::Ok | Status::Changed) => {
+                if r.status == Status::Changed && !r.diffs.is_empty() {
+                    self.item_diffs
+                        .entry(r.host.clone())
+                        .or_default()
+                        .extend(r.diffs.iter().cloned());
+                }
+                let word = status_word(r.status);
+                let mut msg = format!("{word}: [{label}] => (item={item})");
+                self.append_dump(&mut msg, r);
+                self.display(&msg, Some(status_color(r.status)));
+            }
+            (None, Status::Skipped) => {
+                let mut msg = format!("skipping: [{}]", r.host);
+                self.append_dump(&mut msg, r);
+                self.display(&msg, Some(COLOR_SKIP));
+            }
+            (Some(item), Status::Skipped) => {
+                let mut msg = format!("skipping: [{}] => (item={item}) ", r.host);
+                self.append_dump(&mut msg, r);
+                self.display(&msg, Some(COLOR_SKIP));
+            }
+            (None, Status::Failed | Status::Ignored) => {
+                self.error_block(r);
+                let msg = format!("fatal: [{label}]: FAILED! => {}", self.dump(r, false));
+                self.display(&msg, Some(COLOR_ERROR));
+                if r.status == Status::Ignored {
+                    self.display("...ignoring", Some(COLOR_SKIP));
+                }
+            }
+            (Some(item), Status::Failed | Status::Ignored) => {
+                self.error_block(r);
+                let msg = format!("failed: [{label}] (item={item}) => {}", self.dump(r, false));
+                self.display(&msg, Some(COLOR_ERROR));
+            }
+            (_, Status::Unreachable) => self.unreachable(r),
+        }
+    }
+
+    fn on_loop_done(&mut self, r: &TaskResult) {
+        // Ansible shows the items' diffs only when the loop as a whole succeeded.
+        let diffs = self.item_diffs.shift_remove(&r.host).unwrap_or_default();
+        if matches!(r.status, Status::Ok | Status::Changed) {
+            if !diffs.is_empty() {
+                self.show_diffs(&diffs);
+            } else if r.status == Status::Changed {
+                self.show_diffs(&r.diffs);
+            }
+        }
+        match r.status {
+            Status::Ok | Status::Changed | Status::Failed => {}
+            Status::Skipped => {
+                let mut msg = format!("skipping: [{}]", r.host);
+                self.append_dump(&mut msg, r);
+                self.display(&msg, Some(COLOR_SKIP));
+            }
+            Status::Ignored => self.display("...ignoring", Some(COLOR_SKIP)),
+            Status::Unreachable => self.unreachable(r),
+        }
+    }
+
+    fn unreachable(&mut self, r: &TaskResult) {
+        self.error_block(r);
+        let msg = format!(
+            "fatal: [{}]: UNREACHABLE! => {}",
+            host_label(r),
+            self.dump(r, false)
+        );
+        self.display(&msg, Some(COLOR_UNREACHABLE));
+    }
+
+    fn on_recap(&mut self, stats: &IndexMap<String, HostStats>) {
+        self.banner("PLAY RECAP");
+        let mut hosts: Vec<&String> = stats.keys().collect();
+        hosts.sort();
+        for h in hosts {
+            let t = &stats[h];
+            let line = format!(
+                "{} : {} {} {} {} {} {} {}",
+                self.host_color(h, t),
+                self.colorize("ok", t.ok, COLOR_OK),
+                self.colorize("changed", t.changed, COLOR_CHANGED),
+                self.colorize("unreachable", t.unreachable, COLOR_UNREACHABLE),
+                self.colorize("failed", t.failed, COLOR_ERROR),
+                self.colorize("skipped", t.skipped, COLOR_SKIP),
+                self.colorize("rescued", t.rescued, COLOR_OK),
+                self.colorize("ignored", t.ignored, COLOR_WARN),
+            );
+            self.display(&line, None);
+        }
+        self.display("", None);
+    }
+
+    fn host_color(&self, host: &str, t: &HostStats) -> String {
+        if !self.opts.color {
+            return format!("{host:<26}");
+        }
+        let c = if t.failed != 0 || t.unreachable != 0 {
+            COLOR_ERROR
+        } else if t.changed != 0 {
+            COLOR_CHANGED
+        } else {
+            COLOR_OK
+        };
+        // Ansible pads the coloured string, escapes included, to 37 characters.
+        format!("{:<37}", stringc(host, c))
+    }
+
+    fn colorize(&self, lead: &str, num: u32, color: &str) -> String {
+        let s = format!("{lead}={num:<4}");
+        if num != 0 && self.opts.color {
+            stringc(&s, color)
+        } else {
+            s
+        }
+    }
+
+    fn show_warnings(&mut self, r: &TaskResult) {
+        if let Some(Json::Array(ws)) = r.result.get("warnings") {
+            for w in ws {
+                let text = match w {
+                    Json::String(s) => s.clone(),
+                    other => pyfmt::item_label(other),
+                };
+                self.warn(&text);
+            }
+        }
+    }
+
+    /// ` => {json}` for verbose runs, and always for `debug`.
+    fn append_dump(&mut self, msg: &mut String, r: &TaskResult) {
+        if let Some(out) = &r.debug_output {
+            let value = match out {
+                Json::Object(_) => out.clone(),
+                other => {
+                    let mut m = Map::new();
+                    m.insert("msg".into(), other.clone());
+                    Json::Object(m)
+                }
+            };
+            msg.push_str(" => ");
+            msg.push_str(&pyfmt::dumps(&value, Some(4)));
+        } else if self.opts.verbosity > 0 {
+            msg.push_str(" => ");
+            msg.push_str(&self.dump(r, false));
+        }
+    }
+
+    /// The result as Ansible shows it: internal keys, `failed`/`skipped` (the status says it),
+    /// warnings and exceptions removed; `invocation` and `diff` only from `-vvv`.
+    fn dump(&self, r: &TaskResult, force_indent: bool) -> String {
+        let mut m: Map<String, Json> = r
+            .result
+            .iter()
+            .filter(|(k, _)| !k.starts_with("_ansible_"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        for k in ["failed", "skipped", "exception", "warnings", "deprecations"] {
+            m.remove(k);
+        }
+        if self.opts.verbosity < 3 {
+            m.remove("invocation");
+            m.remove("diff");
+        }
+        // Ansible's skipped loop items carry no `changed`; every other result does.
+        let skipped_item = r.status == Status::Skipped && r.item_label.is_some();
+        if !m.contains_key("changed") && !skipped_item {
+            m.insert("changed".into(), Json::Bool(r.status == Status::Changed));
+        }
+        if let (false, Some(msg)) = (m.contains_key("msg"), &r.msg) {
+            m.insert("msg".into(), Json::String(msg.clone()));
+        }
+        if r.status == Status::Unreachable {
+            m.insert("unreachable".into(), Json::Bool(true));
+        }
+        let indent = (force_indent || self.opts.verbosity > 2).then_some(4);
+        pyfmt::dumps(&Json::Object(m), indent)
+    }
+
+    /// 2.19's `[ERROR]: Task failed: ...` block naming the task's file:line:column with the
+    /// source lines leading to it.
+    fn error_block(&mut self, r: &TaskResult) {
+        let msg = r
+            .msg
+            .clone()
+            .or_else(|| {
+                r.result
+                    .get("msg")
+                    .and_then(Json::as_str)
+                    .map(str::to_string)
+            })
+            .unwrap_or_else(|| "Task failed.".to_string());
+        let mut text = format!("[ERROR]: Task failed: {msg}\n");
+        if let Some(pos) = self.task_pos.clone()
+            && pos.file.is_some()
+        {
+            text.push_str(&format!("Origin: {pos}\n"));
+            if let Some(snippet) = self.snippet(&pos) {
+                text.push('\n');
+                text.push_str(&snippet);
+                text.push('\n');
+            }
+        }
+        self.display(&text, Some(COLOR_ERROR));
+    }
+
+    fn snippet(&mut self, pos: &Pos) -> Option<String> {
+        let file = pos.file.as_ref()?;
+        if pos.line == 0 {
+            return None;
+        }
+        let lines = self
+            .sources
+            .entry(file.as_ref().clone())
+            .or_insert_with(|| {
+                std::fs::read_to_string(file.as_ref()).ok().map(|t| {
+                    t.lines()
+                        .map(|l| l.trim_end_matches('\r').to_string())
+                        .collect()
+                })
+            })
+            .as_ref()?;
+        let line = pos.line as usize;
+        if line > lines.len() {
+            return None;
+        }
+        let width = line.to_string().len();
+        let mut out = String::new();
+        for n in line.saturating_sub(2).max(1)..=line {
+            out.push_str(&format!("{n:>width$} {}\n", lines[n - 1]));
+        }
+        let col = pos.column.max(1) as usize;
+        out.push_str(&format!(
+            "{}^ column {col}\n",
+            " ".repeat(width + 1 + col - 1)
+        ));
+        Some(out)
+    }
+
+    fn show_diffs(&mut self, diffs: &[Diff]) {
+        let mut text = String::new();
+        for d in diffs {
+            text.push_str(&render_diff(d, self.opts.color));
+        }
+        if !text.is_empty() {
+            self.display(&text, None);
+        }
+    }
+}
+
+impl Renderer for ConsoleRenderer {
+    fn event(&mut self, event: &Event) {
+        match event {
+            Event::PlayStart { name, .. } => self.on_play_start(name),
+            Event::TaskStart { name, pos, handler } => self.on_task_start(name, pos, *handler),
+            Event::Result(r) => self.on_result(r),
+            Event::LoopDone(r) => self.on_loop_done(r),
+            Event::NoHosts { reason } => {
+                if reason.to_ascii_lowercase().contains("no more hosts") {
+                    self.banner("NO MORE HOSTS LEFT");
+                } else {
+                    self.display(&format!("skipping: {reason}"), Some(COLOR_SKIP));
+                }
+            }
+            Event::Warning { message } => self.warn(message),
+            Event::Recap { stats, .. } => self.on_recap(stats),
+        }
+    }
+
+    fn finish(&mut self) {
+        let _ = self.out.flush();
+        let _ = self.err.flush();
+    }
+}
+
+fn status_word(s: Status) -> &'static str {
+    match s {
+        Status::Changed => "changed",
+        _ => "ok",
+    }
+}
+
+fn status_color(s: Status) -> &'static str {
+    match s {
+        Status::Changed => COLOR_CHANGED,
+        _ => COLOR_OK,
+    }
+}
+
+/// `web1` or `web1 -> db1` for delegated tasks.
+fn host_label(r: &TaskResult) -> String {
+    match &r.delegated_to {
+        Some(d) if *d != r.host => format!("{} -> {d}", r.host),
+        _ => r.host.clone(),
+    }
+}
+
+/// Ansible's `stringc`: each line wrapped in its own colour sequence.
+fn stringc(text: &str, color: &str) -> String {
+    text.split('\n')
+        .map(|t| format!("\x1b[{color}m{t}\x1b[0m"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// One diff as Ansible's `_get_diff` prints it, ending with a blank line when non-empty.
+pub fn render_diff(diff: &Diff, color: bool) -> String {
+    match diff {
+        Diff::Text {
+            before_header,
+            after_header,
+            before,
+            after,
+        } => {
+            let bh = header("before", before_header);
+            let ah = header("after", after_header);
+            unified(&bh, &ah, before, after, color)
+        }
+        Diff::Fields {
+            path,
+            before,
+            after,
+        } => {
+            let side = |fields: &IndexMap<String, String>| {
+                let mut m = Map::new();
+                m.insert("path".into(), Json::String(path.clone()));
+                for (k, v) in fields {
+                    m.insert(k.clone(), Json::String(v.clone()));
+                }
+                pyfmt::dumps(&Json::Object(m), Some(4)) + "\n"
+            };
+            unified("before", "after", &side(before), &side(after), color)
+        }
+        Diff::Summary(s) if s.ends_with('\n') => s.clone(),
+        Diff::Summary(s) => format!("{s}\n"),
+    }
+}
+
+fn header(side: &str, name: &str) -> String {
+    if name.is_empty() {
+        side.to_string()
+    } else {
+        format!("{side}: {name}")
+    }
+}
+
+/// Python's `difflib.unified_diff` output with Ansible's colouring and "no newline" markers.
+fn unified(
+    before_header: &str,
+    after_header: &str,
+    before: &str,
+    after: &str,
+    color: bool,
+) -> String {
+    let lines = |s: &str| -> Vec<String> {
+        let mut v: Vec<String> = s.split_inclusive('\n').map(str::to_string).collect();
+        if let Some(last) = v.last_mut()
+            && !last.ends_with('\n')
+        {
+            last.push_str("\n\\ No newline at end of file\n");
+        }
+        v
+    };
+    let old = lines(before);
+    let new = lines(after);
+    let old_refs: Vec<&str> = old.iter().map(String::as_str).collect();
+    let new_refs: Vec<&str> = new.iter().map(String::as_str).collect();
+    let diff = similar::TextDiff::configure()
+        .algorithm(similar::Algorithm::Myers)
+        .diff_slices(&old_refs, &new_refs);
+    let groups = diff.grouped_ops(DIFF_CONTEXT);
+    if groups.is_empty()
+        || groups
+            .iter()
+            .all(|g| g.iter().all(|op| op.tag() == similar::DiffTag::Equal))
+    {
+        return String::new();
+    }
+    let mut out_lines: Vec<String> = vec![
+        format!("--- {before_header}\n"),
+        format!("+++ {after_header}\n"),
+    ];
+    for group in &groups {
+        let (Some(first), Some(last)) = (group.first(), group.last()) else {
+            continue;
+        };
+        let o = first.old_range().start..last.old_range().end;
+        let n = first.new_range().start..last.new_range().end;
+        out_lines.push(format!(
+            "@@ -{} +{} @@\n",
+            unified_range(o.start, o.end),
+            unified_range(n.start, n.end)
+        ));
+        for op in group {
+            match op.tag() {
+                similar::DiffTag::Equal => {
+                    for l in &old[op.old_range()] {
+                        out_lines.push(format!(" {l}"));
+                    }
+                }
+                similar::DiffTag::Delete => {
+                    for l in &old[op.old_range()] {
+                        out_lines.push(format!("-{l}"));
+                    }
+                }
+                similar::DiffTag::Insert => {
+                    for l in &new[op.new_range()] {
+                        out_lines.push(format!("+{l}"));
+                    }
+                }
+                similar::DiffTag::Replace => {
+                    for l in &old[op.old_range()] {
+                        out_lines.push(format!("-{l}"));
+                    }
+                    for l in &new[op.new_range()] {
+                        out_lines.push(format!("+{l}"));
+                    }
+                }
+            }
+        }
+    }
+    let mut out = String::new();
+    for line in out_lines {
+        let c = if line.starts_with('+') {
+            Some(COLOR_DIFF_ADD)
+        } else if line.starts_with('-') {
+            Some(COLOR_DIFF_REMOVE)
+        } else if line.starts_with("@@") {
+            Some(COLOR_DIFF_LINES)
+        } else {
+            None
+        };
+        match c {
+            Some(c) if color => out.push_str(&stringc(&line, c)),
+            _ => out.push_str(&line),
+        }
+    }
+    out.push('\n');
+    out
+}
+
+/// difflib's `_format_range_unified`.
+fn unified_range(start: usize, stop: usize) -> String {
+    let length = stop - start;
+    let beginning = start + 1;
+    match length {
+        1 => format!("{beginning}"),
+        0 => format!("{},0", beginning - 1),
+        _ => format!("{beginning},{length}"),
+    }
+}
+
+#[cfg(test)]
+mod tests;

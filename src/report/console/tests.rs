@@ -1,0 +1,367 @@
+//! The console renderer against output captured from ansible-playbook 2.19 (testdata/), and
+//! insta snapshots for what the reference run does not cover.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use indexmap::IndexMap;
+use serde_json::{Value as Json, json};
+
+use super::*;
+
+/// A writer the test can read back; stdout and stderr share it so their order is kept.
+#[derive(Clone, Default)]
+struct Buf(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Buf {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(data);
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+fn render(events: &[Event], opts: ConsoleOptions) -> String {
+    let buf = Buf::default();
+    let mut r = ConsoleRenderer::new(Box::new(buf.clone()), Box::new(buf.clone()), opts);
+    for e in events {
+        r.event(e);
+    }
+    r.finish();
+    String::from_utf8(buf.0.lock().unwrap().clone()).unwrap()
+}
+
+fn playbook() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src/report/testdata/console.yml")
+}
+
+fn pos(line: u32, column: u32) -> Pos {
+    Pos {
+        file: Some(Arc::new(playbook())),
+        line,
+        column,
+    }
+}
+
+fn obj(v: Json) -> Map<String, Json> {
+    match v {
+        Json::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
+fn res(host: &str, status: Status) -> TaskResult {
+    TaskResult {
+        host: host.into(),
+        delegated_to: None,
+        status,
+        item_label: None,
+        msg: None,
+        diffs: vec![],
+        result: Map::new(),
+        debug_output: None,
+    }
+}
+
+fn task(name: &str, line: u32) -> Event {
+    Event::TaskStart {
+        name: name.into(),
+        pos: pos(line, 7),
+        handler: false,
+    }
+}
+
+fn skipped(host: &str, cond: &str) -> Event {
+    let mut r = res(host, Status::Skipped);
+    r.result = obj(json!({"changed": false, "false_condition": cond,
+        "skip_reason": "Conditional result was False"}));
+    Event::Result(r)
+}
+
+fn stats(ok: u32, changed: u32, skipped: u32, ignored: u32) -> HostStats {
+    HostStats {
+        ok,
+        changed,
+        skipped,
+        ignored,
+        ..HostStats::default()
+    }
+}
+
+/// The events of testdata/console.yml as the executor would send them; `verbose` adds the
+/// module results that `-v` prints.
+fn reference_events(verbose: bool) -> Vec<Event> {
+    let web = "inventory_hostname == 'web1'";
+    let mut ev = vec![
+        Event::PlayStart {
+            name: "console reference".into(),
+            hosts: vec!["web1".into(), "db1".into()],
+        },
+        task("mode", 5),
+        skipped("db1", web),
+    ];
+    let mut mode = res("web1", Status::Changed);
+    mode.diffs = vec![Diff::Fields {
+        path: "/tmp/ref2/modefile".into(),
+        before: [("mode".to_string(), "0644".to_string())]
+            .into_iter()
+            .collect(),
+        after: [("mode".to_string(), "0600".to_string())]
+            .into_iter()
+            .collect(),
+    }];
+    if verbose {
+        mode.result = obj(
+            json!({"changed": true, "gid": 0, "group": "root", "mode": "0600",
+            "owner": "root", "path": "/tmp/ref2/modefile", "size": 0, "state": "file", "uid": 0,
+            "diff": {"before": {"mode": "0644"}}}),
+        );
+    }
+    ev.push(Event::Result(mode));
+    ev.push(task("edit", 9));
+    ev.push(skipped("db1", web));
+    let mut edit = res("web1", Status::Changed);
+    edit.diffs = vec![Diff::Text {
+        before_header: "/tmp/ref2/existing.txt".into(),
+        after_header: "/tmp/ref2/existing.txt".into(),
+        before: "one\ntwo\nthree\nfour\nfive\nsix\nseven\neight\n".into(),
+        after: "one\ntwo\nTHREE\nfour\nfive\nsix\nseven\neight\nnine".into(),
+    }];
+    if verbose {
+        edit.result = obj(json!({"changed": true,
+            "checksum": "319102b1ecfe8f01728c213b99552c8675c686f7",
+            "dest": "/tmp/ref2/existing.txt", "gid": 0, "group": "root",
+            "md5sum": "9ed692ced871b4cde839858e6733acc5", "mode": "0644", "owner": "root",
+            "size": 44,
+            "src": "/root/.ansible/tmp/ansible-tmp-1795718590.4512675-32637-168112293975031/.source.txt",
+            "state": "file", "uid": 0, "failed": false, "_ansible_no_log": false}));
+    }
+    ev.push(Event::Result(edit));
+    ev.push(task("deleg", 14));
+    for h in ["web1", "db1"] {
+        let mut d = res(h, Status::Ok);
+        d.delegated_to = Some("localhost".into());
+        d.debug_output = Some(json!({"msg": "d é"}));
+        ev.push(Event::Result(d));
+    }
+    ev.push(task("items", 17));
+    for h in ["web1", "db1"] {
+        let mut d = res(h, Status::Ok);
+        d.item_label = Some("1".into());
+        d.debug_output = Some(json!(1));
+        ev.push(Event::Result(d));
+    }
+    let item = json!({"a": "b", "c": true});
+    let label = pyfmt::item_label(&item);
+    let mut s = res("db1", Status::Skipped);
+    s.item_label = Some(label.clone());
+    s.result = obj(
+        json!({"false_condition": "inventory_hostname == 'web1' or item == 1",
+        "item": item}),
+    );
+    ev.push(Event::Result(s));
+    let mut d = res("web1", Status::Ok);
+    d.item_label = Some(label);
+    d.debug_output = Some(json!({"msg": item}));
+    ev.push(Event::Result(d));
+    for h in ["web1", "db1"] {
+        ev.push(Event::LoopDone(res(h, Status::Ok)));
+    }
+    ev.push(task("var", 21));
+    for h in ["web1", "db1"] {
+        let mut d = res(h, Status::Ok);
+        d.debug_output = Some(json!({"inventory_hostname": h}));
+        ev.push(Event::Result(d));
+    }
+    ev.push(task("boom", 23));
+    ev.push(skipped("web1", "inventory_hostname == 'db1'"));
+    let mut f = res("db1", Status::Ignored);
+    f.msg = Some("boom".into());
+    f.result = obj(json!({"failed": true, "msg": "boom"}));
+    ev.push(Event::Result(f));
+    ev.push(Event::TaskStart {
+        name: "h1".into(),
+        pos: pos(27, 7),
+        handler: true,
+    });
+    let mut h = res("web1", Status::Ok);
+    h.debug_output = Some(json!({"msg": "handler"}));
+    ev.push(Event::Result(h));
+    let mut st = IndexMap::new();
+    st.insert("web1".to_string(), stats(6, 2, 1, 0));
+    st.insert("db1".to_string(), stats(4, 0, 2, 1));
+    ev.push(Event::Recap {
+        stats: st,
+        elapsed: Duration::from_secs(3),
+    });
+    ev
+}
+
+fn expected(name: &str) -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("src/report/testdata")
+        .join(name);
+    std::fs::read_to_string(path)
+        .unwrap()
+        .replace("@PLAYBOOK@", &playbook().display().to_string())
+}
+
+#[test]
+fn coloured_output_matches_ansible_byte_for_byte() {
+    let out = render(
+        &reference_events(false),
+        ConsoleOptions {
+            color: true,
+            ..ConsoleOptions::default()
+        },
+    );
+    pretty_assertions::assert_eq!(out, expected("ansible-color.txt"));
+}
+
+#[test]
+fn verbose_output_matches_ansible_byte_for_byte() {
+    let out = render(
+        &reference_events(true),
+        ConsoleOptions {
+            verbosity: 1,
+            ..ConsoleOptions::default()
+        },
+    );
+    pretty_assertions::assert_eq!(out, expected("ansible-v.txt"));
+}
+
+#[test]
+fn failures_unreachable_and_loops() {
+    let mut ev = vec![
+        Event::PlayStart {
+            name: "".into(),
+            hosts: vec![],
+        },
+        Event::NoHosts {
+            reason: "no hosts matched".into(),
+        },
+        Event::Warning {
+            message: "Could not match supplied host pattern, ignoring: nomatch".into(),
+        },
+        Event::PlayStart {
+            name: "web".into(),
+            hosts: vec!["web1".into()],
+        },
+        Event::TaskStart {
+            name: "nginx : install packages".into(),
+            pos: Pos::unknown(),
+            handler: false,
+        },
+    ];
+    let mut item = res("web1", Status::Changed);
+    item.item_label = Some("nginx".into());
+    item.diffs = vec![Diff::Summary("installed nginx 1.22".into())];
+    ev.push(Event::Result(item));
+    let mut bad = res("web1", Status::Failed);
+    bad.item_label = Some("it's $(x)".into());
+    bad.msg = Some("No package matching 'x' is available".into());
+    bad.result = obj(
+        json!({"failed": true, "item": "it's $(x)", "ansible_loop_var": "item",
+        "warnings": ["apt cache is old"]}),
+    );
+    ev.push(Event::Result(bad));
+    ev.push(Event::LoopDone(res("web1", Status::Failed)));
+    let mut un = res("db1", Status::Unreachable);
+    un.msg = Some("ssh connection not implemented yet".into());
+    ev.push(Event::Result(un));
+    ev.push(Event::NoHosts {
+        reason: "no more hosts left".into(),
+    });
+    let mut st = IndexMap::new();
+    st.insert(
+        "web1".to_string(),
+        HostStats {
+            ok: 1,
+            changed: 1,
+            failed: 1,
+            ..HostStats::default()
+        },
+    );
+    st.insert(
+        "db1".to_string(),
+        HostStats {
+            unreachable: 1,
+            ..HostStats::default()
+        },
+    );
+    ev.push(Event::Recap {
+        stats: st,
+        elapsed: Duration::from_secs(1),
+    });
+    let plain = render(&ev, ConsoleOptions::default());
+    insta::assert_snapshot!("failures_plain", plain);
+    let colored = render(
+        &ev,
+        ConsoleOptions {
+            color: true,
+            ..ConsoleOptions::default()
+        },
+    );
+    insta::assert_snapshot!("failures_color", colored.replace('\x1b', "<ESC>"));
+}
+
+#[test]
+fn wide_terminals_and_task_paths() {
+    let ev = vec![
+        Event::PlayStart {
+            name: "  spaced  ".into(),
+            hosts: vec![],
+        },
+        task(
+            &"a task whose name is longer than the terminal is wide ".repeat(2),
+            5,
+        ),
+    ];
+    let out = render(
+        &ev,
+        ConsoleOptions {
+            columns: 99,
+            verbosity: 2,
+            ..ConsoleOptions::default()
+        },
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[1], format!("PLAY [spaced] {}", "*".repeat(99 - 13)));
+    assert!(lines[3].ends_with("wide] ***"), "{}", lines[3]);
+    assert_eq!(lines[4], format!("task path: {}:5", playbook().display()));
+}
+
+#[test]
+fn diff_hunks_follow_difflib() {
+    let before: String = (1..=20).map(|i| format!("line {i}\n")).collect();
+    let after = before
+        .replace("line 2\n", "")
+        .replace("line 18\n", "line 18 changed\n");
+    let d = Diff::Text {
+        before_header: "/etc/x".into(),
+        after_header: String::new(),
+        before,
+        after,
+    };
+    insta::assert_snapshot!("two_hunks", render_diff(&d, false));
+    let same = Diff::Text {
+        before_header: String::new(),
+        after_header: String::new(),
+        before: "a\n".into(),
+        after: "a\n".into(),
+    };
+    assert_eq!(render_diff(&same, true), "");
+    let removed = Diff::Text {
+        before_header: "f".into(),
+        after_header: "f".into(),
+        before: "x".into(),
+        after: String::new(),
+    };
+    assert_eq!(
+        render_diff(&removed, false),
+        "--- before: f\n+++ after: f\n@@ -1 +0,0 @@\n-x\n\\ No newline at end of file\n\n"
+    );
+}
