@@ -177,7 +177,7 @@ fn is_identifier(name: &str) -> bool {
 /// `${NAME}` are replaced when NAME is set and kept as text otherwise; a leading `~` or
 /// `~user` is the home directory. Every literal piece goes through [`quote`]; only validated
 /// identifiers and jig's own syntax are written bare.
-fn assign_expanded(var: &str, value: &str, out: &mut String) {
+pub(crate) fn assign_expanded(var: &str, value: &str, out: &mut String) {
     let mut rest = value;
     let mut start = String::new();
     if let Some(after) = value.strip_prefix('~') {
@@ -244,8 +244,26 @@ fn assign_expanded(var: &str, value: &str, out: &mut String) {
 }
 
 /// Whether a value would be changed by [`assign_expanded`] at all.
-fn needs_expansion(value: &str) -> bool {
+pub(crate) fn needs_expansion(value: &str) -> bool {
     value.starts_with('~') || value.contains('$')
+}
+
+/// Writes `export NAME='value'` lines for the task's `environment`; a name the shell cannot
+/// hold is an error.
+pub(crate) fn export_environment(
+    env: &indexmap::IndexMap<String, String>,
+    out: &mut String,
+) -> Result<(), String> {
+    for (k, v) in env {
+        if !is_identifier(k) {
+            return Err(format!(
+                "environment variable name '{k}' is not valid (letters, digits and _ only, \
+                 not starting with a digit)"
+            ));
+        }
+        let _ = writeln!(out, "export {k}={}", quote(v));
+    }
+    Ok(())
 }
 
 /// What runs after the checks.
@@ -274,15 +292,7 @@ fn script(
     program: Option<&Program>,
 ) -> Result<String, String> {
     let mut s = String::new();
-    for (k, v) in env {
-        if !is_identifier(k) {
-            return Err(format!(
-                "environment variable name '{k}' is not valid (letters, digits and _ only, \
-                 not starting with a digit)"
-            ));
-        }
-        let _ = writeln!(s, "export {k}={}", quote(v));
-    }
+    export_environment(env, &mut s)?;
     let tok = quote(token);
     if let Some(dir) = &opts.chdir {
         assign_expanded("_jig_d", dir, &mut s);

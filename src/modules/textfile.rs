@@ -319,6 +319,31 @@ impl FileArgs {
     }
 }
 
+/// Ansible's `type='path'` treatment of a path argument: `~`, `~user`, `$VAR` and `${VAR}`
+/// expanded on the host (as the become user, with the task's `environment`), in one round
+/// trip, only when the path has one of them; any other path is returned unchanged without
+/// touching the host.
+pub async fn expand_path(ctx: &ModuleContext<'_>, path: &str) -> Result<String, Stop> {
+    if !super::command::needs_expansion(path) {
+        return Ok(path.to_string());
+    }
+    let mut script = String::new();
+    // The task's environment is the module's environment in Ansible, so `$VAR` sees it.
+    super::command::export_environment(ctx.environment, &mut script).map_err(Stop::Fail)?;
+    super::command::assign_expanded("_jig_p", path, &mut script);
+    script.push_str("printf '%s' \"$_jig_p\"");
+    let out = remote::run(ctx, script, None)
+        .await
+        .map_err(|e| Stop::Module(ModuleError::Connection(e)))?;
+    if out.rc != 0 {
+        return Err(Stop::Fail(format!(
+            "cannot expand the path {path}: {}",
+            out.stderr_str().trim()
+        )));
+    }
+    Ok(out.stdout_str())
+}
+
 /// A file as probed: its stat and its text.
 #[derive(Clone, Debug)]
 pub struct Probed {
