@@ -676,23 +676,26 @@ fn finish_run(
     let mut rc = out.rc;
     let mut stdout = out.stdout_str();
     let mut stderr = out.stderr_str();
-    // `exec` reports a program it cannot find with status 127; Python's subprocess raises
-    // ENOENT instead, which Ansible reports as rc 2 with this message.
+    // `exec` reports a program it cannot find (127) or cannot execute (126) itself; Python's
+    // subprocess raises ENOENT/EACCES instead, which Ansible reports with these rc and msg.
     if let Program::Argv { argv, .. } = program
-        && rc == 127
         && stdout.is_empty()
         && stderr.contains("exec: ")
-        && stderr.trim_end().ends_with("not found")
         && let Some(prog) = argv.first()
     {
-        result.failed = true;
-        result.set("rc", 2);
-        set_msg(
-            result,
-            format!("[Errno 2] No such file or directory: b'{prog}'"),
-        );
-        set_output(result, String::new(), String::new());
-        return;
+        let err = stderr.trim_end();
+        let errno = match rc {
+            127 if err.ends_with("not found") => Some((2, "No such file or directory")),
+            126 if err.ends_with("Permission denied") => Some((13, "Permission denied")),
+            _ => None,
+        };
+        if let Some((errno, text)) = errno {
+            result.failed = true;
+            result.set("rc", errno);
+            set_msg(result, format!("[Errno {errno}] {text}: b'{prog}'"));
+            set_output(result, String::new(), String::new());
+            return;
+        }
     }
     if strip {
         stdout = stdout.trim_end_matches(['\r', '\n']).to_string();
@@ -1125,6 +1128,18 @@ mod tests {
             assert_eq!(
                 r.msg.as_deref(),
                 Some("[Errno 2] No such file or directory: b'jig-no-such-program'")
+            );
+            let script = tmp.path().join("not-executable.sh");
+            std::fs::write(&script, "#!/bin/sh\necho hi\n").unwrap();
+            let r = run(&env, "command", false, json!({"argv": [script]})).await;
+            assert!(r.failed);
+            assert_eq!(r.values["rc"], json!(13));
+            assert_eq!(
+                r.msg,
+                Some(format!(
+                    "[Errno 13] Permission denied: b'{}'",
+                    script.display()
+                ))
             );
             let r = run(&env, "command", false, json!({"_raw_params": "  "})).await;
             assert!(r.failed);
