@@ -1111,7 +1111,7 @@ impl<'r> Runner<'r> {
             match d {
                 Directive::IncludeTasks { path, vars, apply } => {
                     let role = eff.role.clone();
-                    match playbook::load_tasks_file_from(
+                    match playbook::load_tasks_file_with_vars(
                         &path,
                         role.clone(),
                         &[self.playbook_dir()],
