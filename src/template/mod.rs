@@ -307,3 +307,6 @@ mod unit_tests;
 
 #[cfg(test)]
 mod golden_tests;
+
+#[cfg(test)]
+mod parity_tests;

@@ -173,7 +173,13 @@ impl Resolver {
             Some(n) => env.render_named_str(n, &text, ctx),
             None => env.render_str(&text, ctx),
         };
-        r.map_err(|e| TemplateError::from_mj(e, name.unwrap_or(source)))
+        let mut out = r.map_err(|e| TemplateError::from_mj(e, name.unwrap_or(source)))?;
+        // Ansible's preserve_trailing_newlines: the result ends with at least as many newlines
+        // as the source did.
+        let trailing = |s: &str| s.len() - s.trim_end_matches('\n').len();
+        let missing = trailing(source).saturating_sub(trailing(&out));
+        out.extend(std::iter::repeat_n('\n', missing));
+        Ok(out)
     }
 
     /// Evaluates a bare expression; an undefined result is returned as undefined. `escape`
