@@ -192,8 +192,18 @@ impl Templar {
                 hint: "write the condition as a string, e.g. `when: x is defined`".into(),
             }),
             Json::String(s) => {
-                let expr = single_expression(s).unwrap_or(s.as_str());
                 let resolver = Resolver::new(self.clone(), scope.clone());
+                // A conditional with embedded templates around other text (`"{{ a }} == 1"`)
+                // is rendered first, then the text is evaluated, as older Ansible did.
+                let rendered;
+                let expr = match single_expression(s) {
+                    Some(e) => e,
+                    None if is_template(s) => {
+                        rendered = resolver.finish(resolver.render_string(s, None, false))?;
+                        rendered.as_str()
+                    }
+                    None => s.as_str(),
+                };
                 let out = resolver.eval_expr(expr, false).and_then(|v| {
                     if v.is_undefined() {
                         Err(TemplateError::undefined(expr.trim(), s))

@@ -155,6 +155,11 @@ fn conditions() {
     let e = t.eval_condition(&json!("nope"), &s).unwrap_err();
     assert!(e.to_string().contains("'nope' is undefined"), "{e}");
     assert_eq!(t.eval_expr("a + 1", &s).unwrap(), json!(2));
+    assert!(t.eval_condition(&json!("{{ a }} == 1"), &s).unwrap());
+    assert!(
+        !t.eval_condition(&json!("'{{ flag }}' == 'no'"), &s)
+            .unwrap()
+    );
 }
 
 #[test]
