@@ -52,8 +52,10 @@ pub struct Templar {
 }
 
 struct Inner {
-    /// The environment for task strings: trim_blocks on, trailing newline kept.
+    /// The environment for task strings: trim_blocks on, Ansible's trailing-newline rule.
     env: Environment<'static>,
+    /// Converted template-free lists and mappings, shared by every render (see `scope`).
+    data: Arc<scope::DataCache>,
 }
 
 impl std::fmt::Debug for Templar {
@@ -100,12 +102,17 @@ impl Templar {
         Templar {
             inner: Arc::new(Inner {
                 env: build_env(default_syntax()),
+                data: Arc::default(),
             }),
         }
     }
 
     pub(crate) fn env(&self) -> &Environment<'static> {
         &self.inner.env
+    }
+
+    pub(crate) fn data_cache(&self) -> &scope::DataCache {
+        &self.inner.data
     }
 
     /// Renders a string template to a string.
@@ -270,7 +277,10 @@ impl Templar {
             Ok(None)
         });
         let templar = Templar {
-            inner: Arc::new(Inner { env }),
+            inner: Arc::new(Inner {
+                env,
+                data: self.inner.data.clone(),
+            }),
         };
         let resolver = Resolver::new(templar, scope.clone());
         let name = path.display().to_string();

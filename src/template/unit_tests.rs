@@ -650,3 +650,28 @@ fn path_tests_and_misc_filters() {
         assert_eq!(render(t, vars.clone()), *want, "{t}");
     }
 }
+
+#[test]
+fn template_free_data_is_converted_once_and_never_confused() {
+    let t = Templar::new();
+    let items: Vec<Json> = (0..3000)
+        .map(|i| json!({"name": format!("u{i}")}))
+        .collect();
+    let s = scope(json!({"users": items}));
+    for i in 0..200 {
+        let task = s.with(
+            Layer::TaskVars,
+            Arc::new([("i".to_string(), json!(i))].into_iter().collect()),
+        );
+        let got = t
+            .template_value(&json!("{{ users | length + i }}"), &task)
+            .unwrap();
+        assert_eq!(got, json!(3000 + i));
+    }
+    assert_eq!(t.data_cache().lock().unwrap().len(), 1);
+    // A new layer with the same variable name is a different entry, even if it reuses memory.
+    for n in 0..50 {
+        let s2 = scope(json!({"users": [n]}));
+        assert_eq!(t.render_str("{{ users }}", &s2).unwrap(), format!("[{n}]"));
+    }
+}
