@@ -27,6 +27,7 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     };
     env.add_function("query", query);
     env.add_function("q", query);
+    env.add_function("dict", dict_fn);
 }
 
 fn resolver(state: &State) -> Result<Arc<Resolver>, Error> {
@@ -886,4 +887,39 @@ fn subelements_lookup(obj: &Value, path: &str, skip_missing: bool) -> Result<Vec
         }
     }
     Ok(out)
+}
+
+/// Python's `dict(mapping_or_pairs, **kwargs)`, as Jinja exposes it.
+fn dict_fn(args: Rest<Value>, kw: Kwargs) -> Result<Value, Error> {
+    let mut out: Vec<(Value, Value)> = Vec::new();
+    let mut put = |k: Value, v: Value| match out.iter_mut().find(|(x, _)| *x == k) {
+        Some(slot) => slot.1 = v,
+        None => out.push((k, v)),
+    };
+    if args.len() > 1 {
+        return Err(fail("dict expected at most 1 positional argument"));
+    }
+    if let Some(a) = args.first() {
+        if a.kind() == ValueKind::Map {
+            for (k, v) in super::filters::pairs_of("dict", a)? {
+                put(k, v);
+            }
+        } else {
+            for pair in items_of("dict", a)? {
+                let p = items_of("dict", &pair)?;
+                if p.len() != 2 {
+                    return Err(fail(format!(
+                        "dictionary update sequence element has length {}; 2 is required",
+                        p.len()
+                    )));
+                }
+                put(p[0].clone(), p[1].clone());
+            }
+        }
+    }
+    for k in kw.args().map(str::to_string).collect::<Vec<_>>() {
+        let v: Value = kw.get(&k)?;
+        put(Value::from(k), v);
+    }
+    Ok(Value::from_pairs(out))
 }
