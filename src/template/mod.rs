@@ -7,9 +7,21 @@
 //! [`crate::vars::VarScope`]: a variable whose value is itself a template is rendered when it is
 //! read, in the same scope.
 //!
-//! Layout: [`error`] (the error type and its conversion from minijinja), `scope` (the lazy
-//! variable objects), `convert` (minijinja values to JSON and Python `repr`), `filters/`,
+//! Layout: `error` (the error type and its conversion from minijinja), `scope` (the lazy
+//! variable objects and the per-render resolver), `convert` (minijinja values to JSON, Python
+//! `repr`/`str`, `escape_backslashes`), `chain` (chained undefined lookups under `default` and
+//! `is defined`), `mutable` (`append`/`update` on values a template creates), `filters/`,
 //! `tests`, `methods` (Python methods on values), `lookups`, `header` (`#jinja2:`).
+//!
+//! Deliberate differences from ansible-core 2.19, each because the alternative would reject
+//! content that older Ansible accepted or needs a dependency jig does not carry:
+//! - a conditional whose result is not a bool uses Jinja truthiness (2.19 rejects it unless
+//!   `ALLOW_BROKEN_CONDITIONALS` is set);
+//! - in-place mutation works on lists and dicts a template made with `{% set %}`; values from
+//!   variables stay immutable and mutating them is an error that shows the alternative;
+//! - `password_hash` and `password` with `encrypt=` are errors (no crypt(3) implementation);
+//! - `random`/`shuffle` with `seed=` are repeatable but not Python's sequence;
+//! - `strftime` formats local time by shifting UTC, so `%Z` prints `UTC`.
 
 mod chain;
 mod convert;
