@@ -675,3 +675,39 @@ fn template_free_data_is_converted_once_and_never_confused() {
         assert_eq!(t.render_str("{{ users }}", &s2).unwrap(), format!("[{n}]"));
     }
 }
+
+#[test]
+fn ini_lookup() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("files")).unwrap();
+    std::fs::write(
+        dir.path().join("files/app.ini"),
+        "[global]\nuser = admin\n; comment\n[db]\nHost=db1.example.com\nport: 5432\nopt_a=1\nopt_b=2\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("files/app.properties"), "x.y=42\n").unwrap();
+    let s = scope(json!({"playbook_dir": dir.path().display().to_string()}));
+    let t = Templar::new();
+    let r = |x: &str| t.render_str(x, &s).unwrap_or_else(|e| panic!("{x}: {e}"));
+    assert_eq!(r("{{ lookup('ini', 'user file=app.ini') }}"), "admin");
+    assert_eq!(
+        r("{{ lookup('ini', 'host', section='db', file='app.ini') }}"),
+        "db1.example.com"
+    );
+    assert_eq!(
+        r("{{ lookup('ini', 'port section=db file=app.ini') }}"),
+        "5432"
+    );
+    assert_eq!(
+        r("{{ lookup('ini', 'nope section=db file=app.ini default=d') }}"),
+        "d"
+    );
+    assert_eq!(
+        r("{{ q('ini', 'opt_.* section=db file=app.ini re=true') }}"),
+        "[['1', '2']]"
+    );
+    assert_eq!(
+        r("{{ lookup('ini', 'x.y type=properties file=app.properties') }}"),
+        "42"
+    );
+}
