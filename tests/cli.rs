@@ -88,7 +88,16 @@ fn syntax_check_of_broken_yaml_names_file_line_and_column() {
         .assert()
         .code(1);
     let err = String::from_utf8(out.get_output().stderr.clone()).unwrap();
-    assert!(err.starts_with("ERROR! "), "{err}");
+    assert!(
+        err.starts_with(
+            "[WARNING]: No inventory was parsed, only implicit localhost is available\n"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("\nERROR! broken.yml:5:6: invalid YAML"),
+        "{err}"
+    );
     assert!(err.contains("broken.yml:5:"), "{err}");
     assert!(out.get_output().stdout.is_empty());
 }
