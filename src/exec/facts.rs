@@ -40,7 +40,7 @@ echo '@@jig-facts:cgroup'; cat /proc/1/cgroup
 echo '@@jig-facts:pid1env'; tr '\000' '\n' < /proc/1/environ | grep '^container='
 echo '@@jig-facts:systemd_container'; cat /run/systemd/container
 echo '@@jig-facts:xencap'; cat /proc/xen/capabilities
-echo '@@jig-facts:dmi'; for f in product_name sys_vendor product_family bios_vendor product_version product_serial product_uuid bios_version bios_date board_asset_tag board_name board_serial board_vendor board_version chassis_asset_tag chassis_serial chassis_vendor chassis_version chassis_type; do printf '%s=%s\n' "$f" "$(cat /sys/devices/virtual/dmi/id/$f)"; done
+echo '@@jig-facts:dmi'; (cd /sys/devices/virtual/dmi/id && grep -s -H '' product_name sys_vendor product_family bios_vendor product_version product_serial product_uuid bios_version bios_date board_asset_tag board_name board_serial board_vendor board_version chassis_asset_tag chassis_serial chassis_vendor chassis_version chassis_type) | sed 's/:/=/'
 echo '@@jig-facts:modules'; cut -d' ' -f1 /proc/modules | grep -E '^(kvm|vboxdrv|virtio)$'
 echo '@@jig-facts:selinux'; printf 'enforce=%s\n' "$(cat /sys/fs/selinux/enforce)"; printf 'policyvers=%s\n' "$(cat /sys/fs/selinux/policyvers)"; grep -E '^SELINUX(TYPE)?=' /etc/selinux/config
 echo '@@jig-facts:fips'; cat /proc/sys/crypto/fips_enabled
