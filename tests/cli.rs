@@ -272,3 +272,19 @@ fn two_playbooks_share_one_recap_and_colour_is_forced() {
     assert_eq!(stdout.matches("PLAY RECAP").count(), 1, "{stdout}");
     assert!(stdout.contains("\x1b[0;32mok=4   \x1b[0m"), "{stdout}");
 }
+
+/// A host that cannot be reached (nothing listens on 127.0.0.1:1) makes the run exit 4.
+#[test]
+fn unreachable_host_exits_4() {
+    let out = jig()
+        .args(["run", "-i", "far,", "unreachable.yml"])
+        .args(["-e", "ansible_host=127.0.0.1 ansible_port=1"])
+        .assert()
+        .code(4);
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(
+        stdout.contains("fatal: [far]: UNREACHABLE! => {"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("unreachable=1"), "{stdout}");
+}
