@@ -288,3 +288,21 @@ fn unreachable_host_exits_4() {
     );
     assert!(stdout.contains("unreachable=1"), "{stdout}");
 }
+
+/// As ansible-playbook: a --limit that leaves no host of the inventory is an error (exit 1).
+#[test]
+fn limit_matching_nothing_is_an_error() {
+    for extra in [&[][..], &["--list-hosts"][..]] {
+        jig()
+            .args(["run", "-i", "inventory.ini", "local.yml", "-l", "nosuch"])
+            .args(extra)
+            .assert()
+            .code(1)
+            .stdout("")
+            .stderr(
+                "[WARNING]: Could not match supplied host pattern, ignoring: nosuch\n\
+                 ERROR! Specified inventory, host pattern and/or --limit leaves us with no \
+                 hosts to target.\n",
+            );
+    }
+}

@@ -220,6 +220,9 @@ pub fn check_or_list(args: &RunArgs, what: ListWhat, out: &mut dyn Write) -> Exi
         Ok(inv) => inv,
         Err(code) => return code,
     };
+    if let Err(code) = check_limit(args, &inventory) {
+        return code;
+    }
     let load_opts = LoadOptions {
         roles_path: args.roles_path(),
     };
@@ -289,6 +292,36 @@ fn print_load_error(e: &LoadError) {
     print_error(&text);
 }
 
+/// ansible-playbook refuses to start when `--limit` leaves no host of a non-empty inventory.
+fn check_limit(args: &RunArgs, inventory: &Inventory) -> Result<(), ExitCode> {
+    if args.limit.is_empty() || inventory.host_names().is_empty() {
+        return Ok(());
+    }
+    let mut hosts = inventory.select("all").map_err(|e| {
+        print_error(&e.to_string());
+        ExitCode::Error
+    })?;
+    for l in &args.limit {
+        let matched = inventory.select(l).map_err(|e| {
+            print_error(&format!("--limit {l}: {e}"));
+            ExitCode::Error
+        })?;
+        if matched.is_empty() {
+            print_warning(&format!(
+                "Could not match supplied host pattern, ignoring: {l}"
+            ));
+        }
+        hosts.retain(|h| matched.contains(h));
+    }
+    if hosts.is_empty() {
+        print_error(
+            "Specified inventory, host pattern and/or --limit leaves us with no hosts to target.",
+        );
+        return Err(ExitCode::Error);
+    }
+    Ok(())
+}
+
 /// What ansible-playbook says when it runs without an inventory.
 fn warn_no_inventory() {
     print_warning("No inventory was parsed, only implicit localhost is available");
@@ -324,6 +357,13 @@ fn with_snippet(message: &str) -> String {
 fn run_playbooks(args: &RunArgs) -> ExitCode {
     if args.inventory_sources().is_empty() {
         warn_no_inventory();
+    } else if !args.limit.is_empty() {
+        // The executor loads the inventory again; this early look only refuses a --limit
+        // that leaves nothing to do, before any play starts.
+        let checked = load_inventory(args).and_then(|inv| check_limit(args, &inv));
+        if let Err(code) = checked {
+            return code;
+        }
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
