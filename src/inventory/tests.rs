@@ -319,6 +319,15 @@ fn yaml_errors_name_the_position() {
         .to_string();
     assert!(msg.starts_with(&format!("{path}:")), "{msg}");
 
+    let path = write(tmp.path(), "empty.yml", "---\n# nothing yet\n");
+    let inv = Inventory::load(&[path]).unwrap();
+    assert!(inv.host_names().is_empty());
+    assert!(inv.warnings()[0].contains("empty"), "{:?}", inv.warnings());
+
+    let path = write(tmp.path(), "list.yml", "- web1\n");
+    let msg = Inventory::load(&[path]).unwrap_err().to_string();
+    assert!(msg.contains("must be a mapping of group names"), "{msg}");
+
     let path = write(tmp.path(), "plugin.yml", "plugin: aws_ec2\n");
     let msg = Inventory::load(&[path]).unwrap_err().to_string();
     assert!(msg.contains("plugin"), "{msg}");
