@@ -405,6 +405,20 @@ fn hosts_in_all_directly_are_also_ungrouped_and_ports_apply() {
 }
 
 #[test]
+fn ini_files_with_bom_and_crlf_read_cleanly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = write(
+        tmp.path(),
+        "hosts.ini",
+        "\u{feff}[web]\r\nweb1 x=\"a b\"\r\n[web:vars]\r\ny=2\r\n",
+    );
+    let inv = Inventory::load(&[path]).unwrap();
+    assert_eq!(inv.select("web").unwrap(), vec!["web1"]);
+    assert_eq!(inv.host_vars("web1")["x"], json!("a b"));
+    assert_eq!(inv.host_vars("web1")["y"], json!(2));
+}
+
+#[test]
 fn files_without_extension_try_yaml_then_ini() {
     let tmp = tempfile::tempdir().unwrap();
     let yaml = write(tmp.path(), "a", "all:\n  hosts:\n    y1:\n");
