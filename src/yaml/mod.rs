@@ -246,6 +246,7 @@ pub fn parse_str(text: &str, file: Option<&Path>) -> Result<Node, YamlError> {
         merge_keys: serde_saphyr::MergeKeyPolicy::Merge,
         duplicate_keys: serde_saphyr::DuplicateKeyPolicy::LastWins,
         with_snippet: false,
+        non_finite_float_policy: serde_saphyr::options::NonFiniteFloatPolicy::PassThrough,
     };
     let raw: Spanned<RawValue> = serde_saphyr::from_str_with_options(text, options)
         .map_err(|e| syntax_error(&e, text, file))?;
@@ -261,19 +262,112 @@ fn yaml11_bool(s: &str) -> Option<bool> {
     }
 }
 
-/// Whether the scalar at `loc` is written plain (not quoted, not a block scalar).
-fn is_plain_scalar(loc: &serde_saphyr::Location, text: &str) -> bool {
-    let start = match loc.span().byte_offset() {
-        Some(b) => usize::try_from(b).ok(),
-        None => None,
-    };
-    match start
-        .and_then(|b| text.get(b..))
-        .and_then(|rest| rest.chars().next())
-    {
-        Some(c) => !matches!(c, '\'' | '"' | '|' | '>' | '!'),
-        None => false,
+/// The source text of a plain (unquoted, untagged, single-line) scalar at `loc`, after any
+/// anchor; `None` for quoted, block, tagged or multi-line scalars, whose type is not resolved
+/// from their spelling.
+fn plain_source<'t>(loc: &serde_saphyr::Location, text: &'t str) -> Option<&'t str> {
+    let span = loc.span();
+    let start = usize::try_from(span.byte_offset()?).ok()?;
+    let len = usize::try_from(span.byte_len()?).ok()?;
+    let mut src = text.get(start..start.checked_add(len)?)?;
+    if let Some(rest) = src.strip_prefix('&') {
+        // `&anchor value`: the value follows the anchor name and a space.
+        src = rest.split_once([' ', '\t'])?.1.trim_start();
     }
+    let first = src.chars().next()?;
+    if matches!(first, '\'' | '"' | '|' | '>' | '!' | '*' | '[' | '{') || src.contains('\n') {
+        return None;
+    }
+    Some(src.trim_end())
+}
+
+/// Resolves a plain scalar as PyYAML's YAML 1.1 resolver does (the rules Ansible content is
+/// written against): null, booleans, ints (binary, legacy octal, hex, base 60), floats (with a
+/// dot, base 60, .inf, .nan), and everything else a string. `08`, `1e3` and `0o10` are strings.
+fn resolve_plain(src: &str) -> NodeValue {
+    use std::sync::OnceLock;
+    static INT: OnceLock<regex::Regex> = OnceLock::new();
+    static FLOAT: OnceLock<regex::Regex> = OnceLock::new();
+    match src {
+        "" | "~" | "null" | "Null" | "NULL" => return NodeValue::Null,
+        "true" | "True" | "TRUE" => return NodeValue::Bool(true),
+        "false" | "False" | "FALSE" => return NodeValue::Bool(false),
+        _ => {}
+    }
+    if let Some(b) = yaml11_bool(src) {
+        return NodeValue::Bool(b);
+    }
+    let int = INT.get_or_init(|| {
+        regex::Regex::new(
+            r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$",
+        )
+        .expect("static regex")
+    });
+    let float = FLOAT.get_or_init(|| {
+        regex::Regex::new(
+            r"^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9_]+(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+        )
+        .expect("static regex")
+    });
+    if int.is_match(src) {
+        if let Some(i) = parse_yaml11_int(src) {
+            return NodeValue::Int(i);
+        }
+    } else if float.is_match(src) {
+        if let Some(f) = parse_yaml11_float(src) {
+            return NodeValue::Float(f);
+        }
+    }
+    NodeValue::Str(src.to_string())
+}
+
+fn parse_yaml11_int(src: &str) -> Option<i64> {
+    let cleaned: String = src.chars().filter(|c| *c != '_').collect();
+    let (neg, digits) = match cleaned.as_bytes().first() {
+        Some(b'-') => (true, &cleaned[1..]),
+        Some(b'+') => (false, &cleaned[1..]),
+        _ => (false, cleaned.as_str()),
+    };
+    let magnitude: i64 = if let Some(b) = digits.strip_prefix("0b") {
+        i64::from_str_radix(b, 2).ok()?
+    } else if let Some(h) = digits.strip_prefix("0x") {
+        i64::from_str_radix(h, 16).ok()?
+    } else if digits.contains(':') {
+        digits.split(':').try_fold(0i64, |acc, part| {
+            acc.checked_mul(60)?.checked_add(part.parse::<i64>().ok()?)
+        })?
+    } else if digits.len() > 1 && digits.starts_with('0') {
+        i64::from_str_radix(&digits[1..], 8).ok()?
+    } else {
+        digits.parse().ok()?
+    };
+    Some(if neg { -magnitude } else { magnitude })
+}
+
+fn parse_yaml11_float(src: &str) -> Option<f64> {
+    let cleaned: String = src.chars().filter(|c| *c != '_').collect();
+    let lower = cleaned.to_ascii_lowercase();
+    let (neg, body) = match lower.as_bytes().first() {
+        Some(b'-') => (true, &lower[1..]),
+        Some(b'+') => (false, &lower[1..]),
+        _ => (false, lower.as_str()),
+    };
+    let value = if body == ".inf" {
+        f64::INFINITY
+    } else if body == ".nan" {
+        f64::NAN
+    } else if body.contains(':') {
+        let mut parts = body.rsplitn(2, ':');
+        let last: f64 = parts.next()?.parse().ok()?;
+        let head = parts.next()?;
+        let whole = head
+            .split(':')
+            .try_fold(0f64, |acc, p| Some(acc * 60.0 + p.parse::<f64>().ok()?))?;
+        whole * 60.0 + last
+    } else {
+        body.parse().ok()?
+    };
+    Some(if neg { -value } else { value })
 }
 
 fn syntax_error(err: &serde_saphyr::Error, text: &str, file: Option<&Path>) -> YamlError {
@@ -318,14 +412,22 @@ fn pos_of(loc: &serde_saphyr::Location, file: &Option<Arc<PathBuf>>) -> Pos {
 fn convert(raw: Spanned<RawValue>, file: &Option<Arc<PathBuf>>, text: &str) -> Node {
     let pos = pos_of(&raw.referenced, file);
     let value = match raw.value {
+        // Plain scalars are typed from their spelling by PyYAML's rules; quoted, block and
+        // tagged ones keep what the parser made of them.
+        RawValue::Null
+        | RawValue::Bool(_)
+        | RawValue::Int(_)
+        | RawValue::Float(_)
+        | RawValue::Str(_)
+            if plain_source(&raw.defined, text).is_some() =>
+        {
+            resolve_plain(plain_source(&raw.defined, text).unwrap_or_default())
+        }
         RawValue::Null => NodeValue::Null,
         RawValue::Bool(b) => NodeValue::Bool(b),
         RawValue::Int(i) => NodeValue::Int(i),
         RawValue::Float(f) => NodeValue::Float(f),
-        RawValue::Str(s) => match yaml11_bool(&s) {
-            Some(b) if is_plain_scalar(&raw.referenced, text) => NodeValue::Bool(b),
-            _ => NodeValue::Str(s),
-        },
+        RawValue::Str(s) => NodeValue::Str(s),
         RawValue::Seq(items) => {
             NodeValue::Seq(items.into_iter().map(|i| convert(i, file, text)).collect())
         }
@@ -477,6 +579,33 @@ mod tests {
         assert!(j["g"].is_null());
         assert_eq!(j["i"], 8);
         assert_eq!(j["j"], true);
+        assert_eq!(j["h"], "0o17");
+    }
+
+    #[test]
+    fn plain_scalars_resolve_like_pyyaml() {
+        let j = parse(
+            "a: 08\nb: 1e3\nc: 1.0e+3\nd: 1:20\ne: 12:30:00\nf: 0x1F\ng: 0b101\nh: 1_000\n\
+             i: .inf\nj: -.5\nk: 'o8'\nl: &x 0755\nm: *x\nn: 3.\no: y\np: NULL\nq: '12'\n",
+        )
+        .to_json();
+        assert_eq!(j["a"], "08");
+        assert_eq!(j["b"], "1e3");
+        assert_eq!(j["c"], 1000.0);
+        assert_eq!(j["d"], 80);
+        assert_eq!(j["e"], 45000);
+        assert_eq!(j["f"], 31);
+        assert_eq!(j["g"], 5);
+        assert_eq!(j["h"], 1000);
+        assert_eq!(j["i"], "inf");
+        assert_eq!(j["j"], "-.5");
+        assert_eq!(j["k"], "o8");
+        assert_eq!(j["l"], 493);
+        assert_eq!(j["m"], 493);
+        assert_eq!(j["n"], 3.0);
+        assert_eq!(j["o"], "y");
+        assert!(j["p"].is_null());
+        assert_eq!(j["q"], "12");
     }
 
     #[test]
