@@ -305,7 +305,7 @@ fn resolve_plain(src: &str) -> NodeValue {
     });
     let float = FLOAT.get_or_init(|| {
         regex::Regex::new(
-            r"^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9_]+(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+            r"^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
         )
         .expect("static regex")
     });
@@ -313,10 +313,12 @@ fn resolve_plain(src: &str) -> NodeValue {
         if let Some(i) = parse_yaml11_int(src) {
             return NodeValue::Int(i);
         }
-    } else if float.is_match(src) {
-        if let Some(f) = parse_yaml11_float(src) {
-            return NodeValue::Float(f);
-        }
+    } else if let Some(f) = float
+        .is_match(src)
+        .then(|| parse_yaml11_float(src))
+        .flatten()
+    {
+        return NodeValue::Float(f);
     }
     NodeValue::Str(src.to_string())
 }
