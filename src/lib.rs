@@ -11,6 +11,7 @@ pub mod exec;
 pub mod inventory;
 pub mod modules;
 pub mod playbook;
+pub mod pyfmt;
 pub mod report;
 pub mod template;
 pub mod vars;

@@ -206,200 +206,27 @@ pub fn host_json(inv: &Inventory, host: &str) -> Result<String, InventoryError> 
     Ok(out)
 }
 
-/// `json.dumps(v, sort_keys=True, indent=4)` as Python writes it.
+/// `json.dumps(v, sort_keys=True, indent=4)`, as ansible-inventory writes it.
 pub fn python_json(v: &Json) -> String {
-    let mut out = String::new();
-    write_json(v, 0, &mut out);
-    out
-}
-
-fn write_json(v: &Json, level: usize, out: &mut String) {
-    let pad = |n: usize| "    ".repeat(n);
-    match v {
-        Json::Null => out.push_str("null"),
-        Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Json::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
-            (Some(i), _, _) => out.push_str(&i.to_string()),
-            (_, Some(u), _) => out.push_str(&u.to_string()),
-            (_, _, Some(f)) => out.push_str(&python_float(f)),
-            _ => out.push_str(&n.to_string()),
+    crate::pyfmt::dumps(
+        v,
+        crate::pyfmt::Dumps {
+            indent: Some(4),
+            sort_keys: true,
+            ensure_ascii: false,
         },
-        Json::String(s) => json_string(s, out),
-        Json::Array(items) if items.is_empty() => out.push_str("[]"),
-        Json::Array(items) => {
-            out.push_str("[\n");
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(",\n");
-                }
-                out.push_str(&pad(level + 1));
-                write_json(item, level + 1, out);
-            }
-            out.push('\n');
-            out.push_str(&pad(level));
-            out.push(']');
-        }
-        Json::Object(map) if map.is_empty() => out.push_str("{}"),
-        Json::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            out.push_str("{\n");
-            for (i, k) in keys.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(",\n");
-                }
-                out.push_str(&pad(level + 1));
-                json_string(k, out);
-                out.push_str(": ");
-                write_json(&map[k.as_str()], level + 1, out);
-            }
-            out.push('\n');
-            out.push_str(&pad(level));
-            out.push('}');
-        }
-    }
+    )
 }
 
-/// A JSON string as ansible-inventory's encoder writes it: control characters escaped,
-/// everything else (non-ASCII included) as is.
-fn json_string(s: &str, out: &mut String) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\x08' => out.push_str("\\b"),
-            '\x0c' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
-/// Python's `repr(float)`: shortest round-trip digits, exponent form below 1e-4 or from 1e16.
-pub fn python_float(f: f64) -> String {
-    if f.is_nan() {
-        return "NaN".into();
-    }
-    if f.is_infinite() {
-        return if f > 0.0 { "Infinity" } else { "-Infinity" }.into();
-    }
-    let sci = format!("{f:e}");
-    let (mant, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let neg = mant.starts_with('-');
-    let digits: String = mant.chars().filter(|c| c.is_ascii_digit()).collect();
-    let sign = if neg { "-" } else { "" };
-    if (-4..16).contains(&exp) {
-        let point = exp + 1;
-        let body = if point <= 0 {
-            format!("0.{}{}", "0".repeat((-point) as usize), digits)
-        } else if (point as usize) >= digits.len() {
-            format!("{}{}.0", digits, "0".repeat(point as usize - digits.len()))
-        } else {
-            format!(
-                "{}.{}",
-                &digits[..point as usize],
-                &digits[point as usize..]
-            )
-        };
-        format!("{sign}{body}")
-    } else {
-        let m = if digits.len() > 1 {
-            format!("{}.{}", &digits[..1], &digits[1..])
-        } else {
-            digits
-        };
-        let esign = if exp < 0 { "-" } else { "+" };
-        format!("{sign}{m}e{esign}{:02}", exp.abs())
-    }
-}
-
-/// Python's `str()` of a value: strings bare, containers with `repr()` items.
+/// Python's `str()` of a value, as `--graph --vars` shows variables.
 pub fn python_str(v: &Json) -> String {
-    match v {
-        Json::String(s) => s.clone(),
-        other => python_repr(other),
-    }
-}
-
-fn python_repr(v: &Json) -> String {
-    match v {
-        Json::Null => "None".into(),
-        Json::Bool(b) => if *b { "True" } else { "False" }.into(),
-        Json::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
-            (Some(i), _, _) => i.to_string(),
-            (_, Some(u), _) => u.to_string(),
-            (_, _, Some(f)) => python_float(f)
-                .replace("Infinity", "inf")
-                .replace("NaN", "nan"),
-            _ => n.to_string(),
-        },
-        Json::String(s) => python_str_repr(s),
-        Json::Array(items) => format!(
-            "[{}]",
-            items.iter().map(python_repr).collect::<Vec<_>>().join(", ")
-        ),
-        Json::Object(map) => format!(
-            "{{{}}}",
-            map.iter()
-                .map(|(k, v)| format!("{}: {}", python_str_repr(k), python_repr(v)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    }
-}
-
-/// Python's `repr(str)`: single quotes unless the text has `'` and no `"`.
-fn python_str_repr(s: &str) -> String {
-    let q = if s.contains('\'') && !s.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
-    let mut out = String::new();
-    out.push(q);
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c == q => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push(q);
-    out
+    crate::pyfmt::str(v)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn floats_spell_like_python() {
-        assert_eq!(python_float(1.5), "1.5");
-        assert_eq!(python_float(1000.0), "1000.0");
-        assert_eq!(python_float(1e16), "1e+16");
-        assert_eq!(python_float(1.5e16), "1.5e+16");
-        assert_eq!(python_float(0.0001), "0.0001");
-        assert_eq!(python_float(0.00001), "1e-05");
-        assert_eq!(python_float(-2.25e-7), "-2.25e-07");
-        assert_eq!(python_float(0.1), "0.1");
-        assert_eq!(python_float(123456.789), "123456.789");
-    }
 
     #[test]
     fn json_is_python_json_dumps() {

@@ -401,20 +401,7 @@ fn content_text(v: &Json) -> String {
 }
 
 fn python_json(v: &Json) -> String {
-    match v {
-        Json::Array(items) => format!(
-            "[{}]",
-            items.iter().map(python_json).collect::<Vec<_>>().join(", ")
-        ),
-        Json::Object(map) => format!(
-            "{{{}}}",
-            map.iter()
-                .map(|(k, v)| format!("{}: {}", Json::String(k.clone()), python_json(v)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        other => other.to_string(),
-    }
+    crate::pyfmt::dumps(v, crate::pyfmt::Dumps::default())
 }
 
 /// The file name part of a path as Ansible's `os.path.basename` gives it (after the last `/`).
