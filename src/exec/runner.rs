@@ -1111,11 +1111,16 @@ impl<'r> Runner<'r> {
             match d {
                 Directive::IncludeTasks { path, vars, apply } => {
                     let role = eff.role.clone();
+                    // Names of static imports inside the file may use the include's
+                    // variables and extra vars.
+                    let mut import_vars = vars.clone();
+                    import_vars.extend(self.extra.iter().map(|(k, v)| (k.clone(), v.clone())));
                     match playbook::load_tasks_file_from(
                         &path,
                         role.clone(),
                         &[self.playbook_dir()],
                         &self.load_opts,
+                        &import_vars,
                     ) {
                         Ok(items) => {
                             let mut inc = inh.enter_keywords(&apply);
