@@ -477,3 +477,22 @@ async fn serial_runs_the_play_in_batches() {
         Some(json!({"msg": "handler for localhost"}))
     );
 }
+
+#[tokio::test]
+async fn forced_check_mode_first_found_and_missing_include() {
+    let dir = tempfile::tempdir().unwrap();
+    let ran = run_fixture("forcecheck", |o| {
+        o.extra_vars = vec![format!("out={}", dir.path().display())];
+    })
+    .await;
+    assert!(!dir.path().join("never.txt").exists());
+    let f = ran.failures();
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert!(f[0].contains("does-not-exist.yml"), "{}", f[0]);
+    assert!(
+        f[0].contains("a missing include fails the host"),
+        "{}",
+        f[0]
+    );
+    assert_eq!(ran.results("check")[0].status, Status::Ok);
+}

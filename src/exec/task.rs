@@ -1049,6 +1049,113 @@ pub fn diff_json(d: &Diff) -> Json {
 mod tests {
     use super::*;
 
+    use crate::connection::local::LocalConnection;
+
+    fn job(kw: Keywords, vars: VarMap) -> TaskJob {
+        let task = Task {
+            name: Some("t".into()),
+            action: "command".into(),
+            keywords: kw.clone(),
+            ..Task::default()
+        };
+        let eff = Effective {
+            when: Vec::new(),
+            tags: Vec::new(),
+            kw,
+            role: None,
+        };
+        let mut scope = VarScope::new();
+        scope.push(Layer::HostVars, Arc::new(vars));
+        TaskJob {
+            task: Arc::new(task),
+            eff: Arc::new(eff),
+            display_name: "t".into(),
+            host: "h".into(),
+            scope,
+            conn: Err("no transport".into()),
+            local: Arc::new(Connection::Local(LocalConnection::new("localhost"))),
+            templar: Templar::new(),
+            flags: Arc::new(Flags {
+                check: false,
+                diff: false,
+                verbosity: 0,
+                playbook_dir: PathBuf::from("/"),
+            }),
+        }
+    }
+
+    fn ctx(job: &TaskJob) -> Ctx<'_> {
+        Ctx {
+            job,
+            check: false,
+            diff: false,
+            dirs: SearchDirs::default(),
+        }
+    }
+
+    #[test]
+    fn become_comes_from_keywords_then_connection_variables() {
+        let kw = Keywords {
+            become_: Some(json!("{{ do_become }}")),
+            become_user: Some(json!("app user")),
+            become_flags: Some(json!("-E --preserve-env='A B'")),
+            ..Keywords::default()
+        };
+        let mut vars = VarMap::new();
+        vars.insert("do_become".into(), json!("yes"));
+        let j = job(kw, vars.clone());
+        let b = become_for(&ctx(&j), &j.scope).unwrap().unwrap();
+        assert_eq!(b.user, "app user");
+        assert_eq!(b.method, BecomeMethod::Sudo);
+        assert_eq!(b.flags, vec!["-E", "--preserve-env=A B"]);
+
+        vars.insert("ansible_become".into(), json!(true));
+        vars.insert("ansible_become_method".into(), json!("su"));
+        let j = job(Keywords::default(), vars.clone());
+        let b = become_for(&ctx(&j), &j.scope).unwrap().unwrap();
+        assert_eq!((b.user.as_str(), b.method), ("root", BecomeMethod::Su));
+
+        vars.insert("ansible_become_method".into(), json!("doas"));
+        let j = job(Keywords::default(), vars);
+        let e = become_for(&ctx(&j), &j.scope).unwrap_err();
+        assert!(e.contains("doas") && e.contains("task 't'"), "{e}");
+
+        let j = job(Keywords::default(), VarMap::new());
+        assert_eq!(become_for(&ctx(&j), &j.scope).unwrap(), None);
+    }
+
+    #[test]
+    fn environment_merges_in_order_and_stringifies() {
+        let kw = Keywords {
+            environment: vec![
+                json!({"A": 1, "B": "x"}),
+                json!({"B": "{{ b }}", "C": true}),
+            ],
+            ..Keywords::default()
+        };
+        let mut vars = VarMap::new();
+        vars.insert("b".into(), json!("y $(z)"));
+        let j = job(kw, vars);
+        let env = environment(&ctx(&j), &j.scope).unwrap();
+        let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        assert_eq!(pairs, vec![("A", "1"), ("B", "y $(z)"), ("C", "True")]);
+    }
+
+    #[tokio::test]
+    async fn a_host_without_transport_is_unreachable_for_modules() {
+        let mut j = job(Keywords::default(), VarMap::new());
+        j.task = Arc::new(Task {
+            action: "command".into(),
+            args: [("_raw_params".to_string(), json!("true"))]
+                .into_iter()
+                .collect(),
+            ..Task::default()
+        });
+        let out = j.run().await;
+        assert_eq!(out.status, Status::Unreachable);
+        assert_eq!(out.summary.msg.as_deref(), Some("no transport"));
+    }
+
     #[test]
     fn suggestions_use_edit_distance() {
         assert_eq!(edit_distance("tempalte", "template"), 2);
