@@ -496,3 +496,19 @@ async fn forced_check_mode_first_found_and_missing_include() {
     );
     assert_eq!(ran.results("check")[0].status, Status::Ok);
 }
+
+#[tokio::test]
+async fn connection_local_timeout_throttle_and_max_fail_percentage() {
+    let inv = fixture("fleet").join("inventory.ini");
+    let started = std::time::Instant::now();
+    let ran = run_fixture("connlocal", |o| {
+        o.inventory = vec![inv.display().to_string()]
+    })
+    .await;
+    assert!(started.elapsed() < std::time::Duration::from_secs(4));
+    assert_eq!(ran.results("reach")[0].status, Status::Ok);
+    assert_eq!(ran.results("slow command")[0].status, Status::Ignored);
+    assert_eq!(ran.results("timed out")[0].status, Status::Ok);
+    assert!(ran.results("nobody continues").is_empty());
+    assert_eq!(ran.stats("remote1").unreachable, 0);
+}

@@ -95,6 +95,8 @@ struct PlayState {
     role_layers: Vec<(Layer, Arc<VarMap>)>,
     role_names: Vec<String>,
     any_errors_fatal: bool,
+    /// `max_fail_percentage`: past it, the play ends for every host of the batch.
+    max_fail_percentage: Option<f64>,
     no_more_hosts_reported: bool,
 }
 
@@ -352,6 +354,12 @@ impl<'r> Runner<'r> {
                 .and_then(crate::modules::args::parse_bool)
                 .unwrap_or(false),
             role_names: play.role_names.clone(),
+            max_fail_percentage: play.max_fail_percentage.as_ref().and_then(|v| {
+                v.as_f64().or_else(|| {
+                    v.as_str()
+                        .and_then(|s| s.trim().trim_end_matches('%').parse().ok())
+                })
+            }),
             ..PlayState::default()
         };
         // Roles listed in `roles:` expose their defaults and vars to the whole play.
@@ -817,7 +825,18 @@ impl<'r> Runner<'r> {
         };
         let task_arc = Arc::new(task.clone());
         let eff_arc = Arc::new(eff.clone());
-        let sem = Arc::new(Semaphore::new(self.opts.forks.max(1)));
+        let throttle = eff
+            .kw
+            .throttle
+            .as_ref()
+            .and_then(|v| self.templar.template_value(v, &first_scope).ok())
+            .and_then(|v| {
+                v.as_u64()
+                    .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+            })
+            .filter(|t| *t > 0)
+            .map_or(usize::MAX, |t| t as usize);
+        let sem = Arc::new(Semaphore::new(self.opts.forks.max(1).min(throttle)));
         let mut set = JoinSet::new();
         let mut ids = std::collections::HashMap::new();
         for h in &targets {
@@ -884,6 +903,27 @@ impl<'r> Runner<'r> {
             .as_ref()
             .and_then(crate::modules::args::parse_bool)
             .unwrap_or(self.ps.any_errors_fatal);
+        if let Some(pct) = self.ps.max_fail_percentage {
+            let batch = self.ps.all.len().max(1);
+            let failed = self
+                .ps
+                .all
+                .iter()
+                .filter(|h| {
+                    self.ps
+                        .hosts
+                        .get(*h)
+                        .is_some_and(|p| p.failed || p.unreachable)
+                })
+                .count();
+            if (failed * 100) as f64 / batch as f64 > pct {
+                for p in self.ps.hosts.values_mut() {
+                    if !p.failed && !p.unreachable {
+                        p.ended = true;
+                    }
+                }
+            }
+        }
         if fatal
             && outcomes
                 .iter()

@@ -639,10 +639,33 @@ async fn run_item(ctx: &Ctx<'_>, scope: &VarScope, loop_vars: Option<&VarMap>) -
                 .or_else(|| d.as_str().and_then(|s| s.trim().parse().ok()))
         })
         .unwrap_or(5.0);
+    let timeout = task
+        .keywords
+        .timeout
+        .as_ref()
+        .or(ctx.job.eff.kw.timeout.as_ref())
+        .and_then(|t| templar.template_value(t, scope).ok())
+        .and_then(|t| {
+            t.as_f64()
+                .or_else(|| t.as_str().and_then(|s| s.trim().parse().ok()))
+        })
+        .filter(|t| *t > 0.0);
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let mut out = actions::dispatch(ctx, scope, loop_vars).await;
+        let run = actions::dispatch(ctx, scope, loop_vars);
+        let mut out = match timeout {
+            Some(secs) => match tokio::time::timeout(Duration::from_secs_f64(secs), run).await {
+                Ok(out) => out,
+                Err(_) => {
+                    return ActionOutput::failed(format!(
+                        "{}: the task timed out after {secs} seconds (timeout keyword)",
+                        ctx.location()
+                    ));
+                }
+            },
+            None => run.await,
+        };
         if out.unreachable {
             return out;
         }
@@ -830,6 +853,23 @@ pub fn become_for(ctx: &Ctx<'_>, scope: &VarScope) -> Result<Option<Become>, Str
 /// `delegate_to: localhost` (and hosts that use the local transport).
 pub fn connection_for(ctx: &Ctx<'_>, scope: &VarScope) -> Result<Arc<Connection>, String> {
     let job = ctx.job;
+    // `connection: local` on the play, block or task runs it on the controller.
+    if let Some(c) = &job.eff.kw.connection {
+        let c = job
+            .templar
+            .template_value(c, scope)
+            .map_err(|e| ctx.template_failure("connection", &e))?;
+        match scalar_string(&c).as_str() {
+            "local" => return Ok(job.local.clone()),
+            "ssh" | "smart" | "paramiko" => {}
+            other => {
+                return Err(format!(
+                    "{}: the '{other}' connection is not supported by jig (use local)",
+                    ctx.location()
+                ));
+            }
+        }
+    }
     let Some(d) = &job.eff.kw.delegate_to else {
         return job.conn.clone();
     };
