@@ -10,13 +10,15 @@
 //! controller-side actions (debug, set_fact, assert, include_*...); `loops` expands `loop` and
 //! `with_*`; `keywords` does keyword inheritance; `connect` picks a host's transport.
 
-pub mod actions;
-pub mod connect;
+mod actions;
+mod connect;
 pub mod facts;
-pub mod keywords;
-pub mod loops;
-pub mod runner;
-pub mod task;
+mod keywords;
+mod loops;
+mod runner;
+mod task;
+
+pub use task::NO_LOG_NOTICE;
 
 use std::path::PathBuf;
 use std::time::Instant;
