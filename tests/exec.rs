@@ -233,6 +233,10 @@ async fn undefined_variable_fails_the_host_with_its_name_and_position() {
     assert!(f[0].contains("site.yml:4:7"), "{}", f[0]);
     assert!(f[0].contains("uses an undefined variable"), "{}", f[0]);
     assert!(ran.results("never runs").is_empty());
+    assert!(
+        ran.results("second play").is_empty(),
+        "a play where every host failed stops the playbook"
+    );
     assert_eq!(ran.stats("localhost").failed, 1);
     assert!(
         ran.events

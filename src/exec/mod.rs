@@ -137,7 +137,9 @@ pub async fn run(opts: &RunOptions, renderer: &mut dyn Renderer) -> Result<RunOu
     let pb_dir = std::path::absolute(&pb.dir).unwrap_or_else(|_| pb.dir.clone());
     let mut runner = runner::Runner::new(opts, renderer, inventory, extra, pb_dir);
     for play in pb.plays {
-        runner.run_play(play).await?;
+        if !runner.run_play(play).await? {
+            break;
+        }
     }
     let stats = runner.stats();
     runner.emit(Event::Recap {

@@ -215,8 +215,9 @@ impl<'r> Runner<'r> {
         }
     }
 
-    /// Runs one play.
-    pub async fn run_play(&mut self, play: Play) -> Result<(), RunError> {
+    /// Runs one play. Returns false when every host of a batch failed: as in Ansible, the
+    /// playbook then stops.
+    pub async fn run_play(&mut self, play: Play) -> Result<bool, RunError> {
         let pscope = self.pattern_scope();
         let pattern =
             self.render_text(&play.hosts, &pscope)
@@ -253,7 +254,7 @@ impl<'r> Runner<'r> {
             self.emit(Event::NoHosts {
                 reason: "no hosts matched".into(),
             });
-            return Ok(());
+            return Ok(true);
         }
         let batches = serial_batches(play.serial.as_ref(), &hosts, &self.templar, &pscope)
             .map_err(|message| RunError::Playbook {
@@ -270,10 +271,10 @@ impl<'r> Runner<'r> {
                 .iter()
                 .all(|h| self.hosts.get(h).is_some_and(|s| s.failed || s.unreachable));
             if all_failed {
-                break;
+                return Ok(false);
             }
         }
-        Ok(())
+        Ok(true)
     }
 
     async fn run_batch(

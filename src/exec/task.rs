@@ -262,10 +262,11 @@ impl TaskJob {
             .ok()
             .flatten()
             .unwrap_or(self.flags.diff);
+        // As in Ansible, `ansible_check_mode` reflects --check, not a task's `check_mode:`.
         let magic = crate::vars::magic::task_magic(&crate::vars::magic::TaskMagic {
             role: None,
-            check_mode: check,
-            diff_mode: diff,
+            check_mode: self.flags.check,
+            diff_mode: self.flags.diff,
             connection: self.conn.as_ref().ok().map(|c| c.kind()),
         });
         self.scope.push(Layer::Magic, Arc::new(magic));
@@ -659,8 +660,9 @@ async fn run_item(ctx: &Ctx<'_>, scope: &VarScope, loop_vars: Option<&VarMap>) -
                 Ok(out) => out,
                 Err(_) => {
                     return ActionOutput::failed(format!(
-                        "{}: the task timed out after {secs} seconds (timeout keyword)",
-                        ctx.location()
+                        "The {} action failed to execute in the expected time frame ({secs}) \
+                         and was terminated",
+                        task.action
                     ));
                 }
             },
