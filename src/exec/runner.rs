@@ -43,7 +43,6 @@ struct HostState {
     /// Unreachable in an earlier play.
     unreachable: bool,
     facts: Arc<VarMap>,
-    gathered: bool,
     host_facts: Arc<VarMap>,
     conn: Option<Result<Arc<Connection>, String>>,
 }
@@ -299,12 +298,9 @@ impl<'r> Runner<'r> {
             rescuable: false,
         };
 
+        // Like Ansible's default (`gathering = implicit`), every play gathers facts again.
         if play.gather_facts.unwrap_or(true) {
-            let need: Vec<String> = hosts
-                .iter()
-                .filter(|h| !self.hosts.get(*h).is_some_and(|s| s.gathered))
-                .cloned()
-                .collect();
+            let need: Vec<String> = hosts.clone();
             if !need.is_empty() {
                 let t = Task {
                     name: Some("Gathering Facts".into()),
@@ -953,7 +949,6 @@ impl<'r> Runner<'r> {
             let mut f = (*hs.facts).clone();
             f.extend(g.iter().map(|(k, v)| (k.clone(), v.clone())));
             hs.facts = Arc::new(f);
-            hs.gathered = true;
         }
         if o.register.is_some() || !o.facts.is_empty() {
             let hf = Arc::make_mut(&mut hs.host_facts);
@@ -1121,7 +1116,6 @@ impl<'r> Runner<'r> {
                             if let Some(hs) = self.hosts.get_mut(&o.host) {
                                 hs.facts = Arc::new(VarMap::new());
                                 hs.host_facts = Arc::new(VarMap::new());
-                                hs.gathered = false;
                             }
                         }
                         "end_role" => self.emit(Event::Warning {
