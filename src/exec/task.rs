@@ -687,9 +687,10 @@ async fn run_item(ctx: &Ctx<'_>, scope: &VarScope, loop_vars: Option<&VarMap>) -
             return out;
         }
         if attempt >= attempts_allowed {
+            // Ansible's own number when retries run out: `attempts` is the retries asked for.
             out.result.insert("failed".into(), json!(true));
             out.result
-                .insert("retries".into(), json!(attempts_allowed - 1));
+                .insert("attempts".into(), json!(attempts_allowed.saturating_sub(1)));
             if !out.result.contains_key("msg") {
                 out.result.insert(
                     "msg".into(),
