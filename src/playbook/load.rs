@@ -75,13 +75,23 @@ pub fn load_tasks_file(
         search.push(parent.to_path_buf());
     }
     search.push(dir);
-    load_tasks_file_from(path, role, &search, opts, &VarMap::new())
+    load_tasks_file_from(path, role, &search, opts)
 }
 
 /// Like [`load_tasks_file`], with the directories roles are searched from (the playbook
-/// directory first, as in [`super::RoleRequest::search_from`]) and the variables the names of
-/// static imports inside the file may use (at run time: the host's variables, flattened).
+/// directory first), as in [`super::RoleRequest::search_from`].
 pub fn load_tasks_file_from(
+    path: &Path,
+    role: Option<Arc<Role>>,
+    search_from: &[PathBuf],
+    opts: &LoadOptions,
+) -> Result<Vec<TaskItem>, LoadError> {
+    load_tasks_file_with_vars(path, role, search_from, opts, &VarMap::new())
+}
+
+/// Like [`load_tasks_file_from`], with the variables the names of static imports inside the
+/// file may use (at run time: the host's variables, flattened).
+pub fn load_tasks_file_with_vars(
     path: &Path,
     role: Option<Arc<Role>>,
     search_from: &[PathBuf],

@@ -49,6 +49,7 @@ use crate::yaml::Pos;
 pub use kv::parse_kv;
 pub use load::{
     find_tasks_file, load_playbook, load_playbook_with_vars, load_tasks_file, load_tasks_file_from,
+    load_tasks_file_with_vars,
 };
 pub use role::{load_role, load_role_with_vars};
 pub use tags::tags_selected;

@@ -757,7 +757,7 @@ fn run_time_loads_take_the_hosts_variables() {
     ]);
     let vars = VarMap::from_iter([("os".to_string(), json!("Debian"))]);
     let search = vec![dir.path().to_path_buf()];
-    let items = load_tasks_file_from(
+    let items = load_tasks_file_with_vars(
         &dir.path().join("inc.yml"),
         None,
         &search,
