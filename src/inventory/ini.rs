@@ -37,6 +37,8 @@ pub(super) fn parse(inv: &mut Inventory, path: &Path, text: &str) -> Result<(), 
         line,
         message,
     };
+    // Editors on Windows may start the file with a byte-order mark; it is not part of a line.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     for (idx, raw) in text.lines().enumerate() {
         let lineno = idx + 1;
         let origin = Origin::Ini(path.to_path_buf(), lineno);

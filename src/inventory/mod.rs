@@ -8,6 +8,15 @@
 //! Order matters and follows Ansible: hosts and groups are kept in the order they were first
 //! seen; a group's hosts are listed breadth-first through its children, which is the order
 //! `hosts: all` runs in.
+//!
+//! Deliberate differences from Ansible, each because Ansible's behaviour hides a mistake:
+//! a `-i` source that does not exist or does not parse is an error naming the file and line
+//! (Ansible warns and carries on with an empty inventory); dynamic inventory scripts, TOML
+//! files, inventory plugin configurations and vault-encrypted vars files are refused with a
+//! message saying what to do; a subscript past the end (`web[9]`) is a [`PatternError`]; the
+//! implicit `localhost` gets no `ansible_python_interpreter` (no Python is needed); `@file`
+//! works in any pattern, not only `--limit`; and groups nested two or more levels deep are
+//! enumerated in a fixed order where Ansible iterates a set.
 
 mod ini;
 mod pattern;
@@ -44,14 +53,14 @@ pub struct Host {
     vars: VarMap,
     /// Groups that list the host directly, in the order they did.
     groups: Vec<String>,
-    /// The inventory file the host was first seen in.
-    source: Option<PathBuf>,
+    /// The source the host was first seen in.
+    source: Option<SourceRef>,
     /// The implicit `localhost`, made up because a pattern named it.
     implicit: bool,
 }
 
 impl Host {
-    fn new(name: &str, source: Option<PathBuf>) -> Host {
+    fn new(name: &str, source: Option<SourceRef>) -> Host {
         Host {
             name: name.to_string(),
             vars: VarMap::new(),
@@ -71,9 +80,13 @@ impl Host {
         self.implicit
     }
 
-    /// The inventory file this host was first read from (`inventory_file`).
+    /// The inventory file this host was first read from (`None` for hosts from a `h1,h2,`
+    /// list and for the implicit localhost).
     pub fn source(&self) -> Option<&Path> {
-        self.source.as_deref()
+        match &self.source {
+            Some(SourceRef::File(p)) => Some(p),
+            _ => None,
+        }
     }
 }
 
@@ -209,8 +222,8 @@ pub struct Inventory {
     inventory_vars: Vec<VarsDir>,
     /// Directories beside the playbook.
     playbook_vars: Vec<VarsDir>,
-    /// The file being read, recorded as the `inventory_file` of hosts first seen in it.
-    current_file: Option<PathBuf>,
+    /// The source being read, recorded as the `inventory_file` of hosts first seen in it.
+    current_file: Option<SourceRef>,
     /// Things Ansible would warn about while reading (skipped keys, and so on).
     warnings: Vec<String>,
 }
@@ -379,12 +392,12 @@ impl Inventory {
         let Some(h) = self.host(host) else {
             return out;
         };
-        let mut push = |layer: Layer, origin: String, vars: &VarMap| {
+        let mut push = |layer: Layer, origin: String, vars: Arc<VarMap>| {
             if !vars.is_empty() {
                 out.push(VarSource {
                     layer,
                     origin,
-                    vars: Arc::new(vars.clone()),
+                    vars,
                 });
             }
         };
@@ -392,7 +405,7 @@ impl Inventory {
             push(
                 Layer::GroupVarsAll,
                 "inventory vars of group all".into(),
-                &all.vars,
+                Arc::new(all.vars.clone()),
             );
         }
         let groups = self.sorted_host_groups(host);
@@ -401,14 +414,14 @@ impl Inventory {
                 push(
                     Layer::GroupVars,
                     format!("inventory vars of group {g}"),
-                    &group.vars,
+                    Arc::new(group.vars.clone()),
                 );
             }
         }
         for dirs in [&self.inventory_vars, &self.playbook_vars] {
             for d in dirs {
                 for (file, vars) in d.group("all") {
-                    push(Layer::GroupVars, file.display().to_string(), vars);
+                    push(Layer::GroupVars, file.display().to_string(), vars.clone());
                 }
             }
         }
@@ -416,7 +429,7 @@ impl Inventory {
             for d in dirs {
                 for g in &groups {
                     for (file, vars) in d.group(g) {
-                        push(Layer::GroupVars, file.display().to_string(), vars);
+                        push(Layer::GroupVars, file.display().to_string(), vars.clone());
                     }
                 }
             }
@@ -424,12 +437,12 @@ impl Inventory {
         push(
             Layer::HostVars,
             format!("inventory vars of host {host}"),
-            &h.vars,
+            Arc::new(h.vars.clone()),
         );
         for dirs in [&self.inventory_vars, &self.playbook_vars] {
             for d in dirs {
                 for (file, vars) in d.host(host) {
-                    push(Layer::HostVars, file.display().to_string(), vars);
+                    push(Layer::HostVars, file.display().to_string(), vars.clone());
                 }
             }
         }
@@ -449,14 +462,21 @@ impl Inventory {
     }
 
     /// The directory of the first inventory source (`inventory_dir`) and the file (`inventory_file`).
+    /// `None` for hosts from a `h1,h2,` list, as in Ansible.
     pub fn inventory_dir(&self, host: &str) -> Option<PathBuf> {
-        self.inventory_file(host)
+        self.host(host)
+            .and_then(Host::source)
             .and_then(|f| f.parent().map(Path::to_path_buf))
     }
 
-    /// The inventory file the host was first read from (`inventory_file`).
+    /// The inventory file the host was first read from (`inventory_file`); for a host from a
+    /// `h1,h2,` list, that list, as Ansible has it.
     pub fn inventory_file(&self, host: &str) -> Option<PathBuf> {
-        self.host(host).and_then(|h| h.source.clone())
+        self.host(host).and_then(|h| match &h.source {
+            Some(SourceRef::File(p)) => Some(p.clone()),
+            Some(SourceRef::HostList(l)) => Some(PathBuf::from(l)),
+            None => None,
+        })
     }
 
     /// Warnings from reading the inventory (each with its file and position), for the caller
@@ -746,7 +766,7 @@ impl Inventory {
     }
 
     fn parse_file(&mut self, path: &Path) -> Result<(), InventoryError> {
-        self.current_file = Some(path.to_path_buf());
+        self.current_file = Some(SourceRef::File(path.to_path_buf()));
         let ext = path
             .extension()
             .map(|e| e.to_string_lossy().to_ascii_lowercase());
@@ -788,7 +808,7 @@ impl Inventory {
     }
 
     fn parse_host_list(&mut self, list: &str) -> Result<(), InventoryError> {
-        self.current_file = None;
+        self.current_file = Some(SourceRef::HostList(list.to_string()));
         for item in list.split(',') {
             let item = item.trim();
             if item.is_empty() {
@@ -800,6 +820,15 @@ impl Inventory {
         }
         Ok(())
     }
+}
+
+/// Where a host was first read from.
+#[derive(Clone, Debug, PartialEq)]
+enum SourceRef {
+    /// An inventory file (absolute).
+    File(PathBuf),
+    /// A `h1,h2,` list given as a source.
+    HostList(String),
 }
 
 /// One layer of a host's inventory variables and where it comes from.

@@ -210,6 +210,12 @@ fn host_lists_give_ungrouped_hosts_with_ports() {
     assert_eq!(inv.host_vars("h2")["ansible_port"], json!(2222));
     assert_eq!(inv.host_vars("::1")["ansible_port"], json!(2200));
     assert_eq!(inv.inventory_dir("h1"), None);
+    assert_eq!(
+        inv.inventory_file("h1"),
+        Some(PathBuf::from("h1, h2:2222,[::1]:2200,"))
+    );
+    assert_eq!(inv.host("h1").unwrap().source(), None);
+    assert_eq!(inv.inventory_file("localhost"), None);
     assert!(matches!(
         Inventory::load(&["no-such-file".to_string()]),
         Err(InventoryError::NoSuchSource(_))
@@ -313,6 +319,15 @@ fn yaml_errors_name_the_position() {
         .to_string();
     assert!(msg.starts_with(&format!("{path}:")), "{msg}");
 
+    let path = write(tmp.path(), "empty.yml", "---\n# nothing yet\n");
+    let inv = Inventory::load(&[path]).unwrap();
+    assert!(inv.host_names().is_empty());
+    assert!(inv.warnings()[0].contains("empty"), "{:?}", inv.warnings());
+
+    let path = write(tmp.path(), "list.yml", "- web1\n");
+    let msg = Inventory::load(&[path]).unwrap_err().to_string();
+    assert!(msg.contains("must be a mapping of group names"), "{msg}");
+
     let path = write(tmp.path(), "plugin.yml", "plugin: aws_ec2\n");
     let msg = Inventory::load(&[path]).unwrap_err().to_string();
     assert!(msg.contains("plugin"), "{msg}");
@@ -387,6 +402,20 @@ fn hosts_in_all_directly_are_also_ungrouped_and_ports_apply() {
     assert_eq!(inv.group_names("ha"), vec!["g"]);
     assert_eq!(inv.group_names("hb"), vec!["ungrouped"]);
     assert_eq!(inv.host_vars("hb")["ansible_port"], json!(2022));
+}
+
+#[test]
+fn ini_files_with_bom_and_crlf_read_cleanly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = write(
+        tmp.path(),
+        "hosts.ini",
+        "\u{feff}[web]\r\nweb1 x=\"a b\"\r\n[web:vars]\r\ny=2\r\n",
+    );
+    let inv = Inventory::load(&[path]).unwrap();
+    assert_eq!(inv.select("web").unwrap(), vec!["web1"]);
+    assert_eq!(inv.host_vars("web1")["x"], json!("a b"));
+    assert_eq!(inv.host_vars("web1")["y"], json!(2));
 }
 
 #[test]

@@ -7,6 +7,7 @@
 //! (`~`) and extensions other than none/.yml/.yaml/.json. Every file must hold a mapping.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use indexmap::IndexMap;
 
@@ -19,8 +20,8 @@ const EXTENSIONS: [&str; 3] = ["yml", "yaml", "json"];
 /// The vars files found beside one inventory source or playbook.
 #[derive(Clone, Debug, Default)]
 pub(super) struct VarsDir {
-    groups: IndexMap<String, Vec<(PathBuf, VarMap)>>,
-    hosts: IndexMap<String, Vec<(PathBuf, VarMap)>>,
+    groups: IndexMap<String, Vec<(PathBuf, Arc<VarMap>)>>,
+    hosts: IndexMap<String, Vec<(PathBuf, Arc<VarMap>)>>,
 }
 
 impl VarsDir {
@@ -55,7 +56,7 @@ impl VarsDir {
     }
 
     /// The files for group `name`, in load order.
-    pub(super) fn group(&self, name: &str) -> impl Iterator<Item = (&Path, &VarMap)> {
+    pub(super) fn group(&self, name: &str) -> impl Iterator<Item = (&Path, &Arc<VarMap>)> {
         self.groups
             .get(name)
             .into_iter()
@@ -64,7 +65,7 @@ impl VarsDir {
     }
 
     /// The files for host `name`, in load order.
-    pub(super) fn host(&self, name: &str) -> impl Iterator<Item = (&Path, &VarMap)> {
+    pub(super) fn host(&self, name: &str) -> impl Iterator<Item = (&Path, &Arc<VarMap>)> {
         self.hosts
             .get(name)
             .into_iter()
@@ -74,7 +75,7 @@ impl VarsDir {
 }
 
 /// The vars files of one entity in `dir`, loaded, in order.
-fn load_entity(dir: &Path, name: &str) -> Result<Vec<(PathBuf, VarMap)>, InventoryError> {
+fn load_entity(dir: &Path, name: &str) -> Result<Vec<(PathBuf, Arc<VarMap>)>, InventoryError> {
     // A name with a path separator would escape the directory; Ansible finds nothing for it.
     if name.contains('/') || name == "." || name == ".." {
         return Ok(Vec::new());
@@ -94,7 +95,7 @@ fn load_entity(dir: &Path, name: &str) -> Result<Vec<(PathBuf, VarMap)>, Invento
     let mut out = Vec::new();
     for f in files {
         if let Some(vars) = load_vars_file(&f)? {
-            out.push((f, vars));
+            out.push((f, Arc::new(vars)));
         }
     }
     Ok(out)

@@ -14,6 +14,12 @@ pub(super) fn parse(inv: &mut Inventory, doc: &Node) -> Result<(), InventoryErro
         pos: node.pos.clone(),
         message,
     };
+    // Ansible's YAML plugin refuses an empty file, but its INI plugin then reads it as an
+    // empty inventory, so an empty file is no error.
+    if doc.value == NodeValue::Null {
+        inv.warn(format!("{}: the inventory file is empty", doc.pos));
+        return Ok(());
+    }
     let Some(groups) = doc.as_map() else {
         return Err(structure(
             doc,
