@@ -8,7 +8,7 @@ use crate::vars::{Layer, VarMap, VarScope};
 use std::sync::Arc;
 
 fn vars() -> VarScope {
-    let v: Json = serde_json::from_str(r########"{"s": "Hello World", "l": [3, 1, 2, 1], "d": {"b": 2, "a": 1}, "n": null, "u": "é ü", "words": ["a", "b"], "nested": [[1, [2]], [3], null, "x"], "users": [{"name": "al", "groups": ["w", "x"], "on": true}, {"name": "bo", "groups": ["y"], "on": false}], "txt": "line1\nline2", "num": "42", "f": 3.7, "ver": "2.10.1", "url": "https://user:pw@Example.com:8443/p/a?q=1#frag", "path": "/etc/nginx/nginx.conf", "res": {"changed": true, "failed": false, "rc": 0}, "big": {"k": [1, {"x": "yes"}], "e": "", "m": "a: b"}}"########).unwrap();
+    let v: Json = serde_json::from_str(r########"{"pairs": [[1, 2], ["x", "y"]], "item": [{"name": "n"}, "v"], "s": "Hello World", "l": [3, 1, 2, 1], "d": {"b": 2, "a": 1}, "n": null, "u": "é ü", "words": ["a", "b"], "nested": [[1, [2]], [3], null, "x"], "users": [{"name": "al", "groups": ["w", "x"], "on": true, "admin": true, "uid": 1}, {"name": "bo", "groups": ["y"], "on": false, "admin": false, "uid": 2}], "txt": "line1\nline2", "num": "42", "f": 3.7, "ver": "2.10.1", "url": "https://user:pw@Example.com:8443/p/a?q=1#frag", "path": "/etc/nginx/nginx.conf", "res": {"changed": true, "failed": false, "rc": 0}, "big": {"k": [1, {"x": "yes"}], "e": "", "m": "a: b"}}"########).unwrap();
     let mut s = VarScope::new();
     let map: VarMap = v.as_object().unwrap().clone().into_iter().collect();
     s.push(Layer::PlayVars, Arc::new(map));
@@ -104,7 +104,7 @@ const CASES: &[(&str, &str)] = &[
     ),
     (
         r########"{{ users | to_nice_yaml }}"########,
-        r########""-   groups:\n    - w\n    - x\n    name: al\n    'on': true\n-   groups:\n    - y\n    name: bo\n    'on': false\n""########,
+        r########""-   admin: true\n    groups:\n    - w\n    - x\n    name: al\n    'on': true\n    uid: 1\n-   admin: false\n    groups:\n    - y\n    name: bo\n    'on': false\n    uid: 2\n""########,
     ),
     (
         r########"{{ s | to_yaml }}"########,
@@ -557,6 +557,86 @@ const CASES: &[(&str, &str)] = &[
     (
         r########"{{ lookup('vars', 'missing_var', default='D') }}|{{ q('vars', 'num', 'ver') }}|{{ lookup('env', 'HOME') is string }}|{{ q('dict', {'a': 1}) | map(attribute='value') | list }}"########,
         r########""D|['42', '2.10.1']|True|[1]""########,
+    ),
+    (
+        r########"{{ '192.168.1.10' | ipaddr }}|{{ 'nope' | ipaddr }}|{{ '192.168.1.10/24' | ipaddr }}|{{ '::1' | ipaddr }}"########,
+        r########""192.168.1.10|False|192.168.1.10/24|::1""########,
+    ),
+    (
+        r########"{{ '192.168.1.10/24' | ipaddr('address') }}|{{ '192.168.1.10/24' | ipaddr('network') }}|{{ '192.168.1.10/24' | ipaddr('netmask') }}|{{ '192.168.1.10/24' | ipaddr('prefix') }}|{{ '192.168.1.10/24' | ipaddr('broadcast') }}"########,
+        r########""192.168.1.10|192.168.1.0|255.255.255.0|24|192.168.1.255""########,
+    ),
+    (
+        r########"{{ '192.168.1.10/24' | ipaddr('host') }}|{{ '192.168.1.10/24' | ipaddr('net') }}|{{ '192.168.1.0/24' | ipaddr('net') }}|{{ '192.168.1.10/24' | ipaddr('subnet') }}|{{ '192.168.1.10/24' | ipaddr('size') }}"########,
+        r########""192.168.1.10/24||192.168.1.0/24|192.168.1.0/24|256""########,
+    ),
+    (
+        r########"{{ '192.168.1.0/24' | ipaddr('address') }}|{{ '192.168.1.0/24' | ipaddr('host') }}|{{ '192.168.1.10' | ipaddr('host') }}|{{ '192.168.1.10' | ipaddr('network') }}"########,
+        r########""||192.168.1.10/32|192.168.1.10""########,
+    ),
+    (
+        r########"{{ '192.168.1.0/24' | ipaddr(5) }}|{{ '192.168.1.0/24' | ipaddr('-1') }}|{{ '192.168.1.0/24' | ipaddr(300) }}"########,
+        r########""192.168.1.5/24|192.168.1.255/24|False""########,
+    ),
+    (
+        r########"{{ ['10.0.0.1', 'x', '::1', '8.8.8.8'] | ipaddr }}|{{ ['10.0.0.1', '::1'] | ipv4 }}|{{ ['10.0.0.1', '::1'] | ipv6 }}|{{ ['10.0.0.1', '8.8.8.8'] | ipaddr('private') }}|{{ ['10.0.0.1', '8.8.8.8'] | ipaddr('public') }}"########,
+        r########""['10.0.0.1', '::1', '8.8.8.8']|['10.0.0.1']|['::1']|['10.0.0.1']|['8.8.8.8']""########,
+    ),
+    (
+        r########"{{ '10.0.0.1' | ipv4('address') }}|{{ '10.0.0.1' | ipv6 }}|{{ 'fe80::1/64' | ipv6('address') }}|{{ '2001:db8::/32' | ipaddr('network') }}|{{ '2001:db8::5/64' | ipaddr('netmask') }}"########,
+        r########""10.0.0.1|False|fe80::1|2001:db8::|ffff:ffff:ffff:ffff::""########,
+    ),
+    (
+        r########"{{ '::1' | ipwrap }}|{{ '1.2.3.4' | ipwrap }}|{{ 'host' | ipwrap }}|{{ ['::1', 'a'] | ipwrap }}|{{ '2001:db8::/32' | ipwrap }}"########,
+        r########""[::1]|1.2.3.4|host|['[::1]', 'a']|[2001:db8::]/32""########,
+    ),
+    (
+        r########"{{ '10.1.2.3/255.255.0.0' | ipaddr('network') }}|{{ '10.0.0.0/8' | ipaddr('first_usable') }}|{{ '10.0.0.0/8' | ipaddr('last_usable') }}|{{ '10.0.0.0/8' | ipaddr('hostmask') }}"########,
+        r########""10.1.0.0|10.0.0.1|10.255.255.254|0.255.255.255""########,
+    ),
+    (
+        r########"{{ '192.168.1.10/24' | ipaddr('cidr') }}|{{ 5 | ipaddr }}|{{ '' | ipaddr }}|{{ '1.2.3.4/33' | ipaddr }}"########,
+        r########""192.168.1.10/24|0.0.0.5|False|False""########,
+    ),
+    (
+        r########"{{ lookup('flattened', [1, [2, [3, [4]]]], 'x') }}|{{ q('flattened', [[['a']], 'b', 'None', 'c']) }}|{{ q('flattened', [1, none, 2]) }}"########,
+        r########""[1, 2, 3, 4, 'x']|['a', 'b']|[1, None, 2]""########,
+    ),
+    (
+        r########"{{ q('items', [[1, 2], [3]], 4) }}|{{ lookup('items', [[1]]) }}|{{ q('together', [1], ['a', 'b']) }}|{{ q('subelements', [{'n': 1, 'l': [5, 6]}], 'l') }}"########,
+        r########""[[1, 2], [3], 4]|[1]|[[1, 'a'], [None, 'b']]|[[{'n': 1}, 5], [{'n': 1}, 6]]""########,
+    ),
+    (
+        r########"{{ q('indexed_items', 'a', 'b') }}|{{ q('dict', {'x': {'y': 1}}) }}|{{ lookup('nested', ['a', 'b'], [1]) }}"########,
+        r########""[[0, 'a'], [1, 'b']]|[{'key': 'x', 'value': {'y': 1}}]|[['a', 1], ['b', 1]]""########,
+    ),
+    (
+        r########"{{ dict(['a', 'b'] | zip([1, 2])) }}|{{ pairs.0 }}|{{ pairs.1.0 }}|{{ item.0.name }}-{{ item.1 }}"########,
+        r########""{'a': 1, 'b': 2}|[1, 2]|x|n-v""########,
+    ),
+    (
+        r########"{{ ['a', 'b'] | map('extract', {'a': 1, 'b': 2}) | list }}|{{ {'a': 1, 'b': 0} | dict2items | selectattr('value') | items2dict }}"########,
+        r########""[1, 2]|{'a': 1}""########,
+    ),
+    (
+        r########"{{ [1, 2, 3] | zip_longest(['a'], fillvalue='-') | list }}|{{ users | map(attribute='name') | map('regex_replace', '^', 'x') | list }}"########,
+        r########""[[1, 'a'], [2, '-'], [3, '-']]|['xal', 'xbo']""########,
+    ),
+    (
+        r########"{{ users | selectattr('admin', 'equalto', true) | list | length }}|{{ users | rejectattr('admin') | map(attribute='name') | first }}|{{ users | selectattr('name', 'in', ['al']) | list | length }}"########,
+        r########""1|bo|1""########,
+    ),
+    (
+        r########"{{ users | map(attribute='missing', default='z') | list }}|{{ users | sum(attribute='uid', start=10) }}|{{ users | groupby('admin') | map('first') | list }}"########,
+        r########""['z', 'z']|13|[False, True]""########,
+    ),
+    (
+        r########"{{ 'abc' is sameas 'abc' }}|{{ none is sameas none }}|{{ 3 is divisibleby 3 }}|{{ 4 is even }}|{{ [] is iterable }}|{{ 'x' is sequence }}|{{ {} is mapping }}|{{ 1.5 is float }}|{{ 1 is integer }}"########,
+        r########""True|True|True|True|True|True|True|True|True""########,
+    ),
+    (
+        r########"{{ (users | first).name }}|{{ users[0]['name'] }}|{{ users[-1].name }}|{{ users | length is divisibleby 2 }}"########,
+        r########""al|al|bo|True""########,
     ),
 ];
 

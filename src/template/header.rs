@@ -21,12 +21,13 @@ pub(crate) struct HeaderOptions {
 }
 
 impl Default for HeaderOptions {
-    /// Ansible's defaults: `trim_blocks` on, `lstrip_blocks` off, trailing newline kept.
+    /// Ansible's defaults: `trim_blocks` on, `lstrip_blocks` off; Jinja drops one final
+    /// newline and Ansible then restores as many as the source ended with (see `scope`).
     fn default() -> Self {
         HeaderOptions {
             trim_blocks: true,
             lstrip_blocks: false,
-            keep_trailing_newline: true,
+            keep_trailing_newline: false,
             block_start: "{%".into(),
             block_end: "%}".into(),
             variable_start: "{{".into(),

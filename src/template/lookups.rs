@@ -27,6 +27,7 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     };
     env.add_function("query", query);
     env.add_function("q", query);
+    env.add_function("dict", dict_fn);
 }
 
 fn resolver(state: &State) -> Result<Arc<Resolver>, Error> {
@@ -200,7 +201,7 @@ fn run_lookup(
                 .get(2)
                 .and_then(|f| f.get_attr("skip_missing").ok())
                 .is_some_and(|s| !s.is_undefined() && super::filters::ansible_bool(&s));
-            super::filters::subelements_list(obj, path, skip)
+            subelements_lookup(obj, &to_text(path), skip)
         }
         "env" => {
             let default = kw.get::<Option<Value>>("default")?;
@@ -364,6 +365,14 @@ fn run_lookup(
             Ok(out)
         }
         "sequence" => sequence(terms, kw),
+        "ini" => {
+            let r = resolver(state)?;
+            let mut out = Vec::new();
+            for t in flat_terms(terms)? {
+                out.push(ini(&r, &to_text(&t), kw)?);
+            }
+            Ok(out)
+        }
         "password" => {
             let r = resolver(state)?;
             let mut out = Vec::new();
@@ -390,8 +399,13 @@ fn run_lookup(
     }
 }
 
+/// `items` flattens one level; community.general's `flattened` flattens all levels and, like
+/// it, stops a level at the string 'None' or 'null'.
 fn flatten_terms(out: &mut Vec<Value>, terms: &[Value], deep: bool) -> Result<(), Error> {
     for t in terms {
+        if deep && matches!(t.as_str(), Some("None") | Some("null")) {
+            break;
+        }
         if matches!(t.kind(), ValueKind::Seq | ValueKind::Iterable) {
             let items = items_of("items", t)?;
             if deep {
@@ -819,4 +833,200 @@ fn inventory_hostnames(r: &Resolver, pattern: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// The `subelements` lookup: like the filter, but each element is given without the list it
+/// was split on, and elements marked `skipped` are left out (Ansible's lookup behaviour).
+fn subelements_lookup(obj: &Value, path: &str, skip_missing: bool) -> Result<Vec<Value>, Error> {
+    let elements: Vec<Json> = match value_to_json(obj)? {
+        Json::Array(a) => a,
+        Json::Object(m) => m.into_iter().map(|(_, v)| v).collect(),
+        _ => return Err(fail("subelements lookup expects a list of dictionaries")),
+    };
+    let keys: Vec<&str> = path.split('.').collect();
+    let mut out = Vec::new();
+    'elements: for mut el in elements {
+        if !el.is_object() {
+            return Err(fail(format!(
+                "subelements lookup expects a dictionary, got '{el}'"
+            )));
+        }
+        if el.get("skipped").is_some_and(|s| s != &Json::Bool(false)) {
+            continue;
+        }
+        // Check the path read-only first, then take the list out of its parent.
+        let mut pointer = String::new();
+        for (i, k) in keys.iter().enumerate() {
+            let last = i + 1 == keys.len();
+            let here = el.pointer(&pointer).and_then(Json::as_object);
+            let Some(map) = here else { continue 'elements };
+            match map.get(*k) {
+                None if skip_missing => continue 'elements,
+                None => return Err(fail(format!("could not find '{k}' key in iterated item"))),
+                Some(Json::Array(_)) if last => {}
+                Some(other) if last => {
+                    return Err(fail(format!(
+                        "the key {k} should point to a list, got '{other}'"
+                    )));
+                }
+                Some(Json::Object(_)) => {
+                    pointer.push('/');
+                    pointer.push_str(&k.replace('~', "~0").replace('/', "~1"));
+                }
+                Some(_) if skip_missing => continue 'elements,
+                Some(_) => return Err(fail(format!("the key {k} should point to a dictionary"))),
+            }
+        }
+        let last_key = keys.last().copied().unwrap_or_default();
+        let sub = match el
+            .pointer_mut(&pointer)
+            .and_then(Json::as_object_mut)
+            .and_then(|m| m.shift_remove(last_key))
+        {
+            Some(Json::Array(items)) => items,
+            _ => Vec::new(),
+        };
+        let el_value = crate::template::convert::ser(&el);
+        for item in sub {
+            out.push(Value::from(vec![
+                el_value.clone(),
+                crate::template::convert::ser(&item),
+            ]));
+        }
+    }
+    Ok(out)
+}
+
+/// Python's `dict(mapping_or_pairs, **kwargs)`, as Jinja exposes it.
+fn dict_fn(args: Rest<Value>, kw: Kwargs) -> Result<Value, Error> {
+    let mut out: Vec<(Value, Value)> = Vec::new();
+    let mut put = |k: Value, v: Value| match out.iter_mut().find(|(x, _)| *x == k) {
+        Some(slot) => slot.1 = v,
+        None => out.push((k, v)),
+    };
+    if args.len() > 1 {
+        return Err(fail("dict expected at most 1 positional argument"));
+    }
+    if let Some(a) = args.first() {
+        if a.kind() == ValueKind::Map {
+            for (k, v) in super::filters::pairs_of("dict", a)? {
+                put(k, v);
+            }
+        } else {
+            for pair in items_of("dict", a)? {
+                let p = items_of("dict", &pair)?;
+                if p.len() != 2 {
+                    return Err(fail(format!(
+                        "dictionary update sequence element has length {}; 2 is required",
+                        p.len()
+                    )));
+                }
+                put(p[0].clone(), p[1].clone());
+            }
+        }
+    }
+    for k in kw.args().map(str::to_string).collect::<Vec<_>>() {
+        let v: Value = kw.get(&k)?;
+        put(Value::from(k), v);
+    }
+    Ok(Value::from_pairs(out))
+}
+
+/// The `ini` lookup: `key [section=global] [file=ansible.ini] [default=''] [type=ini]
+/// [re=false] [case_sensitive=false]`, as term text or keywords. `type=properties` reads
+/// `key=value` lines without sections.
+fn ini(r: &Resolver, term: &str, kw: &Kwargs) -> Result<Value, Error> {
+    let mut opts: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    let mut words = term.split_whitespace();
+    let key = words.next().unwrap_or_default().to_string();
+    for w in words {
+        let (k, v) = w
+            .split_once('=')
+            .ok_or_else(|| fail(format!("ini lookup: unexpected '{w}' after the key")))?;
+        opts.insert(k.to_string(), v.to_string());
+    }
+    for k in [
+        "section",
+        "file",
+        "default",
+        "type",
+        "re",
+        "case_sensitive",
+        "encoding",
+        "allow_no_value",
+        "allow_none",
+    ] {
+        if let Some(v) = kw.get::<Option<Value>>(k)? {
+            opts.insert(k.to_string(), to_text(&v));
+        }
+    }
+    let get = |k: &str, d: &str| opts.get(k).cloned().unwrap_or_else(|| d.to_string());
+    let section = get("section", "global");
+    let file = get("file", "ansible.ini");
+    let properties = get("type", "ini") == "properties";
+    let use_re = super::filters::ansible_bool(&Value::from(get("re", "false")));
+    let case_sensitive = super::filters::ansible_bool(&Value::from(get("case_sensitive", "false")));
+    let path = find_file(r, "files", &file)
+        .ok_or_else(|| fail(format!("ini lookup: could not locate file {file}")))?;
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| fail(format!("ini lookup: cannot read {}: {e}", path.display())))?;
+    let norm = |s: &str| {
+        if case_sensitive {
+            s.to_string()
+        } else {
+            s.to_lowercase()
+        }
+    };
+    let matcher = if use_re {
+        Some(super::filters::regex::compile(
+            &format!(r"\A(?:{key})\z"),
+            false,
+            false,
+        )?)
+    } else {
+        None
+    };
+    let mut current = if properties {
+        Some(String::new())
+    } else {
+        None
+    };
+    let want_section = if properties {
+        String::new()
+    } else {
+        section.clone()
+    };
+    let mut found: Vec<Value> = Vec::new();
+    for line in text.lines() {
+        let l = line.trim();
+        if l.is_empty() || l.starts_with('#') || l.starts_with(';') {
+            continue;
+        }
+        if !properties && l.starts_with('[') && l.ends_with(']') {
+            current = Some(l[1..l.len() - 1].trim().to_string());
+            continue;
+        }
+        if current.as_deref() != Some(want_section.as_str()) {
+            continue;
+        }
+        let (k, v) = match l.find(['=', ':']) {
+            Some(i) => (l[..i].trim(), l[i + 1..].trim()),
+            None => (l, ""),
+        };
+        let hit = match &matcher {
+            Some(re) => re.is_match(k).unwrap_or(false),
+            None => norm(k) == norm(&key),
+        };
+        if hit {
+            found.push(Value::from(v));
+            if matcher.is_none() {
+                break;
+            }
+        }
+    }
+    Ok(match (found.len(), use_re) {
+        (0, _) => Value::from(get("default", "")),
+        (_, true) => Value::from(found),
+        _ => found.swap_remove(0),
+    })
 }

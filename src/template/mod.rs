@@ -7,9 +7,21 @@
 //! [`crate::vars::VarScope`]: a variable whose value is itself a template is rendered when it is
 //! read, in the same scope.
 //!
-//! Layout: [`error`] (the error type and its conversion from minijinja), `scope` (the lazy
-//! variable objects), `convert` (minijinja values to JSON and Python `repr`), `filters/`,
+//! Layout: `error` (the error type and its conversion from minijinja), `scope` (the lazy
+//! variable objects and the per-render resolver), `convert` (minijinja values to JSON, Python
+//! `repr`/`str`, `escape_backslashes`), `chain` (chained undefined lookups under `default` and
+//! `is defined`), `mutable` (`append`/`update` on values a template creates), `filters/`,
 //! `tests`, `methods` (Python methods on values), `lookups`, `header` (`#jinja2:`).
+//!
+//! Deliberate differences from ansible-core 2.19, each because the alternative would reject
+//! content that older Ansible accepted or needs a dependency jig does not carry:
+//! - a conditional whose result is not a bool uses Jinja truthiness (2.19 rejects it unless
+//!   `ALLOW_BROKEN_CONDITIONALS` is set);
+//! - in-place mutation works on lists and dicts a template made with `{% set %}`; values from
+//!   variables stay immutable and mutating them is an error that shows the alternative;
+//! - `password_hash` and `password` with `encrypt=` are errors (no crypt(3) implementation);
+//! - `random`/`shuffle` with `seed=` are repeatable but not Python's sequence;
+//! - `strftime` formats local time by shifting UTC, so `%Z` prints `UTC`.
 
 mod chain;
 mod convert;
@@ -52,8 +64,10 @@ pub struct Templar {
 }
 
 struct Inner {
-    /// The environment for task strings: trim_blocks on, trailing newline kept.
+    /// The environment for task strings: trim_blocks on, Ansible's trailing-newline rule.
     env: Environment<'static>,
+    /// Converted template-free lists and mappings, shared by every render (see `scope`).
+    data: Arc<scope::DataCache>,
 }
 
 impl std::fmt::Debug for Templar {
@@ -100,12 +114,17 @@ impl Templar {
         Templar {
             inner: Arc::new(Inner {
                 env: build_env(default_syntax()),
+                data: Arc::default(),
             }),
         }
     }
 
     pub(crate) fn env(&self) -> &Environment<'static> {
         &self.inner.env
+    }
+
+    pub(crate) fn data_cache(&self) -> &scope::DataCache {
+        &self.inner.data
     }
 
     /// Renders a string template to a string.
@@ -192,8 +211,18 @@ impl Templar {
                 hint: "write the condition as a string, e.g. `when: x is defined`".into(),
             }),
             Json::String(s) => {
-                let expr = single_expression(s).unwrap_or(s.as_str());
                 let resolver = Resolver::new(self.clone(), scope.clone());
+                // A conditional with embedded templates around other text (`"{{ a }} == 1"`)
+                // is rendered first, then the text is evaluated, as older Ansible did.
+                let rendered;
+                let expr = match single_expression(s) {
+                    Some(e) => e,
+                    None if is_template(s) => {
+                        rendered = resolver.finish(resolver.render_string(s, None, false))?;
+                        rendered.as_str()
+                    }
+                    None => s.as_str(),
+                };
                 let out = resolver.eval_expr(expr, false).and_then(|v| {
                     if v.is_undefined() {
                         Err(TemplateError::undefined(expr.trim(), s))
@@ -260,7 +289,10 @@ impl Templar {
             Ok(None)
         });
         let templar = Templar {
-            inner: Arc::new(Inner { env }),
+            inner: Arc::new(Inner {
+                env,
+                data: self.inner.data.clone(),
+            }),
         };
         let resolver = Resolver::new(templar, scope.clone());
         let name = path.display().to_string();
@@ -307,3 +339,6 @@ mod unit_tests;
 
 #[cfg(test)]
 mod golden_tests;
+
+#[cfg(test)]
+mod parity_tests;

@@ -5,17 +5,20 @@
 //! reported instead of overflowing the stack.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 
 use minijinja::value::{Enumerator, Object, ObjectRepr, Value};
 use serde_json::Value as Json;
 
 use super::convert::{escape_backslashes, escape_expr_strings, json_has_template};
 use super::{OMIT, Templar, TemplateError, is_template, json_value, single_expression};
-use crate::vars::VarScope;
+use crate::vars::{VarMap, VarScope};
 
 /// How deep lazy renders may nest before it is called a loop.
 const MAX_DEPTH: usize = 64;
+
+/// Converted template-free data by (layer address, variable name).
+pub(crate) type DataCache = Mutex<HashMap<(usize, String), (Weak<VarMap>, Value)>>;
 
 /// The name under which templates reach their resolver (for lookups).
 pub(crate) const RESOLVER_KEY: &str = "__jig_resolver__";
@@ -173,7 +176,13 @@ impl Resolver {
             Some(n) => env.render_named_str(n, &text, ctx),
             None => env.render_str(&text, ctx),
         };
-        r.map_err(|e| TemplateError::from_mj(e, name.unwrap_or(source)))
+        let mut out = r.map_err(|e| TemplateError::from_mj(e, name.unwrap_or(source)))?;
+        // Ansible's preserve_trailing_newlines: the result ends with at least as many newlines
+        // as the source did.
+        let trailing = |s: &str| s.len() - s.trim_end_matches('\n').len();
+        let missing = trailing(source).saturating_sub(trailing(&out));
+        out.extend(std::iter::repeat_n('\n', missing));
+        Ok(out)
     }
 
     /// Evaluates a bare expression; an undefined result is returned as undefined. `escape`
@@ -238,9 +247,40 @@ impl Resolver {
         if let Some(v) = lock(&self.cache).get(name) {
             return Some(v.clone());
         }
-        let raw = self.scope.get(name)?;
-        let v = self.lazy(raw, name)?;
+        let (layer, raw) = self
+            .scope
+            .layers()
+            .iter()
+            .rev()
+            .find_map(|(_, m)| m.get(name).map(|v| (m, v)))?;
+        let v = match raw {
+            Json::Array(_) | Json::Object(_) => self.shared_data(layer, name, raw)?,
+            _ => self.lazy(raw, name)?,
+        };
         lock(&self.cache).insert(name.to_string(), v.clone());
+        Some(v)
+    }
+
+    /// Lists and mappings without templates are converted once per layer and shared by every
+    /// later render (facts, inventory data); the layer is immutable behind its `Arc`, and the
+    /// `Weak` proves the entry is still about the same map.
+    fn shared_data(self: &Arc<Self>, layer: &Arc<VarMap>, name: &str, raw: &Json) -> Option<Value> {
+        let key = (Arc::as_ptr(layer) as usize, name.to_string());
+        let cache = self.templar.data_cache();
+        if let Some((weak, v)) = lock(cache).get(&key)
+            && weak.upgrade().is_some_and(|l| Arc::ptr_eq(&l, layer))
+        {
+            return Some(v.clone());
+        }
+        if json_has_template(raw) {
+            return self.lazy(raw, name);
+        }
+        let v = json_value(raw);
+        let mut c = lock(cache);
+        if c.len() >= 4096 {
+            c.retain(|_, (w, _)| w.strong_count() > 0);
+        }
+        c.insert(key, (Arc::downgrade(layer), v.clone()));
         Some(v)
     }
 

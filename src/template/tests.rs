@@ -60,6 +60,13 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     env.add_test("all", |v: Value| -> Result<bool, Error> {
         Ok(items_of("all", &v)?.iter().all(|x| x.is_true()))
     });
+    // Jinja: anything with a length and indexing, strings and dicts included.
+    env.add_test("sequence", |v: Value| {
+        matches!(
+            v.kind(),
+            ValueKind::String | ValueKind::Seq | ValueKind::Map | ValueKind::Bytes
+        )
+    });
     env.add_test("float", |v: Value| {
         v.kind() == ValueKind::Number && !v.is_integer()
     });

@@ -155,6 +155,11 @@ fn conditions() {
     let e = t.eval_condition(&json!("nope"), &s).unwrap_err();
     assert!(e.to_string().contains("'nope' is undefined"), "{e}");
     assert_eq!(t.eval_expr("a + 1", &s).unwrap(), json!(2));
+    assert!(t.eval_condition(&json!("{{ a }} == 1"), &s).unwrap());
+    assert!(
+        !t.eval_condition(&json!("'{{ flag }}' == 'no'"), &s)
+            .unwrap()
+    );
 }
 
 #[test]
@@ -297,10 +302,7 @@ fn render_file_honours_header_trim_blocks_and_includes() {
     let s =
         scope(json!({"title": "T", "users": ["a", "b"], "role_path": role.display().to_string()}));
     let t = Templar::new();
-    assert_eq!(
-        t.render_file(&main, &s).unwrap(),
-        "# T\na = 1\nb = 2\nend\n"
-    );
+    assert_eq!(t.render_file(&main, &s).unwrap(), "# Ta = 1\nb = 2\nend\n");
 
     let hdr = dir.path().join("hdr.j2");
     std::fs::write(
@@ -308,7 +310,7 @@ fn render_file_honours_header_trim_blocks_and_includes() {
         "#jinja2: trim_blocks: False, lstrip_blocks: True, variable_start_string: '[%', variable_end_string: '%]'\n  {% if true %}\nx=[% title %] {{ raw }}\n  {% endif %}\n",
     )
     .unwrap();
-    assert_eq!(t.render_file(&hdr, &s).unwrap(), "\nx=T {{ raw }}\n\n");
+    assert_eq!(t.render_file(&hdr, &s).unwrap(), "\nx=T {{ raw }}\n");
 
     let missing = t.render_file(&dir.path().join("nope.j2"), &s).unwrap_err();
     assert!(matches!(missing, TemplateError::Io { .. }), "{missing:?}");
@@ -647,4 +649,65 @@ fn path_tests_and_misc_filters() {
     for (t, want) in cases {
         assert_eq!(render(t, vars.clone()), *want, "{t}");
     }
+}
+
+#[test]
+fn template_free_data_is_converted_once_and_never_confused() {
+    let t = Templar::new();
+    let items: Vec<Json> = (0..3000)
+        .map(|i| json!({"name": format!("u{i}")}))
+        .collect();
+    let s = scope(json!({"users": items}));
+    for i in 0..200 {
+        let task = s.with(
+            Layer::TaskVars,
+            Arc::new([("i".to_string(), json!(i))].into_iter().collect()),
+        );
+        let got = t
+            .template_value(&json!("{{ users | length + i }}"), &task)
+            .unwrap();
+        assert_eq!(got, json!(3000 + i));
+    }
+    assert_eq!(t.data_cache().lock().unwrap().len(), 1);
+    // A new layer with the same variable name is a different entry, even if it reuses memory.
+    for n in 0..50 {
+        let s2 = scope(json!({"users": [n]}));
+        assert_eq!(t.render_str("{{ users }}", &s2).unwrap(), format!("[{n}]"));
+    }
+}
+
+#[test]
+fn ini_lookup() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("files")).unwrap();
+    std::fs::write(
+        dir.path().join("files/app.ini"),
+        "[global]\nuser = admin\n; comment\n[db]\nHost=db1.example.com\nport: 5432\nopt_a=1\nopt_b=2\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("files/app.properties"), "x.y=42\n").unwrap();
+    let s = scope(json!({"playbook_dir": dir.path().display().to_string()}));
+    let t = Templar::new();
+    let r = |x: &str| t.render_str(x, &s).unwrap_or_else(|e| panic!("{x}: {e}"));
+    assert_eq!(r("{{ lookup('ini', 'user file=app.ini') }}"), "admin");
+    assert_eq!(
+        r("{{ lookup('ini', 'host', section='db', file='app.ini') }}"),
+        "db1.example.com"
+    );
+    assert_eq!(
+        r("{{ lookup('ini', 'port section=db file=app.ini') }}"),
+        "5432"
+    );
+    assert_eq!(
+        r("{{ lookup('ini', 'nope section=db file=app.ini default=d') }}"),
+        "d"
+    );
+    assert_eq!(
+        r("{{ q('ini', 'opt_.* section=db file=app.ini re=true') }}"),
+        "[['1', '2']]"
+    );
+    assert_eq!(
+        r("{{ lookup('ini', 'x.y type=properties file=app.properties') }}"),
+        "42"
+    );
 }

@@ -26,6 +26,7 @@ pub(super) fn register(env: &mut Environment<'static>) {
     super::strict(env, "difference", difference);
     super::strict(env, "symmetric_difference", symmetric_difference);
     super::strict(env, "product", product);
+    super::strict(env, "zip_longest", zip_longest);
     super::strict(env, "subelements", subelements);
     super::strict(env, "extract", extract);
     super::strict(env, "b64encode", b64encode);
@@ -535,11 +536,7 @@ fn subelements(
 }
 
 /// Pairs of (element, sub-item) for every item of the list at `path` in each element.
-pub(crate) fn subelements_list(
-    v: &Value,
-    path: &Value,
-    skip_missing: bool,
-) -> Result<Vec<Value>, Error> {
+fn subelements_list(v: &Value, path: &Value, skip_missing: bool) -> Result<Vec<Value>, Error> {
     let elements = if v.kind() == ValueKind::Map {
         pairs_of("subelements", v)?
             .into_iter()
@@ -628,4 +625,29 @@ fn b64decode(v: Value, kw: Kwargs) -> Result<String, Error> {
         .decode(text.as_bytes())
         .map_err(|e| fail(format!("b64decode: invalid base64 input: {e}")))?;
     String::from_utf8(bytes).map_err(|_| fail("b64decode: the decoded data is not UTF-8 text"))
+}
+
+/// Ansible's `zip_longest(*others, fillvalue=None)`.
+fn zip_longest(v: Value, rest: Rest<Value>, kw: Kwargs) -> Result<Value, Error> {
+    let fill = kw
+        .get::<Option<Value>>("fillvalue")?
+        .unwrap_or(Value::from(()));
+    kw.assert_all_used()?;
+    let mut lists = vec![items_of("zip_longest", &v)?];
+    for r in rest.iter() {
+        lists.push(items_of("zip_longest", r)?);
+    }
+    let n = lists.iter().map(Vec::len).max().unwrap_or(0);
+    Ok(Value::from(
+        (0..n)
+            .map(|i| {
+                Value::from(
+                    lists
+                        .iter()
+                        .map(|l| l.get(i).cloned().unwrap_or_else(|| fill.clone()))
+                        .collect::<Vec<_>>(),
+                )
+            })
+            .collect::<Vec<_>>(),
+    ))
 }

@@ -4,12 +4,12 @@
 mod basic;
 mod data;
 mod hash;
+mod net;
 mod paths;
 pub(crate) mod regex;
 pub(crate) mod yaml;
 
 pub(crate) use basic::{ansible_bool, py_split as core_split, py_type_name};
-pub(crate) use data::subelements_list;
 pub(crate) use paths::glob_files as paths_glob;
 
 use minijinja::value::{Rest, Value, ValueOrKwargs};
@@ -20,6 +20,7 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     basic::register(env);
     data::register(env);
     hash::register(env);
+    net::register(env);
     paths::register(env);
     regex::register(env);
     yaml::register(env);
