@@ -203,6 +203,7 @@ fi
 printf '\0'
 if [ "$5" = 1 ] && [ -d "$1" ]; then jig_walk "$1" "$6" || exit 1; fi"#;
 
+#[allow(clippy::too_many_arguments)]
 async fn probe(
     ctx: &ModuleContext<'_>,
     path: &str,

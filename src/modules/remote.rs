@@ -10,10 +10,15 @@
 //!   or any UTF-8 come back intact;
 //! - writes go to a temporary file in the destination's directory, get their mode and owner,
 //!   are validated, and are renamed into place: a reader sees the old file or the new one,
-//!   never a partial one, and a failed validation leaves the old file untouched.
+//!   never a partial one, and a failed validation leaves the old file untouched;
+//! - several files can be written in one round trip (`write_many`, for directory copies): their
+//!   contents follow each other on stdin and GNU `head -c` takes exactly each one's bytes;
+//! - a script too long for one command-line argument (128 KiB on Linux) is itself sent ahead
+//!   on stdin, so tree copies and recursive changes have no size limit.
 //!
 //! The host needs POSIX `sh` and GNU coreutils (`stat --printf`, `mktemp`, `mv -T`,
-//! `readlink -f`, `sha256sum`), nothing else.
+//! `readlink -f`, `head -c`, `sha256sum`), nothing else; `stat` also uses `file` and `lsattr`
+//! when they are there.
 
 use indexmap::IndexMap;
 
