@@ -17,8 +17,8 @@ use async_trait::async_trait;
 
 use super::pyregex::{Dollar, PyRegex, Template};
 use super::textfile::{
-    Edit, FILE_ARGS, FileArgs, Planned, Stop, Text, commit, finish, probe, splitlines_keepends,
-    strip_eol, text_diff,
+    Edit, FILE_ARGS, FileArgs, Planned, Stop, Text, commit, expand_path, finish, probe,
+    splitlines_keepends, strip_eol, text_diff,
 };
 use super::{Module, ModuleArgs, ModuleContext, ModuleError, ModuleResult};
 
@@ -213,7 +213,8 @@ impl Module for BlockInFile {
 async fn run(args: &ModuleArgs, ctx: &ModuleContext<'_>) -> Result<ModuleResult, Stop> {
     let known: Vec<&str> = KNOWN.iter().chain(FILE_ARGS).copied().collect();
     args.check_known(&known)?;
-    let fa = FileArgs::from_args(args)?;
+    let mut fa = FileArgs::from_args(args)?;
+    fa.path = expand_path(ctx, &fa.path).await?;
     if args.get("insertafter").is_some() && args.get("insertbefore").is_some() {
         return Err(args
             .error("parameters are mutually exclusive: insertbefore|insertafter")

@@ -177,7 +177,7 @@ fn is_identifier(name: &str) -> bool {
 /// `${NAME}` are replaced when NAME is set and kept as text otherwise; a leading `~` or
 /// `~user` is the home directory. Every literal piece goes through [`quote`]; only validated
 /// identifiers and jig's own syntax are written bare.
-fn assign_expanded(var: &str, value: &str, out: &mut String) {
+pub(crate) fn assign_expanded(var: &str, value: &str, out: &mut String) {
     let mut rest = value;
     let mut start = String::new();
     if let Some(after) = value.strip_prefix('~') {
@@ -244,8 +244,26 @@ fn assign_expanded(var: &str, value: &str, out: &mut String) {
 }
 
 /// Whether a value would be changed by [`assign_expanded`] at all.
-fn needs_expansion(value: &str) -> bool {
+pub(crate) fn needs_expansion(value: &str) -> bool {
     value.starts_with('~') || value.contains('$')
+}
+
+/// Writes `export NAME='value'` lines for the task's `environment`; a name the shell cannot
+/// hold is an error.
+pub(crate) fn export_environment(
+    env: &indexmap::IndexMap<String, String>,
+    out: &mut String,
+) -> Result<(), String> {
+    for (k, v) in env {
+        if !is_identifier(k) {
+            return Err(format!(
+                "environment variable name '{k}' is not valid (letters, digits and _ only, \
+                 not starting with a digit)"
+            ));
+        }
+        let _ = writeln!(out, "export {k}={}", quote(v));
+    }
+    Ok(())
 }
 
 /// What runs after the checks.
@@ -274,15 +292,7 @@ fn script(
     program: Option<&Program>,
 ) -> Result<String, String> {
     let mut s = String::new();
-    for (k, v) in env {
-        if !is_identifier(k) {
-            return Err(format!(
-                "environment variable name '{k}' is not valid (letters, digits and _ only, \
-                 not starting with a digit)"
-            ));
-        }
-        let _ = writeln!(s, "export {k}={}", quote(v));
-    }
+    export_environment(env, &mut s)?;
     let tok = quote(token);
     if let Some(dir) = &opts.chdir {
         assign_expanded("_jig_d", dir, &mut s);
@@ -554,14 +564,13 @@ async fn run_command(
         creates: args.str("creates")?.filter(|s| !s.is_empty()),
         removes: args.str("removes")?.filter(|s| !s.is_empty()),
     };
+    let add_newline = args.bool_or("stdin_add_newline", true)?;
     let stdin = args.str("stdin")?.map(|mut s| {
-        if args.bool_or("stdin_add_newline", true).unwrap_or(true) {
+        if add_newline {
             s.push('\n');
         }
         s.into_bytes()
     });
-    // Validated here so a bad value is an argument error rather than a silent default.
-    args.bool_or("stdin_add_newline", true)?;
     let strip = args.bool_or("strip_empty_ends", true)?;
 
     let mut result = base_result(cmd_json);
@@ -667,23 +676,26 @@ fn finish_run(
     let mut rc = out.rc;
     let mut stdout = out.stdout_str();
     let mut stderr = out.stderr_str();
-    // `exec` reports a program it cannot find with status 127; Python's subprocess raises
-    // ENOENT instead, which Ansible reports as rc 2 with this message.
+    // `exec` reports a program it cannot find (127) or cannot execute (126) itself; Python's
+    // subprocess raises ENOENT/EACCES instead, which Ansible reports with these rc and msg.
     if let Program::Argv { argv, .. } = program
-        && rc == 127
         && stdout.is_empty()
         && stderr.contains("exec: ")
-        && stderr.trim_end().ends_with("not found")
         && let Some(prog) = argv.first()
     {
-        result.failed = true;
-        result.set("rc", 2);
-        set_msg(
-            result,
-            format!("[Errno 2] No such file or directory: b'{prog}'"),
-        );
-        set_output(result, String::new(), String::new());
-        return;
+        let err = stderr.trim_end();
+        let errno = match rc {
+            127 if err.ends_with("not found") => Some((2, "No such file or directory")),
+            126 if err.ends_with("Permission denied") => Some((13, "Permission denied")),
+            _ => None,
+        };
+        if let Some((errno, text)) = errno {
+            result.failed = true;
+            result.set("rc", errno);
+            set_msg(result, format!("[Errno {errno}] {text}: b'{prog}'"));
+            set_output(result, String::new(), String::new());
+            return;
+        }
     }
     if strip {
         stdout = stdout.trim_end_matches(['\r', '\n']).to_string();
@@ -1116,6 +1128,18 @@ mod tests {
             assert_eq!(
                 r.msg.as_deref(),
                 Some("[Errno 2] No such file or directory: b'jig-no-such-program'")
+            );
+            let script = tmp.path().join("not-executable.sh");
+            std::fs::write(&script, "#!/bin/sh\necho hi\n").unwrap();
+            let r = run(&env, "command", false, json!({"argv": [script]})).await;
+            assert!(r.failed);
+            assert_eq!(r.values["rc"], json!(13));
+            assert_eq!(
+                r.msg,
+                Some(format!(
+                    "[Errno 13] Permission denied: b'{}'",
+                    script.display()
+                ))
             );
             let r = run(&env, "command", false, json!({"_raw_params": "  "})).await;
             assert!(r.failed);

@@ -11,12 +11,11 @@
 //! atomically (see [`super::textfile`]).
 
 use async_trait::async_trait;
-use serde_json::Value as Json;
 
 use super::pyregex::{Dollar, PyRegex, Template};
 use super::textfile::{
-    Edit, FILE_ARGS, FileArgs, Planned, Stop, Text, commit, finish, probe, readlines, strip_eol,
-    text_diff,
+    Edit, FILE_ARGS, FileArgs, Planned, Stop, Text, add_warnings, commit, expand_path, finish,
+    probe, readlines, strip_eol, text_diff,
 };
 use super::{Module, ModuleArgs, ModuleContext, ModuleError, ModuleResult};
 
@@ -67,7 +66,8 @@ fn exclusive(args: &ModuleArgs, pairs: &[(&str, &str)]) -> Result<(), Stop> {
 async fn run(args: &ModuleArgs, ctx: &ModuleContext<'_>) -> Result<ModuleResult, Stop> {
     let known: Vec<&str> = KNOWN.iter().chain(FILE_ARGS).copied().collect();
     args.check_known(&known)?;
-    let fa = FileArgs::from_args(args)?;
+    let mut fa = FileArgs::from_args(args)?;
+    fa.path = expand_path(ctx, &fa.path).await?;
     let regexp = match args.get_any(&["regexp", "regex"]) {
         Some((name, _)) => args.str(name)?,
         None => None,
@@ -197,12 +197,7 @@ async fn run(args: &ModuleArgs, ctx: &ModuleContext<'_>) -> Result<ModuleResult,
     if let Some(found) = edit.found {
         result.set("found", found);
     }
-    if !warnings.is_empty() {
-        result.set(
-            "warnings",
-            Json::Array(warnings.into_iter().map(Json::String).collect()),
-        );
-    }
+    add_warnings(&mut result, &warnings);
     Ok(result)
 }
 
@@ -898,6 +893,47 @@ mod tests {
         }
 
         #[tokio::test]
+        async fn paths_expand_variables_and_tilde_on_the_host() {
+            let tmp = tempfile::tempdir().unwrap();
+            let mut env = Env::new(tmp.path());
+            env.env
+                .insert("JIG_DIR".into(), tmp.path().display().to_string());
+            let r = lif(
+                &env,
+                false,
+                json!({"path": "$JIG_DIR/a b", "line": "x", "create": true}),
+            )
+            .await;
+            assert!(r.changed && !r.failed, "{r:?}");
+            assert_eq!(
+                std::fs::read_to_string(tmp.path().join("a b")).unwrap(),
+                "x\n"
+            );
+            let r = lif(&env, false, json!({"path": "${JIG_DIR}/a b", "line": "x"})).await;
+            assert!(!r.changed && !r.failed, "{r:?}");
+            // An unset variable stays as text, as Python's expandvars leaves it.
+            let r = lif(&env, false, json!({"path": "$JIG_NOT_SET/x", "line": "x"})).await;
+            assert_eq!(
+                r.msg.as_deref(),
+                Some("Destination $JIG_NOT_SET/x does not exist !")
+            );
+            // `~` is the home directory of the user the module runs as.
+            let r = lif(
+                &env,
+                true,
+                json!({"path": "~/jig-no-such-file", "line": "x"}),
+            )
+            .await;
+            let home = std::env::var("HOME").unwrap();
+            assert_eq!(
+                r.msg,
+                Some(format!(
+                    "Destination {home}/jig-no-such-file does not exist !"
+                ))
+            );
+        }
+
+        #[tokio::test]
         async fn only_the_mode_changes() {
             let tmp = tempfile::tempdir().unwrap();
             let env = Env::new(tmp.path());
@@ -1054,6 +1090,20 @@ mod tests {
                     .as_str()
                     .unwrap()
                     .contains("empty string")
+            );
+            let r = lif(
+                &env,
+                false,
+                json!({"path": f, "line": "y", "setype": "etc_t"}),
+            )
+            .await;
+            assert!(!r.changed && !r.failed, "{r:?}");
+            assert!(
+                r.values["warnings"][0]
+                    .as_str()
+                    .unwrap()
+                    .contains("'setype'"),
+                "{r:?}"
             );
         }
     }

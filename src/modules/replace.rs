@@ -10,7 +10,7 @@ use async_trait::async_trait;
 
 use super::pyregex::{Dollar, PyRegex, Template};
 use super::textfile::{
-    Edit, FILE_ARGS, FileArgs, Planned, Stop, Text, commit, finish, probe, text_diff,
+    Edit, FILE_ARGS, FileArgs, Planned, Stop, Text, commit, expand_path, finish, probe, text_diff,
 };
 use super::{Module, ModuleArgs, ModuleContext, ModuleError, ModuleResult};
 
@@ -112,7 +112,8 @@ impl Module for Replace {
 async fn run(args: &ModuleArgs, ctx: &ModuleContext<'_>) -> Result<ModuleResult, Stop> {
     let known: Vec<&str> = KNOWN.iter().chain(FILE_ARGS).copied().collect();
     args.check_known(&known)?;
-    let fa = FileArgs::from_args(args)?;
+    let mut fa = FileArgs::from_args(args)?;
+    fa.path = expand_path(ctx, &fa.path).await?;
     let regexp = args.req_str("regexp")?;
     let replace = args.str("replace")?.unwrap_or_default();
     let after = args.str("after")?;

@@ -233,6 +233,9 @@ pub struct FileArgs {
     pub attrs: FileAttrs,
     /// `backup`, `validate`, `unsafe_writes`.
     pub write: WriteOptions,
+    /// Warnings for arguments jig accepts but cannot honour (SELinux contexts, chattr
+    /// attributes), to be returned as Ansible's `warnings`.
+    pub warnings: Vec<String>,
 }
 
 /// The argument names [`FileArgs::from_args`] reads, for `check_known`.
@@ -247,7 +250,7 @@ pub const FILE_ARGS: &[&str] = &[
     "backup",
     "validate",
     "unsafe_writes",
-    // SELinux and chattr attributes are accepted and ignored: jig targets hosts without them.
+    // SELinux contexts and chattr attributes are accepted with a warning (see `warnings`).
     "seuser",
     "serole",
     "setype",
@@ -283,8 +286,25 @@ impl FileArgs {
                 m => Some(m),
             },
         };
+        let warnings = [
+            "seuser",
+            "serole",
+            "setype",
+            "selevel",
+            "attributes",
+            "attr",
+        ]
+        .iter()
+        .filter(|k| args.get(k).is_some())
+        .map(|k| {
+            format!(
+                "jig does not manage '{k}' (SELinux contexts and file attributes); it was ignored"
+            )
+        })
+        .collect();
         Ok(FileArgs {
             path,
+            warnings,
             attrs: FileAttrs {
                 mode,
                 owner: args.str("owner")?.filter(|s| !s.is_empty()),
@@ -297,6 +317,31 @@ impl FileArgs {
             },
         })
     }
+}
+
+/// Ansible's `type='path'` treatment of a path argument: `~`, `~user`, `$VAR` and `${VAR}`
+/// expanded on the host (as the become user, with the task's `environment`), in one round
+/// trip, only when the path has one of them; any other path is returned unchanged without
+/// touching the host.
+pub async fn expand_path(ctx: &ModuleContext<'_>, path: &str) -> Result<String, Stop> {
+    if !super::command::needs_expansion(path) {
+        return Ok(path.to_string());
+    }
+    let mut script = String::new();
+    // The task's environment is the module's environment in Ansible, so `$VAR` sees it.
+    super::command::export_environment(ctx.environment, &mut script).map_err(Stop::Fail)?;
+    super::command::assign_expanded("_jig_p", path, &mut script);
+    script.push_str("printf '%s' \"$_jig_p\"");
+    let out = remote::run(ctx, script, None)
+        .await
+        .map_err(|e| Stop::Module(ModuleError::Connection(e)))?;
+    if out.rc != 0 {
+        return Err(Stop::Fail(format!(
+            "cannot expand the path {path}: {}",
+            out.stderr_str().trim()
+        )));
+    }
+    Ok(out.stdout_str())
 }
 
 /// A file as probed: its stat and its text.
@@ -373,6 +418,7 @@ pub async fn commit(
             });
         }
     }
+    add_warnings(result, &fa.warnings);
     if ctx.check_mode {
         return Ok(None);
     }
@@ -391,6 +437,20 @@ pub async fn commit(
     }
     remote::apply_attrs(ctx, &fa.path, &plan).await?;
     Ok(None)
+}
+
+/// Appends to the result's `warnings` list.
+pub fn add_warnings(result: &mut ModuleResult, warnings: &[String]) {
+    if warnings.is_empty() {
+        return;
+    }
+    let list = result
+        .values
+        .entry("warnings")
+        .or_insert_with(|| serde_json::Value::Array(Vec::new()));
+    if let serde_json::Value::Array(items) = list {
+        items.extend(warnings.iter().cloned().map(serde_json::Value::String));
+    }
 }
 
 /// `mkdir -p` of a path's parent directory, as Ansible's `os.makedirs` before creating a file.
