@@ -88,7 +88,16 @@ fn syntax_check_of_broken_yaml_names_file_line_and_column() {
         .assert()
         .code(1);
     let err = String::from_utf8(out.get_output().stderr.clone()).unwrap();
-    assert!(err.starts_with("ERROR! "), "{err}");
+    assert!(
+        err.starts_with(
+            "[WARNING]: No inventory was parsed, only implicit localhost is available\n"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("\nERROR! broken.yml:5:6: invalid YAML"),
+        "{err}"
+    );
     assert!(err.contains("broken.yml:5:"), "{err}");
     assert!(out.get_output().stdout.is_empty());
 }
@@ -262,4 +271,38 @@ fn two_playbooks_share_one_recap_and_colour_is_forced() {
     let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
     assert_eq!(stdout.matches("PLAY RECAP").count(), 1, "{stdout}");
     assert!(stdout.contains("\x1b[0;32mok=4   \x1b[0m"), "{stdout}");
+}
+
+/// A host that cannot be reached (nothing listens on 127.0.0.1:1) makes the run exit 4.
+#[test]
+fn unreachable_host_exits_4() {
+    let out = jig()
+        .args(["run", "-i", "far,", "unreachable.yml"])
+        .args(["-e", "ansible_host=127.0.0.1 ansible_port=1"])
+        .assert()
+        .code(4);
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(
+        stdout.contains("fatal: [far]: UNREACHABLE! => {"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("unreachable=1"), "{stdout}");
+}
+
+/// As ansible-playbook: a --limit that leaves no host of the inventory is an error (exit 1).
+#[test]
+fn limit_matching_nothing_is_an_error() {
+    for extra in [&[][..], &["--list-hosts"][..]] {
+        jig()
+            .args(["run", "-i", "inventory.ini", "local.yml", "-l", "nosuch"])
+            .args(extra)
+            .assert()
+            .code(1)
+            .stdout("")
+            .stderr(
+                "[WARNING]: Could not match supplied host pattern, ignoring: nosuch\n\
+                 ERROR! Specified inventory, host pattern and/or --limit leaves us with no \
+                 hosts to target.\n",
+            );
+    }
 }

@@ -39,11 +39,27 @@ pub struct Cli {
 /// jig's commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run playbooks against an inventory, like ansible-playbook.
-    #[command(after_long_help = ExitCode::HELP, after_help = ExitCode::HELP)]
+    /// Run playbooks against an inventory, like ansible-playbook
+    ///
+    /// Takes the same flags and prints the same output as ansible-playbook. Examples:
+    ///
+    ///   jig run site.yml -i inventories/prod -l web
+    ///
+    ///   jig run site.yml -i inventories/prod --check --diff
+    ///
+    ///   jig run site.yml -i hosts.ini -t nginx -e 'version=1.2 user="a b"'
+    ///
+    ///   jig run site.yml -i hosts.ini --list-tasks
+    #[command(after_long_help = ExitCode::HELP, after_help = ExitCode::HELP, verbatim_doc_comment)]
     Run(run::RunArgs),
-    /// Show an inventory as ansible-inventory does (--list, --graph, --host).
-    #[command(after_long_help = ExitCode::HELP)]
+    /// Show an inventory as ansible-inventory does (--list, --graph, --host)
+    ///
+    /// Examples:
+    ///
+    ///   jig inventory -i inventories/prod --graph
+    ///
+    ///   jig inventory -i hosts.ini --host web1
+    #[command(after_long_help = ExitCode::HELP, verbatim_doc_comment)]
     Inventory(inventory::InventoryArgs),
 }
 

@@ -220,6 +220,9 @@ pub fn check_or_list(args: &RunArgs, what: ListWhat, out: &mut dyn Write) -> Exi
         Ok(inv) => inv,
         Err(code) => return code,
     };
+    if let Err(code) = check_limit(args, &inventory) {
+        return code;
+    }
     let load_opts = LoadOptions {
         roles_path: args.roles_path(),
     };
@@ -266,6 +269,7 @@ pub fn check_or_list(args: &RunArgs, what: ListWhat, out: &mut dyn Write) -> Exi
 fn load_inventory(args: &RunArgs) -> Result<Inventory, ExitCode> {
     let sources = args.inventory_sources();
     if sources.is_empty() {
+        warn_no_inventory();
         return Ok(Inventory::empty());
     }
     let inv = Inventory::load(&sources).map_err(|e| {
@@ -288,8 +292,79 @@ fn print_load_error(e: &LoadError) {
     print_error(&text);
 }
 
+/// ansible-playbook refuses to start when `--limit` leaves no host of a non-empty inventory.
+fn check_limit(args: &RunArgs, inventory: &Inventory) -> Result<(), ExitCode> {
+    if args.limit.is_empty() || inventory.host_names().is_empty() {
+        return Ok(());
+    }
+    let mut hosts = inventory.select("all").map_err(|e| {
+        print_error(&e.to_string());
+        ExitCode::Error
+    })?;
+    for l in &args.limit {
+        let matched = inventory.select(l).map_err(|e| {
+            print_error(&format!("--limit {l}: {e}"));
+            ExitCode::Error
+        })?;
+        if matched.is_empty() {
+            print_warning(&format!(
+                "Could not match supplied host pattern, ignoring: {l}"
+            ));
+        }
+        hosts.retain(|h| matched.contains(h));
+    }
+    if hosts.is_empty() {
+        print_error(
+            "Specified inventory, host pattern and/or --limit leaves us with no hosts to target.",
+        );
+        return Err(ExitCode::Error);
+    }
+    Ok(())
+}
+
+/// What ansible-playbook says when it runs without an inventory.
+fn warn_no_inventory() {
+    print_warning("No inventory was parsed, only implicit localhost is available");
+    print_warning(
+        "provided hosts list is empty, only localhost is available. Note that the implicit \
+         localhost does not match 'all'",
+    );
+}
+
+/// A message that starts with `file:line:column:` followed by the source lines it points at.
+fn with_snippet(message: &str) -> String {
+    let mut parts = message.splitn(4, ':');
+    let (Some(file), Some(line), Some(col)) = (parts.next(), parts.next(), parts.next()) else {
+        return message.to_string();
+    };
+    let (Ok(line), Ok(column)) = (line.parse::<u32>(), col.trim().parse::<u32>()) else {
+        return message.to_string();
+    };
+    let pos = crate::yaml::Pos {
+        file: Some(std::sync::Arc::new(PathBuf::from(file))),
+        line,
+        column,
+    };
+    match crate::report::console::source_snippet(&pos) {
+        Some(snippet) if !message.contains(snippet.lines().last().unwrap_or("")) => {
+            format!("{message}\n\n{}", snippet.trim_end())
+        }
+        _ => message.to_string(),
+    }
+}
+
 /// Runs every playbook in order with one console renderer and one merged recap.
 fn run_playbooks(args: &RunArgs) -> ExitCode {
+    if args.inventory_sources().is_empty() {
+        warn_no_inventory();
+    } else if !args.limit.is_empty() {
+        // The executor loads the inventory again; this early look only refuses a --limit
+        // that leaves nothing to do, before any play starts.
+        let checked = load_inventory(args).and_then(|inv| check_limit(args, &inv));
+        if let Err(code) = checked {
+            return code;
+        }
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -318,7 +393,7 @@ fn run_playbooks(args: &RunArgs) -> ExitCode {
             Ok(outcome) => code = code.max(ExitCode::from_stats(&outcome.stats)),
             Err(e) => {
                 renderer.finish();
-                print_error(&e.to_string());
+                print_error(&with_snippet(&e.to_string()));
                 return ExitCode::Error;
             }
         }
@@ -398,6 +473,22 @@ mod tests {
             super::super::Command::Run(a) => a,
             other => panic!("not run: {other:?}"),
         }
+    }
+
+    #[test]
+    fn error_messages_with_a_location_get_the_source_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("play book.yml");
+        std::fs::write(&f, "- hosts: all\n  tasks:\n    - bogus: {}\n").unwrap();
+        let msg = format!("{}:3:7: no action detected in task", f.display());
+        let shown = with_snippet(&msg);
+        assert!(shown.starts_with(&msg), "{shown}");
+        assert!(
+            shown.ends_with("3     - bogus: {}\n        ^ column 7"),
+            "{shown}"
+        );
+        assert_eq!(with_snippet("plain message"), "plain message");
+        assert_eq!(with_snippet("a:b:c: d"), "a:b:c: d");
     }
 
     #[test]

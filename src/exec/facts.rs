@@ -40,7 +40,7 @@ echo '@@jig-facts:cgroup'; cat /proc/1/cgroup
 echo '@@jig-facts:pid1env'; tr '\000' '\n' < /proc/1/environ | grep '^container='
 echo '@@jig-facts:systemd_container'; cat /run/systemd/container
 echo '@@jig-facts:xencap'; cat /proc/xen/capabilities
-echo '@@jig-facts:dmi'; for f in product_name sys_vendor product_family bios_vendor product_version product_serial product_uuid bios_version bios_date board_asset_tag board_name board_serial board_vendor board_version chassis_asset_tag chassis_serial chassis_vendor chassis_version chassis_type; do printf '%s=%s\n' "$f" "$(cat /sys/devices/virtual/dmi/id/$f)"; done
+echo '@@jig-facts:dmi'; (cd /sys/devices/virtual/dmi/id && grep -s -H '' product_name sys_vendor product_family bios_vendor product_version product_serial product_uuid bios_version bios_date board_asset_tag board_name board_serial board_vendor board_version chassis_asset_tag chassis_serial chassis_vendor chassis_version chassis_type) | sed 's/:/=/'
 echo '@@jig-facts:modules'; cut -d' ' -f1 /proc/modules | grep -E '^(kvm|vboxdrv|virtio)$'
 echo '@@jig-facts:selinux'; printf 'enforce=%s\n' "$(cat /sys/fs/selinux/enforce)"; printf 'policyvers=%s\n' "$(cat /sys/fs/selinux/policyvers)"; grep -E '^SELINUX(TYPE)?=' /etc/selinux/config
 echo '@@jig-facts:fips'; cat /proc/sys/crypto/fips_enabled
@@ -53,6 +53,7 @@ echo '@@jig-facts:route4'; ip -4 route get 8.8.8.8
 echo '@@jig-facts:route6'; ip -6 route get 2001:4860:4860::8888
 echo '@@jig-facts:mounts'; while read -r dev mnt fs opts dump pass; do case "$dev" in /*|\\*|*:/*) ;; *) continue;; esac; [ "$fs" = none ] && continue; printf '%s %s %s %s %s %s|%s\n' "$dev" "$mnt" "$fs" "$opts" "$dump" "$pass" "$(timeout 5 stat -f -c '%S %s %b %a %c %d' "$(printf '%b' "$mnt")")"; done < /proc/mounts
 echo '@@jig-facts:uuids'; for l in /dev/disk/by-uuid/*; do [ -e "$l" ] && echo "$(readlink -f "$l") ${l##*/}"; done
+echo '@@jig-facts:python'; p=$(command -v python3 || command -v python) && echo "$p" && "$p" --version 2>&1
 echo '@@jig-facts:env'; env -0 || cat /proc/$$/environ
 "#;
 
@@ -89,6 +90,7 @@ pub fn from_probe_output(raw: &str) -> VarMap {
     misc(&s, &mut f);
     network(&s, &mut f);
     mounts(&s, &mut f);
+    python(&s, &mut f);
     f.insert("local".into(), json!({}));
     f.insert("gather_subset".into(), json!(["all"]));
     f.insert("module_setup".into(), json!(true));
@@ -1269,6 +1271,56 @@ fn network(s: &Sections, f: &mut Map<String, Json>) {
         let key = name.replace(['-', ':', '.'], "_");
         f.insert(key, Json::Object(m));
     }
+}
+
+/// `ansible_python`: the host's Python, when it has one. jig never runs it, but roles choose
+/// packages by its version (`python{{ ansible_python.version.major }}-apt`).
+fn python(s: &Sections, f: &mut Map<String, Json>) {
+    let lines = s.lines("python");
+    let (Some(exe), Some(ver)) = (lines.first(), lines.get(1)) else {
+        return;
+    };
+    let Some(v) = ver.trim().strip_prefix("Python ") else {
+        return;
+    };
+    // `3.11.2`, or a pre-release such as `3.13.0rc1`.
+    let split = v
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(v.len());
+    let (nums, tail) = v.split_at(split);
+    let n: Vec<i64> = nums.split('.').filter_map(|x| x.parse().ok()).collect();
+    let (major, minor, micro) = (
+        n.first().copied().unwrap_or(0),
+        n.get(1).copied().unwrap_or(0),
+        n.get(2).copied().unwrap_or(0),
+    );
+    let level_len = tail
+        .find(|c: char| c.is_ascii_digit())
+        .unwrap_or(tail.len());
+    let (level, serial) = tail.split_at(level_len);
+    let releaselevel = match level {
+        "" => "final",
+        "a" => "alpha",
+        "b" => "beta",
+        "rc" => "candidate",
+        other => other,
+    };
+    let serial: i64 = serial.parse().unwrap_or(0);
+    f.insert(
+        "python".into(),
+        json!({
+            "executable": exe.trim(),
+            "has_sslcontext": true,
+            "type": "cpython",
+            "version": {"major": major, "micro": micro, "minor": minor,
+                        "releaselevel": releaselevel, "serial": serial},
+            "version_info": [major, minor, micro, releaselevel, serial],
+        }),
+    );
+    f.insert(
+        "python_version".into(),
+        json!(format!("{major}.{minor}.{micro}")),
+    );
 }
 
 /// `/proc/mounts` escapes spaces, tabs, newlines and backslashes as `\ooo`.

@@ -30,6 +30,7 @@ const COLOR_SKIP: &str = "0;36";
 const COLOR_UNREACHABLE: &str = "1;31";
 const COLOR_WARN: &str = "1;35";
 const COLOR_DEBUG: &str = "1;30";
+const COLOR_INCLUDED: &str = "0;36";
 const COLOR_DIFF_ADD: &str = "0;32";
 const COLOR_DIFF_REMOVE: &str = "0;31";
 const COLOR_DIFF_LINES: &str = "0;36";
@@ -473,6 +474,17 @@ impl Renderer for ConsoleRenderer {
                 } else {
                     self.display(&format!("skipping: {reason}"), Some(COLOR_SKIP));
                 }
+            }
+            Event::Included {
+                file,
+                hosts,
+                item_label,
+            } => {
+                let mut msg = format!("included: {file} for {}", hosts.join(", "));
+                if let Some(item) = item_label {
+                    msg.push_str(&format!(" => (item={item})"));
+                }
+                self.display(&msg, Some(COLOR_INCLUDED));
             }
             Event::Warning { message } => self.warn(message),
             Event::Recap { stats, .. } => self.on_recap(stats),

@@ -107,6 +107,16 @@ pub enum Event {
         /// left" (shown as the `NO MORE HOSTS LEFT` banner).
         reason: String,
     },
+    /// `include_tasks` loaded a task file for some hosts; shown as Ansible shows it:
+    /// `included: /abs/path/file.yml for web1, web2` (with ` => (item=label)` when looped).
+    Included {
+        /// The file included, absolute.
+        file: String,
+        /// The hosts it was included for, in order.
+        hosts: Vec<String>,
+        /// The loop item's label, when the include is looped.
+        item_label: Option<String>,
+    },
     /// Something the user should know that is not a failure.
     Warning {
         /// The text.

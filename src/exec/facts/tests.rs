@@ -146,6 +146,10 @@ fn debian12_container_matches_ansible_setup() {
         json!({"active": false, "device": "ifb0", "macaddress": "2e:69:d9:16:5b:0a",
                "mtu": 1500, "promisc": false, "type": "ether"})
     );
+    // The python section was added by hand (Debian 12's /usr/bin/python3); Ansible reports
+    // the interpreter it runs with instead.
+    assert_eq!(f["ansible_python_version"], json!("3.11.2"));
+    assert_eq!(f["ansible_python"]["version"]["major"], json!(3));
     // ansible_facts holds the same facts without the prefix.
     let af = &f["ansible_facts"];
     assert_eq!(af["os_family"], json!("Debian"));
@@ -187,6 +191,14 @@ fn ubuntu_on_kvm_with_systemd() {
     );
     assert_eq!(f["ansible_apparmor"], json!({"status": "enabled"}));
     assert_eq!(f["ansible_system_vendor"], json!("QEMU"));
+    assert_eq!(
+        f["ansible_python"],
+        json!({"executable": "/usr/bin/python3", "has_sslcontext": true, "type": "cpython",
+               "version": {"major": 3, "micro": 0, "minor": 13, "releaselevel": "candidate",
+                           "serial": 1},
+               "version_info": [3, 13, 0, "candidate", 1]})
+    );
+    assert_eq!(f["ansible_python_version"], json!("3.13.0"));
     assert_eq!(f["ansible_bios_vendor"], json!("SeaBIOS"));
     assert_eq!(
         f["ansible_product_name"],

@@ -364,6 +364,35 @@ fn wide_terminals_and_task_paths() {
     assert_eq!(lines[4], format!("task path: {}:5", playbook().display()));
 }
 
+/// As ansible-playbook 2.19 printed `include_tasks: inc.yml` for two hosts, coloured.
+#[test]
+fn included_files_are_announced() {
+    let ev = vec![
+        task("inc", 7),
+        Event::Included {
+            file: "/tmp/ref/inc.yml".into(),
+            hosts: vec!["web1".into(), "db1".into()],
+            item_label: None,
+        },
+        Event::Included {
+            file: "/tmp/ref/inc.yml".into(),
+            hosts: vec!["web1".into()],
+            item_label: Some("a b".into()),
+        },
+    ];
+    let out = render(
+        &ev,
+        ConsoleOptions {
+            color: true,
+            ..ConsoleOptions::default()
+        },
+    );
+    assert!(out.ends_with(
+        "\x1b[0;36mincluded: /tmp/ref/inc.yml for web1, db1\x1b[0m\n\
+         \x1b[0;36mincluded: /tmp/ref/inc.yml for web1 => (item=a b)\x1b[0m\n"
+    ));
+}
+
 #[test]
 fn playbook_header_only_from_vv() {
     for (verbosity, expected) in [
