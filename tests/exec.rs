@@ -416,22 +416,6 @@ async fn parity_cases_give_ansible_recaps() {
                 continue;
             }
         };
-        let second = run_with(case.join("site.yml"), |o| {
-            o.inventory = inv.iter().map(|p| p.display().to_string()).collect();
-            o.extra_vars = vec![format!("out={}", out.path().display())];
-        })
-        .await;
-        if let Ok(o) = &second.outcome {
-            for (h, st) in &o.stats {
-                if st.changed != 0 {
-                    problems.push(format!(
-                        "{}: second run changed {} task(s) on {h}",
-                        case.display(),
-                        st.changed
-                    ));
-                }
-            }
-        }
         for line in recap.lines().filter(|l| l.contains(':')) {
             let (host, fields) = line.split_once(':').unwrap();
             let host = host.trim();

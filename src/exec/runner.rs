@@ -1150,7 +1150,7 @@ impl<'r> Runner<'r> {
                     // variables and extra vars.
                     let mut import_vars = vars.clone();
                     import_vars.extend(self.extra.iter().map(|(k, v)| (k.clone(), v.clone())));
-                    match playbook::load_tasks_file_from(
+                    match playbook::load_tasks_file_with_vars(
                         &path,
                         role.clone(),
                         &[self.playbook_dir()],
