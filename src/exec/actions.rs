@@ -147,10 +147,16 @@ fn debug(ctx: &Ctx<'_>, scope: &VarScope) -> Outcome {
         shown.insert(expr, value);
         out.debug_output = Some(Json::Object(shown));
     } else {
-        let msg = match args.get("msg") {
-            Some(m) => templ(ctx, scope, "msg", m)?,
-            None => json!("Hello world!"),
-        };
+        // Templated as a whole so that `msg: "{{ omit }}"` falls back to the default.
+        let mut raw = VarMap::new();
+        if let Some(m) = args.get("msg") {
+            raw.insert("msg".into(), m.clone());
+        }
+        let templated = template_args(ctx, scope, &raw)?;
+        let msg = templated
+            .get("msg")
+            .cloned()
+            .unwrap_or_else(|| json!("Hello world!"));
         out.result.insert("msg".into(), msg.clone());
         out.debug_output = Some(json!({ "msg": msg }));
     }

@@ -10,13 +10,15 @@
 //! controller-side actions (debug, set_fact, assert, include_*...); `loops` expands `loop` and
 //! `with_*`; `keywords` does keyword inheritance; `connect` picks a host's transport.
 
-pub mod actions;
-pub mod connect;
+mod actions;
+mod connect;
 pub mod facts;
-pub mod keywords;
-pub mod loops;
-pub mod runner;
-pub mod task;
+mod keywords;
+mod loops;
+mod runner;
+mod task;
+
+pub use task::NO_LOG_NOTICE;
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -135,7 +137,9 @@ pub async fn run(opts: &RunOptions, renderer: &mut dyn Renderer) -> Result<RunOu
     let pb_dir = std::path::absolute(&pb.dir).unwrap_or_else(|_| pb.dir.clone());
     let mut runner = runner::Runner::new(opts, renderer, inventory, extra, pb_dir);
     for play in pb.plays {
-        runner.run_play(play).await?;
+        if !runner.run_play(play).await? {
+            break;
+        }
     }
     let stats = runner.stats();
     runner.emit(Event::Recap {

@@ -43,7 +43,6 @@ struct HostState {
     /// Unreachable in an earlier play.
     unreachable: bool,
     facts: Arc<VarMap>,
-    gathered: bool,
     host_facts: Arc<VarMap>,
     conn: Option<Result<Arc<Connection>, String>>,
 }
@@ -95,6 +94,8 @@ struct PlayState {
     role_layers: Vec<(Layer, Arc<VarMap>)>,
     role_names: Vec<String>,
     any_errors_fatal: bool,
+    /// `max_fail_percentage`: past it, the play ends for every host of the batch.
+    max_fail_percentage: Option<f64>,
     no_more_hosts_reported: bool,
 }
 
@@ -213,8 +214,9 @@ impl<'r> Runner<'r> {
         }
     }
 
-    /// Runs one play.
-    pub async fn run_play(&mut self, play: Play) -> Result<(), RunError> {
+    /// Runs one play. Returns false when every host of a batch failed: as in Ansible, the
+    /// playbook then stops.
+    pub async fn run_play(&mut self, play: Play) -> Result<bool, RunError> {
         let pscope = self.pattern_scope();
         let pattern =
             self.render_text(&play.hosts, &pscope)
@@ -251,7 +253,7 @@ impl<'r> Runner<'r> {
             self.emit(Event::NoHosts {
                 reason: "no hosts matched".into(),
             });
-            return Ok(());
+            return Ok(true);
         }
         let batches = serial_batches(play.serial.as_ref(), &hosts, &self.templar, &pscope)
             .map_err(|message| RunError::Playbook {
@@ -268,10 +270,10 @@ impl<'r> Runner<'r> {
                 .iter()
                 .all(|h| self.hosts.get(h).is_some_and(|s| s.failed || s.unreachable));
             if all_failed {
-                break;
+                return Ok(false);
             }
         }
-        Ok(())
+        Ok(true)
     }
 
     async fn run_batch(
@@ -296,12 +298,9 @@ impl<'r> Runner<'r> {
             rescuable: false,
         };
 
+        // Like Ansible's default (`gathering = implicit`), every play gathers facts again.
         if play.gather_facts.unwrap_or(true) {
-            let need: Vec<String> = hosts
-                .iter()
-                .filter(|h| !self.hosts.get(*h).is_some_and(|s| s.gathered))
-                .cloned()
-                .collect();
+            let need: Vec<String> = hosts.clone();
             if !need.is_empty() {
                 let t = Task {
                     name: Some("Gathering Facts".into()),
@@ -352,6 +351,12 @@ impl<'r> Runner<'r> {
                 .and_then(crate::modules::args::parse_bool)
                 .unwrap_or(false),
             role_names: play.role_names.clone(),
+            max_fail_percentage: play.max_fail_percentage.as_ref().and_then(|v| {
+                v.as_f64().or_else(|| {
+                    v.as_str()
+                        .and_then(|s| s.trim().trim_end_matches('%').parse().ok())
+                })
+            }),
             ..PlayState::default()
         };
         // Roles listed in `roles:` expose their defaults and vars to the whole play.
@@ -817,7 +822,18 @@ impl<'r> Runner<'r> {
         };
         let task_arc = Arc::new(task.clone());
         let eff_arc = Arc::new(eff.clone());
-        let sem = Arc::new(Semaphore::new(self.opts.forks.max(1)));
+        let throttle = eff
+            .kw
+            .throttle
+            .as_ref()
+            .and_then(|v| self.templar.template_value(v, &first_scope).ok())
+            .and_then(|v| {
+                v.as_u64()
+                    .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+            })
+            .filter(|t| *t > 0)
+            .map_or(usize::MAX, |t| t as usize);
+        let sem = Arc::new(Semaphore::new(self.opts.forks.max(1).min(throttle)));
         let mut set = JoinSet::new();
         let mut ids = std::collections::HashMap::new();
         for h in &targets {
@@ -884,6 +900,27 @@ impl<'r> Runner<'r> {
             .as_ref()
             .and_then(crate::modules::args::parse_bool)
             .unwrap_or(self.ps.any_errors_fatal);
+        if let Some(pct) = self.ps.max_fail_percentage {
+            let batch = self.ps.all.len().max(1);
+            let failed = self
+                .ps
+                .all
+                .iter()
+                .filter(|h| {
+                    self.ps
+                        .hosts
+                        .get(*h)
+                        .is_some_and(|p| p.failed || p.unreachable)
+                })
+                .count();
+            if (failed * 100) as f64 / batch as f64 > pct {
+                for p in self.ps.hosts.values_mut() {
+                    if !p.failed && !p.unreachable {
+                        p.ended = true;
+                    }
+                }
+            }
+        }
         if fatal
             && outcomes
                 .iter()
@@ -912,7 +949,6 @@ impl<'r> Runner<'r> {
             let mut f = (*hs.facts).clone();
             f.extend(g.iter().map(|(k, v)| (k.clone(), v.clone())));
             hs.facts = Arc::new(f);
-            hs.gathered = true;
         }
         if o.register.is_some() || !o.facts.is_empty() {
             let hf = Arc::make_mut(&mut hs.host_facts);
@@ -1080,7 +1116,6 @@ impl<'r> Runner<'r> {
                             if let Some(hs) = self.hosts.get_mut(&o.host) {
                                 hs.facts = Arc::new(VarMap::new());
                                 hs.host_facts = Arc::new(VarMap::new());
-                                hs.gathered = false;
                             }
                         }
                         "end_role" => self.emit(Event::Warning {
@@ -1111,12 +1146,16 @@ impl<'r> Runner<'r> {
             match d {
                 Directive::IncludeTasks { path, vars, apply } => {
                     let role = eff.role.clone();
+                    // Names of static imports inside the file may use the include's
+                    // variables and extra vars.
+                    let mut import_vars = vars.clone();
+                    import_vars.extend(self.extra.iter().map(|(k, v)| (k.clone(), v.clone())));
                     match playbook::load_tasks_file_with_vars(
                         &path,
                         role.clone(),
                         &[self.playbook_dir()],
                         &self.load_opts,
-                        &Default::default(),
+                        &import_vars,
                     ) {
                         Ok(items) => {
                             let mut inc = inh.enter_keywords(&apply);

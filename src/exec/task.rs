@@ -262,10 +262,11 @@ impl TaskJob {
             .ok()
             .flatten()
             .unwrap_or(self.flags.diff);
+        // As in Ansible, `ansible_check_mode` reflects --check, not a task's `check_mode:`.
         let magic = crate::vars::magic::task_magic(&crate::vars::magic::TaskMagic {
             role: None,
-            check_mode: check,
-            diff_mode: diff,
+            check_mode: self.flags.check,
+            diff_mode: self.flags.diff,
             connection: self.conn.as_ref().ok().map(|c| c.kind()),
         });
         self.scope.push(Layer::Magic, Arc::new(magic));
@@ -639,10 +640,34 @@ async fn run_item(ctx: &Ctx<'_>, scope: &VarScope, loop_vars: Option<&VarMap>) -
                 .or_else(|| d.as_str().and_then(|s| s.trim().parse().ok()))
         })
         .unwrap_or(5.0);
+    let timeout = task
+        .keywords
+        .timeout
+        .as_ref()
+        .or(ctx.job.eff.kw.timeout.as_ref())
+        .and_then(|t| templar.template_value(t, scope).ok())
+        .and_then(|t| {
+            t.as_f64()
+                .or_else(|| t.as_str().and_then(|s| s.trim().parse().ok()))
+        })
+        .filter(|t| *t > 0.0);
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let mut out = actions::dispatch(ctx, scope, loop_vars).await;
+        let run = actions::dispatch(ctx, scope, loop_vars);
+        let mut out = match timeout {
+            Some(secs) => match tokio::time::timeout(Duration::from_secs_f64(secs), run).await {
+                Ok(out) => out,
+                Err(_) => {
+                    return ActionOutput::failed(format!(
+                        "The {} action failed to execute in the expected time frame ({secs}) \
+                         and was terminated",
+                        task.action
+                    ));
+                }
+            },
+            None => run.await,
+        };
         if out.unreachable {
             return out;
         }
@@ -662,9 +687,10 @@ async fn run_item(ctx: &Ctx<'_>, scope: &VarScope, loop_vars: Option<&VarMap>) -
             return out;
         }
         if attempt >= attempts_allowed {
+            // Ansible's own number when retries run out: `attempts` is the retries asked for.
             out.result.insert("failed".into(), json!(true));
             out.result
-                .insert("retries".into(), json!(attempts_allowed - 1));
+                .insert("attempts".into(), json!(attempts_allowed.saturating_sub(1)));
             if !out.result.contains_key("msg") {
                 out.result.insert(
                     "msg".into(),
@@ -830,6 +856,23 @@ pub fn become_for(ctx: &Ctx<'_>, scope: &VarScope) -> Result<Option<Become>, Str
 /// `delegate_to: localhost` (and hosts that use the local transport).
 pub fn connection_for(ctx: &Ctx<'_>, scope: &VarScope) -> Result<Arc<Connection>, String> {
     let job = ctx.job;
+    // `connection: local` on the play, block or task runs it on the controller.
+    if let Some(c) = &job.eff.kw.connection {
+        let c = job
+            .templar
+            .template_value(c, scope)
+            .map_err(|e| ctx.template_failure("connection", &e))?;
+        match scalar_string(&c).as_str() {
+            "local" => return Ok(job.local.clone()),
+            "ssh" | "smart" | "paramiko" => {}
+            other => {
+                return Err(format!(
+                    "{}: the '{other}' connection is not supported by jig (use local)",
+                    ctx.location()
+                ));
+            }
+        }
+    }
     let Some(d) = &job.eff.kw.delegate_to else {
         return job.conn.clone();
     };
@@ -1048,6 +1091,113 @@ pub fn diff_json(d: &Diff) -> Json {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::connection::local::LocalConnection;
+
+    fn job(kw: Keywords, vars: VarMap) -> TaskJob {
+        let task = Task {
+            name: Some("t".into()),
+            action: "command".into(),
+            keywords: kw.clone(),
+            ..Task::default()
+        };
+        let eff = Effective {
+            when: Vec::new(),
+            tags: Vec::new(),
+            kw,
+            role: None,
+        };
+        let mut scope = VarScope::new();
+        scope.push(Layer::HostVars, Arc::new(vars));
+        TaskJob {
+            task: Arc::new(task),
+            eff: Arc::new(eff),
+            display_name: "t".into(),
+            host: "h".into(),
+            scope,
+            conn: Err("no transport".into()),
+            local: Arc::new(Connection::Local(LocalConnection::new("localhost"))),
+            templar: Templar::new(),
+            flags: Arc::new(Flags {
+                check: false,
+                diff: false,
+                verbosity: 0,
+                playbook_dir: PathBuf::from("/"),
+            }),
+        }
+    }
+
+    fn ctx(job: &TaskJob) -> Ctx<'_> {
+        Ctx {
+            job,
+            check: false,
+            diff: false,
+            dirs: SearchDirs::default(),
+        }
+    }
+
+    #[test]
+    fn become_comes_from_keywords_then_connection_variables() {
+        let kw = Keywords {
+            become_: Some(json!("{{ do_become }}")),
+            become_user: Some(json!("app user")),
+            become_flags: Some(json!("-E --preserve-env='A B'")),
+            ..Keywords::default()
+        };
+        let mut vars = VarMap::new();
+        vars.insert("do_become".into(), json!("yes"));
+        let j = job(kw, vars.clone());
+        let b = become_for(&ctx(&j), &j.scope).unwrap().unwrap();
+        assert_eq!(b.user, "app user");
+        assert_eq!(b.method, BecomeMethod::Sudo);
+        assert_eq!(b.flags, vec!["-E", "--preserve-env=A B"]);
+
+        vars.insert("ansible_become".into(), json!(true));
+        vars.insert("ansible_become_method".into(), json!("su"));
+        let j = job(Keywords::default(), vars.clone());
+        let b = become_for(&ctx(&j), &j.scope).unwrap().unwrap();
+        assert_eq!((b.user.as_str(), b.method), ("root", BecomeMethod::Su));
+
+        vars.insert("ansible_become_method".into(), json!("doas"));
+        let j = job(Keywords::default(), vars);
+        let e = become_for(&ctx(&j), &j.scope).unwrap_err();
+        assert!(e.contains("doas") && e.contains("task 't'"), "{e}");
+
+        let j = job(Keywords::default(), VarMap::new());
+        assert_eq!(become_for(&ctx(&j), &j.scope).unwrap(), None);
+    }
+
+    #[test]
+    fn environment_merges_in_order_and_stringifies() {
+        let kw = Keywords {
+            environment: vec![
+                json!({"A": 1, "B": "x"}),
+                json!({"B": "{{ b }}", "C": true}),
+            ],
+            ..Keywords::default()
+        };
+        let mut vars = VarMap::new();
+        vars.insert("b".into(), json!("y $(z)"));
+        let j = job(kw, vars);
+        let env = environment(&ctx(&j), &j.scope).unwrap();
+        let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        assert_eq!(pairs, vec![("A", "1"), ("B", "y $(z)"), ("C", "True")]);
+    }
+
+    #[tokio::test]
+    async fn a_host_without_transport_is_unreachable_for_modules() {
+        let mut j = job(Keywords::default(), VarMap::new());
+        j.task = Arc::new(Task {
+            action: "command".into(),
+            args: [("_raw_params".to_string(), json!("true"))]
+                .into_iter()
+                .collect(),
+            ..Task::default()
+        });
+        let out = j.run().await;
+        assert_eq!(out.status, Status::Unreachable);
+        assert_eq!(out.summary.msg.as_deref(), Some("no transport"));
+    }
 
     #[test]
     fn suggestions_use_edit_distance() {

@@ -112,9 +112,9 @@ pub fn play_magic(m: &PlayMagic<'_>) -> VarMap {
 pub struct TaskMagic<'a> {
     /// The role the task belongs to: (name, path, parents innermost first).
     pub role: Option<(&'a str, &'a Path, &'a [String])>,
-    /// Effective check mode for the task.
+    /// `--check` (Ansible does not change it for a task's `check_mode:`).
     pub check_mode: bool,
-    /// Effective diff mode for the task.
+    /// `--diff`.
     pub diff_mode: bool,
     /// The transport used for the host (`ansible_connection`), when known.
     pub connection: Option<&'a str>,

@@ -212,6 +212,14 @@ cases!(
     loops,
     control_flow,
     tags_check_nolog,
+    commands,
+    copy_module,
+    template_module,
+    file_module,
+    text_edit,
+    info_modules,
+    yaml_forms,
+    hostile_names,
 );
 
 #[test]
