@@ -239,6 +239,43 @@ pub(crate) fn root_name(path: &str) -> Option<&str> {
 }
 
 /// The identifiers of an expression that are not attributes, filters, tests or strings.
+/// The name an undefined error carries when minijinja gave no span to take it from.
+pub(crate) const UNKNOWN_OPERAND: &str = "a value";
+
+/// Dotted variable paths (`a.b`, `r_raw.rc`) outside string literals, in order.
+pub(crate) fn dotted_paths(expr: &str) -> Vec<&str> {
+    let b = expr.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c == b'\'' || c == b'"' {
+            let mut j = i + 1;
+            while j < b.len() && b[j] != c {
+                j += if b[j] == b'\\' { 2 } else { 1 };
+            }
+            i = j + 1;
+            continue;
+        }
+        let starts_word = (c.is_ascii_alphabetic() || c == b'_')
+            && (i == 0
+                || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_' || b[i - 1] == b'.'));
+        if starts_word {
+            let start = i;
+            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'.') {
+                i += 1;
+            }
+            let word = expr[start..i].trim_end_matches('.');
+            if word.contains('.') {
+                out.push(word);
+            }
+            continue;
+        }
+        i += 1;
+    }
+    out
+}
+
 pub(crate) fn identifiers(expr: &str) -> Vec<&str> {
     let b = expr.as_bytes();
     let mut out = Vec::new();
@@ -418,7 +455,7 @@ impl TemplateError {
                 };
                 let name = operand.unwrap_or_else(|| strip_delims(&snippet));
                 let name = if name.is_empty() {
-                    "a value".to_string()
+                    UNKNOWN_OPERAND.to_string()
                 } else {
                     // `{{ x | lower }}`: the undefined value is the filtered operand.
                     name.split('|').next().unwrap_or(name).trim().to_string()

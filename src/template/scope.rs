@@ -88,6 +88,26 @@ impl Resolver {
         }
     }
 
+    /// The first dotted path in `text` (`r.rc`, `a.b.c`) whose root variable is defined but
+    /// whose attribute is missing from the variable's (untemplated) value: the usual culprit
+    /// when a registered result lacks a key, e.g. a task skipped in check mode.
+    fn missing_attribute(&self, text: &str) -> Option<String> {
+        for path in super::error::dotted_paths(text) {
+            let mut parts = path.split('.');
+            let Some(mut value) = parts.next().and_then(|root| self.scope.get(root)) else {
+                continue;
+            };
+            for key in parts {
+                match value.get(key) {
+                    Some(next) => value = next,
+                    None if value.is_object() => return Some(path.to_string()),
+                    None => break,
+                }
+            }
+        }
+        None
+    }
+
     /// For an undefined error whose text is a whole expression (`foo ~ 'x'`), names the first
     /// variable in it that the scope does not define.
     fn pinpoint(&self, err: TemplateError) -> TemplateError {
@@ -97,11 +117,19 @@ impl Resolver {
                 template,
                 line,
             } if super::error::root_name(&name).is_none() => {
-                let culprit = super::error::identifiers(&name)
+                // With no usable snippet the name is a placeholder; look at the whole template.
+                let text = if name == super::error::UNKNOWN_OPERAND {
+                    template.as_str()
+                } else {
+                    name.as_str()
+                };
+                let culprit = super::error::identifiers(text)
                     .into_iter()
-                    .find(|id| self.scope.get(id).is_none() && !super::error::is_builtin_name(id));
+                    .find(|id| self.scope.get(id).is_none() && !super::error::is_builtin_name(id))
+                    .map(str::to_string)
+                    .or_else(|| self.missing_attribute(text));
                 TemplateError::Undefined {
-                    name: culprit.map(str::to_string).unwrap_or(name),
+                    name: culprit.unwrap_or(name),
                     template,
                     line,
                 }

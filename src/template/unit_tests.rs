@@ -417,6 +417,13 @@ fn error_messages_point_at_the_culprit() {
             "'bar' is undefined",
         ),
         ("{{ 1 + }}", json!({}), "syntax error"),
+        (
+            // A registered result without `rc` (skipped in check mode) inside a literal: the
+            // message names the missing attribute, not a word of the template.
+            "{{ {'a value': {'rc': r.rc}} }}",
+            json!({"r": {"skipped": true}}),
+            "'r' has no attribute or key 'rc'",
+        ),
     ];
     for (t, v, want) in cases {
         let e = err(t, v.clone()).to_string();
