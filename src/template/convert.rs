@@ -140,7 +140,7 @@ pub(crate) fn py_str(v: &Value) -> String {
 /// The output formatter: Python's `str()` of the value, except that `none` prints as nothing
 /// (as Ansible 2.19 does when concatenating) and undefined values are an error.
 pub(crate) fn formatter(out: &mut Output, state: &mut State, v: &Value) -> Result<(), Error> {
-    if v.is_undefined() {
+    if v.is_undefined() || holds_undefined(v, 0) {
         return Err(undefined_error());
     }
     if let Some(ctx) = state.lookup(super::scope::RESOLVER_KEY)
@@ -149,6 +149,31 @@ pub(crate) fn formatter(out: &mut Output, state: &mut State, v: &Value) -> Resul
         obj.record_emit(v);
     }
     out.write_str(&formatted(v)).map_err(Error::from)
+}
+
+/// Whether a list or mapping built in the template holds an undefined value
+/// (`{{ {'rc': r.rc} }}` with no `r.rc`), which Ansible reports instead of printing a hole.
+/// The variable-scope objects are not walked: printing them is not a value being built.
+fn holds_undefined(v: &Value, depth: usize) -> bool {
+    if depth > 32 || super::scope::is_scope_object(v) {
+        return false;
+    }
+    match v.kind() {
+        ValueKind::Seq => v
+            .try_iter()
+            .map(|mut it| it.any(|x| x.is_undefined() || holds_undefined(&x, depth + 1)))
+            .unwrap_or(false),
+        ValueKind::Map => v
+            .try_iter()
+            .map(|mut keys| {
+                keys.any(|k| {
+                    let item = v.get_item(&k).unwrap_or(Value::UNDEFINED);
+                    item.is_undefined() || holds_undefined(&item, depth + 1)
+                })
+            })
+            .unwrap_or(false),
+        _ => false,
+    }
 }
 
 /// The text `{{ v }}` writes.

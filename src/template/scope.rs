@@ -366,6 +366,14 @@ impl ScopeObj {
     }
 }
 
+/// Whether `v` is one of the objects that expose a whole variable scope (`vars`, `hostvars`,
+/// the render context), which are never walked eagerly.
+pub(crate) fn is_scope_object(v: &Value) -> bool {
+    v.downcast_object_ref::<ScopeObj>().is_some()
+        || v.downcast_object_ref::<VarsObj>().is_some()
+        || v.downcast_object_ref::<HostVarsObj>().is_some()
+}
+
 impl Object for ScopeObj {
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
         let name = key.as_str()?;
