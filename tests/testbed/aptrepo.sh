@@ -11,7 +11,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 # Small on purpose: a package with no dependency (hello), one more (tree), one whose
 # dependencies are not in the image (jq: libjq1, libonig5) and one that ships a service
 # (cron), for the package and service module tests.
-REPO_PACKAGES="hello tree jq cron"
+REPO_PACKAGES=(hello tree jq cron)
 
 need_root
 need_cmd apt-get dpkg-scanpackages flock sha256sum gzip
@@ -32,7 +32,7 @@ if [ "$force" -eq 0 ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; the
     exit 0
 fi
 
-log "building the local apt repository ($REPO_PACKAGES)"
+log "building the local apt repository (${REPO_PACKAGES[*]})"
 new="$JIG_TESTBED_APTREPO.new"
 rm -rf "$new"
 mkdir -p "$new/partial"
@@ -50,7 +50,7 @@ DEBIAN_FRONTEND=noninteractive apt-get -qq -y --download-only --no-install-recom
     -o Dir::State::status="$rootfs/var/lib/dpkg/status" \
     -o Dir::Cache="$apt_state/cache" \
     -o Dir::Cache::archives="$new" \
-    install $REPO_PACKAGES >"$JIG_TESTBED_CACHE/apt-repo.log" 2>&1 \
+    install "${REPO_PACKAGES[@]}" >"$JIG_TESTBED_CACHE/apt-repo.log" 2>&1 \
     || die "downloading packages failed; see $JIG_TESTBED_CACHE/apt-repo.log"
 rm -rf "$new/partial" "$new/lock"
 
@@ -72,5 +72,5 @@ rm -rf "$new/partial" "$new/lock"
 echo "$want" >"$new/.jig-testbed-recipe"
 rm -rf "$JIG_TESTBED_APTREPO"
 mv "$new" "$JIG_TESTBED_APTREPO"
-log "apt repository ready: $(ls "$JIG_TESTBED_APTREPO"/*.deb | wc -l) packages in $JIG_TESTBED_APTREPO"
+log "apt repository ready: $(find "$JIG_TESTBED_APTREPO" -name '*.deb' | wc -l) packages in $JIG_TESTBED_APTREPO"
 printf '%s\n' "$JIG_TESTBED_APTREPO"

@@ -50,10 +50,11 @@ proc_id() {
     stat="$(cat "/proc/$pid/stat" 2>/dev/null)" || return 1
     stat="${stat##*) }"
     # After the command name: field 3 is state; starttime is field 22, i.e. the 20th here.
-    set -- $stat
+    local fields
+    read -ra fields <<<"$stat"
     # A zombie has exited already; only its parent's wait is missing.
-    [ "$1" != Z ] || return 1
-    printf '%s %s\n' "$pid" "${20}"
+    [ "${fields[0]}" != Z ] || return 1
+    printf '%s %s\n' "$pid" "${fields[19]}"
 }
 
 # True when the process recorded in FILE ("pid starttime") is still that process.
@@ -76,10 +77,15 @@ kill_recorded() {
     die "process in $file did not die"
 }
 
+# The test-bed links carry IPv4 only: no router solicitations or other IPv6 chatter.
+no_ipv6() {
+    echo 1 >"/proc/sys/net/ipv6/conf/$1/disable_ipv6" 2>/dev/null || true
+}
+
 ensure_bridge() {
     if ! ip link show "$JIG_TESTBED_BRIDGE" >/dev/null 2>&1; then
         ip link add "$JIG_TESTBED_BRIDGE" type bridge
-        sysctl -qw "net.ipv6.conf.$JIG_TESTBED_BRIDGE.disable_ipv6=1" 2>/dev/null || true
+        no_ipv6 "$JIG_TESTBED_BRIDGE"
         ip addr add "$JIG_TESTBED_GATEWAY/24" dev "$JIG_TESTBED_BRIDGE"
         ip link set "$JIG_TESTBED_BRIDGE" up
     fi
@@ -96,15 +102,17 @@ claim() {
     local name="$1" want="$2" i
     mkdir -p "$hosts_dir" "$slots_dir"
     mkdir "$hosts_dir/$name" 2>/dev/null || die "host '$name' is already up (host.sh down $name)"
+    # Marks the half-built host as this call's, so a failure below is cleaned up by us only.
+    echo "$$" >"$hosts_dir/$name/claimer"
     local index=""
     if [ "$want" = auto ]; then
         for i in $(seq 1 253); do
             if mkdir "$slots_dir/$i" 2>/dev/null; then index="$i"; break; fi
         done
-        [ -n "$index" ] || { rmdir "$hosts_dir/$name"; die "all 253 test-bed addresses are in use"; }
+        [ -n "$index" ] || { rm -rf "${hosts_dir:?}/$name"; die "all 253 test-bed addresses are in use"; }
     else
         mkdir "$slots_dir/$want" 2>/dev/null \
-            || { rmdir "$hosts_dir/$name"; die "index $want is taken by host '$(cat "$slots_dir/$want/name" 2>/dev/null)'"; }
+            || { rm -rf "${hosts_dir:?}/$name"; die "index $want is taken by host '$(cat "$slots_dir/$want/name" 2>/dev/null)'"; }
         index="$want"
     fi
     echo "$name" >"$slots_dir/$index/name"
@@ -115,10 +123,10 @@ claim() {
     local ns="jig-$name" veth="jv$index"
     ip netns add "$ns"
     ip link add "$veth" type veth peer name eth0 netns "$ns"
-    sysctl -qw "net.ipv6.conf.$veth.disable_ipv6=1" 2>/dev/null || true
+    no_ipv6 "$veth"
     ip link set "$veth" master "$JIG_TESTBED_BRIDGE" up
     ip -n "$ns" link set lo up
-    ip netns exec "$ns" sysctl -qw net.ipv6.conf.eth0.disable_ipv6=1 2>/dev/null || true
+    ip netns exec "$ns" sh -c 'echo 1 >/proc/sys/net/ipv6/conf/eth0/disable_ipv6' 2>/dev/null || true
     ip -n "$ns" addr add "$JIG_TESTBED_NET.$index/24" dev eth0
     ip -n "$ns" link set eth0 up
     # A default route so the host has one (facts report default_ipv4); the controller does
@@ -161,7 +169,12 @@ up() {
     repo="$("$here/aptrepo.sh")"
     mkdir -p "$JIG_TESTBED_RUN"
     reap_orphans
-    with_lock claim "$name" "$want"
+    if ! with_lock claim "$name" "$want"; then
+        if [ "$(cat "$hosts_dir/$name/claimer" 2>/dev/null)" = "$$" ]; then
+            down "$name" >/dev/null 2>&1 || true
+        fi
+        exit 1
+    fi
     local state="$hosts_dir/$name" addr
     addr="$(cat "$state/address")"
     if [ -n "${JIG_TESTBED_OWNER:-}" ]; then
@@ -195,7 +208,7 @@ up() {
     # The init is unshare's only child; its pid (in our namespace) is what `stop` kills.
     local i child=""
     for i in $(seq 1 200); do
-        child="$(cat "/proc/$outer/task/$outer/children" 2>/dev/null | tr -d ' ')" || true
+        child="$(tr -d ' ' <"/proc/$outer/task/$outer/children" 2>/dev/null)" || true
         [ -n "$child" ] && break
         recorded_alive "$state/unshare.pid" || break
         sleep 0.02
@@ -245,7 +258,7 @@ down() {
     fi
     rm -rf "$state"
     if [ -n "$index" ] && [ "$(cat "$slots_dir/$index/name" 2>/dev/null)" = "$name" ]; then
-        rm -rf "$slots_dir/$index"
+        rm -rf "${slots_dir:?}/$index"
     fi
     with_lock remove_bridge_if_idle
 }

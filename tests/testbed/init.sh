@@ -15,6 +15,7 @@ mount -t proc proc /proc
 mount -t sysfs -o ro sysfs /sys 2>/dev/null || echo "jig-init: sysfs not mounted" >&2
 mount -t tmpfs -o mode=0755,size=1m,nosuid,noexec tmpfs /dev
 for spec in "null 1 3" "zero 1 5" "full 1 7" "random 1 8" "urandom 1 9" "tty 5 0"; do
+    # shellcheck disable=SC2086 # splitting "name major minor" is the point
     set -- $spec
     mknod -m 0666 "/dev/$1" c "$2" "$3"
 done

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # Shared settings and helpers for the jig test bed scripts; sourced, never run.
 # Why a library: rootfs.sh, aptrepo.sh and host.sh must agree on the cache layout, the mirror
 # and the address plan, and a second copy of any of these would drift.
