@@ -6,6 +6,7 @@
 # Rebuilt only when this script or the rootfs changes (a stamp records both).
 # Usage: aptrepo.sh [--force]      prints the repository path on stdout when it is ready.
 here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$here/lib.sh"
 
 # Small on purpose: a package with no dependency (hello), one more (tree), one whose
@@ -55,7 +56,7 @@ DEBIAN_FRONTEND=noninteractive apt-get -qq -y --download-only --no-install-recom
 rm -rf "$new/partial" "$new/lock"
 
 (
-    cd "$new"
+    cd "$new" || die "cannot enter $new"
     dpkg-scanpackages --multiversion . /dev/null >Packages 2>/dev/null
     gzip -9nk Packages
     # A Release file so apt accepts the flat repository ([trusted=yes] skips signatures).

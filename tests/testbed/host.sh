@@ -6,7 +6,9 @@
 # $JIG_TESTBED_RUN and ended by recorded pid, never by process name.
 #
 # Usage:
-#   host.sh up NAME INDEX|auto   start a host (prints "NAME ADDRESS"); INDEX is 1..253
+#   host.sh up NAME INDEX|auto [--python]
+#                                start a host (prints "NAME ADDRESS"); INDEX is 1..253;
+#                                --python: from the rootfs with python3 (for ansible-core)
 #   host.sh down NAME            stop it and remove every trace (mounts, netns, veth, files)
 #   host.sh down-all             down every host, then the bridge
 #   host.sh stop NAME            fault: kill its init (the host is gone; `down` still cleans)
@@ -21,6 +23,7 @@
 # process that owns the host: hosts whose owner died are taken down by the next `up`),
 # JIG_TESTBED_RSA=1 (give hosts an RSA host key too, besides ed25519 and ecdsa).
 here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$here/lib.sh"
 
 DISK_MB="${JIG_TESTBED_DISK_MB:-512}"
@@ -158,14 +161,15 @@ reap_orphans() {
 }
 
 up() {
-    local name="$1" want="$2"
+    local name="$1" want="$2" flavour="${3:-}"
+    [ -z "$flavour" ] || [ "$flavour" = --python ] || usage
     check_name "$name"
     [ "$want" = auto ] || { [[ "$want" =~ ^[0-9]+$ ]] && [ "$want" -ge 1 ] && [ "$want" -le 253 ]; } \
         || die "bad index '$want': use 1..253 or auto"
     need_root
     need_cmd ip unshare chroot ssh-keygen mount umount flock setsid
     local rootfs repo
-    rootfs="$("$here/rootfs.sh")"
+    rootfs="$("$here/rootfs.sh" ${flavour:+"$flavour"})"
     repo="$("$here/aptrepo.sh")"
     mkdir -p "$JIG_TESTBED_RUN"
     reap_orphans
@@ -329,7 +333,7 @@ status() {
 
 cmd="${1:-}"
 case "$cmd" in
-    up) [ $# -eq 3 ] || usage; up "$2" "$3" ;;
+    up) [ $# -eq 3 ] || [ $# -eq 4 ] || usage; up "$2" "$3" "${4:-}" ;;
     down) [ $# -eq 2 ] || usage; need_root; down "$2" ;;
     down-all) [ $# -eq 1 ] || usage; need_root; down_all ;;
     stop) [ $# -eq 2 ] || usage; need_root; stop "$2" ;;
