@@ -7,11 +7,13 @@
 mod testbed;
 
 use std::collections::HashSet;
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use jig::connection::quote;
-use testbed::{Host, Testbed};
+use testbed::{Host, Image, Testbed};
 
 /// Every process (pid, start time) whose PID namespace is `ns` (as `readlink` shows it).
 fn processes_in_pid_ns(ns: &str) -> HashSet<(u32, String)> {
@@ -237,4 +239,87 @@ fn faults_stop_cut_and_fill_one_host_only() {
     let state = bed.state_dir(a);
     bed.down().unwrap();
     assert!(!state.exists());
+}
+
+#[test]
+fn user_jig_logs_in_with_password_and_hosts_relay_ssh() {
+    let Some(bed) = Testbed::up(2) else { return };
+    let (a, b) = (&bed.hosts()[0], &bed.hosts()[1]);
+
+    // Reaching b through a, as ProxyJump does: a's sshd opens the TCP stream to b.
+    let hop: Vec<String> = bed.ssh_args(a).iter().map(|arg| quote(arg)).collect();
+    let proxy = format!("ProxyCommand=ssh {} -W %h:%p", hop.join(" "));
+    let out = Command::new("ssh")
+        .args(["-o", &proxy])
+        .args(bed.ssh_args(b))
+        .args(["--", "hostname"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), b.name);
+
+    // The user jig logs in with its password (root may not), and sudo asks for it.
+    let askpass = bed.dir().join("askpass");
+    std::fs::write(&askpass, "#!/bin/sh\necho jig\n").unwrap();
+    std::fs::set_permissions(&askpass, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let password_login = |user: &str, command: &str| {
+        Command::new("ssh")
+            .args([
+                "-F",
+                "/dev/null",
+                "-o",
+                "BatchMode=no",
+                "-o",
+                "ConnectTimeout=5",
+            ])
+            .args([
+                "-o",
+                "PreferredAuthentications=password",
+                "-o",
+                "PubkeyAuthentication=no",
+            ])
+            .args([
+                "-o",
+                "NumberOfPasswordPrompts=1",
+                "-o",
+                "StrictHostKeyChecking=yes",
+            ])
+            .arg("-o")
+            .arg(format!(
+                "UserKnownHostsFile={}",
+                bed.known_hosts().display()
+            ))
+            .args(["-l", user, &a.address.to_string(), "--", command])
+            .env("SSH_ASKPASS", &askpass)
+            .env("SSH_ASKPASS_REQUIRE", "force")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let out = password_login(
+        "jig",
+        "id -un; sudo -n true 2>/dev/null || echo needs-password; echo jig | sudo -S -p '' id -u",
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "jig\nneeds-password\n0\n"
+    );
+    let out = password_login("root", "true");
+    assert!(
+        !out.status.success(),
+        "root must not log in with a password"
+    );
+}
+
+#[test]
+fn python_image_has_python3_for_ansible_core() {
+    let Some(bed) = Testbed::up_image(1, Image::Python) else {
+        return;
+    };
+    let h = &bed.hosts()[0];
+    let out = bed.ssh_ok(h, "python3 -c 'import apt, json; print(json.dumps([1]))'");
+    assert_eq!(out.trim(), "[1]");
+    assert_eq!(bed.ssh_ok(h, "hostname").trim(), h.name);
 }

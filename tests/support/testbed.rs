@@ -31,6 +31,16 @@ use std::time::{Duration, Instant};
 /// How long a host may take from `host.sh up` returning to accepting an SSH login.
 const SSH_READY_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Which root file system the hosts run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Image {
+    /// Minimal Debian 12 with sshd and sudo and no python3: what jig manages.
+    Minimal,
+    /// The same plus python3, so ansible-core can run against the hosts (facts parity,
+    /// benchmarks).
+    Python,
+}
+
 /// One running test-bed host.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Host {
@@ -44,6 +54,7 @@ pub struct Host {
 /// A set of running hosts plus the files to reach them; dropping it takes the hosts down.
 pub struct Testbed {
     hosts: Vec<Host>,
+    image: Image,
     scripts: PathBuf,
     run_dir: PathBuf,
     files: tempfile::TempDir,
@@ -129,6 +140,11 @@ impl Testbed {
     /// printing why) when this machine cannot run the bed and `JIG_TESTBED_REQUIRED` is not
     /// set; panics when the bed should work but a host fails to start.
     pub fn up(n: usize) -> Option<Testbed> {
+        Testbed::up_image(n, Image::Minimal)
+    }
+
+    /// [`Testbed::up`] with the hosts running `image`.
+    pub fn up_image(n: usize, image: Image) -> Option<Testbed> {
         if let Some(why) = unavailable_reason() {
             if std::env::var("JIG_TESTBED_REQUIRED").is_ok_and(|v| v == "1") {
                 panic!("the test bed is required (JIG_TESTBED_REQUIRED=1) but {why}");
@@ -136,10 +152,10 @@ impl Testbed {
             eprintln!("skipping: the test bed cannot run here: {why}");
             return None;
         }
-        Some(Testbed::start(n).unwrap_or_else(|e| panic!("test bed: {e}")))
+        Some(Testbed::start(n, image).unwrap_or_else(|e| panic!("test bed: {e}")))
     }
 
-    fn start(n: usize) -> Result<Testbed, String> {
+    fn start(n: usize, image: Image) -> Result<Testbed, String> {
         let scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/testbed");
         let files = tempfile::Builder::new()
             .prefix("jig-testbed-")
@@ -148,6 +164,7 @@ impl Testbed {
         let names: Vec<String> = (0..n).map(|_| next_name()).collect();
         let mut bed = Testbed {
             hosts: Vec::new(),
+            image,
             scripts,
             run_dir: run_dir(),
             key: PathBuf::new(),
@@ -158,6 +175,9 @@ impl Testbed {
         // Build (or check) the shared caches once before the parallel starts, so a cold
         // build runs once in the open and a failure names the step.
         bed.run("aptrepo.sh", &[])?;
+        if image == Image::Python {
+            bed.run("rootfs.sh", &["--python"])?;
+        }
         let out = bed.script(&["key"])?;
         bed.key = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
 
@@ -196,7 +216,11 @@ impl Testbed {
     }
 
     fn start_host(&self, name: &str) -> Result<Host, String> {
-        let out = self.script(&["up", name, "auto"])?;
+        let mut args = vec!["up", name, "auto"];
+        if self.image == Image::Python {
+            args.push("--python");
+        }
+        let out = self.script(&args)?;
         let stdout = String::from_utf8_lossy(&out.stdout);
         let line = stdout.lines().last().unwrap_or_default();
         let (got_name, addr) = line
