@@ -103,6 +103,16 @@ fn on_path(cmd: &str) -> bool {
         .any(|dir| dir.join(cmd).is_file())
 }
 
+/// The directory holding `host.sh` and the other test-bed scripts.
+pub fn scripts_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/testbed")
+}
+
+/// Why this machine cannot run the test bed, or `None` when it can.
+pub fn unavailable() -> Option<String> {
+    unavailable_reason()
+}
+
 fn cache_dir() -> PathBuf {
     std::env::var_os("JIG_TESTBED_CACHE")
         .map(PathBuf::from)
@@ -156,7 +166,7 @@ impl Testbed {
     }
 
     fn start(n: usize, image: Image) -> Result<Testbed, String> {
-        let scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/testbed");
+        let scripts = scripts_dir();
         let files = tempfile::Builder::new()
             .prefix("jig-testbed-")
             .tempdir()
