@@ -98,6 +98,19 @@ fn hosts_are_separate_ssh_hosts_and_leave_nothing_behind() {
     }
     assert!(inventory.contains(&bed.private_key().display().to_string()));
 
+    // The generated ssh_config reaches every host by its inventory name.
+    for h in &hosts {
+        let out = Command::new("ssh")
+            .arg("-F")
+            .arg(bed.ssh_config())
+            .args(["-o", "BatchMode=yes", &h.name, "hostname"])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), h.name);
+    }
+
     // Hosts reach each other (ProxyJump tests need it).
     let probe = format!(
         "timeout 5 bash -c {}",

@@ -61,6 +61,7 @@ pub struct Testbed {
     key: PathBuf,
     known_hosts: PathBuf,
     inventory: PathBuf,
+    ssh_config: PathBuf,
 }
 
 /// Why the bed was not started on this machine.
@@ -180,6 +181,7 @@ impl Testbed {
             key: PathBuf::new(),
             known_hosts: files.path().join("known_hosts"),
             inventory: files.path().join("inventory.ini"),
+            ssh_config: files.path().join("ssh_config"),
             files,
         };
         // Build (or check) the shared caches once before the parallel starts, so a cold
@@ -275,6 +277,7 @@ impl Testbed {
     fn write_files(&self) -> Result<(), String> {
         let mut known = String::new();
         let mut inv = String::from("[testbed]\n");
+        let mut config = String::new();
         for h in &self.hosts {
             let path = self.run_dir.join("hosts").join(&h.name).join("known_hosts");
             known += &std::fs::read_to_string(&path)
@@ -287,6 +290,15 @@ impl Testbed {
                 h.address,
                 self.key.display()
             );
+            let _ = write!(
+                config,
+                "Host {}\n    HostName {}\n    User root\n    IdentityFile {}\n    \
+                 IdentitiesOnly yes\n    UserKnownHostsFile {}\n    StrictHostKeyChecking yes\n",
+                h.name,
+                h.address,
+                self.key.display(),
+                self.known_hosts.display()
+            );
         }
         let _ = write!(
             inv,
@@ -295,6 +307,7 @@ impl Testbed {
         );
         std::fs::write(&self.known_hosts, known)
             .and_then(|()| std::fs::write(&self.inventory, inv))
+            .and_then(|()| std::fs::write(&self.ssh_config, config))
             .map_err(|e| format!("cannot write the bed's files: {e}"))
     }
 
@@ -328,6 +341,13 @@ impl Testbed {
     /// [`Testbed::known_hosts`].
     pub fn inventory(&self) -> &Path {
         &self.inventory
+    }
+
+    /// An OpenSSH client config with a `Host NAME` block per host (HostName, User root,
+    /// IdentityFile, UserKnownHostsFile, StrictHostKeyChecking yes), for `ssh -F` and
+    /// `--ssh-config` tests.
+    pub fn ssh_config(&self) -> &Path {
+        &self.ssh_config
     }
 
     /// A `known_hosts` file with every host's keys (ed25519 and ecdsa; rsa too with
