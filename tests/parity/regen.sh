@@ -71,4 +71,24 @@ for case in "${cases[@]}"; do
     echo "   $(cat "$dir/expected.recap")"
     rm -rf "$out" "$log"
 done
+# The example playbook of the repository, with demo_root in a temporary directory, when no
+# case is named: tests/it/example.rs holds jig to the same tree.
+if [ "$#" -eq 0 ]; then
+    repo="$(cd "$here/../.." && pwd)"
+    out="$(mktemp -d /tmp/jig-parity.XXXXXX)"
+    echo "== example (playbooks/site.yml)"
+    log="$(mktemp /tmp/jig-parity-log.XXXXXX)"
+    (cd "$repo" && "$venv/bin/ansible-playbook" -i inventories/local playbooks/site.yml \
+        -e "demo_root=$out/demo") >"$log" 2>&1 || true
+    recap="$(grep -E '^[^ ]+ +: ok=' "$log" || true)"
+    if [ -z "$recap" ]; then
+        cat "$log"; echo "!! example: no PLAY RECAP" >&2; status=1
+    else
+        mkdir -p "$here/example"
+        python3 "$here/tree.py" "$out" >"$here/example/expected.tree"
+        printf '%s\n' "$recap" | sed -E 's/ +$//' >"$here/example/expected.recap"
+        echo "   $(cat "$here/example/expected.recap")"
+    fi
+    rm -rf "$out" "$log"
+fi
 exit "$status"
