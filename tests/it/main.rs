@@ -6,11 +6,13 @@
 //! - [`errors`]: bad input gives a clear message naming file:line and a documented exit code,
 //!   never a panic.
 //! - [`output`]: snapshots of the console output.
+//! - [`example`]: the README's example playbook matches ansible-core and converges.
 //!
 //! [`tree`] is the manifest format the parity cases are recorded in, and [`support`] the
 //! helpers that run the binary.
 
 mod errors;
+mod example;
 mod output;
 mod parity;
 mod support;

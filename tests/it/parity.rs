@@ -6,7 +6,8 @@
 //!    ansible-core left, and prints the same `PLAY RECAP` counts;
 //! 2. a second run reports `changed=0` for every host and leaves the tree alone;
 //! 3. after a hand edit of the case's managed file (named in `managed`), `--check --diff`
-//!    shows the edit as a removed line and changes nothing;
+//!    shows the edit as a removed line, changes nothing, and exits as ansible-playbook did
+//!    (`expected.check_rc`: check mode skips commands, so a later task may fail);
 //! 4. a normal run restores the expected tree.
 //!
 //! Every step runs even when an earlier one failed, and the test reports all problems at once.
@@ -97,6 +98,11 @@ fn parity(case: &str) {
     let managed = fs::read_to_string(dir.join("managed")).expect("managed names a file");
     let managed = managed.trim_end_matches('\n');
     let want_exit = expected_exit(&expected_recap);
+    let check_exit: i32 = fs::read_to_string(dir.join("expected.check_rc"))
+        .expect("expected.check_rc")
+        .trim()
+        .parse()
+        .expect("expected.check_rc holds an exit code");
 
     let out = tempfile::Builder::new()
         .prefix("jig-parity.")
@@ -153,7 +159,7 @@ fn parity(case: &str) {
             let mut args = base.to_vec();
             args.extend(["--check", "--diff"]);
             let check = jig(&dir, &args);
-            problems.check_run("--check --diff run", &check, want_exit);
+            problems.check_run("--check --diff run", &check, check_exit);
             let removed = check
                 .stdout
                 .lines()
@@ -237,7 +243,13 @@ fn every_case_has_a_test() {
         "tests/parity/cases and the cases! list differ"
     );
     for case in CASES {
-        for file in ["site.yml", "expected.tree", "expected.recap", "managed"] {
+        for file in [
+            "site.yml",
+            "expected.tree",
+            "expected.recap",
+            "expected.check_rc",
+            "managed",
+        ] {
             assert!(root.join(case).join(file).is_file(), "{case} lacks {file}");
         }
     }

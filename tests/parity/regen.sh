@@ -40,6 +40,9 @@ else
     for dir in "$here"/cases/*/; do cases+=("$(basename "$dir")"); done
 fi
 
+# The line tests/it/parity.rs appends to a case's managed file (keep the two in step).
+HAND_EDIT="edited by hand, not by jig"
+
 status=0
 for case in "${cases[@]}"; do
     dir="$here/cases/$case"
@@ -68,7 +71,47 @@ for case in "${cases[@]}"; do
     if [ "$(python3 "$here/tree.py" "$out")" != "$(cat "$dir/expected.tree")" ]; then
         echo "!! $case: second run changed the tree" >&2; status=1
     fi
+    # The hand-edit step of tests/it/parity.rs, done by Ansible: --check --diff must show the
+    # appended line as removed and change nothing; its exit code is recorded for jig.
+    managed="$(cat "$dir/managed")"
+    printf '%s\n' "$HAND_EDIT" >>"$out/$managed"
+    edited="$(python3 "$here/tree.py" "$out")"
+    set +e
+    (cd "$dir" && "$venv/bin/ansible-playbook" -i "$inv" site.yml -e "out=$out" --check --diff) >"$log" 2>&1
+    echo "$?" >"$dir/expected.check_rc"
+    set -e
+    if ! grep -qxF -- "-$HAND_EDIT" "$log"; then
+        cat "$log"; echo "!! $case: --check --diff does not show the hand edit" >&2; status=1
+    fi
+    if [ "$(python3 "$here/tree.py" "$out")" != "$edited" ]; then
+        echo "!! $case: --check changed the tree" >&2; status=1
+    fi
+    (cd "$dir" && "$venv/bin/ansible-playbook" -i "$inv" site.yml -e "out=$out") >"$log" 2>&1 || true
+    if [ "$(python3 "$here/tree.py" "$out")" != "$(cat "$dir/expected.tree")" ]; then
+        echo "!! $case: a normal run did not restore the tree" >&2; status=1
+    fi
     echo "   $(cat "$dir/expected.recap")"
+    echo "   --check --diff after a hand edit: exit $(cat "$dir/expected.check_rc")"
     rm -rf "$out" "$log"
 done
+# The example playbook of the repository, with demo_root in a temporary directory, when no
+# case is named: tests/it/example.rs holds jig to the same tree.
+if [ "$#" -eq 0 ]; then
+    repo="$(cd "$here/../.." && pwd)"
+    out="$(mktemp -d /tmp/jig-parity.XXXXXX)"
+    echo "== example (playbooks/site.yml)"
+    log="$(mktemp /tmp/jig-parity-log.XXXXXX)"
+    (cd "$repo" && "$venv/bin/ansible-playbook" -i inventories/local playbooks/site.yml \
+        -e "demo_root=$out/demo") >"$log" 2>&1 || true
+    recap="$(grep -E '^[^ ]+ +: ok=' "$log" || true)"
+    if [ -z "$recap" ]; then
+        cat "$log"; echo "!! example: no PLAY RECAP" >&2; status=1
+    else
+        mkdir -p "$here/example"
+        python3 "$here/tree.py" "$out" >"$here/example/expected.tree"
+        printf '%s\n' "$recap" | sed -E 's/ +$//' >"$here/example/expected.recap"
+        echo "   $(cat "$here/example/expected.recap")"
+    fi
+    rm -rf "$out" "$log"
+fi
 exit "$status"
