@@ -217,6 +217,14 @@ impl<'r> Runner<'r> {
     /// Runs one play. Returns false when every host of a batch failed: as in Ansible, the
     /// playbook then stops.
     pub async fn run_play(&mut self, play: Play) -> Result<bool, RunError> {
+        // `playbook_dir` is the directory of the file the play is written in: an imported
+        // playbook's own directory, as in Ansible.
+        if !play.dir.as_os_str().is_empty() && play.dir != self.flags.playbook_dir {
+            let mut flags = (*self.flags).clone();
+            flags.playbook_dir =
+                std::path::absolute(&play.dir).unwrap_or_else(|_| play.dir.clone());
+            self.flags = Arc::new(flags);
+        }
         let pscope = self.pattern_scope();
         let pattern =
             self.render_text(&play.hosts, &pscope)

@@ -435,6 +435,9 @@ fn base_result(cmd: Json) -> ModuleResult {
         ("rc", Json::Null),
         ("stdout", Json::from("")),
         ("stderr", Json::from("")),
+        // Ansible's result has the line lists even when the command did not run (check mode).
+        ("stdout_lines", Json::Array(Vec::new())),
+        ("stderr_lines", Json::Array(Vec::new())),
         ("start", Json::Null),
         ("end", Json::Null),
         ("delta", Json::Null),
@@ -1098,6 +1101,10 @@ mod tests {
                 r.msg.as_deref(),
                 Some("Command would have run if not in check mode")
             );
+            // Roles read these keys of a command skipped in check mode, as Ansible fills them.
+            assert_eq!(r.values["rc"], json!(0));
+            assert_eq!(r.values["stdout_lines"], json!([]));
+            assert_eq!(r.values["stderr"], json!(""));
             // creates given but missing: reported as a change that would happen.
             let mut with_creates = touch.clone();
             with_creates["creates"] = json!(marker);
