@@ -559,3 +559,145 @@ async fn sudo_password_is_answered_before_the_commands_own_stdin() {
     );
     assert!(!out.stderr_str().contains("wrong"), "{}", out.stderr_str());
 }
+
+/// Runs `jig run` on a one-task playbook against inventory host `host` with `ssh_config`,
+/// HOME set to `home` and the given extra environment.
+fn jig_run_one(
+    dir: &std::path::Path,
+    host: &str,
+    ssh_config: &str,
+    env: &[(&str, &std::path::Path)],
+) -> std::process::Output {
+    std::fs::write(dir.join("inv.ini"), format!("{host}\n")).unwrap();
+    std::fs::write(dir.join("cfg"), ssh_config).unwrap();
+    std::fs::write(
+        dir.join("one.yml"),
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - command: echo via-ssh\n      register: r\n    - assert: { that: \"r.stdout == 'via-ssh'\" }\n",
+    )
+    .unwrap();
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_jig"));
+    c.arg("run")
+        .arg("-i")
+        .arg(dir.join("inv.ini"))
+        .arg("--ssh-config")
+        .arg(dir.join("cfg"))
+        .arg(dir.join("one.yml"))
+        .env_remove("SSH_AUTH_SOCK")
+        .env_remove("ANSIBLE_HOST_KEY_CHECKING")
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null());
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().unwrap()
+}
+
+#[test]
+fn ssh_config_alias_with_proxy_jump_and_agent_auth() {
+    let Some(s) = sshd_or_skip("ssh_config_agent") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let home = d.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let sock = d.join("agent.sock");
+    let mut agent = match std::process::Command::new("ssh-agent")
+        .arg("-D")
+        .arg("-a")
+        .arg(&sock)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+    {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("SKIPPED ssh_config_alias_with_proxy_jump_and_agent_auth: no ssh-agent: {e}");
+            return;
+        }
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !sock.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let added = std::process::Command::new("ssh-add")
+        .arg(&s.client_key)
+        .env("SSH_AUTH_SOCK", &sock)
+        .output()
+        .unwrap();
+    assert!(added.status.success(), "{added:?}");
+    let cfg = format!(
+        "Host aliased\n  HostName 127.0.0.1\n  Port {p}\n  ProxyJump jumpbox\n\
+         Host jumpbox\n  HostName 127.0.0.1\n  Port {p}\n\
+         Host *\n  User root\n  StrictHostKeyChecking accept-new\n  UserKnownHostsFile {kh}\n",
+        p = s.port,
+        kh = d.join("kh").display()
+    );
+    let out = jig_run_one(d, "aliased", &cfg, &[("HOME", &home), ("SSH_AUTH_SOCK", &sock)]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let _ = agent.kill();
+    let _ = agent.wait();
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(recap(&stdout, "aliased").contains("ok=2"), "{stdout}");
+    let kh = std::fs::read_to_string(d.join("kh")).unwrap();
+    assert_eq!(kh.lines().count(), 1, "the jump and the target share one key line: {kh}");
+}
+
+#[test]
+fn default_key_in_home_is_used_and_missing_auth_is_explained() {
+    let Some(s) = sshd_or_skip("default_key") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let home = d.join("home");
+    std::fs::create_dir_all(home.join(".ssh")).unwrap();
+    let cfg = format!(
+        "Host box\n  HostName 127.0.0.1\n  Port {}\n  User root\n  UserKnownHostsFile {}\n",
+        s.port,
+        s.known_hosts().display()
+    );
+    // No agent, no key: the error lists what was tried and what to do.
+    let out = jig_run_one(d, "box", &cfg, &[("HOME", &home)]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("UNREACHABLE"), "{stdout}");
+    assert!(stdout.contains("permission denied for root@127.0.0.1"), "{stdout}");
+    assert!(stdout.contains("--private-key"), "{stdout}");
+
+    std::fs::copy(&s.client_key, home.join(".ssh/id_ed25519")).unwrap();
+    let out = jig_run_one(d, "box", &cfg, &[("HOME", &home)]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(recap(&stdout, "box").contains("ok=2"), "{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn encrypted_key_without_a_terminal_says_how_to_unlock_it() {
+    if std::fs::File::open("/dev/tty").is_ok() {
+        eprintln!("SKIPPED encrypted_key: a terminal is attached and jig would ask on it");
+        return;
+    }
+    let Some(s) = sshd_or_skip("encrypted_key") else {
+        return;
+    };
+    let key = s.dir.path().join("locked");
+    let st = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "a passphrase", "-C", "", "-f"])
+        .arg(&key)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let mut p = params(&s, s.known_hosts());
+    p.identity_files = vec![key.clone()];
+    let e = SshConnection::connect(&p).await.unwrap_err().to_string();
+    assert!(e.contains("is encrypted"), "{e}");
+    assert!(e.contains(&format!("ssh-add {}", key.display())), "{e}");
+}
+
+fn recap(stdout: &str, host: &str) -> String {
+    stdout
+        .lines()
+        .rev()
+        .find(|l| l.starts_with(host))
+        .unwrap_or_default()
+        .to_string()
+}
