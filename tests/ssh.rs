@@ -171,6 +171,23 @@ async fn unknown_key_refused_then_accept_new_records_it() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_known_by_its_ecdsa_key_only_is_asked_for_that_key() {
+    let Some(s) = sshd_or_skip("known_key_type") else {
+        return;
+    };
+    let kh = s.dir.path().join("kh_ecdsa");
+    std::fs::write(
+        &kh,
+        format!("[127.0.0.1]:{} {}\n", s.port, s.host_pub_ecdsa),
+    )
+    .unwrap();
+    let conn = SshConnection::connect(&params(&s, kh))
+        .await
+        .expect("negotiates the known ECDSA host key, not ed25519");
+    assert_eq!(conn.exec(&ExecRequest::new("true")).await.unwrap().rc, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn changed_key_is_refused_even_with_checking_off() {
     let Some(s) = sshd_or_skip("changed_key") else {
         return;

@@ -19,6 +19,8 @@ pub struct Sshd {
     pub other_key: PathBuf,
     /// The server's public host key line (`ssh-ed25519 AAAA...`).
     pub host_pub: String,
+    /// Its second host key, ECDSA (`ecdsa-sha2-nistp256 AAAA...`).
+    pub host_pub_ecdsa: String,
 }
 
 fn keygen(path: &Path) -> Result<(), String> {
@@ -63,6 +65,15 @@ impl Sshd {
         let d = dir.path();
         std::fs::create_dir_all(d.join("home")).map_err(|e| e.to_string())?;
         keygen(&d.join("host_ed25519"))?;
+        let st = Command::new("ssh-keygen")
+            .args(["-q", "-t", "ecdsa", "-N", "", "-C", "", "-f"])
+            .arg(d.join("host_ecdsa"))
+            .stdin(Stdio::null())
+            .status()
+            .map_err(|e| format!("ssh-keygen: {e}"))?;
+        if !st.success() {
+            return Err("ssh-keygen -t ecdsa failed".into());
+        }
         keygen(&d.join("client"))?;
         keygen(&d.join("other"))?;
         std::fs::copy(d.join("client.pub"), d.join("authorized_keys"))
@@ -71,9 +82,13 @@ impl Sshd {
             .map_err(|e| e.to_string())?
             .trim()
             .to_string();
+        let host_pub_ecdsa = std::fs::read_to_string(d.join("host_ecdsa.pub"))
+            .map_err(|e| e.to_string())?
+            .trim()
+            .to_string();
         let port = free_port();
         let cfg = format!(
-            "Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/host_ed25519\n\
+            "Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/host_ed25519\nHostKey {d}/host_ecdsa\n\
              AuthorizedKeysFile {d}/authorized_keys\nPidFile {d}/sshd.pid\nUsePAM no\n\
              StrictModes no\nPermitRootLogin yes\nPasswordAuthentication yes\n\
              KbdInteractiveAuthentication no\nAllowTcpForwarding yes\nMaxSessions 10\n\
@@ -102,6 +117,7 @@ impl Sshd {
             port,
             child,
             host_pub,
+            host_pub_ecdsa,
         };
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {

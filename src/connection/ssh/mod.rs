@@ -424,6 +424,36 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
+/// `base` with the host-key algorithms already known for the host moved to the front (RSA
+/// matches every RSA signature hash), as OpenSSH orders them.
+fn prefer_known_key_types(
+    base: &client::Config,
+    known: &[russh::keys::ssh_key::Algorithm],
+) -> client::Config {
+    use russh::keys::ssh_key::Algorithm;
+    let rsa = |a: &Algorithm| matches!(a, Algorithm::Rsa { .. });
+    let is_known = |a: &Algorithm| known.iter().any(|k| k == a || (rsa(k) && rsa(a)));
+    let mut order: Vec<_> = base
+        .preferred
+        .key
+        .iter()
+        .filter(|a| is_known(a))
+        .cloned()
+        .collect();
+    order.extend(base.preferred.key.iter().filter(|a| !is_known(a)).cloned());
+    client::Config {
+        preferred: russh::Preferred {
+            key: order.into(),
+            ..base.preferred.clone()
+        },
+        nodelay: base.nodelay,
+        keepalive_interval: base.keepalive_interval,
+        keepalive_max: base.keepalive_max,
+        inactivity_timeout: base.inactivity_timeout,
+        ..Default::default()
+    }
+}
+
 /// Opens the TCP connection (through every jump), checks host keys, authenticates.
 async fn open_session(p: &SshParams) -> Result<Session, String> {
     let config = Arc::new(client::Config {
@@ -474,6 +504,10 @@ async fn open_session(p: &SshParams) -> Result<Session, String> {
             files: p.known_hosts_files.clone(),
             refusal: refusal.clone(),
         };
+        let config = Arc::new(prefer_known_key_types(
+            &config,
+            &known_hosts::known_algorithms(&p.known_hosts_files, hop.host, hop.port),
+        ));
         let connected = match jumps.last() {
             None => client::connect(config.clone(), (hop.host, hop.port), handler).await,
             Some(prev) => {
