@@ -22,6 +22,7 @@ fn params(s: &Sshd, known_hosts: PathBuf) -> SshParams {
         password: None,
         become_password: None,
         proxy_jump: Vec::new(),
+        proxy_command: None,
         connect_timeout: Duration::from_secs(10),
         keepalive_interval: None,
         keepalive_max: 3,
@@ -287,6 +288,47 @@ async fn proxy_jump_through_the_same_sshd_to_itself() {
     bad.port = 1; // nothing listens there
     let e = SshConnection::connect(&bad).await.unwrap_err().to_string();
     assert!(e.contains("jump host could not reach 127.0.0.1:1"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proxy_command_carries_the_connection() {
+    let Some(s) = sshd_or_skip("proxy_command") else {
+        return;
+    };
+    let mut p = params(&s, s.known_hosts());
+    let mut c = Cmd::new("ssh");
+    c.args([
+        "-F",
+        "/dev/null",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "StrictHostKeyChecking=no",
+    ])
+    .args(["-o", "UserKnownHostsFile=/dev/null", "-i"])
+    .arg(s.client_key.to_str().unwrap())
+    .args(["-p", &s.port.to_string(), "-W", "%h:%p", "root@127.0.0.1"]);
+    p.proxy_command = Some(
+        c.into_string()
+            .replace("%h:%p", &format!("127.0.0.1:{}", s.port)),
+    );
+    p.host = "no-such-host.invalid".into(); // only the proxy knows the way
+    let kh = s.dir.path().join("kh_proxy");
+    std::fs::write(
+        &kh,
+        format!("[no-such-host.invalid]:{} {}\n", s.port, s.host_pub),
+    )
+    .unwrap();
+    p.known_hosts_files = vec![kh];
+    let conn = SshConnection::connect(&p)
+        .await
+        .expect("through the proxy command");
+    let out = conn.exec(&ExecRequest::new("echo through")).await.unwrap();
+    assert_eq!(out.stdout_str(), "through\n");
+
+    p.proxy_command = Some("exit 3".into());
+    let e = SshConnection::connect(&p).await.unwrap_err().to_string();
+    assert!(e.contains("cannot connect to"), "{e}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

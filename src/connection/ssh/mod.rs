@@ -135,6 +135,8 @@ impl client::Handler for Client {
 struct Session {
     handle: Handle<Client>,
     _jumps: Vec<Handle<Client>>,
+    /// The `ProxyCommand` process carrying the connection; killed when the session goes.
+    _proxy: Option<tokio::process::Child>,
 }
 
 /// An SSH connection to one host, opened on first use and reopened if it was closed.
@@ -494,6 +496,7 @@ async fn open_session(p: &SshParams) -> Result<Session, String> {
         password: p.password.as_ref(),
     });
     let mut jumps: Vec<Handle<Client>> = Vec::new();
+    let mut proxy: Option<tokio::process::Child> = None;
     for hop in hops {
         let where_ = format!("{}:{}", hop.host, hop.port);
         let refusal = Arc::new(StdMutex::new(None));
@@ -509,6 +512,12 @@ async fn open_session(p: &SshParams) -> Result<Session, String> {
             &known_hosts::known_algorithms(&p.known_hosts_files, hop.host, hop.port),
         ));
         let connected = match jumps.last() {
+            None if p.proxy_command.is_some() => {
+                let (stream, child) =
+                    spawn_proxy_command(p.proxy_command.as_deref().unwrap_or(""))?;
+                proxy = Some(child);
+                client::connect_stream(config.clone(), stream, handler).await
+            }
             None => client::connect(config.clone(), (hop.host, hop.port), handler).await,
             Some(prev) => {
                 let tunnel = prev
@@ -543,5 +552,31 @@ async fn open_session(p: &SshParams) -> Result<Session, String> {
     Ok(Session {
         handle,
         _jumps: jumps,
+        _proxy: proxy,
     })
+}
+
+/// Starts `ProxyCommand` with `sh -c`; its stdout and stdin are the connection.
+fn spawn_proxy_command(
+    command: &str,
+) -> Result<
+    (
+        tokio::io::Join<tokio::process::ChildStdout, tokio::process::ChildStdin>,
+        tokio::process::Child,
+    ),
+    String,
+> {
+    let mut child = tokio::process::Command::new("/bin/sh")
+        .arg("-c")
+        .arg(command)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("cannot start ProxyCommand '{command}': {e}"))?;
+    match (child.stdout.take(), child.stdin.take()) {
+        (Some(out), Some(inp)) => Ok((tokio::io::join(out, inp), child)),
+        _ => Err(format!("ProxyCommand '{command}' has no pipes")),
+    }
 }
