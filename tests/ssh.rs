@@ -414,7 +414,7 @@ impl Project {
             d.join("site.yml"),
             format!(
                 r#"- hosts: web
-  gather_facts: false
+  gather_facts: true
   vars:
     greeting: "it's $(not run) ✓"
     dest: "{out}/a dir"
@@ -430,6 +430,8 @@ impl Project {
     - name: command
       command: touch "{{{{ dest }}}}/stamp"
       args: {{ creates: "{{{{ dest }}}}/stamp" }}
+    - name: facts came over ssh
+      assert: {{ that: "ansible_facts.hostname | length > 0 and ansible_user_id == 'root'" }}
 "#,
                 out = out.display()
             ),
@@ -512,7 +514,7 @@ fn jig_run_over_ssh_changes_then_converges() {
     assert!(out.status.success(), "{stdout}");
     let recap = recap_line(&stdout);
     assert!(
-        recap.contains("changed=0") && recap.contains("ok=5"),
+        recap.contains("changed=0") && recap.contains("ok=7"),
         "{stdout}"
     );
 }
