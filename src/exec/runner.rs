@@ -156,6 +156,7 @@ impl<'r> Runner<'r> {
                 diff: opts.diff,
                 verbosity: opts.verbosity,
                 playbook_dir,
+                ssh: Arc::new(crate::connection::ssh::SshHub::new(opts.ssh.clone())),
             }),
             local: Arc::new(Connection::Local(LocalConnection::new("localhost"))),
             hosts: IndexMap::new(),
@@ -753,7 +754,9 @@ impl<'r> Runner<'r> {
                 .map(|v| super::task::scalar_string(&v))
                 .unwrap_or_else(|_| super::task::scalar_string(&raw))
         });
-        let c = connect::open(h, transport.as_deref()).map(Arc::new);
+        let c = connect::open(h, transport.as_deref(), &self.flags.ssh, || {
+            connect::connection_vars(&self.templar, scope, h)
+        });
         if let Some(hs) = self.hosts.get_mut(h) {
             hs.conn = Some(c.clone());
         }
