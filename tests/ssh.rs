@@ -284,10 +284,14 @@ async fn killed_or_frozen_sshd_is_lost_without_a_hang() {
     let conn = SshConnection::connect(&p).await.unwrap();
     assert_eq!(conn.exec(&ExecRequest::new("true")).await.unwrap().rc, 0);
     let t = Instant::now();
-    let sleep = ExecRequest::new("sleep 30");
+    let marker = s.dir.path().join("frozen-running");
+    let mut c = Cmd::new("touch");
+    c.arg(marker.to_str().unwrap());
+    let sleep = ExecRequest::new(format!("{} && sleep 30", c.into_string()));
     let run = conn.exec(&sleep);
     let stopper = async {
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        let m = marker.clone();
+        let _ = tokio::task::spawn_blocking(move || Sshd::wait_for(&m)).await;
         s.signal_all(libc::SIGSTOP);
     };
     let (r, ()) = tokio::join!(tokio::time::timeout(Duration::from_secs(20), run), stopper);
@@ -298,10 +302,14 @@ async fn killed_or_frozen_sshd_is_lost_without_a_hang() {
 
     // Killed: the TCP connection drops.
     let conn = connect(&s).await;
-    let sleep = ExecRequest::new("sleep 30");
+    let marker = s.dir.path().join("killed-running");
+    let mut c = Cmd::new("touch");
+    c.arg(marker.to_str().unwrap());
+    let sleep = ExecRequest::new(format!("{} && sleep 30", c.into_string()));
     let run = conn.exec(&sleep);
     let killer = async {
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        let m = marker.clone();
+        let _ = tokio::task::spawn_blocking(move || Sshd::wait_for(&m)).await;
         s.signal_all(libc::SIGKILL);
     };
     let (r, ()) = tokio::join!(tokio::time::timeout(Duration::from_secs(20), run), killer);
@@ -458,7 +466,10 @@ fn jig_run_with_sshd_killed_mid_run_reports_unreachable_without_hanging() {
     let p = Project::new(&s);
     std::fs::write(
         p.dir.path().join("site.yml"),
-        "- hosts: web\n  gather_facts: false\n  tasks:\n    - command: sleep 60\n    - command: echo never\n",
+        format!(
+            "- hosts: web\n  gather_facts: false\n  tasks:\n    - shell: touch '{}' && sleep 60\n    - command: echo never\n",
+            p.dir.path().join("running").display()
+        ),
     )
     .unwrap();
     let t = Instant::now();
@@ -467,12 +478,11 @@ fn jig_run_with_sshd_killed_mid_run_reports_unreachable_without_hanging() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Wait until the session process exists (jig connected and is running `sleep 60`).
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while s.process_tree().len() < 3 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    std::thread::sleep(Duration::from_millis(300));
+    // Wait until jig connected and the task's shell runs `sleep 60`.
+    assert!(
+        Sshd::wait_for(&p.dir.path().join("running")),
+        "the task never started"
+    );
     s.signal_all(libc::SIGKILL);
     let deadline = Instant::now() + Duration::from_secs(30);
     let status = loop {
@@ -519,7 +529,7 @@ exec "$@"
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sudo_password_is_answered_before_the_commands_own_stdin() {
-    let Some(s) = sshd_with_or_skip("sudo_password", "SetEnv PATH={dir}/bin:/usr/bin:/bin") else {
+    let Some(s) = sshd_with_or_skip("sudo_password", "PATH={dir}/bin:/usr/bin:/bin") else {
         return;
     };
     let bin = s.dir.path().join("bin");
@@ -632,14 +642,27 @@ fn ssh_config_alias_with_proxy_jump_and_agent_auth() {
         p = s.port,
         kh = d.join("kh").display()
     );
-    let out = jig_run_one(d, "aliased", &cfg, &[("HOME", &home), ("SSH_AUTH_SOCK", &sock)]);
+    let out = jig_run_one(
+        d,
+        "aliased",
+        &cfg,
+        &[("HOME", &home), ("SSH_AUTH_SOCK", &sock)],
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let _ = agent.kill();
     let _ = agent.wait();
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(recap(&stdout, "aliased").contains("ok=2"), "{stdout}");
     let kh = std::fs::read_to_string(d.join("kh")).unwrap();
-    assert_eq!(kh.lines().count(), 1, "the jump and the target share one key line: {kh}");
+    assert_eq!(
+        kh.lines().count(),
+        1,
+        "the jump and the target share one key line: {kh}"
+    );
 }
 
 #[test]
@@ -660,7 +683,10 @@ fn default_key_in_home_is_used_and_missing_auth_is_explained() {
     let out = jig_run_one(d, "box", &cfg, &[("HOME", &home)]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("UNREACHABLE"), "{stdout}");
-    assert!(stdout.contains("permission denied for root@127.0.0.1"), "{stdout}");
+    assert!(
+        stdout.contains("permission denied for root@127.0.0.1"),
+        "{stdout}"
+    );
     assert!(stdout.contains("--private-key"), "{stdout}");
 
     std::fs::copy(&s.client_key, home.join(".ssh/id_ed25519")).unwrap();
@@ -700,4 +726,43 @@ fn recap(stdout: &str, host: &str) -> String {
         .find(|l| l.starts_with(host))
         .unwrap_or_default()
         .to_string()
+}
+
+#[test]
+fn delegate_to_an_ssh_host_from_a_local_play() {
+    let Some(s) = sshd_or_skip("delegate_to_ssh") else {
+        return;
+    };
+    let p = Project::new(&s);
+    let d = p.dir.path();
+    std::fs::write(
+        d.join("inventory.ini"),
+        format!(
+            "ctl ansible_connection=local\n\
+             [web]\ntarget ansible_host=127.0.0.1 ansible_port={} ansible_user=root \
+             ansible_ssh_private_key_file={}\n",
+            s.port,
+            s.client_key.display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("site.yml"),
+        "- hosts: ctl\n  gather_facts: false\n  tasks:\n\
+         \x20   - shell: echo \"ssh=${SSH_CONNECTION:-none}\"\n      register: here\n\
+         \x20   - shell: echo \"ssh=${SSH_CONNECTION:-none}\"\n      delegate_to: target\n      register: there\n\
+         \x20   - assert:\n        that:\n          - here.stdout == 'ssh=none'\n          - there.stdout is search(' ' ~ hostvars.target.ansible_port ~ '$')\n",
+    )
+    .unwrap();
+    let out = p
+        .jig(&["--host-key-checking", "accept-new"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(recap(&stdout, "ctl").contains("ok=3"), "{stdout}");
 }

@@ -12,6 +12,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod hub;
 pub mod known_hosts;
 pub mod params;
 
@@ -25,6 +26,7 @@ use russh::keys::PublicKeyOrCertificate;
 use tokio::sync::{Mutex, Semaphore};
 
 use super::{BecomeMethod, Cmd, ConnectionError, ExecOutput, ExecRequest, Secret};
+pub use hub::SshHub;
 use known_hosts::HostKeyStatus;
 pub use params::{HostKeyChecking, JumpHost, SshCliOptions, SshParams};
 
