@@ -18,6 +18,7 @@
 #                  /var/cache/jig-bench/venv; made and filled by pip when missing)
 #   BENCH_JIG      the jig binary (default target/release/jig, built when missing or stale)
 #   BENCH_KEEP=1   leave the hosts running at the end
+#   BENCH_PYINFRA_WAIT=1  run pyinfra without --no-wait (hosts in step, like jig's linear)
 #   BENCH_INDEX    the first host's test-bed index (default 190; hosts take BENCH_INDEX..+N-1)
 # The bench keeps its hosts apart from the tests' (which may run `down-all` at any time): its
 # own state directory, bridge and /24 (JIG_TESTBED_RUN=/run/jig-bench, JIG_TESTBED_BRIDGE=
@@ -33,8 +34,14 @@ TOOLS="${BENCH_TOOLS:-jig,pyinfra,ansible}"
 VENV="${BENCH_VENV:-/var/cache/jig-bench/venv}"
 JIG="${BENCH_JIG:-$repo/target/release/jig}"
 FIRST="${BENCH_INDEX:-190}"
-[[ "$N" =~ ^[1-9][0-9]*$ ]] && [ $((FIRST + N - 1)) -le 253 ] \
-    || { echo "usage: $0 [N], 1 <= N and BENCH_INDEX + N - 1 <= 253" >&2; exit 2; }
+if ! [[ "$N" =~ ^[1-9][0-9]*$ ]] || [ $((FIRST + N - 1)) -gt 253 ]; then
+    echo "usage: $0 [N], 1 <= N and BENCH_INDEX + N - 1 <= 253" >&2
+    exit 2
+fi
+# pyinfra's mode: --no-wait (default, its fastest: hosts never wait for one another) or
+# BENCH_PYINFRA_WAIT=1 (each operation finishes on every host first, like jig's linear).
+PYINFRA_MODE=(--no-wait)
+[ "${BENCH_PYINFRA_WAIT:-0}" = 1 ] && PYINFRA_MODE=()
 export JIG_TESTBED_RUN="${JIG_TESTBED_RUN:-/run/jig-bench}"
 export JIG_TESTBED_BRIDGE="${JIG_TESTBED_BRIDGE:-jigbench0}"
 export JIG_TESTBED_NET="${JIG_TESTBED_NET:-10.78.0}"
@@ -241,10 +248,10 @@ bench_tool() {
         check=("${first[@]}" --check --diff)
         ;;
     pyinfra)
-        first=(env "PATH=$VENV/bin:$PATH" "$VENV/bin/pyinfra" -y --no-wait --parallel "$N"
+        first=(env "PATH=$VENV/bin:$PATH" "$VENV/bin/pyinfra" -y "${PYINFRA_MODE[@]}" --parallel "$N"
             "$work/inventory.py" "$here/pyinfra_deploy.py")
         # Without -y: with it, --dry skips change detection and so shows nothing.
-        check=(env "PATH=$VENV/bin:$PATH" "$VENV/bin/pyinfra" --no-wait --parallel "$N" --dry --diff
+        check=(env "PATH=$VENV/bin:$PATH" "$VENV/bin/pyinfra" "${PYINFRA_MODE[@]}" --parallel "$N" --dry --diff
             "$work/inventory.py" "$here/pyinfra_deploy.py")
         ;;
     *) echo "bench: unknown tool $tool" >&2; exit 2 ;;
@@ -269,6 +276,7 @@ versions="$work/versions"
     echo "jig_commit=$(git -C "$repo" rev-parse --short HEAD)$(git -C "$repo" diff --quiet HEAD -- src Cargo.toml Cargo.lock || echo +dirty)"
     [ -x "$VENV/bin/ansible-playbook" ] && echo "ansible_core=$("$VENV/bin/python" -c 'import ansible.release as r; print(r.__version__)')"
     [ -x "$VENV/bin/pyinfra" ] && echo "pyinfra=$("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("pyinfra"))')"
+    echo "pyinfra_mode=${PYINFRA_MODE[*]:-in step (no --no-wait)}"
     echo "openssh_client=$(ssh -V 2>&1)"
     echo "openssh_server=$(dpkg-query --admindir="${JIG_TESTBED_CACHE:-/var/cache/jig-testbed}/rootfs-bookworm-python/var/lib/dpkg" -W -f '${Version}' openssh-server 2>/dev/null || echo unknown)"
     echo "nproc=$(nproc)"
