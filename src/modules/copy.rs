@@ -297,13 +297,7 @@ pub(crate) async fn attrs_only(
     }
     result.changed = true;
     if ctx.diff_mode {
-        let (mut before, mut after) = (IndexMap::new(), IndexMap::new());
-        plan.add_to_diff(&mut before, &mut after);
-        result.diffs.push(Diff::Fields {
-            path: path.to_string(),
-            before,
-            after,
-        });
+        result.diffs.push(plan.diff(path));
     }
     if let Some((_, m)) = plan.mode {
         result.set("mode", mode::render(m));
@@ -781,13 +775,7 @@ done"#,
             if !plan.is_empty() {
                 result.changed = true;
                 if ctx.diff_mode {
-                    let (mut b, mut a) = (IndexMap::new(), IndexMap::new());
-                    plan.add_to_diff(&mut b, &mut a);
-                    result.diffs.push(Diff::Fields {
-                        path: f.clone(),
-                        before: b,
-                        after: a,
-                    });
+                    result.diffs.push(plan.diff(f.clone()));
                 }
                 if !setup.as_str().is_empty() {
                     setup.raw("&&");
@@ -980,13 +968,7 @@ async fn copy_remote_tree(
             if !plan.is_empty() {
                 result.changed = true;
                 if ctx.diff_mode {
-                    let (mut b, mut a) = (IndexMap::new(), IndexMap::new());
-                    plan.add_to_diff(&mut b, &mut a);
-                    result.diffs.push(Diff::Fields {
-                        path: d_path.clone(),
-                        before: b,
-                        after: a,
-                    });
+                    result.diffs.push(plan.diff(d_path.clone()));
                 }
                 add_setup(&remote::attr_commands(&d_path, &plan));
             }

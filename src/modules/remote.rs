@@ -142,6 +142,17 @@ impl AttrPlan {
         self.mode.is_none() && self.owner.is_none() && self.group.is_none()
     }
 
+    /// The planned changes of `path` as a field-by-field diff.
+    pub fn diff(&self, path: impl Into<String>) -> Diff {
+        let (mut before, mut after) = (IndexMap::new(), IndexMap::new());
+        self.add_to_diff(&mut before, &mut after);
+        Diff::Fields {
+            path: path.into(),
+            before,
+            after,
+        }
+    }
+
     /// Adds the planned changes to diff `before`/`after` maps as Ansible names them
     /// (`mode: '0644'`, `owner`, `group`).
     pub fn add_to_diff(

@@ -9,8 +9,6 @@
 //! content in one round trip) and the commit (one atomic write carrying mode and owner, or one
 //! attribute change), with Ansible's messages and diffs.
 
-use indexmap::IndexMap;
-
 use super::mode::Mode;
 use super::remote::{self, AttrPlan, FileAttrs, RemoteError, RemoteStat, WriteOptions};
 use super::{ArgError, Diff, ModuleArgs, ModuleContext, ModuleError, ModuleResult};
@@ -408,14 +406,9 @@ pub async fn commit(
         });
         result.changed = true;
         if ctx.diff_mode {
-            let mut before = IndexMap::new();
-            let mut after = IndexMap::new();
-            plan.add_to_diff(&mut before, &mut after);
-            result.diffs.push(Diff::Fields {
-                path: format!("{} (file attributes)", fa.path),
-                before,
-                after,
-            });
+            result
+                .diffs
+                .push(plan.diff(format!("{} (file attributes)", fa.path)));
         }
     }
     add_warnings(result, &fa.warnings);
