@@ -346,7 +346,7 @@ async fn unreachable_failed_and_fatal_hosts_leave_the_play() {
             .msg
             .as_deref()
             .unwrap()
-            .contains("ssh connection not implemented yet")
+            .contains("cannot connect to remote1 (127.0.0.1:1)")
     );
     let first = ran.results("first task");
     assert_eq!(first.len(), 3, "the unreachable host left the play");

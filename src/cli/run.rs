@@ -15,6 +15,9 @@ use indexmap::IndexMap;
 use super::exit::ExitCode;
 use super::list::{ListWhat, list_playbook};
 use super::{print_error, print_warning, split_commas};
+use crate::connection::Secret;
+use crate::connection::ssh::SshCliOptions;
+use crate::connection::ssh::auth::prompt_secret;
 use crate::exec::RunOptions;
 use crate::inventory::Inventory;
 use crate::playbook::{LoadError, LoadOptions, Play, load_playbook};
@@ -148,6 +151,68 @@ pub struct RunArgs {
     /// `auto` also honours ANSIBLE_NOCOLOR and ANSIBLE_FORCE_COLOR.
     #[arg(long = "color", value_name = "WHEN", value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+
+    /// SSH connection flags.
+    #[command(flatten)]
+    pub ssh: Box<SshFlags>,
+}
+
+/// `jig run` flags for the SSH connection (boxed in [`RunArgs`] to keep it small).
+#[derive(Debug, Args)]
+pub struct SshFlags {
+    /// SSH private key file for hosts without ansible_ssh_private_key_file.
+    ///
+    /// Tried after ssh-agent keys and before the default keys (~/.ssh/id_ed25519, id_ecdsa,
+    /// id_rsa). An encrypted key's passphrase is asked on the terminal.
+    #[arg(long = "private-key", alias = "key-file", value_name = "FILE")]
+    pub private_key: Option<PathBuf>,
+
+    /// SSH login user for hosts without ansible_user (default: ssh_config's User, else you).
+    ///
+    /// A host's ansible_user (inventory) wins over this flag; this flag wins over ssh_config.
+    #[arg(short = 'u', long = "user", value_name = "REMOTE_USER")]
+    pub user: Option<String>,
+
+    /// Ask for the SSH password once, for hosts without ansible_password.
+    ///
+    /// It is typed on the terminal without echo and tried after keys; it never appears in
+    /// output, logs or process arguments.
+    #[arg(short = 'k', long = "ask-pass")]
+    pub ask_pass: bool,
+
+    /// Ask for the become (sudo) password once, for hosts without ansible_become_password.
+    ///
+    /// jig answers sudo's prompt with it before the command's own input; a wrong password
+    /// fails the task with `incorrect become password`.
+    #[arg(short = 'K', long = "ask-become-pass")]
+    pub ask_become_pass: bool,
+
+    /// Read this ssh_config file instead of ~/.ssh/config and /etc/ssh/ssh_config.
+    ///
+    /// Host patterns, HostName, User, Port, IdentityFile, IdentitiesOnly, ProxyJump,
+    /// ConnectTimeout, ServerAliveInterval, StrictHostKeyChecking and UserKnownHostsFile are
+    /// used; `Match` blocks are not evaluated.
+    #[arg(long = "ssh-config", value_name = "FILE")]
+    pub ssh_config: Option<PathBuf>,
+
+    /// What to do with an unknown host key: yes (refuse), accept-new (record it), no.
+    ///
+    /// A changed host key is always refused. Without this flag, ANSIBLE_HOST_KEY_CHECKING and
+    /// ssh_config's StrictHostKeyChecking decide; the default is yes.
+    #[arg(long = "host-key-checking", value_name = "MODE", value_parser = parse_host_key_checking)]
+    pub host_key_checking: Option<crate::connection::ssh::HostKeyChecking>,
+
+    /// SSH connect timeout in seconds (default 10).
+    ///
+    /// Connecting, checking the host key and logging in must finish within it, or the host is
+    /// unreachable. ansible_timeout on a host wins over this flag.
+    #[arg(short = 'T', long = "timeout", value_name = "SECONDS")]
+    pub timeout: Option<u64>,
+}
+
+fn parse_host_key_checking(s: &str) -> Result<crate::connection::ssh::HostKeyChecking, String> {
+    crate::connection::ssh::HostKeyChecking::parse(s)
+        .ok_or_else(|| format!("'{s}' is not one of yes, accept-new, no"))
 }
 
 impl RunArgs {
@@ -191,6 +256,25 @@ impl RunArgs {
             verbosity: self.verbose,
             start_at_task: self.start_at_task.clone(),
             roles_path: self.roles_path(),
+            ssh: self.ssh_options(None, None),
+        }
+    }
+
+    /// The SSH flags, with the passwords typed for -k/-K.
+    fn ssh_options(
+        &self,
+        password: Option<Secret>,
+        become_password: Option<Secret>,
+    ) -> SshCliOptions {
+        let f = &self.ssh;
+        SshCliOptions {
+            private_key: f.private_key.clone(),
+            user: f.user.clone(),
+            password,
+            become_password,
+            ssh_config: f.ssh_config.clone(),
+            host_key_checking: f.host_key_checking,
+            timeout: f.timeout.map(Duration::from_secs),
         }
     }
 }
@@ -375,11 +459,37 @@ fn run_playbooks(args: &RunArgs) -> ExitCode {
             return ExitCode::Internal;
         }
     };
+    let ask = |wanted: bool, prompt: &str, flag: &str| -> Result<Option<Secret>, ExitCode> {
+        if !wanted {
+            return Ok(None);
+        }
+        prompt_secret(prompt).map(Some).map_err(|e| {
+            print_error(&format!(
+                "{flag}: cannot ask for the password without a terminal ({e}); set it in the \
+                 inventory (vault) instead"
+            ));
+            ExitCode::Error
+        })
+    };
+    let password = match ask(args.ssh.ask_pass, "SSH password: ", "-k/--ask-pass") {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let become_password = match ask(
+        args.ssh.ask_become_pass,
+        "BECOME password: ",
+        "-K/--ask-become-pass",
+    ) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let ssh = args.ssh_options(password, become_password);
     let console = ConsoleRenderer::stdio(ConsoleOptions::for_stdout(args.color, args.verbose));
     let mut renderer = RecapMerger::new(console);
     let mut code = ExitCode::Ok;
     for path in &args.playbooks {
-        let opts = args.run_options(path.clone());
+        let mut opts = args.run_options(path.clone());
+        opts.ssh = ssh.clone();
         if args.verbose >= 2 {
             // Only for the -vv header; a playbook that does not load is reported by the run.
             let load_opts = LoadOptions {

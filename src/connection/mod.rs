@@ -3,15 +3,36 @@
 //! Every module talks to its host through [`Connection::exec`]: one POSIX `sh` command line
 //! (built with [`quote::Cmd`]), optional bytes on stdin, and back come the exit status, stdout
 //! and stderr. The controller does the thinking; the host only runs small commands. The same
-//! modules therefore work over every transport: `local` (the controller itself) today, `ssh`
-//! and `chroot` next.
+//! modules therefore work over every transport: `local` (the controller itself) and `ssh`.
 
 pub mod local;
 pub mod quote;
+pub mod ssh;
 
 use std::time::Duration;
 
 pub use quote::{Cmd, quote};
+
+/// A password or passphrase: never shown by `Debug`, never put in argv or logs.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    /// The secret itself, for the one place that sends it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<hidden>)")
+    }
+}
 
 /// Privilege escalation for one command: who to become and how.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -166,6 +187,14 @@ pub enum ConnectionError {
         /// Why.
         source: std::io::Error,
     },
+    /// The host could not be reached, its key was refused, or authentication failed.
+    #[error("cannot connect to {host}: {message}")]
+    Connect {
+        /// The host.
+        host: String,
+        /// Why, and what to do about it.
+        message: String,
+    },
     /// Talking to the shell failed midway.
     #[error("lost the connection to {host}: {message}")]
     Lost {
@@ -181,6 +210,8 @@ pub enum ConnectionError {
 pub enum Connection {
     /// The controller itself.
     Local(local::LocalConnection),
+    /// A host reached over SSH.
+    Ssh(Box<ssh::SshConnection>),
 }
 
 impl Connection {
@@ -188,6 +219,7 @@ impl Connection {
     pub async fn exec(&self, req: &ExecRequest) -> Result<ExecOutput, ConnectionError> {
         match self {
             Connection::Local(c) => c.exec(req).await,
+            Connection::Ssh(c) => c.exec(req).await,
         }
     }
 
@@ -195,6 +227,7 @@ impl Connection {
     pub fn kind(&self) -> &'static str {
         match self {
             Connection::Local(_) => "local",
+            Connection::Ssh(_) => "ssh",
         }
     }
 }

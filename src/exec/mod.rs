@@ -57,6 +57,9 @@ pub struct RunOptions {
     /// `--roles-path` entries (plus `ANSIBLE_ROLES_PATH`), searched after `roles/` beside the
     /// playbook.
     pub roles_path: Vec<PathBuf>,
+    /// SSH settings from the command line (`-u`, `--private-key`, `-k`, `-K`, `--ssh-config`,
+    /// `--host-key-checking`, `-T`).
+    pub ssh: crate::connection::ssh::SshCliOptions,
 }
 
 /// What a run produced: per-host totals for the `PLAY RECAP` (in inventory order).

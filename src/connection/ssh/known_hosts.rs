@@ -1,0 +1,256 @@
+//! Host-key verification against OpenSSH `known_hosts` files.
+//!
+//! Entries are parsed with `ssh_key::known_hosts`; the matching is ours because russh's own
+//! check knows neither wildcards, negation nor `@revoked` (shared/CRATES.md 1.3). A host is
+//! looked up as `name` on port 22 and `[name]:port` otherwise, as OpenSSH writes it. Plain
+//! patterns (`*`, `?`, `!`) and hashed `|1|salt|hash` names are both matched. `@revoked`
+//! wins over everything; `@cert-authority` lines are skipped (jig does not accept host
+//! certificates).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use russh::keys::ssh_key::PublicKey;
+use russh::keys::ssh_key::known_hosts::{Entry, HostPatterns, Marker};
+use sha1::{Digest, Sha1};
+
+/// What the known_hosts files say about a host's key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HostKeyStatus {
+    /// The key is listed for this host.
+    Known,
+    /// The host is not listed with this key type. `other_types` says whether it is listed
+    /// with keys of other types.
+    Unknown {
+        /// Keys of other algorithms are known for the host.
+        other_types: bool,
+    },
+    /// The host is listed with a different key of the same type.
+    Changed {
+        /// The file.
+        file: PathBuf,
+        /// 1-based line of the differing entry.
+        line: usize,
+    },
+    /// The key is marked `@revoked`.
+    Revoked {
+        /// The file.
+        file: PathBuf,
+        /// 1-based line.
+        line: usize,
+    },
+}
+
+/// The name known_hosts uses for `host` on `port`.
+pub fn lookup_name(host: &str, port: u16) -> String {
+    if port == 22 {
+        host.to_string()
+    } else {
+        format!("[{host}]:{port}")
+    }
+}
+
+/// Checks `key` for `host`:`port` against every file in `files` (missing files are empty).
+pub fn check(files: &[PathBuf], host: &str, port: u16, key: &PublicKey) -> HostKeyStatus {
+    let name = lookup_name(host, port);
+    let mut known = false;
+    let mut changed: Option<(PathBuf, usize)> = None;
+    let mut other_types = false;
+    for file in files {
+        let Ok(text) = std::fs::read_to_string(file) else {
+            continue;
+        };
+        for (idx, entry) in entries(&text) {
+            let same_key = entry.public_key().key_data() == key.key_data();
+            match entry.marker() {
+                Some(Marker::Revoked) => {
+                    if same_key {
+                        return HostKeyStatus::Revoked {
+                            file: file.clone(),
+                            line: idx + 1,
+                        };
+                    }
+                    continue;
+                }
+                Some(Marker::CertAuthority) => continue,
+                None => {}
+            }
+            if !entry_matches(entry.host_patterns(), &name) {
+                continue;
+            }
+            if same_key {
+                known = true;
+            } else if entry.public_key().algorithm() == key.algorithm() {
+                changed.get_or_insert((file.clone(), idx + 1));
+            } else {
+                other_types = true;
+            }
+        }
+    }
+    if known {
+        HostKeyStatus::Known
+    } else if let Some((file, line)) = changed {
+        HostKeyStatus::Changed { file, line }
+    } else {
+        HostKeyStatus::Unknown { other_types }
+    }
+}
+
+/// Appends `host`:`port` with `key` to `file` (created with its directory if missing), as
+/// `accept-new` does.
+pub fn append(file: &Path, host: &str, port: u16, key: &PublicKey) -> std::io::Result<()> {
+    if let Some(dir) = file.parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir)?;
+    }
+    let encoded = key
+        .to_openssh()
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    let needs_newline = std::fs::read(file)
+        .map(|b| !b.is_empty() && !b.ends_with(b"\n"))
+        .unwrap_or(false);
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(file)?;
+    if needs_newline {
+        f.write_all(b"\n")?;
+    }
+    writeln!(f, "{} {encoded}", lookup_name(host, port))
+}
+
+/// Parsed entries with their 0-based line index; unparsable lines are skipped, as OpenSSH
+/// skips them.
+fn entries(text: &str) -> impl Iterator<Item = (usize, Entry)> + '_ {
+    text.lines().enumerate().filter_map(|(i, raw)| {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') {
+            return None;
+        }
+        // ssh_key splits fields on a single space; OpenSSH accepts any run of blanks.
+        let norm = line.split_whitespace().collect::<Vec<_>>().join(" ");
+        norm.parse::<Entry>().ok().map(|e| (i, e))
+    })
+}
+
+fn entry_matches(patterns: &HostPatterns, name: &str) -> bool {
+    match patterns {
+        HostPatterns::Patterns(list) => super::config::host_patterns_match(list, name),
+        HostPatterns::HashedName { salt, hash } => hmac_sha1(salt, name.as_bytes()) == *hash,
+    }
+}
+
+/// HMAC-SHA1 (RFC 2104), what OpenSSH's `HashKnownHosts` uses.
+fn hmac_sha1(key: &[u8], msg: &[u8]) -> [u8; 20] {
+    let mut block = [0u8; 64];
+    if key.len() > 64 {
+        block[..20].copy_from_slice(&Sha1::digest(key));
+    } else {
+        block[..key.len()].copy_from_slice(key);
+    }
+    let mut inner = Sha1::new();
+    inner.update(block.map(|b| b ^ 0x36));
+    inner.update(msg);
+    let mut outer = Sha1::new();
+    outer.update(block.map(|b| b ^ 0x5c));
+    outer.update(inner.finalize());
+    let mut out = [0u8; 20];
+    out.copy_from_slice(&outer.finalize());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+
+    const K1: &str =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHtpRNvYyryDYl3zv6EPPcPeADGExAk0d8pNEyuv5ohg";
+    const K2: &str =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIACO2H2JY+H175SMkviF6ueEfNkdpzzwJwDRxvKONjtC";
+
+    fn key(s: &str) -> PublicKey {
+        PublicKey::from_openssh(s).unwrap()
+    }
+
+    fn file_with(text: &str) -> (tempfile::TempDir, PathBuf) {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("known_hosts");
+        std::fs::write(&p, text).unwrap();
+        (d, p)
+    }
+
+    #[test]
+    fn plain_port_and_wildcard_entries() {
+        let (_d, p) = file_with(&format!(
+            "# comment\nweb1,web2 {K1}\n[db]:2222\t{K1}\n*.example.com,!bad.example.com {K1}\n"
+        ));
+        let files = [p.clone()];
+        assert_eq!(check(&files, "web2", 22, &key(K1)), HostKeyStatus::Known);
+        assert_eq!(check(&files, "db", 2222, &key(K1)), HostKeyStatus::Known);
+        assert_eq!(
+            check(&files, "db", 22, &key(K1)),
+            HostKeyStatus::Unknown { other_types: false }
+        );
+        assert_eq!(
+            check(&files, "a.example.com", 22, &key(K1)),
+            HostKeyStatus::Known
+        );
+        assert!(matches!(
+            check(&files, "bad.example.com", 22, &key(K1)),
+            HostKeyStatus::Unknown { .. }
+        ));
+        assert_eq!(
+            check(&files, "web1", 22, &key(K2)),
+            HostKeyStatus::Changed { file: p, line: 2 }
+        );
+    }
+
+    #[test]
+    fn hashed_entries_match_openssh_hmac() {
+        let salt = b"0123456789abcdefghij";
+        let hash = hmac_sha1(salt, b"[10.0.0.5]:2200");
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let (_d, p) = file_with(&format!(
+            "|1|{}|{} {K1}\n",
+            b64.encode(salt),
+            b64.encode(hash)
+        ));
+        assert_eq!(
+            check(std::slice::from_ref(&p), "10.0.0.5", 2200, &key(K1)),
+            HostKeyStatus::Known
+        );
+        assert!(matches!(
+            check(&[p], "10.0.0.5", 22, &key(K1)),
+            HostKeyStatus::Unknown { .. }
+        ));
+    }
+
+    #[test]
+    fn hmac_matches_rfc2202_vector() {
+        // RFC 2202 test case 2.
+        let h = hmac_sha1(b"Jefe", b"what do ya want for nothing?");
+        assert_eq!(hex::encode(h), "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79");
+    }
+
+    #[test]
+    fn revoked_wins_over_a_match() {
+        let (_d, p) = file_with(&format!("web1 {K1}\n@revoked * {K1}\n"));
+        assert!(matches!(
+            check(&[p], "web1", 22, &key(K1)),
+            HostKeyStatus::Revoked { line: 2, .. }
+        ));
+    }
+
+    #[test]
+    fn append_writes_a_line_check_then_finds() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("sub/known_hosts");
+        append(&p, "h", 2200, &key(K2)).unwrap();
+        append(&p, "h", 22, &key(K2)).unwrap();
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert!(text.starts_with("[h]:2200 ssh-ed25519 "), "{text}");
+        assert_eq!(check(&[p], "h", 2200, &key(K2)), HostKeyStatus::Known);
+    }
+}

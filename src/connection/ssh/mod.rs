@@ -1,0 +1,511 @@
+//! The `ssh` connection: one russh session per host for the whole run, one channel per command.
+//!
+//! Owns connecting (optionally through a `ProxyJump` chain of `direct-tcpip` tunnels), host-key
+//! checking ([`known_hosts`]), authentication ([`auth`]), and running [`ExecRequest`]s: stdin
+//! is written by its own task while output is read, so large inputs cannot deadlock; at most
+//! [`MAX_CHANNELS`] channels are open per host and a refused channel open (sshd's MaxSessions,
+//! whose slots are freed lazily) is retried with backoff instead of failing the task.
+//! The session is opened on first use, so hosts connect concurrently inside their tasks; a
+//! dead or silent host ends in [`ConnectionError`] within the connect timeout or the keepalive
+//! window, never a hang. `sudo` with a password is answered on a per-command prompt, and
+//! the command's own stdin starts only after sudo said it succeeded.
+
+pub mod auth;
+pub mod config;
+pub mod known_hosts;
+pub mod params;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex as StdMutex};
+use std::time::Duration;
+
+use russh::ChannelMsg;
+use russh::client::{self, Handle};
+use russh::keys::PublicKeyOrCertificate;
+use tokio::sync::{Mutex, Semaphore};
+
+use super::{BecomeMethod, Cmd, ConnectionError, ExecOutput, ExecRequest, Secret};
+use known_hosts::HostKeyStatus;
+pub use params::{HostKeyChecking, JumpHost, SshCliOptions, SshParams};
+
+/// Commands running at once on one host; sshd's default MaxSessions is 10 and frees slots late.
+pub const MAX_CHANNELS: usize = 4;
+/// How long a refused channel open is retried before the host counts as lost.
+const CHANNEL_RETRY_FOR: Duration = Duration::from_secs(60);
+const DEFAULT_KEEPALIVE: Duration = Duration::from_secs(15);
+
+/// The user's home directory (`$HOME`).
+pub(crate) fn home_dir() -> Option<PathBuf> {
+    std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from)
+}
+
+/// Expands a leading `~/` (or a lone `~`) to `$HOME`.
+pub(crate) fn expand_tilde(s: &str) -> String {
+    match (s.strip_prefix('~'), home_dir()) {
+        (Some(rest), Some(h)) if rest.is_empty() || rest.starts_with('/') => {
+            format!("{}{rest}", h.display())
+        }
+        _ => s.to_string(),
+    }
+}
+
+/// russh callbacks for one hop: host-key verification.
+pub(crate) struct Client {
+    host: String,
+    port: u16,
+    policy: HostKeyChecking,
+    files: Vec<PathBuf>,
+    /// Why the key was refused, read after russh reports a refused key.
+    refusal: Arc<StdMutex<Option<String>>>,
+}
+
+impl client::Handler for Client {
+    type Error = russh::Error;
+
+    async fn check_server_key(
+        &mut self,
+        key: &PublicKeyOrCertificate,
+    ) -> Result<bool, Self::Error> {
+        let refuse = |msg: String| {
+            if let Ok(mut r) = self.refusal.lock() {
+                *r = Some(msg);
+            }
+            Ok(false)
+        };
+        let PublicKeyOrCertificate::PublicKey { key, .. } = key else {
+            return refuse(
+                "the server offered a host certificate; jig checks plain host keys only".into(),
+            );
+        };
+        let fp = key.fingerprint(Default::default());
+        let name = known_hosts::lookup_name(&self.host, self.port);
+        match known_hosts::check(&self.files, &self.host, self.port, key) {
+            HostKeyStatus::Known => Ok(true),
+            HostKeyStatus::Revoked { file, line } => refuse(format!(
+                "the host key {fp} of {name} is marked @revoked in {}:{line}",
+                file.display()
+            )),
+            HostKeyStatus::Changed { file, line } => refuse(format!(
+                "REMOTE HOST IDENTIFICATION HAS CHANGED for {name}: it now offers {} key {fp}, \
+                 which differs from {}:{line}. Someone could be eavesdropping (man-in-the-middle), \
+                 or the host key was just replaced. If you know it was replaced, remove the old \
+                 key with `ssh-keygen -R '{name}'` and connect again",
+                key.algorithm(),
+                file.display()
+            )),
+            HostKeyStatus::Unknown { other_types } => match self.policy {
+                HostKeyChecking::Off => Ok(true),
+                HostKeyChecking::AcceptNew if !other_types => {
+                    let Some(file) = self.files.first() else {
+                        return refuse("no known_hosts file to record the new key in".into());
+                    };
+                    match known_hosts::append(file, &self.host, self.port, key) {
+                        Ok(()) => Ok(true),
+                        Err(e) => refuse(format!(
+                            "cannot record the host key of {name} in {}: {e}",
+                            file.display()
+                        )),
+                    }
+                }
+                _ => {
+                    let other = if other_types {
+                        " (known_hosts lists it with keys of other types only)"
+                    } else {
+                        ""
+                    };
+                    refuse(format!(
+                        "the host key of {name} is not known{other}: {} {fp}. Accept it with \
+                         --host-key-checking accept-new (or StrictHostKeyChecking=accept-new), \
+                         or add it after checking it: ssh-keyscan -p {} {} >> ~/.ssh/known_hosts",
+                        key.algorithm(),
+                        self.port,
+                        self.host
+                    ))
+                }
+            },
+        }
+    }
+}
+
+/// A live session and the jump sessions its tunnel runs through (kept alive with it).
+struct Session {
+    handle: Handle<Client>,
+    _jumps: Vec<Handle<Client>>,
+}
+
+/// An SSH connection to one host, opened on first use and reopened if it was closed.
+pub struct SshConnection {
+    params: SshParams,
+    session: Mutex<Option<Arc<Session>>>,
+    slots: Arc<Semaphore>,
+}
+
+impl std::fmt::Debug for SshConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SshConnection")
+            .field("host", &self.params.host)
+            .field("port", &self.params.port)
+            .field("user", &self.params.user)
+            .finish()
+    }
+}
+
+impl SshConnection {
+    /// A connection that opens its session on the first [`exec`](Self::exec).
+    pub fn lazy(params: SshParams) -> SshConnection {
+        SshConnection {
+            params,
+            session: Mutex::new(None),
+            slots: Arc::new(Semaphore::new(MAX_CHANNELS)),
+        }
+    }
+
+    /// Connects and authenticates now.
+    pub async fn connect(params: &SshParams) -> Result<SshConnection, ConnectionError> {
+        let c = SshConnection::lazy(params.clone());
+        c.session().await?;
+        Ok(c)
+    }
+
+    /// The parameters this connection uses.
+    pub fn params(&self) -> &SshParams {
+        &self.params
+    }
+
+    fn label(&self) -> String {
+        let p = &self.params;
+        if p.inventory_name == p.host && p.port == 22 {
+            p.host.clone()
+        } else {
+            format!("{} ({}:{})", p.inventory_name, p.host, p.port)
+        }
+    }
+
+    fn lost(&self, message: impl Into<String>) -> ConnectionError {
+        ConnectionError::Lost {
+            host: self.label(),
+            message: message.into(),
+        }
+    }
+
+    async fn session(&self) -> Result<Arc<Session>, ConnectionError> {
+        let mut guard = self.session.lock().await;
+        if let Some(s) = guard.as_ref()
+            && !s.handle.is_closed()
+        {
+            return Ok(s.clone());
+        }
+        let timeout = self.params.connect_timeout;
+        let s = match tokio::time::timeout(timeout, open_session(&self.params)).await {
+            Ok(Ok(s)) => Arc::new(s),
+            Ok(Err(message)) => {
+                return Err(ConnectionError::Connect {
+                    host: self.label(),
+                    message,
+                });
+            }
+            Err(_) => {
+                return Err(ConnectionError::Connect {
+                    host: self.label(),
+                    message: format!(
+                        "no answer within {}s (connect timeout; raise it with -T or \
+                         ansible_timeout)",
+                        timeout.as_secs()
+                    ),
+                });
+            }
+        };
+        *guard = Some(s.clone());
+        Ok(s)
+    }
+
+    /// Runs one command on the host.
+    pub async fn exec(&self, req: &ExecRequest) -> Result<ExecOutput, ConnectionError> {
+        let _permit = self
+            .slots
+            .acquire()
+            .await
+            .map_err(|_| self.lost("connection closed"))?;
+        let session = self.session().await?;
+        let channel = self.open_channel(&session).await?;
+        let (line, sudo_pw) = self.command_line(req);
+        let (mut rx, tx) = channel.split();
+        tx.exec(true, line.into_bytes())
+            .await
+            .map_err(|e| self.lost(format!("cannot start the command: {e}")))?;
+        let tx = Arc::new(tx);
+        let stdin = req.stdin.clone();
+        let mut start_writer = Some({
+            let tx = tx.clone();
+            move || {
+                tokio::spawn(async move {
+                    if let Some(data) = stdin {
+                        // A command may exit without reading all of stdin; that is its business.
+                        let _ = tx.data(&data[..]).await;
+                    }
+                    let _ = tx.eof().await;
+                })
+            }
+        });
+        let mut writer = None;
+        let mut become_state = match &sudo_pw {
+            Some(pw) => BecomeState::Waiting {
+                password: pw.clone(),
+                answered: false,
+            },
+            None => {
+                writer = start_writer.take().map(|f| f());
+                BecomeState::Done
+            }
+        };
+        let mut out = ExecOutput::default();
+        let mut status: Option<i32> = None;
+        let mut signal: Option<String> = None;
+        while let Some(msg) = rx.wait().await {
+            match msg {
+                ChannelMsg::Data { data } => {
+                    out.stdout.extend_from_slice(&data);
+                    if let BecomeState::Waiting { .. } = become_state
+                        && let Some(pos) = find(&out.stdout, SUDO_SUCCESS.as_bytes())
+                    {
+                        let end = pos + SUDO_SUCCESS.len() + 1;
+                        out.stdout.drain(..end.min(out.stdout.len()));
+                        become_state = BecomeState::Done;
+                        writer = start_writer.take().map(|f| f());
+                    }
+                }
+                ChannelMsg::ExtendedData { data, ext: 1 } => {
+                    out.stderr.extend_from_slice(&data);
+                    if let BecomeState::Waiting { password, answered } = &mut become_state
+                        && let Some(pos) = find(&out.stderr, SUDO_PROMPT.as_bytes())
+                    {
+                        out.stderr.drain(pos..pos + SUDO_PROMPT.len());
+                        if *answered {
+                            // Asked again: the password was wrong. Closing stdin makes sudo
+                            // give up instead of waiting for us.
+                            out.stderr.extend_from_slice(
+                                b"sudo: incorrect become password (check -K or ansible_become_password)\n",
+                            );
+                            let _ = tx.eof().await;
+                        } else {
+                            *answered = true;
+                            let mut bytes = password.expose().as_bytes().to_vec();
+                            bytes.push(b'\n');
+                            let _ = tx.data(&bytes[..]).await;
+                        }
+                    }
+                }
+                ChannelMsg::ExitStatus { exit_status } => {
+                    status = Some(i32::try_from(exit_status).unwrap_or(-1))
+                }
+                ChannelMsg::ExitSignal {
+                    signal_name,
+                    error_message,
+                    ..
+                } => {
+                    signal = Some(
+                        format!("{signal_name:?} {error_message}")
+                            .trim()
+                            .to_string(),
+                    )
+                }
+                ChannelMsg::Failure => {
+                    return Err(self.lost("the host refused to run the command"));
+                }
+                _ => {}
+            }
+        }
+        if let Some(w) = writer {
+            w.abort();
+        }
+        match (status, signal) {
+            (Some(rc), _) => out.rc = rc,
+            (None, Some(sig)) => {
+                out.rc = -1;
+                out.stderr
+                    .extend_from_slice(format!("command killed by signal {sig}\n").as_bytes());
+            }
+            (None, None) => {
+                return Err(self.lost(if session.handle.is_closed() {
+                    "the connection closed while a command was running (host down, sshd \
+                     stopped, or no answer to keepalives)"
+                } else {
+                    "the channel closed without an exit status"
+                }));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The line to run and, for `sudo` with a password, the password to answer its prompt.
+    fn command_line(&self, req: &ExecRequest) -> (String, Option<Secret>) {
+        let Some(b) = &req.become_ else {
+            return (req.shell_line(), None);
+        };
+        let Some(pw) = self.params.become_password.clone() else {
+            return (req.shell_line(), None);
+        };
+        if b.method != BecomeMethod::Sudo {
+            return (req.shell_line(), None);
+        }
+        let inner = ExecRequest {
+            become_: None,
+            ..req.clone()
+        }
+        .shell_line();
+        let mut c = Cmd::new("sudo");
+        c.arg("-H").arg("-S").arg("-p").arg(SUDO_PROMPT);
+        c.args(&b.flags);
+        c.arg("-u")
+            .arg(&b.user)
+            .arg("--")
+            .arg("sh")
+            .arg("-c")
+            .arg(&format!("echo {SUDO_SUCCESS}; exec sh -c \"$1\""))
+            .arg("jig")
+            .arg(&inner);
+        (c.into_string(), Some(pw))
+    }
+
+    async fn open_channel(
+        &self,
+        session: &Session,
+    ) -> Result<russh::Channel<client::Msg>, ConnectionError> {
+        let started = tokio::time::Instant::now();
+        let mut delay = Duration::from_millis(5);
+        loop {
+            let open = tokio::time::timeout(
+                self.params.connect_timeout,
+                session.handle.channel_open_session(),
+            )
+            .await;
+            match open {
+                Ok(Ok(ch)) => return Ok(ch),
+                Err(_) => {
+                    return Err(self.lost(format!(
+                        "no answer to a channel open within {}s",
+                        self.params.connect_timeout.as_secs()
+                    )));
+                }
+                Ok(Err(e)) => {
+                    if session.handle.is_closed() {
+                        return Err(self.lost(format!("the connection closed ({e})")));
+                    }
+                    if started.elapsed() > CHANNEL_RETRY_FOR {
+                        return Err(self.lost(format!(
+                            "the host kept refusing new sessions for {}s ({e}); check sshd's \
+                             MaxSessions",
+                            CHANNEL_RETRY_FOR.as_secs()
+                        )));
+                    }
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_millis(250));
+                }
+            }
+        }
+    }
+}
+
+/// The prompt jig gives sudo, recognised on stderr and removed from it.
+const SUDO_PROMPT: &str = "[jig-sudo-password]";
+/// Printed by the become shell once sudo succeeded; removed from stdout.
+const SUDO_SUCCESS: &str = "JIG-BECOME-SUCCESS-7c1e";
+
+enum BecomeState {
+    Waiting { password: Secret, answered: bool },
+    Done,
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Opens the TCP connection (through every jump), checks host keys, authenticates.
+async fn open_session(p: &SshParams) -> Result<Session, String> {
+    let config = Arc::new(client::Config {
+        nodelay: true,
+        keepalive_interval: Some(p.keepalive_interval.unwrap_or(DEFAULT_KEEPALIVE)),
+        keepalive_max: p.keepalive_max.max(1),
+        inactivity_timeout: None,
+        ..Default::default()
+    });
+    struct Hop<'a> {
+        host: &'a str,
+        port: u16,
+        user: &'a str,
+        keys: Vec<PathBuf>,
+        password: Option<&'a Secret>,
+    }
+    let mut hops: Vec<Hop<'_>> = p
+        .proxy_jump
+        .iter()
+        .map(|j| Hop {
+            host: &j.host,
+            port: j.port,
+            user: &j.user,
+            keys: j
+                .identity_files
+                .iter()
+                .chain(p.identity_files.iter())
+                .cloned()
+                .collect(),
+            password: None,
+        })
+        .collect();
+    hops.push(Hop {
+        host: &p.host,
+        port: p.port,
+        user: &p.user,
+        keys: p.identity_files.clone(),
+        password: p.password.as_ref(),
+    });
+    let mut jumps: Vec<Handle<Client>> = Vec::new();
+    for hop in hops {
+        let where_ = format!("{}:{}", hop.host, hop.port);
+        let refusal = Arc::new(StdMutex::new(None));
+        let handler = Client {
+            host: hop.host.to_string(),
+            port: hop.port,
+            policy: p.host_key_checking,
+            files: p.known_hosts_files.clone(),
+            refusal: refusal.clone(),
+        };
+        let connected = match jumps.last() {
+            None => client::connect(config.clone(), (hop.host, hop.port), handler).await,
+            Some(prev) => {
+                let tunnel = prev
+                    .channel_open_direct_tcpip(hop.host, u32::from(hop.port), "127.0.0.1", 0)
+                    .await
+                    .map_err(|e| format!("the jump host could not reach {where_}: {e}"))?;
+                client::connect_stream(config.clone(), tunnel.into_stream(), handler).await
+            }
+        };
+        let mut handle = connected.map_err(|e| {
+            let refused = refusal.lock().ok().and_then(|mut r| r.take());
+            match refused {
+                Some(why) => why,
+                None => match &e {
+                    russh::Error::IO(io) => format!("{where_}: {io}"),
+                    other => format!("{where_}: {other}"),
+                },
+            }
+        })?;
+        let plan = auth::AuthPlan {
+            user: hop.user,
+            identity_files: &hop.keys,
+            identities_only: p.identities_only,
+            password: hop.password,
+        };
+        auth::authenticate(&mut handle, &plan, &where_).await?;
+        jumps.push(handle);
+    }
+    let handle = jumps
+        .pop()
+        .ok_or_else(|| "no host to connect to".to_string())?;
+    Ok(Session {
+        handle,
+        _jumps: jumps,
+    })
+}

@@ -1,0 +1,703 @@
+//! The SSH transport against a private sshd on 127.0.0.1 (see tests/ssh_support). Each test
+//! starts its own server so they can run in parallel and kill theirs; when sshd cannot be
+//! started the test prints `SKIPPED` with the reason.
+
+mod ssh_support;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use jig::connection::ssh::{HostKeyChecking, JumpHost, SshConnection, SshParams};
+use jig::connection::{Cmd, ConnectionError, ExecRequest, Secret};
+use ssh_support::{Sshd, sshd_or_skip, sshd_with_or_skip};
+
+fn params(s: &Sshd, known_hosts: PathBuf) -> SshParams {
+    SshParams {
+        inventory_name: "target".into(),
+        host: "127.0.0.1".into(),
+        port: s.port,
+        user: "root".into(),
+        identity_files: vec![s.client_key.clone()],
+        identities_only: true,
+        password: None,
+        become_password: None,
+        proxy_jump: Vec::new(),
+        connect_timeout: Duration::from_secs(10),
+        keepalive_interval: None,
+        keepalive_max: 3,
+        host_key_checking: HostKeyChecking::Strict,
+        known_hosts_files: vec![known_hosts],
+    }
+}
+
+async fn connect(s: &Sshd) -> SshConnection {
+    SshConnection::connect(&params(s, s.known_hosts()))
+        .await
+        .expect("connects with the client key")
+}
+
+const HOSTILE: &[&str] = &[
+    "plain",
+    "with space",
+    "it's \"quoted\"",
+    "$(touch /tmp/jig-pwned) `id` $HOME",
+    "line1\nline2\n",
+    "naïve 日本語 ✓",
+    "; rm -rf / #",
+    "back\\slash * ? [a]",
+    "",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_values_round_trip_through_argv_and_stdin() {
+    let Some(s) = sshd_or_skip("hostile_values_round_trip") else {
+        return;
+    };
+    let conn = connect(&s).await;
+    for v in HOSTILE {
+        let mut c = Cmd::new("printf");
+        c.arg("%s").arg(v);
+        let out = conn.exec(&ExecRequest::new(c.into_string())).await.unwrap();
+        assert_eq!(out.rc, 0, "{v:?}: {}", out.stderr_str());
+        assert_eq!(out.stdout_str(), *v, "argv round trip");
+        let out = conn
+            .exec(&ExecRequest::new("cat").with_stdin(v.as_bytes().to_vec()))
+            .await
+            .unwrap();
+        assert_eq!(out.stdout, v.as_bytes(), "stdin round trip");
+    }
+    let out = conn
+        .exec(&ExecRequest::new("echo out; echo err >&2; exit 7"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (out.rc, out.stdout_str(), out.stderr_str()),
+        (7, "out\n".into(), "err\n".into())
+    );
+    let out = conn.exec(&ExecRequest::new("kill -KILL $$")).await.unwrap();
+    assert_eq!(out.rc, -1, "killed by a signal: {out:?}");
+    assert!(out.stderr_str().contains("signal"), "{}", out.stderr_str());
+    let mut req = ExecRequest::new("sleep 5; echo late");
+    req.timeout = Some(Duration::from_secs(1));
+    let t = Instant::now();
+    let out = conn.exec(&req).await.unwrap();
+    assert_eq!(out.rc, 124, "timeout(1) reports 124: {out:?}");
+    assert!(t.elapsed() < Duration::from_secs(4));
+    assert!(!std::path::Path::new("/tmp/jig-pwned").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_mib_of_stdin_echoed_back_does_not_deadlock() {
+    let Some(s) = sshd_or_skip("five_mib_stdin") else {
+        return;
+    };
+    let conn = connect(&s).await;
+    let data: Vec<u8> = (0..5 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    let out = tokio::time::timeout(
+        Duration::from_secs(60),
+        conn.exec(&ExecRequest::new("cat").with_stdin(data.clone())),
+    )
+    .await
+    .expect("no deadlock")
+    .unwrap();
+    assert_eq!(out.rc, 0);
+    assert_eq!(out.stdout.len(), data.len());
+    assert!(out.stdout == data, "bytes differ");
+    let out = conn
+        .exec(&ExecRequest::new("wc -c").with_stdin(data))
+        .await
+        .unwrap();
+    assert_eq!(out.stdout_str().trim(), "5242880");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_concurrent_execs_on_one_connection_all_succeed() {
+    let Some(s) = sshd_or_skip("fifty_concurrent") else {
+        return;
+    };
+    let conn = std::sync::Arc::new(connect(&s).await);
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..50 {
+        let conn = conn.clone();
+        set.spawn(async move {
+            let mut c = Cmd::new("sh");
+            c.arg("-c")
+                .arg("sleep 0.05; echo \"$1\"")
+                .arg("x")
+                .arg(&i.to_string());
+            (i, conn.exec(&ExecRequest::new(c.into_string())).await)
+        });
+    }
+    let mut ok = 0;
+    while let Some(r) = set.join_next().await {
+        let (i, out) = r.unwrap();
+        let out = out.unwrap_or_else(|e| panic!("exec {i} failed: {e}"));
+        assert_eq!(out.stdout_str(), format!("{i}\n"));
+        ok += 1;
+    }
+    assert_eq!(ok, 50);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_key_refused_then_accept_new_records_it() {
+    let Some(s) = sshd_or_skip("unknown_key") else {
+        return;
+    };
+    let kh = s.dir.path().join("empty_known_hosts");
+    let e = SshConnection::connect(&params(&s, kh.clone()))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("is not known"), "{e}");
+    assert!(
+        e.contains("accept-new") && e.contains("ssh-keyscan"),
+        "says how to accept: {e}"
+    );
+    assert!(!kh.exists(), "strict checking writes nothing");
+
+    let mut p = params(&s, kh.clone());
+    p.host_key_checking = HostKeyChecking::AcceptNew;
+    let conn = SshConnection::connect(&p)
+        .await
+        .expect("accept-new connects");
+    assert_eq!(conn.exec(&ExecRequest::new("true")).await.unwrap().rc, 0);
+    let text = std::fs::read_to_string(&kh).unwrap();
+    assert_eq!(text, format!("[127.0.0.1]:{} {}\n", s.port, s.host_pub));
+
+    // Now known: strict checking accepts it.
+    SshConnection::connect(&params(&s, kh))
+        .await
+        .expect("known now");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changed_key_is_refused_even_with_checking_off() {
+    let Some(s) = sshd_or_skip("changed_key") else {
+        return;
+    };
+    let other = std::fs::read_to_string(s.other_key.with_extension("pub")).unwrap();
+    let kh = s.dir.path().join("kh_changed");
+    std::fs::write(&kh, format!("[127.0.0.1]:{} {}", s.port, other.trim())).unwrap();
+    for policy in [
+        HostKeyChecking::Strict,
+        HostKeyChecking::AcceptNew,
+        HostKeyChecking::Off,
+    ] {
+        let mut p = params(&s, kh.clone());
+        p.host_key_checking = policy;
+        let e = SshConnection::connect(&p).await.unwrap_err();
+        assert!(matches!(e, ConnectionError::Connect { .. }), "{e:?}");
+        let e = e.to_string();
+        assert!(
+            e.contains("HAS CHANGED") && e.contains("ssh-keygen -R"),
+            "{policy:?}: {e}"
+        );
+    }
+    let revoked = s.dir.path().join("kh_revoked");
+    std::fs::write(&revoked, format!("@revoked * {}\n", s.host_pub)).unwrap();
+    let mut p = params(&s, revoked);
+    p.host_key_checking = HostKeyChecking::Off;
+    let e = SshConnection::connect(&p).await.unwrap_err().to_string();
+    assert!(e.contains("@revoked"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_key_or_password_is_a_clear_error() {
+    let Some(s) = sshd_or_skip("wrong_credentials") else {
+        return;
+    };
+    let mut p = params(&s, s.known_hosts());
+    p.identity_files = vec![s.other_key.clone()];
+    let e = SshConnection::connect(&p).await.unwrap_err().to_string();
+    assert!(e.contains("permission denied for root@127.0.0.1"), "{e}");
+    assert!(
+        e.contains(&s.other_key.display().to_string()),
+        "names the key: {e}"
+    );
+
+    p.identity_files = vec![s.dir.path().join("no-such-key")];
+    p.password = Some(Secret::new("wrong 'pass' $(x)"));
+    let e = SshConnection::connect(&p).await.unwrap_err().to_string();
+    assert!(
+        e.contains("permission denied") && e.contains("password"),
+        "{e}"
+    );
+    assert!(e.contains("does not exist"), "says the key is missing: {e}");
+    assert!(!e.contains("wrong 'pass'"), "never shows the password: {e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proxy_jump_through_the_same_sshd_to_itself() {
+    let Some(s) = sshd_or_skip("proxy_jump") else {
+        return;
+    };
+    let mut p = params(&s, s.known_hosts());
+    p.proxy_jump = vec![
+        JumpHost {
+            host: "127.0.0.1".into(),
+            port: s.port,
+            user: "root".into(),
+            identity_files: vec![],
+        },
+        JumpHost {
+            host: "127.0.0.1".into(),
+            port: s.port,
+            user: "root".into(),
+            identity_files: vec![],
+        },
+    ];
+    let conn = SshConnection::connect(&p).await.expect("two hops");
+    let out = conn
+        .exec(&ExecRequest::new("echo \"$SSH_CONNECTION\""))
+        .await
+        .unwrap();
+    assert_eq!(out.rc, 0);
+    // The last hop's client side is the jump host: also 127.0.0.1, seen by sshd as a
+    // forwarded connection, so the line names our port as the server port.
+    assert!(
+        out.stdout_str().contains(&format!(" {}", s.port)),
+        "{}",
+        out.stdout_str()
+    );
+
+    let mut bad = params(&s, s.known_hosts());
+    bad.proxy_jump = vec![JumpHost {
+        host: "127.0.0.1".into(),
+        port: s.port,
+        user: "root".into(),
+        identity_files: vec![],
+    }];
+    bad.port = 1; // nothing listens there
+    let e = SshConnection::connect(&bad).await.unwrap_err().to_string();
+    assert!(e.contains("jump host could not reach 127.0.0.1:1"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_or_frozen_sshd_is_lost_without_a_hang() {
+    let Some(s) = sshd_or_skip("killed_sshd") else {
+        return;
+    };
+    // Frozen: keepalives go unanswered.
+    let mut p = params(&s, s.known_hosts());
+    p.keepalive_interval = Some(Duration::from_secs(1));
+    p.keepalive_max = 2;
+    let conn = SshConnection::connect(&p).await.unwrap();
+    assert_eq!(conn.exec(&ExecRequest::new("true")).await.unwrap().rc, 0);
+    let t = Instant::now();
+    let sleep = ExecRequest::new("sleep 30");
+    let run = conn.exec(&sleep);
+    let stopper = async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        s.signal_all(libc::SIGSTOP);
+    };
+    let (r, ()) = tokio::join!(tokio::time::timeout(Duration::from_secs(20), run), stopper);
+    let e = r.expect("no hang when the host freezes").unwrap_err();
+    assert!(matches!(e, ConnectionError::Lost { .. }), "{e:?}");
+    assert!(t.elapsed() < Duration::from_secs(15), "{:?}", t.elapsed());
+    s.signal_all(libc::SIGCONT);
+
+    // Killed: the TCP connection drops.
+    let conn = connect(&s).await;
+    let sleep = ExecRequest::new("sleep 30");
+    let run = conn.exec(&sleep);
+    let killer = async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        s.signal_all(libc::SIGKILL);
+    };
+    let (r, ()) = tokio::join!(tokio::time::timeout(Duration::from_secs(20), run), killer);
+    let e = r.expect("no hang when sshd dies").unwrap_err();
+    assert!(e.to_string().contains("lost the connection"), "{e}");
+    // And a new connection attempt fails fast with a reason.
+    let e = SshConnection::connect(&params(&s, s.known_hosts()))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("cannot connect to"), "{e}");
+}
+
+/// An inventory, playbook and isolated $HOME for `jig run` against the private sshd.
+struct Project {
+    dir: tempfile::TempDir,
+}
+
+impl Project {
+    fn new(s: &Sshd) -> Project {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::create_dir_all(d.join("home/.ssh")).unwrap();
+        std::fs::create_dir_all(d.join("templates")).unwrap();
+        std::fs::write(d.join("ssh_config"), "Host *\n  ServerAliveInterval 2\n").unwrap();
+        std::fs::write(
+            d.join("inventory.ini"),
+            format!(
+                "[web]\ntarget ansible_host=127.0.0.1 ansible_port={} ansible_user=root \
+                 ansible_ssh_private_key_file={} ansible_connection=ssh\n",
+                s.port,
+                s.client_key.display()
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            d.join("templates/motd.j2"),
+            "Welcome to {{ inventory_hostname }} — {{ greeting }}\n",
+        )
+        .unwrap();
+        let out = d.join("out");
+        std::fs::write(
+            d.join("site.yml"),
+            format!(
+                r#"- hosts: web
+  gather_facts: false
+  vars:
+    greeting: "it's $(not run) ✓"
+    dest: "{out}/a dir"
+  tasks:
+    - name: directory
+      file: {{ path: "{{{{ dest }}}}", state: directory }}
+    - name: copy
+      copy: {{ content: "line one\n", dest: "{{{{ dest }}}}/copied 'file'.txt" }}
+    - name: template
+      template: {{ src: motd.j2, dest: "{{{{ dest }}}}/motd" }}
+    - name: lineinfile
+      lineinfile: {{ path: "{{{{ dest }}}}/lines.conf", line: "line two $(x)", create: true }}
+    - name: command
+      command: touch "{{{{ dest }}}}/stamp"
+      args: {{ creates: "{{{{ dest }}}}/stamp" }}
+"#,
+                out = out.display()
+            ),
+        )
+        .unwrap();
+        Project { dir }
+    }
+
+    fn jig(&self, extra: &[&str]) -> std::process::Command {
+        let d = self.dir.path();
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_jig"));
+        c.arg("run")
+            .arg("-i")
+            .arg(d.join("inventory.ini"))
+            .arg("--ssh-config")
+            .arg(d.join("ssh_config"))
+            .args(extra)
+            .arg(d.join("site.yml"))
+            .env("HOME", d.join("home"))
+            .env_remove("SSH_AUTH_SOCK")
+            .env_remove("ANSIBLE_HOST_KEY_CHECKING")
+            .env("NO_COLOR", "1")
+            .stdin(std::process::Stdio::null());
+        c
+    }
+}
+
+fn recap_line(stdout: &str) -> String {
+    stdout
+        .lines()
+        .find(|l| l.starts_with("target"))
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn jig_run_over_ssh_changes_then_converges() {
+    let Some(s) = sshd_or_skip("jig_run_over_ssh") else {
+        return;
+    };
+    let p = Project::new(&s);
+    // Unknown host key: refused, host unreachable, with the way out in the message.
+    let out = p.jig(&[]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("UNREACHABLE"), "{stdout}");
+    assert!(
+        stdout.contains("--host-key-checking accept-new"),
+        "{stdout}"
+    );
+
+    let out = p
+        .jig(&["--host-key-checking", "accept-new"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(recap_line(&stdout).contains("changed=5"), "{stdout}");
+    let dest = p.dir.path().join("out/a dir");
+    assert_eq!(
+        std::fs::read_to_string(dest.join("copied 'file'.txt")).unwrap(),
+        "line one\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dest.join("lines.conf")).unwrap(),
+        "line two $(x)\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dest.join("motd")).unwrap(),
+        "Welcome to target — it's $(not run) ✓\n"
+    );
+    assert!(dest.join("stamp").exists());
+
+    // The key is recorded now: the default strict checking accepts it; nothing changes.
+    let out = p.jig(&[]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    let recap = recap_line(&stdout);
+    assert!(
+        recap.contains("changed=0") && recap.contains("ok=5"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn jig_run_with_sshd_killed_mid_run_reports_unreachable_without_hanging() {
+    let Some(s) = sshd_or_skip("jig_run_killed") else {
+        return;
+    };
+    let p = Project::new(&s);
+    std::fs::write(
+        p.dir.path().join("site.yml"),
+        "- hosts: web\n  gather_facts: false\n  tasks:\n    - command: sleep 60\n    - command: echo never\n",
+    )
+    .unwrap();
+    let t = Instant::now();
+    let mut child = p
+        .jig(&["--host-key-checking", "accept-new"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the session process exists (jig connected and is running `sleep 60`).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while s.process_tree().len() < 3 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    s.signal_all(libc::SIGKILL);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("jig hung after sshd died");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let mut stdout = String::new();
+    std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut stdout).unwrap();
+    assert!(!status.success());
+    assert!(stdout.contains("UNREACHABLE"), "{stdout}");
+    assert!(recap_line(&stdout).contains("unreachable=1"), "{stdout}");
+    assert!(!stdout.contains("never"), "{stdout}");
+    assert!(t.elapsed() < Duration::from_secs(40));
+}
+
+/// A stand-in `sudo` first on the session's PATH: it prompts with `-p`, wants the password
+/// `pa$$ 'wörd'` on stdin (three tries, like sudo), then runs the command after `--`.
+const FAKE_SUDO: &str = r#"#!/bin/sh
+prompt=Password:
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -p) prompt=$2; shift 2 ;;
+    -u) shift 2 ;;
+    --) shift; break ;;
+    *) shift ;;
+  esac
+done
+tries=0
+while :; do
+  printf '%s' "$prompt" >&2
+  IFS= read -r pw || { echo "sudo: no password was provided" >&2; exit 1; }
+  [ "$pw" = "pa\$\$ 'wörd'" ] && break
+  tries=$((tries + 1))
+  [ $tries -ge 3 ] && { echo "sudo: 3 incorrect password attempts" >&2; exit 1; }
+done
+exec "$@"
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sudo_password_is_answered_before_the_commands_own_stdin() {
+    let Some(s) = sshd_with_or_skip("sudo_password", "SetEnv PATH={dir}/bin:/usr/bin:/bin") else {
+        return;
+    };
+    let bin = s.dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::write(bin.join("sudo"), FAKE_SUDO).unwrap();
+    std::fs::set_permissions(
+        bin.join("sudo"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let mut p = params(&s, s.known_hosts());
+    p.become_password = Some(Secret::new("pa$$ 'wörd'"));
+    let conn = SshConnection::connect(&p).await.unwrap();
+    let req = ExecRequest::new("cat; echo done >&2")
+        .with_stdin(b"payload 'x' $(y)\n".to_vec())
+        .with_become(Some(jig::connection::Become::default()));
+    let out = conn.exec(&req).await.unwrap();
+    assert_eq!(out.rc, 0, "{}", out.stderr_str());
+    assert_eq!(
+        out.stdout_str(),
+        "payload 'x' $(y)\n",
+        "password not in the command's stdin"
+    );
+    assert_eq!(out.stderr_str(), "done\n", "prompt removed from stderr");
+
+    p.become_password = Some(Secret::new("wrong"));
+    let conn = SshConnection::connect(&p).await.unwrap();
+    let out = tokio::time::timeout(Duration::from_secs(20), conn.exec(&req))
+        .await
+        .expect("a wrong password does not hang")
+        .unwrap();
+    assert_eq!(out.rc, 1);
+    assert!(
+        out.stderr_str().contains("incorrect become password"),
+        "{}",
+        out.stderr_str()
+    );
+    assert!(!out.stderr_str().contains("wrong"), "{}", out.stderr_str());
+}
+
+/// Runs `jig run` on a one-task playbook against inventory host `host` with `ssh_config`,
+/// HOME set to `home` and the given extra environment.
+fn jig_run_one(
+    dir: &std::path::Path,
+    host: &str,
+    ssh_config: &str,
+    env: &[(&str, &std::path::Path)],
+) -> std::process::Output {
+    std::fs::write(dir.join("inv.ini"), format!("{host}\n")).unwrap();
+    std::fs::write(dir.join("cfg"), ssh_config).unwrap();
+    std::fs::write(
+        dir.join("one.yml"),
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - command: echo via-ssh\n      register: r\n    - assert: { that: \"r.stdout == 'via-ssh'\" }\n",
+    )
+    .unwrap();
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_jig"));
+    c.arg("run")
+        .arg("-i")
+        .arg(dir.join("inv.ini"))
+        .arg("--ssh-config")
+        .arg(dir.join("cfg"))
+        .arg(dir.join("one.yml"))
+        .env_remove("SSH_AUTH_SOCK")
+        .env_remove("ANSIBLE_HOST_KEY_CHECKING")
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null());
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().unwrap()
+}
+
+#[test]
+fn ssh_config_alias_with_proxy_jump_and_agent_auth() {
+    let Some(s) = sshd_or_skip("ssh_config_agent") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let home = d.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let sock = d.join("agent.sock");
+    let mut agent = match std::process::Command::new("ssh-agent")
+        .arg("-D")
+        .arg("-a")
+        .arg(&sock)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+    {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("SKIPPED ssh_config_alias_with_proxy_jump_and_agent_auth: no ssh-agent: {e}");
+            return;
+        }
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !sock.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let added = std::process::Command::new("ssh-add")
+        .arg(&s.client_key)
+        .env("SSH_AUTH_SOCK", &sock)
+        .output()
+        .unwrap();
+    assert!(added.status.success(), "{added:?}");
+    let cfg = format!(
+        "Host aliased\n  HostName 127.0.0.1\n  Port {p}\n  ProxyJump jumpbox\n\
+         Host jumpbox\n  HostName 127.0.0.1\n  Port {p}\n\
+         Host *\n  User root\n  StrictHostKeyChecking accept-new\n  UserKnownHostsFile {kh}\n",
+        p = s.port,
+        kh = d.join("kh").display()
+    );
+    let out = jig_run_one(d, "aliased", &cfg, &[("HOME", &home), ("SSH_AUTH_SOCK", &sock)]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let _ = agent.kill();
+    let _ = agent.wait();
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(recap(&stdout, "aliased").contains("ok=2"), "{stdout}");
+    let kh = std::fs::read_to_string(d.join("kh")).unwrap();
+    assert_eq!(kh.lines().count(), 1, "the jump and the target share one key line: {kh}");
+}
+
+#[test]
+fn default_key_in_home_is_used_and_missing_auth_is_explained() {
+    let Some(s) = sshd_or_skip("default_key") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let home = d.join("home");
+    std::fs::create_dir_all(home.join(".ssh")).unwrap();
+    let cfg = format!(
+        "Host box\n  HostName 127.0.0.1\n  Port {}\n  User root\n  UserKnownHostsFile {}\n",
+        s.port,
+        s.known_hosts().display()
+    );
+    // No agent, no key: the error lists what was tried and what to do.
+    let out = jig_run_one(d, "box", &cfg, &[("HOME", &home)]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("UNREACHABLE"), "{stdout}");
+    assert!(stdout.contains("permission denied for root@127.0.0.1"), "{stdout}");
+    assert!(stdout.contains("--private-key"), "{stdout}");
+
+    std::fs::copy(&s.client_key, home.join(".ssh/id_ed25519")).unwrap();
+    let out = jig_run_one(d, "box", &cfg, &[("HOME", &home)]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(recap(&stdout, "box").contains("ok=2"), "{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn encrypted_key_without_a_terminal_says_how_to_unlock_it() {
+    if std::fs::File::open("/dev/tty").is_ok() {
+        eprintln!("SKIPPED encrypted_key: a terminal is attached and jig would ask on it");
+        return;
+    }
+    let Some(s) = sshd_or_skip("encrypted_key") else {
+        return;
+    };
+    let key = s.dir.path().join("locked");
+    let st = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "a passphrase", "-C", "", "-f"])
+        .arg(&key)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let mut p = params(&s, s.known_hosts());
+    p.identity_files = vec![key.clone()];
+    let e = SshConnection::connect(&p).await.unwrap_err().to_string();
+    assert!(e.contains("is encrypted"), "{e}");
+    assert!(e.contains(&format!("ssh-add {}", key.display())), "{e}");
+}
+
+fn recap(stdout: &str, host: &str) -> String {
+    stdout
+        .lines()
+        .rev()
+        .find(|l| l.starts_with(host))
+        .unwrap_or_default()
+        .to_string()
+}
