@@ -54,8 +54,10 @@ echo '@@jig-facts:route6'; ip -6 route get 2001:4860:4860::8888
 echo '@@jig-facts:mounts'; while read -r dev mnt fs opts dump pass; do case "$dev" in /*|\\*|*:/*) ;; *) continue;; esac; [ "$fs" = none ] && continue; printf '%s %s %s %s %s %s|%s\n' "$dev" "$mnt" "$fs" "$opts" "$dump" "$pass" "$(timeout 5 stat -f -c '%S %s %b %a %c %d' "$(printf '%b' "$mnt")")"; done < /proc/mounts
 echo '@@jig-facts:uuids'; for l in /dev/disk/by-uuid/*; do [ -e "$l" ] && echo "$(readlink -f "$l") ${l##*/}"; done
 echo '@@jig-facts:python'; p=$(command -v python3 || command -v python) && echo "$p" && "$p" --version 2>&1
-echo '@@jig-facts:env'; env -0 || cat /proc/$$/environ
 "#;
+
+/// The last section: the environment, NUL-separated, so nothing may follow it.
+const ENV_SECTION: &str = "echo '@@jig-facts:env'; env -0 || cat /proc/$$/environ\n";
 
 /// Gathers the host's facts as the connection's user.
 pub async fn gather(conn: &Connection) -> Result<VarMap, ConnectionError> {
@@ -68,15 +70,271 @@ pub async fn gather_as(
     conn: &Connection,
     become_: Option<Become>,
 ) -> Result<VarMap, ConnectionError> {
+    gather_with(conn, become_, &GatherOptions::default()).await
+}
+
+/// Gathers the facts `options` selects (setup's `gather_subset` and `fact_path`), under
+/// privilege escalation when `become_` is set.
+pub async fn gather_with(
+    conn: &Connection,
+    become_: Option<Become>,
+    options: &GatherOptions,
+) -> Result<VarMap, ConnectionError> {
     let out = conn
-        .exec(&ExecRequest::new(PROBE).with_become(become_))
+        .exec(&ExecRequest::new(probe_script(&options.fact_path)).with_become(become_))
         .await?;
-    Ok(from_probe_output(&out.stdout_str()))
+    Ok(from_probe_output_with(&out.stdout_str(), options))
+}
+
+/// What to gather: setup's `gather_subset` and `fact_path` options.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GatherOptions {
+    /// The collectors to report.
+    pub subset: Subset,
+    /// The directory of `*.fact` files for `ansible_local` (`/etc/ansible/facts.d`).
+    pub fact_path: String,
+}
+
+impl Default for GatherOptions {
+    fn default() -> Self {
+        GatherOptions {
+            subset: Subset::all(),
+            fact_path: DEFAULT_FACT_PATH.to_string(),
+        }
+    }
+}
+
+/// setup's default `fact_path`.
+pub const DEFAULT_FACT_PATH: &str = "/etc/ansible/facts.d";
+
+/// Ansible's fact collectors that report something on Linux hosts jig gathers.
+const COLLECTORS: &[&str] = &[
+    "apparmor",
+    "caps",
+    "cmdline",
+    "date_time",
+    "distribution",
+    "dns",
+    "env",
+    "facter",
+    "fips",
+    "hardware",
+    "local",
+    "lsb",
+    "network",
+    "ohai",
+    "pkg_mgr",
+    "platform",
+    "python",
+    "selinux",
+    "service_mgr",
+    "ssh_pub_keys",
+    "user",
+    "virtual",
+];
+
+/// Ansible's `minimal_gather_subset`: what `min` means, and what `!all` keeps.
+const MINIMAL: &[&str] = &[
+    "apparmor",
+    "caps",
+    "cmdline",
+    "date_time",
+    "distribution",
+    "dns",
+    "env",
+    "fips",
+    "local",
+    "lsb",
+    "pkg_mgr",
+    "platform",
+    "python",
+    "selinux",
+    "service_mgr",
+    "ssh_pub_keys",
+    "user",
+];
+
+/// A resolved `gather_subset`: which collectors report, and the list as written (echoed in
+/// the `gather_subset` fact).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Subset {
+    requested: Vec<String>,
+    collectors: std::collections::BTreeSet<&'static str>,
+}
+
+impl Subset {
+    /// Every collector (`gather_subset: all`, the default).
+    pub fn all() -> Subset {
+        Subset {
+            requested: vec!["all".to_string()],
+            collectors: COLLECTORS.iter().copied().collect(),
+        }
+    }
+
+    /// Resolves a `gather_subset` list as Ansible does: `min` always first, then each entry
+    /// adds (`all`, `network`) or removes (`!all` keeps `min`, `!min`, `!hardware`) collectors;
+    /// a collector named without `!` stays even when a `!` entry removes it. An empty list
+    /// means `all`. Naming an unknown collector is an error (excluding one is not).
+    pub fn parse(items: &[String]) -> Result<Subset, String> {
+        if items.is_empty() {
+            return Ok(Subset::all());
+        }
+        let canonical = |name: &str| COLLECTORS.iter().copied().find(|c| *c == name);
+        let mut add: std::collections::BTreeSet<&'static str> = MINIMAL.iter().copied().collect();
+        let mut exclude = std::collections::BTreeSet::new();
+        let mut explicit = std::collections::BTreeSet::new();
+        for item in items {
+            let item = item.trim();
+            match item {
+                "min" => add.extend(MINIMAL),
+                "all" => add.extend(COLLECTORS),
+                "!min" => exclude.extend(MINIMAL),
+                "!all" => exclude.extend(COLLECTORS.iter().filter(|c| !MINIMAL.contains(c))),
+                _ => {
+                    if let Some(name) = item.strip_prefix('!') {
+                        if let Some(c) = canonical(alias(name)) {
+                            exclude.insert(c);
+                        }
+                    } else if let Some(c) = canonical(alias(item)) {
+                        explicit.insert(c);
+                        add.insert(c);
+                    } else {
+                        let mut allowed: Vec<&str> = COLLECTORS.to_vec();
+                        allowed.sort_unstable();
+                        return Err(format!(
+                            "Bad subset '{item}' given to Ansible. gather_subset options \
+                             allowed: all, {}",
+                            allowed.join(", ")
+                        ));
+                    }
+                }
+            }
+        }
+        let collectors = add
+            .into_iter()
+            .filter(|c| !exclude.contains(c) || explicit.contains(c))
+            .collect();
+        Ok(Subset {
+            requested: items.iter().map(|s| s.trim().to_string()).collect(),
+            collectors,
+        })
+    }
+
+    /// Whether the collector named `name` reports.
+    pub fn includes(&self, name: &str) -> bool {
+        self.collectors.contains(name)
+    }
+
+    /// The list as written, for the `gather_subset` fact.
+    pub fn requested(&self) -> &[String] {
+        &self.requested
+    }
+}
+
+/// Ansible's other names for collectors (the Linux hardware collector also answers to
+/// `devices` and `dmi`; `proc_cmdline` is `cmdline`'s fact).
+fn alias(name: &str) -> &str {
+    match name {
+        "devices" | "dmi" => "hardware",
+        "proc_cmdline" => "cmdline",
+        "virtualization" => "virtual",
+        other => other,
+    }
+}
+
+/// The collector that reports the fact `key` (without `ansible_`); `interfaces` are the
+/// host's interface names, whose own facts belong to `network`.
+fn collector_of(key: &str, interfaces: &[String]) -> Option<&'static str> {
+    let c = match key {
+        "system"
+        | "kernel"
+        | "kernel_version"
+        | "machine"
+        | "architecture"
+        | "userspace_architecture"
+        | "userspace_bits"
+        | "fqdn"
+        | "hostname"
+        | "nodename"
+        | "domain"
+        | "machine_id"
+        | "python_version" => "platform",
+        "os_family" => "distribution",
+        "date_time" => "date_time",
+        "env" => "env",
+        "dns" => "dns",
+        "fips" => "fips",
+        "selinux" | "selinux_python_present" => "selinux",
+        "apparmor" => "apparmor",
+        "lsb" => "lsb",
+        "pkg_mgr" => "pkg_mgr",
+        "service_mgr" => "service_mgr",
+        "python" => "python",
+        "local" => "local",
+        "cmdline" | "proc_cmdline" => "cmdline",
+        "interfaces"
+        | "default_ipv4"
+        | "default_ipv6"
+        | "all_ipv4_addresses"
+        | "all_ipv6_addresses"
+        | "locally_reachable_ips" => "network",
+        "memtotal_mb" | "memfree_mb" | "swaptotal_mb" | "swapfree_mb" | "memory_mb" | "mounts"
+        | "uptime_seconds" | "loadavg" | "form_factor" | "system_vendor" | "devices"
+        | "device_links" | "lvm" => "hardware",
+        k if k.starts_with("distribution") => "distribution",
+        k if k.starts_with("user_") || k.starts_with("effective_") || k.starts_with("real_") => {
+            "user"
+        }
+        k if k.starts_with("virtualization_") => "virtual",
+        k if k.starts_with("system_capabilities") => "caps",
+        k if k.starts_with("ssh_host_") => "ssh_pub_keys",
+        k if k.starts_with("processor")
+            || k.starts_with("bios_")
+            || k.starts_with("board_")
+            || k.starts_with("chassis_")
+            || k.starts_with("product_") =>
+        {
+            "hardware"
+        }
+        k if interfaces
+            .iter()
+            .any(|i| i.replace(['-', ':', '.'], "_") == k) =>
+        {
+            "network"
+        }
+        _ => return None,
+    };
+    Some(c)
+}
+
+/// The probe for a host, reading local facts from `fact_path`.
+fn probe_script(fact_path: &str) -> String {
+    // Each *.fact file: its exit status (0 when read, not run), path, output and error
+    // output, base64-encoded on one line so no content can look like a section mark.
+    let dir = crate::connection::quote(fact_path.trim_end_matches('/'));
+    let dir = if dir.is_empty() || dir == "''" {
+        "/".to_string()
+    } else {
+        dir
+    };
+    format!(
+        "{PROBE}echo '@@jig-facts:local'; t=$(mktemp) && for f in {dir}/*.fact; do \
+         [ -f \"$f\" ] || continue; r=0; \
+         if [ -x \"$f\" ]; then o=$(\"$f\" 2>\"$t\" </dev/null); r=$?; else o=$(cat \"$f\"); fi; \
+         printf '%s %s %s %s\\n' \"$r\" \"$(printf '%s' \"$f\" | base64 | tr -d '\\n')\" \
+         \"$(printf '%s' \"$o\" | base64 | tr -d '\\n')\" \"$(base64 < \"$t\" | tr -d '\\n')\"; \
+         done; rm -f \"$t\"\n{ENV_SECTION}"
+    )
 }
 
 /// The facts for the probe's output: every fact as `ansible_<name>`, and all of them without
 /// the prefix under `ansible_facts`.
 pub fn from_probe_output(raw: &str) -> VarMap {
+    from_probe_output_with(raw, &GatherOptions::default())
+}
+
+/// Like [`from_probe_output`], keeping only the facts `options.subset` selects.
+pub fn from_probe_output_with(raw: &str, options: &GatherOptions) -> VarMap {
     let s = Sections::parse(raw);
     let mut f = Map::new();
     platform(&s, &mut f);
@@ -91,8 +349,23 @@ pub fn from_probe_output(raw: &str) -> VarMap {
     network(&s, &mut f);
     mounts(&s, &mut f);
     python(&s, &mut f);
-    f.insert("local".into(), json!({}));
-    f.insert("gather_subset".into(), json!(["all"]));
+    f.insert("local".into(), local_facts(&s));
+
+    let interfaces: Vec<String> = f
+        .get("interfaces")
+        .and_then(Json::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    f.retain(|k, _| {
+        collector_of(k, &interfaces)
+            .map(|c| options.subset.includes(c))
+            .unwrap_or(options.subset.includes("hardware"))
+    });
+    f.insert("gather_subset".into(), json!(options.subset.requested()));
     f.insert("module_setup".into(), json!(true));
 
     let mut vars = VarMap::new();
@@ -1321,6 +1594,125 @@ fn python(s: &Sections, f: &mut Map<String, Json>) {
         "python_version".into(),
         json!(format!("{major}.{minor}.{micro}")),
     );
+}
+
+/// `ansible_local`: each `*.fact` file of the fact path by name (without `.fact`), parsed as
+/// JSON, else as INI (sections of lower-cased options, as Python's ConfigParser reads them),
+/// else an error string, as setup reports it. Executable files were run by the probe.
+fn local_facts(s: &Sections) -> Json {
+    use base64::Engine;
+    let b64 = |x: &str| {
+        base64::engine::general_purpose::STANDARD
+            .decode(x.trim())
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
+    };
+    let mut files: Vec<(String, Json)> = Vec::new();
+    for line in s.lines("local") {
+        let mut w = line.split(' ');
+        let (Some(rc), Some(path)) = (w.next(), w.next()) else {
+            continue;
+        };
+        let path = b64(path);
+        let out = b64(w.next().unwrap_or(""));
+        let err = b64(w.next().unwrap_or(""));
+        let base = path
+            .rsplit('/')
+            .next()
+            .unwrap_or(&path)
+            .replace(".fact", "");
+        let value = if rc != "0" {
+            json!(format!(
+                "Failure executing fact script ({path}), rc: {rc}, err: {err}"
+            ))
+        } else {
+            serde_json::from_str::<Json>(&out)
+                .ok()
+                .or_else(|| parse_ini(&out))
+                .unwrap_or_else(|| {
+                    json!(format!(
+                        "error loading facts as JSON or ini - please check content: {path}"
+                    ))
+                })
+        };
+        files.push((base, value));
+    }
+    // Python's sorted(glob(...)) order.
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+    Json::Object(files.into_iter().collect())
+}
+
+/// An INI text as Python's ConfigParser reads it: `{section: {option: value}}` with option
+/// names lower-cased, `=` or `:` separators, `#`/`;` comment lines, indented continuation
+/// lines and `[DEFAULT]` options copied into every section. `None` where ConfigParser fails
+/// (an option before any section, a line that is not an option, a duplicate section).
+fn parse_ini(text: &str) -> Option<Json> {
+    let mut sections: Vec<(String, Vec<(String, String)>)> = Vec::new();
+    let mut defaults: Vec<(String, String)> = Vec::new();
+    // Which list the last option went to, for continuation lines.
+    let mut in_default = false;
+    let mut current: Option<usize> = None;
+    let mut last_key: Option<String> = None;
+    for raw in text.lines() {
+        let trimmed = raw.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with(';') {
+            continue;
+        }
+        let indented = raw.starts_with([' ', '\t']);
+        if indented && last_key.is_some() {
+            let list = if in_default {
+                &mut defaults
+            } else {
+                &mut sections.get_mut(current?)?.1
+            };
+            if let Some(entry) = list.last_mut() {
+                entry.1.push('\n');
+                entry.1.push_str(trimmed);
+            }
+            continue;
+        }
+        if let Some(name) = trimmed.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
+            last_key = None;
+            if name == "DEFAULT" {
+                in_default = true;
+                continue;
+            }
+            if sections.iter().any(|(n, _)| n == name) {
+                return None;
+            }
+            in_default = false;
+            sections.push((name.to_string(), Vec::new()));
+            current = Some(sections.len() - 1);
+            continue;
+        }
+        let cut = trimmed.find(['=', ':'])?;
+        let key = trimmed[..cut].trim().to_lowercase();
+        let value = trimmed[cut + 1..].trim().to_string();
+        if key.is_empty() {
+            return None;
+        }
+        let list = if in_default {
+            &mut defaults
+        } else {
+            &mut sections.get_mut(current?)?.1
+        };
+        if list.iter().any(|(k, _)| *k == key) {
+            return None;
+        }
+        list.push((key.clone(), value));
+        last_key = Some(key);
+    }
+    let mut out = Map::new();
+    for (name, opts) in sections {
+        let mut m = Map::new();
+        for (k, v) in opts.iter().chain(defaults.iter()) {
+            if !m.contains_key(k) {
+                m.insert(k.clone(), json!(v));
+            }
+        }
+        out.insert(name, Json::Object(m));
+    }
+    Some(Json::Object(out))
 }
 
 /// `/proc/mounts` escapes spaces, tabs, newlines and backslashes as `\ooo`.

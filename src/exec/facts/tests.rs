@@ -327,3 +327,189 @@ async fn gathers_this_machine_in_one_command() {
         assert!(root["size_total"].as_i64().unwrap_or(0) > 0);
     }
 }
+
+fn subset(items: &[&str]) -> Subset {
+    let v: Vec<String> = items.iter().map(|s| s.to_string()).collect();
+    Subset::parse(&v).unwrap()
+}
+
+#[test]
+fn gather_subset_resolves_as_ansible_does() {
+    let all = subset(&[]);
+    assert_eq!(all.requested(), ["all"]);
+    for c in COLLECTORS {
+        assert!(all.includes(c), "{c}");
+    }
+    // `!all` keeps the minimal set; naming a collector brings it back.
+    let min = subset(&["!all"]);
+    assert!(min.includes("distribution") && min.includes("local") && min.includes("dns"));
+    assert!(!min.includes("hardware") && !min.includes("network") && !min.includes("virtual"));
+    let net = subset(&["!all", "network"]);
+    assert!(net.includes("network") && net.includes("platform") && !net.includes("hardware"));
+    // Without `all`, `min` is still implied first.
+    let net_only = subset(&["network"]);
+    assert!(net_only.includes("network") && net_only.includes("user"));
+    assert!(!net_only.includes("hardware"));
+    // `!all,!min` leaves nothing; an explicit name survives both.
+    let none = subset(&["!all", "!min"]);
+    assert!(COLLECTORS.iter().all(|c| !none.includes(c)));
+    let dist = subset(&["!all", "!min", "distribution"]);
+    assert!(dist.includes("distribution") && !dist.includes("platform"));
+    // `!dmi` is the hardware collector; excluding an unknown name is ignored.
+    let nohw = subset(&["all", "!dmi", "!nosuch"]);
+    assert!(!nohw.includes("hardware") && nohw.includes("network"));
+    let e = Subset::parse(&["hardwre".to_string()]).unwrap_err();
+    assert!(
+        e.contains("Bad subset 'hardwre'") && e.contains("network"),
+        "{e}"
+    );
+}
+
+#[test]
+fn every_fact_belongs_to_a_collector() {
+    for raw in [
+        include_str!("debian12-container.txt"),
+        include_str!("ubuntu2204-kvm.txt"),
+    ] {
+        let f = facts(raw);
+        let facts = f["ansible_facts"].as_object().unwrap();
+        let ifaces: Vec<String> = facts["interfaces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect();
+        for k in facts.keys() {
+            if k == "gather_subset" || k == "module_setup" {
+                continue;
+            }
+            assert!(collector_of(k, &ifaces).is_some(), "{k} has no collector");
+        }
+    }
+}
+
+#[test]
+fn subsets_filter_the_facts_and_are_echoed() {
+    let raw = include_str!("debian12-container.txt");
+    let opts = |items: &[&str]| GatherOptions {
+        subset: subset(items),
+        ..GatherOptions::default()
+    };
+    let f = from_probe_output_with(raw, &opts(&["!all"]));
+    assert_eq!(f["ansible_distribution"], json!("Debian"));
+    assert!(f.contains_key("ansible_date_time") && f.contains_key("ansible_local"));
+    for gone in [
+        "ansible_memtotal_mb",
+        "ansible_mounts",
+        "ansible_interfaces",
+        "ansible_default_ipv4",
+        "ansible_virtualization_type",
+        "ansible_processor_vcpus",
+    ] {
+        assert!(
+            !f.contains_key(gone),
+            "{gone} must not be gathered with !all"
+        );
+    }
+    assert_eq!(f["gather_subset"], json!(["!all"]));
+    assert_eq!(f["ansible_facts"]["gather_subset"], json!(["!all"]));
+
+    let f = from_probe_output_with(raw, &opts(&["!all", "network"]));
+    assert!(f.contains_key("ansible_default_ipv4") && f.contains_key("ansible_interfaces"));
+    let first = f["ansible_interfaces"][0].as_str().unwrap().to_string();
+    assert!(f.contains_key(&format!("ansible_{first}")), "{first}");
+    assert!(!f.contains_key("ansible_memtotal_mb"));
+
+    let f = from_probe_output_with(raw, &opts(&["!all", "!min"]));
+    let keys: Vec<&String> = f["ansible_facts"].as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["gather_subset", "module_setup"]);
+}
+
+#[test]
+fn ini_local_facts_read_as_configparser_does() {
+    let v = parse_ini(
+        "# comment\n[General]\nName = web 1\nPort: 80\nmotd = line one\n  line two\n\
+         ; another comment\n[DEFAULT]\nzone = eu\n[db]\nengine=pg\nzone = us\n",
+    )
+    .unwrap();
+    assert_eq!(
+        v,
+        json!({
+            "General": {"name": "web 1", "port": "80", "motd": "line one\nline two", "zone": "eu"},
+            "db": {"engine": "pg", "zone": "us"}
+        })
+    );
+    assert_eq!(parse_ini("").unwrap(), json!({}));
+    assert!(
+        parse_ini("key = value\n").is_none(),
+        "option before any section"
+    );
+    assert!(parse_ini("[a]\nno separator\n").is_none());
+    assert!(
+        parse_ini("[a]\nx=1\n[a]\ny=2\n").is_none(),
+        "duplicate section"
+    );
+}
+
+/// Local facts from a real fact directory whose name needs quoting: JSON, INI, executable,
+/// failing executable and unreadable content, each as setup reports it.
+#[tokio::test]
+async fn local_facts_are_read_and_run_from_the_fact_path() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("facts d 'q' $(touch pwned) é");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("app.fact"), r#"{"port": 8080, "name": "é \"x\""}"#).unwrap();
+    std::fs::write(dir.join("site.fact"), "[main]\nRole = web\n").unwrap();
+    std::fs::write(dir.join("broken.fact"), "not json nor ini\n").unwrap();
+    std::fs::write(dir.join("ignored.txt"), "{}").unwrap();
+    let run = dir.join("dyn.fact");
+    std::fs::write(
+        &run,
+        "#!/bin/sh\necho '{\"pid\": '$$', \"args\": \"'\"$#\"'\"}'\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&run, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let fail = dir.join("fail.fact");
+    std::fs::write(&fail, "#!/bin/sh\necho oops >&2\nexit 3\n").unwrap();
+    std::fs::set_permissions(&fail, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+    let conn = Connection::Local(LocalConnection::new("localhost"));
+    let opts = GatherOptions {
+        subset: subset(&["!all"]),
+        fact_path: dir.display().to_string(),
+    };
+    let f = gather_with(&conn, None, &opts).await.expect("probe runs");
+    let local = f["ansible_local"].as_object().unwrap();
+    let names: Vec<&String> = local.keys().collect();
+    assert_eq!(names, ["app", "broken", "dyn", "fail", "site"]);
+    assert_eq!(local["app"], json!({"port": 8080, "name": "é \"x\""}));
+    assert_eq!(local["site"], json!({"main": {"role": "web"}}));
+    assert_eq!(local["dyn"]["args"], json!("0"));
+    assert!(local["dyn"]["pid"].as_i64().is_some());
+    let broken = dir.join("broken.fact");
+    assert_eq!(
+        local["broken"],
+        json!(format!(
+            "error loading facts as JSON or ini - please check content: {}",
+            broken.display()
+        ))
+    );
+    assert_eq!(
+        local["fail"],
+        json!(format!(
+            "Failure executing fact script ({}), rc: 3, err: oops\n",
+            fail.display()
+        ))
+    );
+    assert!(!std::path::Path::new("pwned").exists());
+    assert!(!f.contains_key("ansible_mounts"));
+
+    // A fact path that does not exist gives an empty ansible_local.
+    let opts = GatherOptions {
+        fact_path: tmp.path().join("none").display().to_string(),
+        ..GatherOptions::default()
+    };
+    let f = gather_with(&conn, None, &opts).await.unwrap();
+    assert_eq!(f["ansible_local"], json!({}));
+}
