@@ -48,7 +48,12 @@ fn ansible_setup(ansible: &PathBuf, bed: &Testbed, host: &str) -> Json {
         .split_once("=> ")
         .map(|(_, j)| j)
         .unwrap_or_else(|| panic!("no result in ansible's output: {stdout}"));
-    serde_json::from_str(json).expect("ansible printed JSON")
+    let v: Json = serde_json::from_str(json).expect("ansible printed JSON");
+    assert!(
+        v.get("ansible_facts").is_some(),
+        "no ansible_facts from ansible: {stdout}"
+    );
+    v
 }
 
 /// `jig facts HOST -i INV` as JSON.
@@ -130,11 +135,12 @@ fn facts_equal_ansible_setup_on_a_test_bed_host() {
     ];
     let mut diffs = Vec::new();
     for k in same {
-        if ours.get(k) != theirs.get(k) {
+        let k = format!("ansible_{k}");
+        if ours.get(&k) != theirs.get(&k) {
             diffs.push(format!(
                 "{k}:\n  jig:     {}\n  ansible: {}",
-                ours.get(k).unwrap_or(&Json::Null),
-                theirs.get(k).unwrap_or(&Json::Null)
+                ours.get(&k).unwrap_or(&Json::Null),
+                theirs.get(&k).unwrap_or(&Json::Null)
             ));
         }
     }
@@ -147,14 +153,19 @@ fn facts_equal_ansible_setup_on_a_test_bed_host() {
         a.sort();
         a
     };
-    if sorted(&ours["interfaces"]) != sorted(&theirs["interfaces"]) {
+    if sorted(&ours["ansible_interfaces"]) != sorted(&theirs["ansible_interfaces"]) {
         diffs.push(format!(
             "interfaces: jig {} ansible {}",
-            ours["interfaces"], theirs["interfaces"]
+            ours["ansible_interfaces"], theirs["ansible_interfaces"]
         ));
     }
-    for name in theirs["interfaces"].as_array().into_iter().flatten() {
-        let key = name.as_str().unwrap_or("").replace(['-', ':', '.'], "_");
+    for name in theirs["ansible_interfaces"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let key =
+            "ansible_".to_string() + &name.as_str().unwrap_or("").replace(['-', ':', '.'], "_");
         for field in ["ipv4", "macaddress", "mtu", "active", "type"] {
             if ours[&key][field] != theirs[&key][field] {
                 diffs.push(format!(
@@ -172,18 +183,18 @@ fn facts_equal_ansible_setup_on_a_test_bed_host() {
         a.sort();
         a
     };
-    if mounts(&ours["mounts"]) != mounts(&theirs["mounts"]) {
+    if mounts(&ours["ansible_mounts"]) != mounts(&theirs["ansible_mounts"]) {
         diffs.push(format!(
             "mounts:\n  jig:     {:?}\n  ansible: {:?}",
-            mounts(&ours["mounts"]),
-            mounts(&theirs["mounts"])
+            mounts(&ours["ansible_mounts"]),
+            mounts(&theirs["ansible_mounts"])
         ));
     }
     for field in ["tz", "tz_offset", "date", "year"] {
-        if ours["date_time"][field] != theirs["date_time"][field] {
+        if ours["ansible_date_time"][field] != theirs["ansible_date_time"][field] {
             diffs.push(format!(
                 "date_time.{field}: jig {} ansible {}",
-                ours["date_time"][field], theirs["date_time"][field]
+                ours["ansible_date_time"][field], theirs["ansible_date_time"][field]
             ));
         }
     }
@@ -214,7 +225,7 @@ fn unreachable_host_exits_4_with_json_saying_why() {
     let v: Json = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
     assert_eq!(v["gone"]["unreachable"], json!(true));
     assert!(v["gone"]["msg"].as_str().is_some_and(|m| !m.is_empty()));
-    assert_eq!(v["ctl"]["ansible_facts"]["system"], json!("Linux"));
+    assert_eq!(v["ctl"]["ansible_facts"]["ansible_system"], json!("Linux"));
     let keys: Vec<&String> = v["ctl"]["ansible_facts"]
         .as_object()
         .unwrap()
@@ -235,8 +246,8 @@ fn gather_subset_flag_limits_the_facts_and_bad_names_are_usage_errors() {
     let v: Json = serde_json::from_slice(&out.stdout).unwrap();
     let f = &v["localhost"]["ansible_facts"];
     assert_eq!(f["gather_subset"], json!(["!all", "network"]));
-    assert!(f.get("interfaces").is_some() && f.get("distribution").is_some());
-    assert!(f.get("memtotal_mb").is_none() && f.get("mounts").is_none());
+    assert!(f.get("ansible_interfaces").is_some() && f.get("ansible_distribution").is_some());
+    assert!(f.get("ansible_memtotal_mb").is_none() && f.get("ansible_mounts").is_none());
 
     let out = Command::new(env!("CARGO_BIN_EXE_jig"))
         .args(["facts", "localhost", "--gather-subset", "hardwre"])

@@ -632,14 +632,27 @@ fn ssh_config_alias_with_proxy_jump_and_agent_auth() {
         p = s.port,
         kh = d.join("kh").display()
     );
-    let out = jig_run_one(d, "aliased", &cfg, &[("HOME", &home), ("SSH_AUTH_SOCK", &sock)]);
+    let out = jig_run_one(
+        d,
+        "aliased",
+        &cfg,
+        &[("HOME", &home), ("SSH_AUTH_SOCK", &sock)],
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let _ = agent.kill();
     let _ = agent.wait();
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(recap(&stdout, "aliased").contains("ok=2"), "{stdout}");
     let kh = std::fs::read_to_string(d.join("kh")).unwrap();
-    assert_eq!(kh.lines().count(), 1, "the jump and the target share one key line: {kh}");
+    assert_eq!(
+        kh.lines().count(),
+        1,
+        "the jump and the target share one key line: {kh}"
+    );
 }
 
 #[test]
@@ -660,7 +673,10 @@ fn default_key_in_home_is_used_and_missing_auth_is_explained() {
     let out = jig_run_one(d, "box", &cfg, &[("HOME", &home)]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("UNREACHABLE"), "{stdout}");
-    assert!(stdout.contains("permission denied for root@127.0.0.1"), "{stdout}");
+    assert!(
+        stdout.contains("permission denied for root@127.0.0.1"),
+        "{stdout}"
+    );
     assert!(stdout.contains("--private-key"), "{stdout}");
 
     std::fs::copy(&s.client_key, home.join(".ssh/id_ed25519")).unwrap();

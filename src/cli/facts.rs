@@ -3,7 +3,8 @@
 //! This module owns the command's flags, choosing each host's connection from its inventory
 //! variables the way `jig run` does (through [`crate::exec::connect`] and
 //! [`crate::connection::ssh::SshParams::resolve`]), gathering every host concurrently, and the
-//! output: `{"host": {"ansible_facts": {...}}}` with sorted keys. Unreachable hosts appear as
+//! output: `{"host": {"ansible_facts": {"ansible_os_family": ...}}}` with sorted keys, as
+//! `ansible HOST -m setup` shows the module's result. Unreachable hosts appear as
 //! `{"host": {"unreachable": true, "msg": ...}}` and make the exit status 4, as in `jig run`.
 
 use std::collections::BTreeMap;
@@ -279,9 +280,11 @@ fn render(results: Vec<(String, Outcome)>) -> (String, ExitCode) {
     let mut doc = Map::new();
     for (host, outcome) in results {
         let entry = match outcome {
-            Ok(facts) => json!({
-                "ansible_facts": facts.get("ansible_facts").cloned().unwrap_or(json!({}))
-            }),
+            // As setup returns them: `ansible_`-prefixed, except gather_subset/module_setup.
+            Ok(mut facts) => {
+                facts.shift_remove("ansible_facts");
+                json!({ "ansible_facts": Json::Object(facts.into_iter().collect()) })
+            }
             Err(msg) => {
                 code = ExitCode::HostUnreachable;
                 print_error(&format!("{host} is UNREACHABLE: {msg}"));
@@ -321,14 +324,16 @@ mod tests {
     #[test]
     fn output_is_sorted_and_unreachable_hosts_exit_4() {
         let mut facts = VarMap::new();
+        facts.insert("ansible_zeta".into(), json!(1));
         facts.insert(
-            "ansible_facts".into(),
-            json!({"zeta": 1, "alpha": {"b": 2, "a": [{"y": 1, "x": 2}]}}),
+            "ansible_alpha".into(),
+            json!({"b": 2, "a": [{"y": 1, "x": 2}]}),
         );
+        facts.insert("ansible_facts".into(), json!({"zeta": 1}));
         let (text, code) = render(vec![("web1".into(), Ok(facts.clone()))]);
         assert_eq!(code, ExitCode::Ok);
-        let alpha = text.find("\"alpha\"").unwrap();
-        let zeta = text.find("\"zeta\"").unwrap();
+        let alpha = text.find("\"ansible_alpha\"").unwrap();
+        let zeta = text.find("\"ansible_zeta\"").unwrap();
         assert!(alpha < zeta, "{text}");
         assert!(text.find("\"x\"").unwrap() < text.find("\"y\"").unwrap());
         assert!(text.contains("\n    \"web1\": {"), "{text}");
@@ -340,7 +345,8 @@ mod tests {
         assert_eq!(code, ExitCode::HostUnreachable);
         let v: Json = serde_json::from_str(&text).unwrap();
         assert_eq!(v["db 1"]["unreachable"], json!(true));
-        assert_eq!(v["web1"]["ansible_facts"]["zeta"], json!(1));
+        assert_eq!(v["web1"]["ansible_facts"]["ansible_zeta"], json!(1));
+        assert!(v["web1"]["ansible_facts"].get("ansible_facts").is_none());
     }
 
     #[test]

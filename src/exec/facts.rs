@@ -52,6 +52,7 @@ echo '@@jig-facts:ip_addr'; ip -o addr show
 echo '@@jig-facts:route4'; ip -4 route get 8.8.8.8
 echo '@@jig-facts:route6'; ip -6 route get 2001:4860:4860::8888
 echo '@@jig-facts:mounts'; while read -r dev mnt fs opts dump pass; do case "$dev" in /*|\\*|*:/*) ;; *) continue;; esac; [ "$fs" = none ] && continue; printf '%s %s %s %s %s %s|%s\n' "$dev" "$mnt" "$fs" "$opts" "$dump" "$pass" "$(timeout 5 stat -f -c '%S %s %b %a %c %d' "$(printf '%b' "$mnt")")"; done < /proc/mounts
+echo '@@jig-facts:findmnt'; findmnt --list --noheadings --notruncate
 echo '@@jig-facts:uuids'; for l in /dev/disk/by-uuid/*; do [ -e "$l" ] && echo "$(readlink -f "$l") ${l##*/}"; done
 echo '@@jig-facts:python'; p=$(command -v python3 || command -v python) && echo "$p" && "$p" --version 2>&1
 "#;
@@ -1715,6 +1716,28 @@ fn parse_ini(text: &str) -> Option<Json> {
     Some(Json::Object(out))
 }
 
+/// `findmnt -r` escapes spaces and other unsafe bytes as `\xHH`.
+fn unescape_findmnt(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\'
+            && b.get(i + 1) == Some(&b'x')
+            && let Some(v) = s
+                .get(i + 2..i + 4)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(v);
+            i += 4;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// `/proc/mounts` escapes spaces, tabs, newlines and backslashes as `\ooo`.
 fn unescape_mount(s: &str) -> String {
     let b = s.as_bytes();
@@ -1744,6 +1767,16 @@ fn mounts(s: &Sections, f: &mut Map<String, Json>) {
         .into_iter()
         .filter_map(|l| l.split_once(' '))
         .collect();
+    // Ansible marks bind mounts (findmnt shows their SOURCE as `dev[/dir]`) with `,bind`.
+    let binds: Vec<String> = s
+        .lines("findmnt")
+        .into_iter()
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            let (target, source) = (w.next()?, w.next()?);
+            source.contains(']').then(|| unescape_findmnt(target))
+        })
+        .collect();
     let mut list = Vec::new();
     for line in s.lines("mounts") {
         let Some((fields, stats)) = line.rsplit_once('|') else {
@@ -1758,6 +1791,11 @@ fn mounts(s: &Sections, f: &mut Map<String, Json>) {
             .filter_map(|x| x.parse().ok())
             .collect();
         let device = unescape_mount(w[0]);
+        let mount = unescape_mount(w[1]);
+        let mut options = w[3].to_string();
+        if binds.contains(&mount) && !options.contains("bind") {
+            options.push_str(",bind");
+        }
         let mut m = Map::new();
         if let [frsize, bsize, blocks, bavail, files, ffree] = n[..] {
             m.insert("block_available".into(), json!(bavail));
@@ -1773,8 +1811,8 @@ fn mounts(s: &Sections, f: &mut Map<String, Json>) {
         m.insert("device".into(), json!(device));
         m.insert("dump".into(), json!(w[4].parse::<i64>().unwrap_or(0)));
         m.insert("fstype".into(), json!(w[2]));
-        m.insert("mount".into(), json!(unescape_mount(w[1])));
-        m.insert("options".into(), json!(w[3]));
+        m.insert("mount".into(), json!(mount));
+        m.insert("options".into(), json!(options));
         m.insert("passno".into(), json!(w[5].parse::<i64>().unwrap_or(0)));
         let uuid = uuids
             .iter()

@@ -212,10 +212,7 @@ if [ "$3" = 1 ] && [ -f "$p" ]; then jig_head "$p"; fi"#,
     if content_changes {
         result.changed = true;
         if ctx.diff_mode {
-            let after_header = spec
-                .src_label
-                .clone()
-                .unwrap_or_else(|| dest.clone());
+            let after_header = spec.src_label.clone().unwrap_or_else(|| dest.clone());
             result.diffs.push(match &new_bytes {
                 Some(b) => remote::content_diff(&dest, &after_header, current_bytes.as_deref(), b),
                 None => Diff::Summary(format!("{dest}: content would change ({new_size} bytes)")),

@@ -513,3 +513,32 @@ async fn local_facts_are_read_and_run_from_the_fact_path() {
     let f = gather_with(&conn, None, &opts).await.unwrap();
     assert_eq!(f["ansible_local"], json!({}));
 }
+
+/// Ansible appends `,bind` to a bind mount's options (findmnt shows its source as
+/// `dev[/dir]` in `findmnt --list`), names with spaces included; it never appends it twice.
+#[test]
+fn bind_mounts_are_marked_as_ansible_marks_them() {
+    let raw = "@@jig-facts:mounts\n\
+        /dev/vda /srv/a\\040b ext4 ro,relatime 0 0|4096 4096 10 5 100 50\n\
+        /dev/vda / ext4 rw 0 0|4096 4096 10 5 100 50\n\
+        /dev/vdb /mnt/x ext4 rw,bind 0 0|4096 4096 10 5 100 50\n\
+        @@jig-facts:findmnt\n\
+        / /dev/vda\n\
+        /srv/a\\x20b /dev/vda[/srv/apt]\n\
+        /mnt/x /dev/vdb[/x]\n";
+    let f = facts(raw);
+    let opts: Vec<(&str, &str)> = f["ansible_mounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["mount"].as_str().unwrap(), m["options"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        opts,
+        [
+            ("/srv/a b", "ro,relatime,bind"),
+            ("/", "rw"),
+            ("/mnt/x", "rw,bind")
+        ]
+    );
+}
