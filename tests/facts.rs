@@ -130,9 +130,38 @@ fn facts_equal_ansible_setup_on_a_test_bed_host() {
         "lsb",
         "dns",
         "selinux",
+        "selinux_python_present",
+        "system_capabilities",
+        "system_capabilities_enforced",
+        "cmdline",
+        "proc_cmdline",
+        "is_chroot",
+        "ssh_host_key_ed25519_public",
+        "ssh_host_key_ecdsa_public",
+        "ssh_host_key_rsa_public",
         "python",
         "local",
     ];
+    // Equal must not mean "both missing" for the facts every host has.
+    for k in [
+        "distribution",
+        "default_ipv4",
+        "interfaces",
+        "mounts",
+        "python",
+        "cmdline",
+        "ssh_host_key_ed25519_public",
+        "selinux_python_present",
+    ] {
+        let k = format!("ansible_{k}");
+        assert!(
+            theirs.get(&k).is_some() && ours.get(&k).is_some(),
+            "{k} missing: jig {:?} ansible {:?}",
+            ours.get(&k),
+            theirs.get(&k)
+        );
+    }
+    assert!(ours["ansible_default_ipv4"]["address"].is_string());
     let mut diffs = Vec::new();
     for k in same {
         let k = format!("ansible_{k}");

@@ -43,10 +43,16 @@ echo '@@jig-facts:xencap'; cat /proc/xen/capabilities
 echo '@@jig-facts:dmi'; (cd /sys/devices/virtual/dmi/id && grep -s -H '' product_name sys_vendor product_family bios_vendor product_version product_serial product_uuid bios_version bios_date board_asset_tag board_name board_serial board_vendor board_version chassis_asset_tag chassis_serial chassis_vendor chassis_version chassis_type) | sed 's/:/=/'
 echo '@@jig-facts:modules'; cut -d' ' -f1 /proc/modules | grep -E '^(kvm|vboxdrv|virtio)$'
 echo '@@jig-facts:selinux'; printf 'enforce=%s\n' "$(cat /sys/fs/selinux/enforce)"; printf 'policyvers=%s\n' "$(cat /sys/fs/selinux/policyvers)"; grep -E '^SELINUX(TYPE)?=' /etc/selinux/config
+echo '@@jig-facts:libselinux'; r=no; for p in /lib/*/libselinux.so.1 /usr/lib/*/libselinux.so.1 /lib64/libselinux.so.1 /usr/lib64/libselinux.so.1 /lib/libselinux.so.1 /usr/lib/libselinux.so.1; do [ -e "$p" ] && r=yes && break; done; echo "$r"
+echo '@@jig-facts:capsh'; command -v capsh >/dev/null && echo found && capsh --print
 echo '@@jig-facts:fips'; cat /proc/sys/crypto/fips_enabled
 echo '@@jig-facts:resolv'; cat /etc/resolv.conf
 echo '@@jig-facts:misc'; printf 'uptime=%s\n' "$(cut -d' ' -f1 /proc/uptime)"; printf 'loadavg=%s\n' "$(cat /proc/loadavg)"; printf 'machine_id=%s\n' "$(cat /etc/machine-id)"; printf 'bits=%s\n' "$(getconf LONG_BIT)"
-echo '@@jig-facts:net_dirs'; ls /sys/class/net
+echo '@@jig-facts:net_dirs'; ls -U /sys/class/net
+echo '@@jig-facts:net_sys'; for d in /sys/class/net/*; do n=${d##*/}; p=-; [ -e "$d/device" ] && p=$(readlink "$d/device") && p=${p##*/}; m=-; [ -e "$d/device/driver/module" ] && m=$(readlink -f "$d/device/driver/module") && m=${m##*/}; v=$(cat "$d/speed") || v=-; printf '%s %s %s %s\n' "$n" "$p" "${v:--}" "$m"; done
+echo '@@jig-facts:cmdline'; cat /proc/cmdline
+echo '@@jig-facts:ssh_keys'; for t in dsa rsa ecdsa ed25519; do for d in /etc/ssh /etc/openssh /etc; do [ -f "$d/ssh_host_${t}_key.pub" ] && printf '%s %s\n' "$t" "$(cat "$d/ssh_host_${t}_key.pub")" && break; done; done
+echo '@@jig-facts:chroot'; printf 'debian_chroot=%s\n' "${debian_chroot:-}"; printf 'root=%s\n' "$(stat -c '%d %i' /)"; printf 'proc1=%s\n' "$(stat -c '%d %i' /proc/1/root/.)"; printf 'fstype=%s\n' "$(stat -f -c %T /)"
 echo '@@jig-facts:ip_link'; ip -o link show
 echo '@@jig-facts:ip_addr'; ip -o addr show
 echo '@@jig-facts:route4'; ip -4 route get 8.8.8.8
@@ -112,6 +118,7 @@ pub const DEFAULT_FACT_PATH: &str = "/etc/ansible/facts.d";
 const COLLECTORS: &[&str] = &[
     "apparmor",
     "caps",
+    "chroot",
     "cmdline",
     "date_time",
     "distribution",
@@ -273,6 +280,7 @@ fn collector_of(key: &str, interfaces: &[String]) -> Option<&'static str> {
         "python" => "python",
         "local" => "local",
         "cmdline" | "proc_cmdline" => "cmdline",
+        "is_chroot" => "chroot",
         "interfaces"
         | "default_ipv4"
         | "default_ipv6"
@@ -350,6 +358,7 @@ pub fn from_probe_output_with(raw: &str, options: &GatherOptions) -> VarMap {
     network(&s, &mut f);
     mounts(&s, &mut f);
     python(&s, &mut f);
+    host_identity(&s, &mut f);
     f.insert("local".into(), local_facts(&s));
 
     let interfaces: Vec<String> = f
@@ -1188,7 +1197,21 @@ fn security(s: &Sections, f: &mut Map<String, Json>) {
     } else {
         json!({"status": "disabled"})
     };
+    // Ansible reads SELinux through libselinux (its ctypes binding); without the library it
+    // reports that instead of a status.
+    let selinux = match s.get("libselinux").trim() {
+        "no" => {
+            f.insert("selinux_python_present".into(), json!(false));
+            json!({"status": "Missing selinux Python library"})
+        }
+        "yes" => {
+            f.insert("selinux_python_present".into(), json!(true));
+            selinux
+        }
+        _ => selinux,
+    };
     f.insert("selinux".into(), selinux);
+    capabilities(s, f);
     let apparmor = if s.has_path("/sys/kernel/security/apparmor") {
         "enabled"
     } else {
@@ -1418,7 +1441,11 @@ fn network(s: &Sections, f: &mut Map<String, Json>) {
                 .and_then(|i| words.get(i + 1))
                 .copied()
         };
-        let Some(entry) = ifaces.iter_mut().find(|(n, _)| n == name).map(|(_, m)| m) else {
+        let Some(entry) = ifaces
+            .iter_mut()
+            .find(|(n, _)| n.as_str() == name)
+            .map(|(_, m)| m)
+        else {
             continue;
         };
         match words[2] {
@@ -1540,6 +1567,25 @@ fn network(s: &Sections, f: &mut Map<String, Json>) {
     f.insert("all_ipv4_addresses".into(), Json::Array(all4));
     f.insert("all_ipv6_addresses".into(), Json::Array(all6));
     f.insert("interfaces".into(), json!(names));
+    // sysfs details Ansible adds: the device link's name, the driver module, the link speed.
+    for line in s.lines("net_sys") {
+        let w: Vec<&str> = line.split(' ').collect();
+        let [name, pciid, speed, module] = w[..] else {
+            continue;
+        };
+        let Some((_, m)) = ifaces.iter_mut().find(|(n, _)| n.as_str() == name) else {
+            continue;
+        };
+        if pciid != "-" {
+            m.insert("pciid".into(), json!(pciid));
+        }
+        if module != "-" {
+            m.insert("module".into(), json!(module));
+        }
+        if let Ok(v) = speed.parse::<i64>() {
+            m.insert("speed".into(), json!(v));
+        }
+    }
     for (name, m) in ifaces {
         // Interface facts are named with `-` and `:` turned into `_`, as Ansible names them.
         let key = name.replace(['-', ':', '.'], "_");
@@ -1595,6 +1641,96 @@ fn python(s: &Sections, f: &mut Map<String, Json>) {
         "python_version".into(),
         json!(format!("{major}.{minor}.{micro}")),
     );
+}
+
+/// `system_capabilities(_enforced)` from `capsh --print`'s `Current:` line, split as Ansible
+/// splits it (at the first `=`, then at commas); absent without `capsh`.
+fn capabilities(s: &Sections, f: &mut Map<String, Json>) {
+    let lines = s.lines("capsh");
+    if lines.first().map(|l| l.trim()) != Some("found") {
+        return;
+    }
+    let mut enforced = "NA";
+    let mut caps: Vec<Json> = Vec::new();
+    for line in &lines[1..] {
+        if let Some(rest) = line.strip_prefix("Current:") {
+            let value = rest.split(':').next().unwrap_or("").trim();
+            if value == "=ep" {
+                enforced = "False";
+                caps.clear();
+            } else {
+                enforced = "True";
+                caps = line
+                    .split('=')
+                    .nth(1)
+                    .unwrap_or("")
+                    .split(',')
+                    .map(|c| json!(c.trim()))
+                    .collect();
+            }
+        }
+    }
+    f.insert("system_capabilities_enforced".into(), json!(enforced));
+    f.insert("system_capabilities".into(), Json::Array(caps));
+}
+
+/// `cmdline`/`proc_cmdline` (the kernel command line: the last value of a repeated key, or all
+/// of them as a list; a bare word is `true`), the SSH host public keys, and `is_chroot`.
+fn host_identity(s: &Sections, f: &mut Map<String, Json>) {
+    let line = s.get("cmdline").trim();
+    if !line.is_empty() {
+        let mut cmdline = Map::new();
+        let mut proc_cmdline = Map::new();
+        for word in line.split_whitespace() {
+            let (k, v) = match word.split_once('=') {
+                Some((k, v)) => (k, json!(v)),
+                None => (word, json!(true)),
+            };
+            cmdline.insert(k.to_string(), v.clone());
+            match proc_cmdline.get_mut(k) {
+                Some(Json::Array(list)) => list.push(v),
+                Some(prev) => *prev = json!([prev.clone(), v]),
+                None => {
+                    proc_cmdline.insert(k.to_string(), v);
+                }
+            }
+        }
+        f.insert("cmdline".into(), Json::Object(cmdline));
+        f.insert("proc_cmdline".into(), Json::Object(proc_cmdline));
+    }
+    for line in s.lines("ssh_keys") {
+        let mut w = line.split_whitespace();
+        let (Some(kind), Some(keytype), Some(key)) = (w.next(), w.next(), w.next()) else {
+            continue;
+        };
+        f.insert(format!("ssh_host_key_{kind}_public"), json!(key));
+        f.insert(
+            format!("ssh_host_key_{kind}_public_keytype"),
+            json!(keytype),
+        );
+    }
+    // Ansible: `debian_chroot` set, else `/` differs from PID 1's root; when PID 1's root
+    // cannot be seen, `/` is not the file system's root inode (2; 256 btrfs, 128 xfs).
+    let root = s.kv_get("chroot", "root");
+    if !root.is_empty() {
+        let proc1 = s.kv_get("chroot", "proc1");
+        let chroot = if !s.kv_get("chroot", "debian_chroot").is_empty() {
+            true
+        } else if !proc1.is_empty() {
+            root != proc1
+        } else {
+            let fstype = s.kv_get("chroot", "fstype");
+            let root_ino = if fstype.contains("btrfs") {
+                256
+            } else if fstype.contains("xfs") {
+                128
+            } else {
+                2
+            };
+            root.split_whitespace().nth(1) != Some(&root_ino.to_string())
+        };
+        f.insert("is_chroot".into(), json!(chroot));
+    }
 }
 
 /// `ansible_local`: each `*.fact` file of the fact path by name (without `.fact`), parsed as

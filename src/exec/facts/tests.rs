@@ -542,3 +542,62 @@ fn bind_mounts_are_marked_as_ansible_marks_them() {
         ]
     );
 }
+
+#[test]
+fn cmdline_host_keys_chroot_and_sysfs_interface_details() {
+    let raw = "@@jig-facts:cmdline\nro quiet console=ttyS0 console=tty0 root=/dev/vda1\n\
+        @@jig-facts:ssh_keys\ned25519 ssh-ed25519 AAAAC3Nza host@x\nrsa ssh-rsa AAAAB3 \n\
+        @@jig-facts:chroot\ndebian_chroot=\nroot=64769 2\nproc1=64769 2\nfstype=ext2/ext3\n\
+        @@jig-facts:ip_link\n2: eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc fq state UP mode DEFAULT group default qlen 1000\\    link/ether 52:54:00:12:34:56 brd ff:ff:ff:ff:ff:ff\n\
+        @@jig-facts:net_dirs\neth0\n\
+        @@jig-facts:net_sys\neth0 0000:00:03.0 1000 virtio_net\nlo - - -\n";
+    let f = facts(raw);
+    assert_eq!(
+        f["ansible_cmdline"],
+        json!({"ro": true, "quiet": true, "console": "tty0", "root": "/dev/vda1"})
+    );
+    assert_eq!(
+        f["ansible_proc_cmdline"]["console"],
+        json!(["ttyS0", "tty0"])
+    );
+    assert_eq!(f["ansible_ssh_host_key_ed25519_public"], json!("AAAAC3Nza"));
+    assert_eq!(
+        f["ansible_ssh_host_key_ed25519_public_keytype"],
+        json!("ssh-ed25519")
+    );
+    assert_eq!(f["ansible_ssh_host_key_rsa_public"], json!("AAAAB3"));
+    assert_eq!(f["ansible_is_chroot"], json!(false));
+    assert_eq!(f["ansible_eth0"]["pciid"], json!("0000:00:03.0"));
+    assert_eq!(f["ansible_eth0"]["speed"], json!(1000));
+    assert_eq!(f["ansible_eth0"]["module"], json!("virtio_net"));
+
+    let chrooted = facts("@@jig-facts:chroot\nroot=2049 1234\nproc1=\nfstype=xfs\n");
+    assert_eq!(chrooted["ansible_is_chroot"], json!(true));
+    let xfs_root = facts("@@jig-facts:chroot\nroot=2049 128\nproc1=\nfstype=xfs\n");
+    assert_eq!(xfs_root["ansible_is_chroot"], json!(false));
+}
+
+#[test]
+fn capabilities_and_selinux_library_as_ansible_reports_them() {
+    let f = facts(
+        "@@jig-facts:libselinux\nno\n@@jig-facts:capsh\nfound\n\
+         Current: =ep cap_sys_resource-ep\nBounding set =cap_chown,cap_kill\n",
+    );
+    assert_eq!(f["ansible_selinux_python_present"], json!(false));
+    assert_eq!(
+        f["ansible_selinux"],
+        json!({"status": "Missing selinux Python library"})
+    );
+    assert_eq!(f["ansible_system_capabilities_enforced"], json!("True"));
+    assert_eq!(
+        f["ansible_system_capabilities"],
+        json!(["ep cap_sys_resource-ep"])
+    );
+    let f = facts("@@jig-facts:libselinux\nyes\n@@jig-facts:capsh\nfound\nCurrent: =ep\n");
+    assert_eq!(f["ansible_selinux_python_present"], json!(true));
+    assert_eq!(f["ansible_selinux"], json!({"status": "disabled"}));
+    assert_eq!(f["ansible_system_capabilities_enforced"], json!("False"));
+    assert_eq!(f["ansible_system_capabilities"], json!([]));
+    let f = facts("@@jig-facts:capsh\n");
+    assert!(!f.contains_key("ansible_system_capabilities"));
+}
