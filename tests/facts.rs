@@ -285,3 +285,68 @@ fn gather_subset_flag_limits_the_facts_and_bad_names_are_usage_errors() {
     assert_eq!(out.status.code(), Some(5));
     assert!(String::from_utf8_lossy(&out.stderr).contains("Bad subset 'hardwre'"));
 }
+
+/// inventories/vagrant's connection settings (Vagrant's insecure key, host keys neither
+/// checked nor recorded) log in to a Debian 12 host: the test-bed host stands in for node1.
+/// Needs the key Vagrant writes to `~/.vagrant.d/insecure_private_key` on first use.
+#[test]
+fn vagrant_inventory_settings_reach_a_debian_12_host() {
+    let Some(home) = std::env::var_os("HOME") else {
+        return;
+    };
+    let key = PathBuf::from(home).join(".vagrant.d/insecure_private_key");
+    if !key.is_file() {
+        eprintln!(
+            "skipped: {} does not exist (install vagrant and run it once)",
+            key.display()
+        );
+        return;
+    }
+    let Some(bed) = Testbed::up(1) else {
+        return;
+    };
+    let host = &bed.hosts()[0];
+    let public = Command::new("ssh-keygen")
+        .arg("-y")
+        .arg("-f")
+        .arg(&key)
+        .output()
+        .expect("ssh-keygen runs");
+    assert!(public.status.success(), "{public:?}");
+    let public = String::from_utf8_lossy(&public.stdout).trim().to_string();
+    bed.ssh_ok(
+        host,
+        &format!(
+            "printf '%s\\n' {} >> /root/.ssh/authorized_keys",
+            jig::connection::quote(&public)
+        ),
+    );
+    let ini = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("inventories/vagrant/hosts.ini"),
+    )
+    .unwrap();
+    assert!(ini.contains("ansible_host=192.168.56.11") && ini.contains("ansible_user=vagrant"));
+    // Only the address and the user (the bed has no `vagrant` account) change.
+    let ini = ini
+        .replace("192.168.56.11", &host.address.to_string())
+        .replace("ansible_user=vagrant", "ansible_user=root");
+    let inv = bed.dir().join("vagrant-hosts.ini");
+    std::fs::write(&inv, ini).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_jig"))
+        .args(["facts", "node1", "-i"])
+        .arg(&inv)
+        .args(["--gather-subset", "!all"])
+        .env("HOME", std::env::var_os("HOME").unwrap())
+        .output()
+        .expect("jig runs");
+    assert!(out.status.success(), "{out:?}");
+    let v: Json = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["node1"]["ansible_facts"]["ansible_hostname"],
+        json!(host.name)
+    );
+    assert_eq!(
+        v["node1"]["ansible_facts"]["ansible_distribution_major_version"],
+        json!("12")
+    );
+}
