@@ -55,6 +55,7 @@ echo '@@jig-facts:ssh_keys'; for t in dsa rsa ecdsa ed25519; do for d in /etc/ss
 echo '@@jig-facts:chroot'; printf 'debian_chroot=%s\n' "${debian_chroot:-}"; printf 'root=%s\n' "$(stat -c '%d %i' /)"; printf 'proc1=%s\n' "$(stat -c '%d %i' /proc/1/root/.)"; printf 'fstype=%s\n' "$(stat -f -c %T /)"
 echo '@@jig-facts:ip_link'; ip -o link show
 echo '@@jig-facts:ip_addr'; ip -o addr show
+echo '@@jig-facts:local_routes'; command -v ip >/dev/null && echo found && ip -4 route show table local && ip -6 route show table local
 echo '@@jig-facts:route4'; ip -4 route get 8.8.8.8
 echo '@@jig-facts:route6'; ip -6 route get 2001:4860:4860::8888
 echo '@@jig-facts:mounts'; while read -r dev mnt fs opts dump pass; do case "$dev" in /*|\\*|*:/*) ;; *) continue;; esac; [ "$fs" = none ] && continue; printf '%s %s %s %s %s %s|%s\n' "$dev" "$mnt" "$fs" "$opts" "$dump" "$pass" "$(timeout 5 stat -f -c '%S %s %b %a %c %d' "$(printf '%b' "$mnt")")"; done < /proc/mounts
@@ -690,6 +691,13 @@ fn distribution(s: &Sections, f: &mut Map<String, Json>) {
     }
     f.insert("distribution_release".into(), json!(release));
     f.insert("os_family".into(), json!(os_family(&name)));
+    // Ansible found Debian in /etc/os-release (the other distributions' files are searched
+    // by rules jig does not reproduce, so it reports these three only for Debian).
+    if name == "Debian" && s.get("os-release").contains("Debian") {
+        f.insert("distribution_file_path".into(), json!("/etc/os-release"));
+        f.insert("distribution_file_variety".into(), json!("Debian"));
+        f.insert("distribution_file_parsed".into(), json!(true));
+    }
 
     let bins = s.lines("bins");
     let pkg_mgr = [
@@ -1562,6 +1570,26 @@ fn network(s: &Sections, f: &mut Map<String, Json>) {
         }
         Json::Object(m)
     };
+    // Addresses the host answers on: `local` routes of the local table, as Ansible lists them.
+    let routes = s.lines("local_routes");
+    if routes.first().map(|l| l.trim()) == Some("found") {
+        let (mut v4, mut v6): (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
+        for line in &routes[1..] {
+            let mut w = line.split_whitespace();
+            if w.next() != Some("local") {
+                continue;
+            }
+            let Some(addr) = w.next() else { continue };
+            let list = if addr.contains(':') { &mut v6 } else { &mut v4 };
+            if !list.iter().any(|a| a == addr) {
+                list.push(addr.to_string());
+            }
+        }
+        f.insert(
+            "locally_reachable_ips".into(),
+            json!({"ipv4": v4, "ipv6": v6}),
+        );
+    }
     f.insert("default_ipv4".into(), default("route4", false));
     f.insert("default_ipv6".into(), default("route6", true));
     f.insert("all_ipv4_addresses".into(), Json::Array(all4));

@@ -601,3 +601,28 @@ fn capabilities_and_selinux_library_as_ansible_reports_them() {
     let f = facts("@@jig-facts:capsh\n");
     assert!(!f.contains_key("ansible_system_capabilities"));
 }
+
+#[test]
+fn locally_reachable_ips_and_debian_distribution_file() {
+    let f = facts(
+        "@@jig-facts:os-release\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\n\
+         VERSION_ID=\"12\"\n@@jig-facts:local_routes\nfound\n\
+         local 10.0.0.5 dev eth0 proto kernel scope host src 10.0.0.5\n\
+         broadcast 10.0.0.255 dev eth0 proto kernel scope link src 10.0.0.5\n\
+         local 127.0.0.0/8 dev lo proto kernel scope host src 127.0.0.1\n\
+         local 10.0.0.5 dev eth0 table local proto kernel\n\
+         local ::1 dev lo proto kernel metric 0 pref medium\n\
+         multicast ff00::/8 dev eth0 proto kernel metric 256 pref medium\n",
+    );
+    assert_eq!(
+        f["ansible_locally_reachable_ips"],
+        json!({"ipv4": ["10.0.0.5", "127.0.0.0/8"], "ipv6": ["::1"]})
+    );
+    assert_eq!(
+        f["ansible_distribution_file_path"],
+        json!("/etc/os-release")
+    );
+    assert_eq!(f["ansible_distribution_file_variety"], json!("Debian"));
+    assert_eq!(f["ansible_distribution_file_parsed"], json!(true));
+    assert!(!facts("@@jig-facts:local_routes\n").contains_key("ansible_locally_reachable_ips"));
+}
