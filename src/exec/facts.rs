@@ -112,6 +112,43 @@ impl Default for GatherOptions {
     }
 }
 
+impl GatherOptions {
+    /// The options of a `setup` task or a play's `gather_subset` (already templated): the
+    /// subset as a list or a comma-separated string, `fact_path` as a string; `None` for
+    /// defaults. The error names the bad subset and the allowed ones.
+    pub fn from_args(
+        gather_subset: Option<&Json>,
+        fact_path: Option<&Json>,
+    ) -> Result<Self, String> {
+        let items: Vec<String> = match gather_subset {
+            None | Some(Json::Null) => Vec::new(),
+            Some(Json::Array(a)) => a
+                .iter()
+                .map(|v| match v {
+                    Json::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect(),
+            Some(Json::String(s)) => s.split(',').map(|x| x.trim().to_string()).collect(),
+            Some(other) => {
+                return Err(format!(
+                    "gather_subset must be a list or a comma-separated string, not {other}"
+                ));
+            }
+        };
+        let items: Vec<String> = items.into_iter().filter(|s| !s.is_empty()).collect();
+        let fact_path = match fact_path {
+            None | Some(Json::Null) => DEFAULT_FACT_PATH.to_string(),
+            Some(Json::String(s)) => s.clone(),
+            Some(other) => return Err(format!("fact_path must be a path, not {other}")),
+        };
+        Ok(GatherOptions {
+            subset: Subset::parse(&items)?,
+            fact_path,
+        })
+    }
+}
+
 /// setup's default `fact_path`.
 pub const DEFAULT_FACT_PATH: &str = "/etc/ansible/facts.d";
 

@@ -626,3 +626,23 @@ fn locally_reachable_ips_and_debian_distribution_file() {
     assert_eq!(f["ansible_distribution_file_parsed"], json!(true));
     assert!(!facts("@@jig-facts:local_routes\n").contains_key("ansible_locally_reachable_ips"));
 }
+
+#[test]
+fn options_from_setup_args_and_play_keyword() {
+    let o = GatherOptions::from_args(None, None).unwrap();
+    assert_eq!(o, GatherOptions::default());
+    let o =
+        GatherOptions::from_args(Some(&json!("!all, network")), Some(&json!("/srv/f d"))).unwrap();
+    assert_eq!(o.subset.requested(), ["!all", "network"]);
+    assert!(o.subset.includes("network") && !o.subset.includes("hardware"));
+    assert_eq!(o.fact_path, "/srv/f d");
+    let o = GatherOptions::from_args(Some(&json!(["min"])), None).unwrap();
+    assert!(!o.subset.includes("virtual"));
+    assert!(
+        GatherOptions::from_args(Some(&json!(["nope"])), None)
+            .unwrap_err()
+            .contains("Bad subset 'nope'")
+    );
+    assert!(GatherOptions::from_args(Some(&json!(3)), None).is_err());
+    assert!(GatherOptions::from_args(None, Some(&json!([1]))).is_err());
+}
