@@ -22,6 +22,7 @@ fn params(s: &Sshd, known_hosts: PathBuf) -> SshParams {
         password: None,
         become_password: None,
         proxy_jump: Vec::new(),
+        proxy_command: None,
         connect_timeout: Duration::from_secs(10),
         keepalive_interval: None,
         keepalive_max: 3,
@@ -171,6 +172,23 @@ async fn unknown_key_refused_then_accept_new_records_it() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_known_by_its_ecdsa_key_only_is_asked_for_that_key() {
+    let Some(s) = sshd_or_skip("known_key_type") else {
+        return;
+    };
+    let kh = s.dir.path().join("kh_ecdsa");
+    std::fs::write(
+        &kh,
+        format!("[127.0.0.1]:{} {}\n", s.port, s.host_pub_ecdsa),
+    )
+    .unwrap();
+    let conn = SshConnection::connect(&params(&s, kh))
+        .await
+        .expect("negotiates the known ECDSA host key, not ed25519");
+    assert_eq!(conn.exec(&ExecRequest::new("true")).await.unwrap().rc, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn changed_key_is_refused_even_with_checking_off() {
     let Some(s) = sshd_or_skip("changed_key") else {
         return;
@@ -273,6 +291,47 @@ async fn proxy_jump_through_the_same_sshd_to_itself() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proxy_command_carries_the_connection() {
+    let Some(s) = sshd_or_skip("proxy_command") else {
+        return;
+    };
+    let mut p = params(&s, s.known_hosts());
+    let mut c = Cmd::new("ssh");
+    c.args([
+        "-F",
+        "/dev/null",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "StrictHostKeyChecking=no",
+    ])
+    .args(["-o", "UserKnownHostsFile=/dev/null", "-i"])
+    .arg(s.client_key.to_str().unwrap())
+    .args(["-p", &s.port.to_string(), "-W", "%h:%p", "root@127.0.0.1"]);
+    p.proxy_command = Some(
+        c.into_string()
+            .replace("%h:%p", &format!("127.0.0.1:{}", s.port)),
+    );
+    p.host = "no-such-host.invalid".into(); // only the proxy knows the way
+    let kh = s.dir.path().join("kh_proxy");
+    std::fs::write(
+        &kh,
+        format!("[no-such-host.invalid]:{} {}\n", s.port, s.host_pub),
+    )
+    .unwrap();
+    p.known_hosts_files = vec![kh];
+    let conn = SshConnection::connect(&p)
+        .await
+        .expect("through the proxy command");
+    let out = conn.exec(&ExecRequest::new("echo through")).await.unwrap();
+    assert_eq!(out.stdout_str(), "through\n");
+
+    p.proxy_command = Some("exit 3".into());
+    let e = SshConnection::connect(&p).await.unwrap_err().to_string();
+    assert!(e.contains("cannot connect to"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_or_frozen_sshd_is_lost_without_a_hang() {
     let Some(s) = sshd_or_skip("killed_sshd") else {
         return;
@@ -284,10 +343,14 @@ async fn killed_or_frozen_sshd_is_lost_without_a_hang() {
     let conn = SshConnection::connect(&p).await.unwrap();
     assert_eq!(conn.exec(&ExecRequest::new("true")).await.unwrap().rc, 0);
     let t = Instant::now();
-    let sleep = ExecRequest::new("sleep 30");
+    let marker = s.dir.path().join("frozen-running");
+    let mut c = Cmd::new("touch");
+    c.arg(marker.to_str().unwrap());
+    let sleep = ExecRequest::new(format!("{} && sleep 30", c.into_string()));
     let run = conn.exec(&sleep);
     let stopper = async {
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        let m = marker.clone();
+        let _ = tokio::task::spawn_blocking(move || Sshd::wait_for(&m)).await;
         s.signal_all(libc::SIGSTOP);
     };
     let (r, ()) = tokio::join!(tokio::time::timeout(Duration::from_secs(20), run), stopper);
@@ -298,10 +361,14 @@ async fn killed_or_frozen_sshd_is_lost_without_a_hang() {
 
     // Killed: the TCP connection drops.
     let conn = connect(&s).await;
-    let sleep = ExecRequest::new("sleep 30");
+    let marker = s.dir.path().join("killed-running");
+    let mut c = Cmd::new("touch");
+    c.arg(marker.to_str().unwrap());
+    let sleep = ExecRequest::new(format!("{} && sleep 30", c.into_string()));
     let run = conn.exec(&sleep);
     let killer = async {
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        let m = marker.clone();
+        let _ = tokio::task::spawn_blocking(move || Sshd::wait_for(&m)).await;
         s.signal_all(libc::SIGKILL);
     };
     let (r, ()) = tokio::join!(tokio::time::timeout(Duration::from_secs(20), run), killer);
@@ -347,7 +414,7 @@ impl Project {
             d.join("site.yml"),
             format!(
                 r#"- hosts: web
-  gather_facts: false
+  gather_facts: true
   vars:
     greeting: "it's $(not run) ✓"
     dest: "{out}/a dir"
@@ -363,6 +430,8 @@ impl Project {
     - name: command
       command: touch "{{{{ dest }}}}/stamp"
       args: {{ creates: "{{{{ dest }}}}/stamp" }}
+    - name: facts came over ssh
+      assert: {{ that: "ansible_facts.hostname | length > 0 and ansible_user_id == 'root'" }}
 "#,
                 out = out.display()
             ),
@@ -445,7 +514,7 @@ fn jig_run_over_ssh_changes_then_converges() {
     assert!(out.status.success(), "{stdout}");
     let recap = recap_line(&stdout);
     assert!(
-        recap.contains("changed=0") && recap.contains("ok=5"),
+        recap.contains("changed=0") && recap.contains("ok=7"),
         "{stdout}"
     );
 }
@@ -458,7 +527,10 @@ fn jig_run_with_sshd_killed_mid_run_reports_unreachable_without_hanging() {
     let p = Project::new(&s);
     std::fs::write(
         p.dir.path().join("site.yml"),
-        "- hosts: web\n  gather_facts: false\n  tasks:\n    - command: sleep 60\n    - command: echo never\n",
+        format!(
+            "- hosts: web\n  gather_facts: false\n  tasks:\n    - shell: touch '{}' && sleep 60\n    - command: echo never\n",
+            p.dir.path().join("running").display()
+        ),
     )
     .unwrap();
     let t = Instant::now();
@@ -467,12 +539,11 @@ fn jig_run_with_sshd_killed_mid_run_reports_unreachable_without_hanging() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Wait until the session process exists (jig connected and is running `sleep 60`).
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while s.process_tree().len() < 3 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    std::thread::sleep(Duration::from_millis(300));
+    // Wait until jig connected and the task's shell runs `sleep 60`.
+    assert!(
+        Sshd::wait_for(&p.dir.path().join("running")),
+        "the task never started"
+    );
     s.signal_all(libc::SIGKILL);
     let deadline = Instant::now() + Duration::from_secs(30);
     let status = loop {
@@ -519,7 +590,7 @@ exec "$@"
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sudo_password_is_answered_before_the_commands_own_stdin() {
-    let Some(s) = sshd_with_or_skip("sudo_password", "SetEnv PATH={dir}/bin:/usr/bin:/bin") else {
+    let Some(s) = sshd_with_or_skip("sudo_password", "PATH={dir}/bin:/usr/bin:/bin") else {
         return;
     };
     let bin = s.dir.path().join("bin");
@@ -716,4 +787,43 @@ fn recap(stdout: &str, host: &str) -> String {
         .find(|l| l.starts_with(host))
         .unwrap_or_default()
         .to_string()
+}
+
+#[test]
+fn delegate_to_an_ssh_host_from_a_local_play() {
+    let Some(s) = sshd_or_skip("delegate_to_ssh") else {
+        return;
+    };
+    let p = Project::new(&s);
+    let d = p.dir.path();
+    std::fs::write(
+        d.join("inventory.ini"),
+        format!(
+            "ctl ansible_connection=local\n\
+             [web]\ntarget ansible_host=127.0.0.1 ansible_port={} ansible_user=root \
+             ansible_ssh_private_key_file={}\n",
+            s.port,
+            s.client_key.display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("site.yml"),
+        "- hosts: ctl\n  gather_facts: false\n  tasks:\n\
+         \x20   - shell: echo \"ssh=${SSH_CONNECTION:-none}\"\n      register: here\n\
+         \x20   - shell: echo \"ssh=${SSH_CONNECTION:-none}\"\n      delegate_to: target\n      register: there\n\
+         \x20   - assert:\n        that:\n          - here.stdout == 'ssh=none'\n          - there.stdout is search(' ' ~ hostvars.target.ansible_port ~ '$')\n",
+    )
+    .unwrap();
+    let out = p
+        .jig(&["--host-key-checking", "accept-new"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(recap(&stdout, "ctl").contains("ok=3"), "{stdout}");
 }

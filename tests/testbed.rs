@@ -98,6 +98,19 @@ fn hosts_are_separate_ssh_hosts_and_leave_nothing_behind() {
     }
     assert!(inventory.contains(&bed.private_key().display().to_string()));
 
+    // The generated ssh_config reaches every host by its inventory name.
+    for h in &hosts {
+        let out = Command::new("ssh")
+            .arg("-F")
+            .arg(bed.ssh_config())
+            .args(["-o", "BatchMode=yes", &h.name, "hostname"])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), h.name);
+    }
+
     // Hosts reach each other (ProxyJump tests need it).
     let probe = format!(
         "timeout 5 bash -c {}",
@@ -322,4 +335,52 @@ fn python_image_has_python3_for_ansible_core() {
     let out = bed.ssh_ok(h, "python3 -c 'import apt, json; print(json.dumps([1]))'");
     assert_eq!(out.trim(), "[1]");
     assert_eq!(bed.ssh_ok(h, "hostname").trim(), h.name);
+}
+
+/// Runs `host.sh ARGS` with `env`, returning its output whatever the status.
+fn host_sh(args: &[&str], env: &[(&str, String)]) -> std::process::Output {
+    let mut cmd = Command::new(testbed::scripts_dir().join("host.sh"));
+    cmd.args(args).stdin(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+#[test]
+fn hosts_of_a_crashed_owner_are_reaped_by_the_next_up() {
+    if let Some(why) = testbed::unavailable() {
+        assert_ne!(
+            std::env::var("JIG_TESTBED_REQUIRED").as_deref(),
+            Ok("1"),
+            "{why}"
+        );
+        eprintln!("skipping: {why}");
+        return;
+    }
+    let pid = std::process::id();
+    let (orphan, next) = (format!("o{pid}-a"), format!("o{pid}-b"));
+    // The owner: a process that ends without taking its host down, as a crashed test would.
+    let mut owner = Command::new("sleep").arg("600").spawn().unwrap();
+    let out = host_sh(
+        &["up", &orphan, "auto"],
+        &[("JIG_TESTBED_OWNER", owner.id().to_string())],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let status = String::from_utf8(host_sh(&["status"], &[]).stdout).unwrap();
+    assert!(status.contains(&format!("{orphan} ")), "{status}");
+    owner.kill().unwrap();
+    owner.wait().unwrap();
+
+    let out = host_sh(
+        &["up", &next, "auto"],
+        &[("JIG_TESTBED_OWNER", pid.to_string())],
+    );
+    let down = host_sh(&["down", &next], &[]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(down.status.success(), "{down:?}");
+    // Our `up` reaps it, or a parallel test's `up` got there first: either way it is gone.
+    let status = String::from_utf8(host_sh(&["status"], &[]).stdout).unwrap();
+    assert!(!status.contains(&format!("{orphan} ")), "{status}");
+    assert!(!Path::new(&format!("/run/netns/jig-{orphan}")).exists());
 }

@@ -2,73 +2,72 @@
 //!
 //! Hosts whose `ansible_connection` is `local`, and the controller's own names when no
 //! transport is set, use the `local` transport; `ssh` (and Ansible's `smart`/`paramiko`, which
-//! mean ssh here) use [`SshConnection`], which connects on first use.
+//! mean ssh here) get the run's one [`SshHub`] connection for the host, which connects on its
+//! first command.
+
+use std::sync::Arc;
 
 use crate::connection::Connection;
 use crate::connection::local::LocalConnection;
-use crate::connection::ssh::{SshConnection, SshParams};
+use crate::connection::ssh::SshHub;
+use crate::connection::ssh::params::CONNECTION_VARS;
+use crate::template::Templar;
+use crate::vars::{VarMap, VarScope};
 
 /// Names that mean the controller itself.
 pub fn is_local_name(name: &str) -> bool {
     matches!(name, "localhost" | "127.0.0.1" | "::1")
 }
 
-/// Whether `host` with this `ansible_connection` is reached over SSH.
-pub fn is_ssh(host: &str, transport: Option<&str>) -> bool {
-    match transport {
-        None => !is_local_name(host),
-        Some(t) => matches!(t, "ssh" | "smart" | "paramiko"),
-    }
-}
-
-/// Opens the connection for `host` given its `ansible_connection` (templated) and, for SSH
-/// hosts, its resolved parameters; or says why not.
+/// Opens the connection for `host` given its `ansible_connection` (templated); `vars` gives
+/// the host's templated connection variables when SSH needs them. Errors say why not.
 pub fn open(
     host: &str,
     transport: Option<&str>,
-    ssh: Option<Result<SshParams, String>>,
-) -> Result<Connection, String> {
-    if is_ssh(host, transport) {
-        let params = ssh.unwrap_or_else(|| Err(format!("{host}: no SSH parameters")))?;
-        return Ok(Connection::Ssh(Box::new(SshConnection::lazy(params))));
-    }
+    hub: &SshHub,
+    vars: impl FnOnce() -> Result<VarMap, String>,
+) -> Result<Arc<Connection>, String> {
     match transport {
-        Some("local") | None => Ok(Connection::Local(LocalConnection::new(host))),
+        Some("local") => Ok(Arc::new(Connection::Local(LocalConnection::new(host)))),
+        None if is_local_name(host) => Ok(Arc::new(Connection::Local(LocalConnection::new(host)))),
+        None | Some("ssh") | Some("smart") | Some("paramiko") => hub.connection(host, &vars()?),
         Some(other) => Err(format!(
             "{host}: the '{other}' connection is not supported by jig (use local or ssh)"
         )),
     }
 }
 
+/// The host's connection variables ([`CONNECTION_VARS`]), templated in its scope.
+pub fn connection_vars(templar: &Templar, scope: &VarScope, host: &str) -> Result<VarMap, String> {
+    let mut vars = VarMap::new();
+    for name in CONNECTION_VARS {
+        if let Some(raw) = scope.get(name) {
+            let v = templar
+                .template_value(raw, scope)
+                .map_err(|e| format!("{host}: cannot template {name}: {e}"))?;
+            vars.insert((*name).to_string(), v);
+        }
+    }
+    Ok(vars)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::connection::ssh::SshCliOptions;
-    use crate::connection::ssh::config::SshConfig;
 
     #[test]
     fn localhost_is_local_others_ssh_and_unknown_refused_clearly() {
-        assert!(matches!(
-            open("localhost", None, None),
-            Ok(Connection::Local(_))
-        ));
-        assert!(matches!(
-            open("web1", Some("local"), None),
-            Ok(Connection::Local(_))
-        ));
-        let p = SshParams::resolve(
-            "web1",
-            &Default::default(),
-            &SshCliOptions::default(),
-            &SshConfig::default(),
+        let hub = SshHub::default();
+        let none = || Ok(VarMap::new());
+        assert_eq!(open("localhost", None, &hub, none).unwrap().kind(), "local");
+        assert_eq!(
+            open("web1", Some("local"), &hub, none).unwrap().kind(),
+            "local"
         );
-        assert!(matches!(
-            open("web1", None, Some(p)),
-            Ok(Connection::Ssh(_))
-        ));
-        let e = open("web1", Some("ssh"), Some(Err("web1: bad port".into()))).unwrap_err();
+        assert_eq!(open("web1", None, &hub, none).unwrap().kind(), "ssh");
+        let e = open("web1", Some("ssh"), &hub, || Err("web1: bad port".into())).unwrap_err();
         assert!(e.contains("bad port"), "{e}");
-        let e = open("localhost", Some("docker"), None).unwrap_err();
+        let e = open("localhost", Some("docker"), &hub, none).unwrap_err();
         assert!(e.contains("docker"), "{e}");
     }
 }

@@ -124,7 +124,6 @@ pub struct Runner<'r> {
     groups: IndexMap<String, Vec<String>>,
     ps: PlayState,
     table: Arc<HostVarsTable>,
-    ssh_config: Option<Result<Arc<crate::connection::ssh::config::SshConfig>, String>>,
 }
 
 impl<'r> Runner<'r> {
@@ -157,6 +156,7 @@ impl<'r> Runner<'r> {
                 diff: opts.diff,
                 verbosity: opts.verbosity,
                 playbook_dir,
+                ssh: Arc::new(crate::connection::ssh::SshHub::new(opts.ssh.clone())),
             }),
             local: Arc::new(Connection::Local(LocalConnection::new("localhost"))),
             hosts: IndexMap::new(),
@@ -166,7 +166,6 @@ impl<'r> Runner<'r> {
             groups,
             ps: PlayState::default(),
             table: HostVarsTable::new(),
-            ssh_config: None,
         }
     }
 
@@ -747,36 +746,13 @@ impl<'r> Runner<'r> {
                 .map(|v| super::task::scalar_string(&v))
                 .unwrap_or_else(|_| super::task::scalar_string(&raw))
         });
-        let params = connect::is_ssh(h, transport.as_deref()).then(|| self.ssh_params(h, scope));
-        let c = connect::open(h, transport.as_deref(), params).map(Arc::new);
+        let c = connect::open(h, transport.as_deref(), &self.flags.ssh, || {
+            connect::connection_vars(&self.templar, scope, h)
+        });
         if let Some(hs) = self.hosts.get_mut(h) {
             hs.conn = Some(c.clone());
         }
         c
-    }
-
-    /// The host's SSH parameters from its templated connection variables, the command line
-    /// and ssh_config (read once per run).
-    fn ssh_params(
-        &mut self,
-        h: &str,
-        scope: &VarScope,
-    ) -> Result<crate::connection::ssh::SshParams, String> {
-        let cfg = self
-            .ssh_config
-            .get_or_insert_with(|| self.opts.ssh.load_ssh_config().map(Arc::new))
-            .clone()?;
-        let mut vars = VarMap::new();
-        for name in crate::connection::ssh::params::CONNECTION_VARS {
-            if let Some(raw) = scope.get(name) {
-                let v = self
-                    .templar
-                    .template_value(raw, scope)
-                    .map_err(|e| format!("{h}: cannot template {name}: {e}"))?;
-                vars.insert((*name).to_string(), v);
-            }
-        }
-        crate::connection::ssh::SshParams::resolve(h, &vars, &self.opts.ssh, &cfg)
     }
 
     fn run_task_boxed<'a>(

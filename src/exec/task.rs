@@ -39,6 +39,8 @@ pub struct Flags {
     pub verbosity: u8,
     /// The playbook's directory.
     pub playbook_dir: PathBuf,
+    /// SSH options and the run's SSH connections (one per host, shared with delegation).
+    pub ssh: Arc<crate::connection::ssh::SshHub>,
 }
 
 /// One task to run on one host.
@@ -887,16 +889,22 @@ pub fn connection_for(ctx: &Ctx<'_>, scope: &VarScope) -> Result<Arc<Connection>
     if super::connect::is_local_name(&target) {
         return Ok(job.local.clone());
     }
-    let their_conn = scope
-        .hostvars()
-        .and_then(|hv| hv.scope_of(&target))
+    let their_scope = scope.hostvars().and_then(|hv| hv.scope_of(&target));
+    let their_conn = their_scope
+        .as_ref()
         .and_then(|s| s.get("ansible_connection").cloned());
     if their_conn.as_ref().and_then(Json::as_str) == Some("local") {
         return Ok(job.local.clone());
     }
-    Err(format!(
-        "cannot delegate to {target}: ssh connection not implemented yet"
-    ))
+    let transport = their_conn.as_ref().map(scalar_string);
+    super::connect::open(&target, transport.as_deref(), &job.flags.ssh, || {
+        match &their_scope {
+            Some(s) => super::connect::connection_vars(&job.templar, s, &target),
+            // A host outside the inventory is reached by its name with the run's defaults.
+            None => Ok(crate::vars::VarMap::new()),
+        }
+    })
+    .map_err(|e| format!("cannot delegate to {target}: {e}"))
 }
 
 /// Runs a module from the registry.

@@ -19,6 +19,8 @@ pub struct Sshd {
     pub other_key: PathBuf,
     /// The server's public host key line (`ssh-ed25519 AAAA...`).
     pub host_pub: String,
+    /// Its second host key, ECDSA (`ecdsa-sha2-nistp256 AAAA...`).
+    pub host_pub_ecdsa: String,
 }
 
 fn keygen(path: &Path) -> Result<(), String> {
@@ -46,8 +48,13 @@ impl Sshd {
         Sshd::start_with("")
     }
 
-    /// Starts one with extra `sshd_config` lines (`{dir}` is replaced by its temp dir).
-    pub fn start_with(extra: &str) -> Result<Sshd, String> {
+    /// Starts one whose sessions also get the environment settings `env` (`NAME=value ...`;
+    /// `{dir}` is replaced by its temp dir).
+    ///
+    /// Sessions always get HOME set to an empty directory of the server, so the login shell
+    /// reads no dotfiles of the machine's user (they can be slow, and a session killed on
+    /// purpose must not leave their lock files behind).
+    pub fn start_with(env: &str) -> Result<Sshd, String> {
         let sshd = Path::new("/usr/sbin/sshd");
         if !sshd.exists() {
             return Err("/usr/sbin/sshd is not installed (apt-get install openssh-server)".into());
@@ -56,7 +63,17 @@ impl Sshd {
         let _ = std::fs::create_dir_all("/run/sshd");
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
         let d = dir.path();
+        std::fs::create_dir_all(d.join("home")).map_err(|e| e.to_string())?;
         keygen(&d.join("host_ed25519"))?;
+        let st = Command::new("ssh-keygen")
+            .args(["-q", "-t", "ecdsa", "-N", "", "-C", "", "-f"])
+            .arg(d.join("host_ecdsa"))
+            .stdin(Stdio::null())
+            .status()
+            .map_err(|e| format!("ssh-keygen: {e}"))?;
+        if !st.success() {
+            return Err("ssh-keygen -t ecdsa failed".into());
+        }
         keygen(&d.join("client"))?;
         keygen(&d.join("other"))?;
         std::fs::copy(d.join("client.pub"), d.join("authorized_keys"))
@@ -65,15 +82,20 @@ impl Sshd {
             .map_err(|e| e.to_string())?
             .trim()
             .to_string();
+        let host_pub_ecdsa = std::fs::read_to_string(d.join("host_ecdsa.pub"))
+            .map_err(|e| e.to_string())?
+            .trim()
+            .to_string();
         let port = free_port();
         let cfg = format!(
-            "Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/host_ed25519\n\
+            "Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/host_ed25519\nHostKey {d}/host_ecdsa\n\
              AuthorizedKeysFile {d}/authorized_keys\nPidFile {d}/sshd.pid\nUsePAM no\n\
              StrictModes no\nPermitRootLogin yes\nPasswordAuthentication yes\n\
              KbdInteractiveAuthentication no\nAllowTcpForwarding yes\nMaxSessions 10\n\
-             MaxStartups 100\nLogLevel ERROR\nSubsystem sftp internal-sftp\n{extra}\n",
+             MaxStartups 100\nLogLevel ERROR\nSubsystem sftp internal-sftp\n\
+             SetEnv HOME={d}/home {env}\n",
             d = d.display(),
-            extra = extra.replace("{dir}", &d.display().to_string())
+            env = env.replace("{dir}", &d.display().to_string())
         );
         std::fs::write(d.join("sshd_config"), cfg).map_err(|e| e.to_string())?;
         let child = Command::new(sshd)
@@ -95,6 +117,7 @@ impl Sshd {
             port,
             child,
             host_pub,
+            host_pub_ecdsa,
         };
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
@@ -145,6 +168,18 @@ impl Sshd {
         pids
     }
 
+    /// Waits (up to 20 s) until `marker` exists: a command touches it once its shell started.
+    pub fn wait_for(marker: &Path) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !marker.exists() {
+            if Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        true
+    }
+
     /// Sends `sig` to every process of this sshd.
     pub fn signal_all(&self, sig: i32) {
         for pid in self.process_tree() {
@@ -169,9 +204,9 @@ pub fn sshd_or_skip(test: &str) -> Option<Sshd> {
     sshd_with_or_skip(test, "")
 }
 
-/// [`sshd_or_skip`] with extra `sshd_config` lines.
-pub fn sshd_with_or_skip(test: &str, extra: &str) -> Option<Sshd> {
-    match Sshd::start_with(extra) {
+/// [`sshd_or_skip`] with extra session environment (see [`Sshd::start_with`]).
+pub fn sshd_with_or_skip(test: &str, env: &str) -> Option<Sshd> {
+    match Sshd::start_with(env) {
         Ok(s) => Some(s),
         Err(why) => {
             eprintln!("SKIPPED {test}: cannot start a private sshd: {why}");

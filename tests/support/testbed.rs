@@ -61,6 +61,7 @@ pub struct Testbed {
     key: PathBuf,
     known_hosts: PathBuf,
     inventory: PathBuf,
+    ssh_config: PathBuf,
 }
 
 /// Why the bed was not started on this machine.
@@ -101,6 +102,16 @@ fn on_path(cmd: &str) -> bool {
     std::env::split_paths(&path)
         .chain(["/usr/sbin".into(), "/sbin".into()])
         .any(|dir| dir.join(cmd).is_file())
+}
+
+/// The directory holding `host.sh` and the other test-bed scripts.
+pub fn scripts_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/testbed")
+}
+
+/// Why this machine cannot run the test bed, or `None` when it can.
+pub fn unavailable() -> Option<String> {
+    unavailable_reason()
 }
 
 fn cache_dir() -> PathBuf {
@@ -156,7 +167,7 @@ impl Testbed {
     }
 
     fn start(n: usize, image: Image) -> Result<Testbed, String> {
-        let scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/testbed");
+        let scripts = scripts_dir();
         let files = tempfile::Builder::new()
             .prefix("jig-testbed-")
             .tempdir()
@@ -170,6 +181,7 @@ impl Testbed {
             key: PathBuf::new(),
             known_hosts: files.path().join("known_hosts"),
             inventory: files.path().join("inventory.ini"),
+            ssh_config: files.path().join("ssh_config"),
             files,
         };
         // Build (or check) the shared caches once before the parallel starts, so a cold
@@ -265,6 +277,7 @@ impl Testbed {
     fn write_files(&self) -> Result<(), String> {
         let mut known = String::new();
         let mut inv = String::from("[testbed]\n");
+        let mut config = String::new();
         for h in &self.hosts {
             let path = self.run_dir.join("hosts").join(&h.name).join("known_hosts");
             known += &std::fs::read_to_string(&path)
@@ -277,6 +290,15 @@ impl Testbed {
                 h.address,
                 self.key.display()
             );
+            let _ = write!(
+                config,
+                "Host {}\n    HostName {}\n    User root\n    IdentityFile {}\n    \
+                 IdentitiesOnly yes\n    UserKnownHostsFile {}\n    StrictHostKeyChecking yes\n",
+                h.name,
+                h.address,
+                self.key.display(),
+                self.known_hosts.display()
+            );
         }
         let _ = write!(
             inv,
@@ -285,6 +307,7 @@ impl Testbed {
         );
         std::fs::write(&self.known_hosts, known)
             .and_then(|()| std::fs::write(&self.inventory, inv))
+            .and_then(|()| std::fs::write(&self.ssh_config, config))
             .map_err(|e| format!("cannot write the bed's files: {e}"))
     }
 
@@ -318,6 +341,13 @@ impl Testbed {
     /// [`Testbed::known_hosts`].
     pub fn inventory(&self) -> &Path {
         &self.inventory
+    }
+
+    /// An OpenSSH client config with a `Host NAME` block per host (HostName, User root,
+    /// IdentityFile, UserKnownHostsFile, StrictHostKeyChecking yes), for `ssh -F` and
+    /// `--ssh-config` tests.
+    pub fn ssh_config(&self) -> &Path {
+        &self.ssh_config
     }
 
     /// A `known_hosts` file with every host's keys (ed25519 and ecdsa; rsa too with

@@ -10,7 +10,8 @@
 #                                start a host (prints "NAME ADDRESS"); INDEX is 1..253;
 #                                --python: from the rootfs with python3 (for ansible-core)
 #   host.sh down NAME            stop it and remove every trace (mounts, netns, veth, files)
-#   host.sh down-all             down every host, then the bridge
+#   host.sh down-all [--force]   down every host whose owner process is gone or unrecorded
+#                                (--force: every host, even a running test's), then the bridge
 #   host.sh stop NAME            fault: kill its init (the host is gone; `down` still cleans)
 #   host.sh cut NAME | mend NAME fault: take its link down / bring it back
 #   host.sh fill NAME | unfill NAME  fault: fill its disk (ENOSPC on every write) / undo
@@ -268,9 +269,13 @@ down() {
 }
 
 down_all() {
-    local dir
+    local force="$1" dir
     for dir in "$hosts_dir"/*/; do
         [ -d "$dir" ] || continue
+        if [ "$force" != --force ] && recorded_alive "$dir/owner"; then
+            log "leaving '$(basename "$dir")' up: its owner (pid $(cut -d' ' -f1 "$dir/owner")) still runs (--force takes it down)"
+            continue
+        fi
         down "$(basename "$dir")"
     done
     with_lock remove_bridge_if_idle
@@ -335,7 +340,11 @@ cmd="${1:-}"
 case "$cmd" in
     up) [ $# -eq 3 ] || [ $# -eq 4 ] || usage; up "$2" "$3" "${4:-}" ;;
     down) [ $# -eq 2 ] || usage; need_root; down "$2" ;;
-    down-all) [ $# -eq 1 ] || usage; need_root; down_all ;;
+    down-all)
+        [ $# -eq 1 ] || { [ $# -eq 2 ] && [ "$2" = --force ]; } || usage
+        need_root
+        down_all "${2:-}"
+        ;;
     stop) [ $# -eq 2 ] || usage; need_root; stop "$2" ;;
     cut) [ $# -eq 2 ] || usage; need_root; link "$2" down ;;
     mend) [ $# -eq 2 ] || usage; need_root; link "$2" up ;;

@@ -36,6 +36,8 @@ pub struct HostConfig {
     pub identities_only: Option<bool>,
     /// `ProxyJump`, as written (`none` is kept so it can override a later block).
     pub proxy_jump: Option<String>,
+    /// `ProxyCommand`, the rest of its line as written (`%h`/`%p`/`%r` expanded later).
+    pub proxy_command: Option<String>,
     /// `ConnectTimeout` in seconds.
     pub connect_timeout: Option<u64>,
     /// `ServerAliveInterval` in seconds.
@@ -167,6 +169,8 @@ impl SshConfig {
                     }
                     current.patterns = outer;
                 }
+                // The command is the rest of the line, quotes and all, for `sh -c`.
+                "proxycommand" => current.options.push((key, vec![rest.to_string()])),
                 _ => current.options.push((key, args)),
             }
         }
@@ -205,6 +209,7 @@ fn apply(hc: &mut HostConfig, key: &str, args: &[String], host: &str) {
         }
         "identitiesonly" if hc.identities_only.is_none() => hc.identities_only = Some(yes(first)),
         "proxyjump" if hc.proxy_jump.is_none() => hc.proxy_jump = Some(first.clone()),
+        "proxycommand" if hc.proxy_command.is_none() => hc.proxy_command = Some(first.clone()),
         "connecttimeout" if hc.connect_timeout.is_none() => hc.connect_timeout = first.parse().ok(),
         "serveraliveinterval" if hc.server_alive_interval.is_none() => {
             hc.server_alive_interval = first.parse().ok()
@@ -377,6 +382,7 @@ Host web* !web-old
     IdentityFile ~/.ssh/web key
     IdentitiesOnly yes
     ProxyJump bastion
+    ProxyCommand ssh -W %h:%p "jump host"
 Host web-old
     Port 2200
 Match exec "true"
@@ -397,6 +403,10 @@ Host *
         assert_eq!(hc.identity_files, vec!["~/.ssh/web", "/keys/my key"]);
         assert_eq!(hc.identities_only, Some(true));
         assert_eq!(hc.proxy_jump.as_deref(), Some("bastion"));
+        assert_eq!(
+            hc.proxy_command.as_deref(),
+            Some("ssh -W %h:%p \"jump host\"")
+        );
         assert_eq!(hc.connect_timeout, Some(7));
         assert_eq!(hc.server_alive_interval, Some(15));
         assert_eq!(hc.strict_host_key_checking.as_deref(), Some("accept-new"));

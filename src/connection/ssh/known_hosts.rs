@@ -10,8 +10,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use russh::keys::ssh_key::PublicKey;
 use russh::keys::ssh_key::known_hosts::{Entry, HostPatterns, Marker};
+use russh::keys::ssh_key::{Algorithm, PublicKey};
 use sha1::{Digest, Sha1};
 
 /// What the known_hosts files say about a host's key.
@@ -94,6 +94,28 @@ pub fn check(files: &[PathBuf], host: &str, port: u16, key: &PublicKey) -> HostK
     } else {
         HostKeyStatus::Unknown { other_types }
     }
+}
+
+/// The key algorithms known for `host`:`port`, so the client can ask the server for one of
+/// them first (as OpenSSH does); otherwise a host listed only with its RSA key would offer
+/// ed25519 and look unknown.
+pub fn known_algorithms(files: &[PathBuf], host: &str, port: u16) -> Vec<Algorithm> {
+    let name = lookup_name(host, port);
+    let mut out: Vec<Algorithm> = Vec::new();
+    for file in files {
+        let Ok(text) = std::fs::read_to_string(file) else {
+            continue;
+        };
+        for (_, entry) in entries(&text) {
+            if entry.marker().is_none()
+                && entry_matches(entry.host_patterns(), &name)
+                && !out.contains(&entry.public_key().algorithm())
+            {
+                out.push(entry.public_key().algorithm());
+            }
+        }
+    }
+    out
 }
 
 /// Appends `host`:`port` with `key` to `file` (created with its directory if missing), as
@@ -232,6 +254,18 @@ mod tests {
         // RFC 2202 test case 2.
         let h = hmac_sha1(b"Jefe", b"what do ya want for nothing?");
         assert_eq!(hex::encode(h), "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79");
+    }
+
+    #[test]
+    fn known_algorithms_lists_the_hosts_key_types() {
+        let rsa = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQDDTdMwVVgEsfXWr6WsZuOk1ja9e6UZLDSLSxcpAmvHaTVrj4Kp4Vdn3RPXDlBOSKhbsdtDCK1TInvUj4N02zC3Th0c3TZZ5AsVCM/hHBUkOcDmp3tIvlPx2A+ueX6VLr3W6tLzsp3uSVwGgkUGcfkSmUKt8+AV/ZHdZiS6DIwY5w==";
+        let (_d, p) = file_with(&format!(
+            "web1 {K1}\nweb1 {rsa}\ndb {K2}\n@revoked web1 {K2}\n"
+        ));
+        let algs = known_algorithms(&[p], "web1", 22);
+        assert_eq!(algs.len(), 2, "{algs:?}");
+        assert_eq!(algs[0], Algorithm::Ed25519);
+        assert!(matches!(algs[1], Algorithm::Rsa { .. }));
     }
 
     #[test]

@@ -12,6 +12,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod hub;
 pub mod known_hosts;
 pub mod params;
 
@@ -25,6 +26,7 @@ use russh::keys::PublicKeyOrCertificate;
 use tokio::sync::{Mutex, Semaphore};
 
 use super::{BecomeMethod, Cmd, ConnectionError, ExecOutput, ExecRequest, Secret};
+pub use hub::SshHub;
 use known_hosts::HostKeyStatus;
 pub use params::{HostKeyChecking, JumpHost, SshCliOptions, SshParams};
 
@@ -133,6 +135,8 @@ impl client::Handler for Client {
 struct Session {
     handle: Handle<Client>,
     _jumps: Vec<Handle<Client>>,
+    /// The `ProxyCommand` process carrying the connection; killed when the session goes.
+    _proxy: Option<tokio::process::Child>,
 }
 
 /// An SSH connection to one host, opened on first use and reopened if it was closed.
@@ -422,6 +426,36 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
+/// `base` with the host-key algorithms already known for the host moved to the front (RSA
+/// matches every RSA signature hash), as OpenSSH orders them.
+fn prefer_known_key_types(
+    base: &client::Config,
+    known: &[russh::keys::ssh_key::Algorithm],
+) -> client::Config {
+    use russh::keys::ssh_key::Algorithm;
+    let rsa = |a: &Algorithm| matches!(a, Algorithm::Rsa { .. });
+    let is_known = |a: &Algorithm| known.iter().any(|k| k == a || (rsa(k) && rsa(a)));
+    let mut order: Vec<_> = base
+        .preferred
+        .key
+        .iter()
+        .filter(|a| is_known(a))
+        .cloned()
+        .collect();
+    order.extend(base.preferred.key.iter().filter(|a| !is_known(a)).cloned());
+    client::Config {
+        preferred: russh::Preferred {
+            key: order.into(),
+            ..base.preferred.clone()
+        },
+        nodelay: base.nodelay,
+        keepalive_interval: base.keepalive_interval,
+        keepalive_max: base.keepalive_max,
+        inactivity_timeout: base.inactivity_timeout,
+        ..Default::default()
+    }
+}
+
 /// Opens the TCP connection (through every jump), checks host keys, authenticates.
 async fn open_session(p: &SshParams) -> Result<Session, String> {
     let config = Arc::new(client::Config {
@@ -462,6 +496,7 @@ async fn open_session(p: &SshParams) -> Result<Session, String> {
         password: p.password.as_ref(),
     });
     let mut jumps: Vec<Handle<Client>> = Vec::new();
+    let mut proxy: Option<tokio::process::Child> = None;
     for hop in hops {
         let where_ = format!("{}:{}", hop.host, hop.port);
         let refusal = Arc::new(StdMutex::new(None));
@@ -472,7 +507,17 @@ async fn open_session(p: &SshParams) -> Result<Session, String> {
             files: p.known_hosts_files.clone(),
             refusal: refusal.clone(),
         };
+        let config = Arc::new(prefer_known_key_types(
+            &config,
+            &known_hosts::known_algorithms(&p.known_hosts_files, hop.host, hop.port),
+        ));
         let connected = match jumps.last() {
+            None if p.proxy_command.is_some() => {
+                let (stream, child) =
+                    spawn_proxy_command(p.proxy_command.as_deref().unwrap_or(""))?;
+                proxy = Some(child);
+                client::connect_stream(config.clone(), stream, handler).await
+            }
             None => client::connect(config.clone(), (hop.host, hop.port), handler).await,
             Some(prev) => {
                 let tunnel = prev
@@ -507,5 +552,31 @@ async fn open_session(p: &SshParams) -> Result<Session, String> {
     Ok(Session {
         handle,
         _jumps: jumps,
+        _proxy: proxy,
     })
+}
+
+/// Starts `ProxyCommand` with `sh -c`; its stdout and stdin are the connection.
+fn spawn_proxy_command(
+    command: &str,
+) -> Result<
+    (
+        tokio::io::Join<tokio::process::ChildStdout, tokio::process::ChildStdin>,
+        tokio::process::Child,
+    ),
+    String,
+> {
+    let mut child = tokio::process::Command::new("/bin/sh")
+        .arg("-c")
+        .arg(command)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("cannot start ProxyCommand '{command}': {e}"))?;
+    match (child.stdout.take(), child.stdin.take()) {
+        (Some(out), Some(inp)) => Ok((tokio::io::join(out, inp), child)),
+        _ => Err(format!("ProxyCommand '{command}' has no pipes")),
+    }
 }

@@ -114,6 +114,9 @@ pub struct SshParams {
     pub become_password: Option<Secret>,
     /// Hosts to jump through, first hop first.
     pub proxy_jump: Vec<JumpHost>,
+    /// A local command whose stdin/stdout carry the connection (`ProxyCommand`, tokens
+    /// expanded); not used when `proxy_jump` is set.
+    pub proxy_command: Option<String>,
     /// TCP connect + handshake + auth must finish within this.
     pub connect_timeout: Duration,
     /// Keepalive interval (ServerAliveInterval); `None` uses jig's default of 15 s.
@@ -291,6 +294,17 @@ impl SshParams {
                 .map_err(|e| format!("{inventory_name}: ProxyJump '{s}': {e}"))?,
         };
 
+        let proxy_command = hc
+            .proxy_command
+            .as_deref()
+            .filter(|c| !c.eq_ignore_ascii_case("none") && proxy_jump.is_empty())
+            .map(|c| {
+                c.replace("%h", &host)
+                    .replace("%p", &port.to_string())
+                    .replace("%r", &user)
+                    .replace("%%", "%")
+            });
+
         Ok(SshParams {
             inventory_name: inventory_name.to_string(),
             host,
@@ -301,6 +315,7 @@ impl SshParams {
             password,
             become_password,
             proxy_jump,
+            proxy_command,
             connect_timeout,
             keepalive_interval: hc.server_alive_interval.map(Duration::from_secs),
             keepalive_max: hc.server_alive_count_max.unwrap_or(3),
@@ -429,6 +444,7 @@ impl HostConfig {
         }
         self.identities_only = self.identities_only.or(other.identities_only);
         self.proxy_jump = self.proxy_jump.or(other.proxy_jump);
+        self.proxy_command = self.proxy_command.or(other.proxy_command);
         self.connect_timeout = self.connect_timeout.or(other.connect_timeout);
         self.server_alive_interval = self.server_alive_interval.or(other.server_alive_interval);
         self.server_alive_count_max = self.server_alive_count_max.or(other.server_alive_count_max);
@@ -503,6 +519,16 @@ mod tests {
         let p = SshParams::resolve("web1", &v, &cli, &cfg).unwrap();
         assert_eq!((p.user.as_str(), p.port), ("inv", 22));
         assert_eq!(p.host_key_checking, HostKeyChecking::Off);
+
+        let v = vars(json!({
+            "ansible_host": "10.0.0.5",
+            "ansible_ssh_common_args": "-o ProxyCommand=\"ssh -W %h:%p -q 'bastion host'\"",
+        }));
+        let p = SshParams::resolve("web1", &v, &cli, &cfg).unwrap();
+        assert_eq!(
+            p.proxy_command.as_deref(),
+            Some("ssh -W 10.0.0.5:2000 -q 'bastion host'")
+        );
     }
 
     #[test]
