@@ -1,8 +1,8 @@
 //! `jig facts`: the facts `ansible -m setup` would show for some hosts, as JSON.
 //!
 //! This module owns the command's flags, choosing each host's connection from its inventory
-//! variables the way `jig run` does (through [`crate::exec::connect`] and
-//! [`crate::connection::ssh::SshParams::resolve`]), gathering every host concurrently, and the
+//! variables the way `jig run` does (through [`crate::exec::connect`] and one
+//! [`crate::connection::ssh::SshHub`]), gathering every host concurrently, and the
 //! output: `{"host": {"ansible_facts": {"ansible_os_family": ...}}}` with sorted keys, as
 //! `ansible HOST -m setup` shows the module's result. Unreachable hosts appear as
 //! `{"host": {"unreachable": true, "msg": ...}}` and make the exit status 4, as in `jig run`.
@@ -20,8 +20,7 @@ use super::run::SshFlags;
 use super::{print_error, print_warning, split_commas};
 use crate::connection::Connection;
 use crate::connection::ssh::auth::prompt_secret;
-use crate::connection::ssh::config::SshConfig;
-use crate::connection::ssh::{SshCliOptions, SshParams};
+use crate::connection::ssh::{SshCliOptions, SshHub};
 use crate::exec::connect;
 use crate::exec::facts::{GatherOptions, Subset};
 use crate::inventory::Inventory;
@@ -187,8 +186,8 @@ async fn gather_all(
     cli: &SshCliOptions,
     options: &GatherOptions,
 ) -> Vec<(String, Outcome)> {
-    // ssh_config is read once, and only if some host needs SSH.
-    let mut ssh_config: Option<Result<Arc<SshConfig>, String>> = None;
+    // One connection per host; ssh_config is read once, and only if some host needs SSH.
+    let hub = SshHub::new(cli.clone());
     let templar = Templar::new();
     let mut set = tokio::task::JoinSet::new();
     let mut results: Vec<(String, Outcome)> = hosts
@@ -196,7 +195,7 @@ async fn gather_all(
         .map(|h| (h.clone(), Err(String::from("not gathered"))))
         .collect();
     for (i, host) in hosts.iter().enumerate() {
-        let conn = open_host(inventory, host, cli, &templar, &mut ssh_config);
+        let conn = open_host(inventory, host, &templar, &hub);
         let options = options.clone();
         set.spawn(async move {
             let outcome = match conn {
@@ -226,9 +225,8 @@ async fn gather_all(
 fn open_host(
     inventory: &Inventory,
     host: &str,
-    cli: &SshCliOptions,
     templar: &Templar,
-    ssh_config: &mut Option<Result<Arc<SshConfig>, String>>,
+    hub: &SshHub,
 ) -> Result<Arc<Connection>, String> {
     let mut scope = VarScope::new();
     for (layer, vars) in inventory.var_layers(host) {
@@ -256,21 +254,9 @@ fn open_host(
         Json::String(s) => s,
         other => other.to_string(),
     });
-    let params = if connect::is_ssh(host, transport.as_deref()) {
-        let cfg = ssh_config
-            .get_or_insert_with(|| cli.load_ssh_config().map(Arc::new))
-            .clone()?;
-        let mut vars = VarMap::new();
-        for name in crate::connection::ssh::params::CONNECTION_VARS {
-            if let Some(v) = render(name)? {
-                vars.insert((*name).to_string(), v);
-            }
-        }
-        Some(SshParams::resolve(host, &vars, cli, &cfg))
-    } else {
-        None
-    };
-    connect::open(host, transport.as_deref(), params).map(Arc::new)
+    connect::open(host, transport.as_deref(), hub, || {
+        connect::connection_vars(templar, &scope, host)
+    })
 }
 
 /// The JSON document for the results (keys sorted at every level, four-space indents as
@@ -378,13 +364,14 @@ mod tests {
             ssh_config: Some(dir.path().join("none")),
             ..SshCliOptions::default()
         };
+        std::fs::write(dir.path().join("none"), "").unwrap();
         let t = Templar::new();
-        let mut cfg = Some(Ok(Arc::new(SshConfig::default())));
-        let c = open_host(&inv, "ctl", &cli, &t, &mut cfg).unwrap();
+        let hub = SshHub::new(cli);
+        let c = open_host(&inv, "ctl", &t, &hub).unwrap();
         assert!(matches!(*c, Connection::Local(_)));
-        let c = open_host(&inv, "web1", &cli, &t, &mut cfg).unwrap();
+        let c = open_host(&inv, "web1", &t, &hub).unwrap();
         assert!(matches!(*c, Connection::Ssh(_)));
-        let e = open_host(&inv, "bad", &cli, &t, &mut cfg).unwrap_err();
+        let e = open_host(&inv, "bad", &t, &hub).unwrap_err();
         assert!(e.contains("docker"), "{e}");
     }
 }
