@@ -7,6 +7,7 @@
 //! prints goes through [`crate::report::console::ConsoleRenderer`].
 
 pub mod exit;
+pub mod facts;
 pub mod inventory;
 pub mod list;
 pub mod run;
@@ -61,6 +62,15 @@ pub enum Command {
     ///   jig inventory -i hosts.ini --host web1
     #[command(after_long_help = ExitCode::HELP, verbatim_doc_comment)]
     Inventory(inventory::InventoryArgs),
+    /// Print the facts `ansible -m setup` would gather for some hosts, as JSON
+    ///
+    /// Examples:
+    ///
+    ///   jig facts all -i inventories/vagrant
+    ///
+    ///   jig facts web1 -i hosts.ini --gather-subset '!all,network'
+    #[command(after_long_help = ExitCode::HELP, verbatim_doc_comment)]
+    Facts(facts::FactsArgs),
 }
 
 /// Runs jig with the process arguments and returns the exit code.
@@ -99,6 +109,7 @@ where
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match cli.command {
         Command::Run(args) => run::execute(args),
         Command::Inventory(args) => inventory::execute(args),
+        Command::Facts(args) => facts::execute(args),
     }));
     match outcome {
         Ok(code) => code,

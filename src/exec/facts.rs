@@ -43,19 +43,29 @@ echo '@@jig-facts:xencap'; cat /proc/xen/capabilities
 echo '@@jig-facts:dmi'; (cd /sys/devices/virtual/dmi/id && grep -s -H '' product_name sys_vendor product_family bios_vendor product_version product_serial product_uuid bios_version bios_date board_asset_tag board_name board_serial board_vendor board_version chassis_asset_tag chassis_serial chassis_vendor chassis_version chassis_type) | sed 's/:/=/'
 echo '@@jig-facts:modules'; cut -d' ' -f1 /proc/modules | grep -E '^(kvm|vboxdrv|virtio)$'
 echo '@@jig-facts:selinux'; printf 'enforce=%s\n' "$(cat /sys/fs/selinux/enforce)"; printf 'policyvers=%s\n' "$(cat /sys/fs/selinux/policyvers)"; grep -E '^SELINUX(TYPE)?=' /etc/selinux/config
+echo '@@jig-facts:libselinux'; r=no; for p in /lib/*/libselinux.so.1 /usr/lib/*/libselinux.so.1 /lib64/libselinux.so.1 /usr/lib64/libselinux.so.1 /lib/libselinux.so.1 /usr/lib/libselinux.so.1; do [ -e "$p" ] && r=yes && break; done; echo "$r"
+echo '@@jig-facts:capsh'; command -v capsh >/dev/null && echo found && capsh --print
 echo '@@jig-facts:fips'; cat /proc/sys/crypto/fips_enabled
 echo '@@jig-facts:resolv'; cat /etc/resolv.conf
 echo '@@jig-facts:misc'; printf 'uptime=%s\n' "$(cut -d' ' -f1 /proc/uptime)"; printf 'loadavg=%s\n' "$(cat /proc/loadavg)"; printf 'machine_id=%s\n' "$(cat /etc/machine-id)"; printf 'bits=%s\n' "$(getconf LONG_BIT)"
-echo '@@jig-facts:net_dirs'; ls /sys/class/net
+echo '@@jig-facts:net_dirs'; ls -U /sys/class/net
+echo '@@jig-facts:net_sys'; for d in /sys/class/net/*; do n=${d##*/}; p=-; [ -e "$d/device" ] && p=$(readlink "$d/device") && p=${p##*/}; m=-; [ -e "$d/device/driver/module" ] && m=$(readlink -f "$d/device/driver/module") && m=${m##*/}; v=$(cat "$d/speed") || v=-; printf '%s %s %s %s\n' "$n" "$p" "${v:--}" "$m"; done
+echo '@@jig-facts:cmdline'; cat /proc/cmdline
+echo '@@jig-facts:ssh_keys'; for t in dsa rsa ecdsa ed25519; do for d in /etc/ssh /etc/openssh /etc; do [ -f "$d/ssh_host_${t}_key.pub" ] && printf '%s %s\n' "$t" "$(cat "$d/ssh_host_${t}_key.pub")" && break; done; done
+echo '@@jig-facts:chroot'; printf 'debian_chroot=%s\n' "${debian_chroot:-}"; printf 'root=%s\n' "$(stat -c '%d %i' /)"; printf 'proc1=%s\n' "$(stat -c '%d %i' /proc/1/root/.)"; printf 'fstype=%s\n' "$(stat -f -c %T /)"
 echo '@@jig-facts:ip_link'; ip -o link show
 echo '@@jig-facts:ip_addr'; ip -o addr show
+echo '@@jig-facts:local_routes'; command -v ip >/dev/null && echo found && ip -4 route show table local && ip -6 route show table local
 echo '@@jig-facts:route4'; ip -4 route get 8.8.8.8
 echo '@@jig-facts:route6'; ip -6 route get 2001:4860:4860::8888
 echo '@@jig-facts:mounts'; while read -r dev mnt fs opts dump pass; do case "$dev" in /*|\\*|*:/*) ;; *) continue;; esac; [ "$fs" = none ] && continue; printf '%s %s %s %s %s %s|%s\n' "$dev" "$mnt" "$fs" "$opts" "$dump" "$pass" "$(timeout 5 stat -f -c '%S %s %b %a %c %d' "$(printf '%b' "$mnt")")"; done < /proc/mounts
+echo '@@jig-facts:findmnt'; findmnt --list --noheadings --notruncate
 echo '@@jig-facts:uuids'; for l in /dev/disk/by-uuid/*; do [ -e "$l" ] && echo "$(readlink -f "$l") ${l##*/}"; done
 echo '@@jig-facts:python'; p=$(command -v python3 || command -v python) && echo "$p" && "$p" --version 2>&1
-echo '@@jig-facts:env'; env -0 || cat /proc/$$/environ
 "#;
+
+/// The last section: the environment, NUL-separated, so nothing may follow it.
+const ENV_SECTION: &str = "echo '@@jig-facts:env'; env -0 || cat /proc/$$/environ\n";
 
 /// Gathers the host's facts as the connection's user.
 pub async fn gather(conn: &Connection) -> Result<VarMap, ConnectionError> {
@@ -68,15 +78,310 @@ pub async fn gather_as(
     conn: &Connection,
     become_: Option<Become>,
 ) -> Result<VarMap, ConnectionError> {
+    gather_with(conn, become_, &GatherOptions::default()).await
+}
+
+/// Gathers the facts `options` selects (setup's `gather_subset` and `fact_path`), under
+/// privilege escalation when `become_` is set.
+pub async fn gather_with(
+    conn: &Connection,
+    become_: Option<Become>,
+    options: &GatherOptions,
+) -> Result<VarMap, ConnectionError> {
     let out = conn
-        .exec(&ExecRequest::new(PROBE).with_become(become_))
+        .exec(&ExecRequest::new(probe_script(&options.fact_path)).with_become(become_))
         .await?;
-    Ok(from_probe_output(&out.stdout_str()))
+    Ok(from_probe_output_with(&out.stdout_str(), options))
+}
+
+/// What to gather: setup's `gather_subset` and `fact_path` options.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GatherOptions {
+    /// The collectors to report.
+    pub subset: Subset,
+    /// The directory of `*.fact` files for `ansible_local` (`/etc/ansible/facts.d`).
+    pub fact_path: String,
+}
+
+impl Default for GatherOptions {
+    fn default() -> Self {
+        GatherOptions {
+            subset: Subset::all(),
+            fact_path: DEFAULT_FACT_PATH.to_string(),
+        }
+    }
+}
+
+impl GatherOptions {
+    /// The options of a `setup` task or a play's `gather_subset` (already templated): the
+    /// subset as a list or a comma-separated string, `fact_path` as a string; `None` for
+    /// defaults. The error names the bad subset and the allowed ones.
+    pub fn from_args(
+        gather_subset: Option<&Json>,
+        fact_path: Option<&Json>,
+    ) -> Result<Self, String> {
+        let items: Vec<String> = match gather_subset {
+            None | Some(Json::Null) => Vec::new(),
+            Some(Json::Array(a)) => a
+                .iter()
+                .map(|v| match v {
+                    Json::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect(),
+            Some(Json::String(s)) => s.split(',').map(|x| x.trim().to_string()).collect(),
+            Some(other) => {
+                return Err(format!(
+                    "gather_subset must be a list or a comma-separated string, not {other}"
+                ));
+            }
+        };
+        let items: Vec<String> = items.into_iter().filter(|s| !s.is_empty()).collect();
+        let fact_path = match fact_path {
+            None | Some(Json::Null) => DEFAULT_FACT_PATH.to_string(),
+            Some(Json::String(s)) => s.clone(),
+            Some(other) => return Err(format!("fact_path must be a path, not {other}")),
+        };
+        Ok(GatherOptions {
+            subset: Subset::parse(&items)?,
+            fact_path,
+        })
+    }
+}
+
+/// setup's default `fact_path`.
+pub const DEFAULT_FACT_PATH: &str = "/etc/ansible/facts.d";
+
+/// Ansible's fact collectors that report something on Linux hosts jig gathers.
+const COLLECTORS: &[&str] = &[
+    "apparmor",
+    "caps",
+    "chroot",
+    "cmdline",
+    "date_time",
+    "distribution",
+    "dns",
+    "env",
+    "facter",
+    "fips",
+    "hardware",
+    "local",
+    "lsb",
+    "network",
+    "ohai",
+    "pkg_mgr",
+    "platform",
+    "python",
+    "selinux",
+    "service_mgr",
+    "ssh_pub_keys",
+    "user",
+    "virtual",
+];
+
+/// Ansible's `minimal_gather_subset`: what `min` means, and what `!all` keeps.
+const MINIMAL: &[&str] = &[
+    "apparmor",
+    "caps",
+    "cmdline",
+    "date_time",
+    "distribution",
+    "dns",
+    "env",
+    "fips",
+    "local",
+    "lsb",
+    "pkg_mgr",
+    "platform",
+    "python",
+    "selinux",
+    "service_mgr",
+    "ssh_pub_keys",
+    "user",
+];
+
+/// A resolved `gather_subset`: which collectors report, and the list as written (echoed in
+/// the `gather_subset` fact).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Subset {
+    requested: Vec<String>,
+    collectors: std::collections::BTreeSet<&'static str>,
+}
+
+impl Subset {
+    /// Every collector (`gather_subset: all`, the default).
+    pub fn all() -> Subset {
+        Subset {
+            requested: vec!["all".to_string()],
+            collectors: COLLECTORS.iter().copied().collect(),
+        }
+    }
+
+    /// Resolves a `gather_subset` list as Ansible does: `min` always first, then each entry
+    /// adds (`all`, `network`) or removes (`!all` keeps `min`, `!min`, `!hardware`) collectors;
+    /// a collector named without `!` stays even when a `!` entry removes it. An empty list
+    /// means `all`. Naming an unknown collector is an error (excluding one is not).
+    pub fn parse(items: &[String]) -> Result<Subset, String> {
+        if items.is_empty() {
+            return Ok(Subset::all());
+        }
+        let canonical = |name: &str| COLLECTORS.iter().copied().find(|c| *c == name);
+        let mut add: std::collections::BTreeSet<&'static str> = MINIMAL.iter().copied().collect();
+        let mut exclude = std::collections::BTreeSet::new();
+        let mut explicit = std::collections::BTreeSet::new();
+        for item in items {
+            let item = item.trim();
+            match item {
+                "min" => add.extend(MINIMAL),
+                "all" => add.extend(COLLECTORS),
+                "!min" => exclude.extend(MINIMAL),
+                "!all" => exclude.extend(COLLECTORS.iter().filter(|c| !MINIMAL.contains(c))),
+                _ => {
+                    if let Some(name) = item.strip_prefix('!') {
+                        if let Some(c) = canonical(alias(name)) {
+                            exclude.insert(c);
+                        }
+                    } else if let Some(c) = canonical(alias(item)) {
+                        explicit.insert(c);
+                        add.insert(c);
+                    } else {
+                        let mut allowed: Vec<&str> = COLLECTORS.to_vec();
+                        allowed.sort_unstable();
+                        return Err(format!(
+                            "Bad subset '{item}' given to Ansible. gather_subset options \
+                             allowed: all, {}",
+                            allowed.join(", ")
+                        ));
+                    }
+                }
+            }
+        }
+        let collectors = add
+            .into_iter()
+            .filter(|c| !exclude.contains(c) || explicit.contains(c))
+            .collect();
+        Ok(Subset {
+            requested: items.iter().map(|s| s.trim().to_string()).collect(),
+            collectors,
+        })
+    }
+
+    /// Whether the collector named `name` reports.
+    pub fn includes(&self, name: &str) -> bool {
+        self.collectors.contains(name)
+    }
+
+    /// The list as written, for the `gather_subset` fact.
+    pub fn requested(&self) -> &[String] {
+        &self.requested
+    }
+}
+
+/// Ansible's other names for collectors (the Linux hardware collector also answers to
+/// `devices` and `dmi`; `proc_cmdline` is `cmdline`'s fact).
+fn alias(name: &str) -> &str {
+    match name {
+        "devices" | "dmi" => "hardware",
+        "proc_cmdline" => "cmdline",
+        "virtualization" => "virtual",
+        other => other,
+    }
+}
+
+/// The collector that reports the fact `key` (without `ansible_`); `interfaces` are the
+/// host's interface names, whose own facts belong to `network`.
+fn collector_of(key: &str, interfaces: &[String]) -> Option<&'static str> {
+    let c = match key {
+        "system"
+        | "kernel"
+        | "kernel_version"
+        | "machine"
+        | "architecture"
+        | "userspace_architecture"
+        | "userspace_bits"
+        | "fqdn"
+        | "hostname"
+        | "nodename"
+        | "domain"
+        | "machine_id"
+        | "python_version" => "platform",
+        "os_family" => "distribution",
+        "date_time" => "date_time",
+        "env" => "env",
+        "dns" => "dns",
+        "fips" => "fips",
+        "selinux" | "selinux_python_present" => "selinux",
+        "apparmor" => "apparmor",
+        "lsb" => "lsb",
+        "pkg_mgr" => "pkg_mgr",
+        "service_mgr" => "service_mgr",
+        "python" => "python",
+        "local" => "local",
+        "cmdline" | "proc_cmdline" => "cmdline",
+        "is_chroot" => "chroot",
+        "interfaces"
+        | "default_ipv4"
+        | "default_ipv6"
+        | "all_ipv4_addresses"
+        | "all_ipv6_addresses"
+        | "locally_reachable_ips" => "network",
+        "memtotal_mb" | "memfree_mb" | "swaptotal_mb" | "swapfree_mb" | "memory_mb" | "mounts"
+        | "uptime_seconds" | "loadavg" | "form_factor" | "system_vendor" | "devices"
+        | "device_links" | "lvm" => "hardware",
+        k if k.starts_with("distribution") => "distribution",
+        k if k.starts_with("user_") || k.starts_with("effective_") || k.starts_with("real_") => {
+            "user"
+        }
+        k if k.starts_with("virtualization_") => "virtual",
+        k if k.starts_with("system_capabilities") => "caps",
+        k if k.starts_with("ssh_host_") => "ssh_pub_keys",
+        k if k.starts_with("processor")
+            || k.starts_with("bios_")
+            || k.starts_with("board_")
+            || k.starts_with("chassis_")
+            || k.starts_with("product_") =>
+        {
+            "hardware"
+        }
+        k if interfaces
+            .iter()
+            .any(|i| i.replace(['-', ':', '.'], "_") == k) =>
+        {
+            "network"
+        }
+        _ => return None,
+    };
+    Some(c)
+}
+
+/// The probe for a host, reading local facts from `fact_path`.
+fn probe_script(fact_path: &str) -> String {
+    // Each *.fact file: its exit status (0 when read, not run), path, output and error
+    // output, base64-encoded on one line so no content can look like a section mark.
+    let dir = crate::connection::quote(fact_path.trim_end_matches('/'));
+    let dir = if dir.is_empty() || dir == "''" {
+        "/".to_string()
+    } else {
+        dir
+    };
+    format!(
+        "{PROBE}echo '@@jig-facts:local'; t=$(mktemp) && for f in {dir}/*.fact; do \
+         [ -f \"$f\" ] || continue; r=0; \
+         if [ -x \"$f\" ]; then o=$(\"$f\" 2>\"$t\" </dev/null); r=$?; else o=$(cat \"$f\"); fi; \
+         printf '%s %s %s %s\\n' \"$r\" \"$(printf '%s' \"$f\" | base64 | tr -d '\\n')\" \
+         \"$(printf '%s' \"$o\" | base64 | tr -d '\\n')\" \"$(base64 < \"$t\" | tr -d '\\n')\"; \
+         done; rm -f \"$t\"\n{ENV_SECTION}"
+    )
 }
 
 /// The facts for the probe's output: every fact as `ansible_<name>`, and all of them without
 /// the prefix under `ansible_facts`.
 pub fn from_probe_output(raw: &str) -> VarMap {
+    from_probe_output_with(raw, &GatherOptions::default())
+}
+
+/// Like [`from_probe_output`], keeping only the facts `options.subset` selects.
+pub fn from_probe_output_with(raw: &str, options: &GatherOptions) -> VarMap {
     let s = Sections::parse(raw);
     let mut f = Map::new();
     platform(&s, &mut f);
@@ -91,8 +396,24 @@ pub fn from_probe_output(raw: &str) -> VarMap {
     network(&s, &mut f);
     mounts(&s, &mut f);
     python(&s, &mut f);
-    f.insert("local".into(), json!({}));
-    f.insert("gather_subset".into(), json!(["all"]));
+    host_identity(&s, &mut f);
+    f.insert("local".into(), local_facts(&s));
+
+    let interfaces: Vec<String> = f
+        .get("interfaces")
+        .and_then(Json::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    f.retain(|k, _| {
+        collector_of(k, &interfaces)
+            .map(|c| options.subset.includes(c))
+            .unwrap_or(options.subset.includes("hardware"))
+    });
+    f.insert("gather_subset".into(), json!(options.subset.requested()));
     f.insert("module_setup".into(), json!(true));
 
     let mut vars = VarMap::new();
@@ -407,6 +728,13 @@ fn distribution(s: &Sections, f: &mut Map<String, Json>) {
     }
     f.insert("distribution_release".into(), json!(release));
     f.insert("os_family".into(), json!(os_family(&name)));
+    // Ansible found Debian in /etc/os-release (the other distributions' files are searched
+    // by rules jig does not reproduce, so it reports these three only for Debian).
+    if name == "Debian" && s.get("os-release").contains("Debian") {
+        f.insert("distribution_file_path".into(), json!("/etc/os-release"));
+        f.insert("distribution_file_variety".into(), json!("Debian"));
+        f.insert("distribution_file_parsed".into(), json!(true));
+    }
 
     let bins = s.lines("bins");
     let pkg_mgr = [
@@ -914,7 +1242,21 @@ fn security(s: &Sections, f: &mut Map<String, Json>) {
     } else {
         json!({"status": "disabled"})
     };
+    // Ansible reads SELinux through libselinux (its ctypes binding); without the library it
+    // reports that instead of a status.
+    let selinux = match s.get("libselinux").trim() {
+        "no" => {
+            f.insert("selinux_python_present".into(), json!(false));
+            json!({"status": "Missing selinux Python library"})
+        }
+        "yes" => {
+            f.insert("selinux_python_present".into(), json!(true));
+            selinux
+        }
+        _ => selinux,
+    };
     f.insert("selinux".into(), selinux);
+    capabilities(s, f);
     let apparmor = if s.has_path("/sys/kernel/security/apparmor") {
         "enabled"
     } else {
@@ -1144,7 +1486,11 @@ fn network(s: &Sections, f: &mut Map<String, Json>) {
                 .and_then(|i| words.get(i + 1))
                 .copied()
         };
-        let Some(entry) = ifaces.iter_mut().find(|(n, _)| n == name).map(|(_, m)| m) else {
+        let Some(entry) = ifaces
+            .iter_mut()
+            .find(|(n, _)| n.as_str() == name)
+            .map(|(_, m)| m)
+        else {
             continue;
         };
         match words[2] {
@@ -1261,11 +1607,50 @@ fn network(s: &Sections, f: &mut Map<String, Json>) {
         }
         Json::Object(m)
     };
+    // Addresses the host answers on: `local` routes of the local table, as Ansible lists them.
+    let routes = s.lines("local_routes");
+    if routes.first().map(|l| l.trim()) == Some("found") {
+        let (mut v4, mut v6): (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
+        for line in &routes[1..] {
+            let mut w = line.split_whitespace();
+            if w.next() != Some("local") {
+                continue;
+            }
+            let Some(addr) = w.next() else { continue };
+            let list = if addr.contains(':') { &mut v6 } else { &mut v4 };
+            if !list.iter().any(|a| a == addr) {
+                list.push(addr.to_string());
+            }
+        }
+        f.insert(
+            "locally_reachable_ips".into(),
+            json!({"ipv4": v4, "ipv6": v6}),
+        );
+    }
     f.insert("default_ipv4".into(), default("route4", false));
     f.insert("default_ipv6".into(), default("route6", true));
     f.insert("all_ipv4_addresses".into(), Json::Array(all4));
     f.insert("all_ipv6_addresses".into(), Json::Array(all6));
     f.insert("interfaces".into(), json!(names));
+    // sysfs details Ansible adds: the device link's name, the driver module, the link speed.
+    for line in s.lines("net_sys") {
+        let w: Vec<&str> = line.split(' ').collect();
+        let [name, pciid, speed, module] = w[..] else {
+            continue;
+        };
+        let Some((_, m)) = ifaces.iter_mut().find(|(n, _)| n.as_str() == name) else {
+            continue;
+        };
+        if pciid != "-" {
+            m.insert("pciid".into(), json!(pciid));
+        }
+        if module != "-" {
+            m.insert("module".into(), json!(module));
+        }
+        if let Ok(v) = speed.parse::<i64>() {
+            m.insert("speed".into(), json!(v));
+        }
+    }
     for (name, m) in ifaces {
         // Interface facts are named with `-` and `:` turned into `_`, as Ansible names them.
         let key = name.replace(['-', ':', '.'], "_");
@@ -1323,6 +1708,237 @@ fn python(s: &Sections, f: &mut Map<String, Json>) {
     );
 }
 
+/// `system_capabilities(_enforced)` from `capsh --print`'s `Current:` line, split as Ansible
+/// splits it (at the first `=`, then at commas); absent without `capsh`.
+fn capabilities(s: &Sections, f: &mut Map<String, Json>) {
+    let lines = s.lines("capsh");
+    if lines.first().map(|l| l.trim()) != Some("found") {
+        return;
+    }
+    let mut enforced = "NA";
+    let mut caps: Vec<Json> = Vec::new();
+    for line in &lines[1..] {
+        if let Some(rest) = line.strip_prefix("Current:") {
+            let value = rest.split(':').next().unwrap_or("").trim();
+            if value == "=ep" {
+                enforced = "False";
+                caps.clear();
+            } else {
+                enforced = "True";
+                caps = line
+                    .split('=')
+                    .nth(1)
+                    .unwrap_or("")
+                    .split(',')
+                    .map(|c| json!(c.trim()))
+                    .collect();
+            }
+        }
+    }
+    f.insert("system_capabilities_enforced".into(), json!(enforced));
+    f.insert("system_capabilities".into(), Json::Array(caps));
+}
+
+/// `cmdline`/`proc_cmdline` (the kernel command line: the last value of a repeated key, or all
+/// of them as a list; a bare word is `true`), the SSH host public keys, and `is_chroot`.
+fn host_identity(s: &Sections, f: &mut Map<String, Json>) {
+    let line = s.get("cmdline").trim();
+    if !line.is_empty() {
+        let mut cmdline = Map::new();
+        let mut proc_cmdline = Map::new();
+        for word in line.split_whitespace() {
+            let (k, v) = match word.split_once('=') {
+                Some((k, v)) => (k, json!(v)),
+                None => (word, json!(true)),
+            };
+            cmdline.insert(k.to_string(), v.clone());
+            match proc_cmdline.get_mut(k) {
+                Some(Json::Array(list)) => list.push(v),
+                Some(prev) => *prev = json!([prev.clone(), v]),
+                None => {
+                    proc_cmdline.insert(k.to_string(), v);
+                }
+            }
+        }
+        f.insert("cmdline".into(), Json::Object(cmdline));
+        f.insert("proc_cmdline".into(), Json::Object(proc_cmdline));
+    }
+    for line in s.lines("ssh_keys") {
+        let mut w = line.split_whitespace();
+        let (Some(kind), Some(keytype), Some(key)) = (w.next(), w.next(), w.next()) else {
+            continue;
+        };
+        f.insert(format!("ssh_host_key_{kind}_public"), json!(key));
+        f.insert(
+            format!("ssh_host_key_{kind}_public_keytype"),
+            json!(keytype),
+        );
+    }
+    // Ansible: `debian_chroot` set, else `/` differs from PID 1's root; when PID 1's root
+    // cannot be seen, `/` is not the file system's root inode (2; 256 btrfs, 128 xfs).
+    let root = s.kv_get("chroot", "root");
+    if !root.is_empty() {
+        let proc1 = s.kv_get("chroot", "proc1");
+        let chroot = if !s.kv_get("chroot", "debian_chroot").is_empty() {
+            true
+        } else if !proc1.is_empty() {
+            root != proc1
+        } else {
+            let fstype = s.kv_get("chroot", "fstype");
+            let root_ino = if fstype.contains("btrfs") {
+                256
+            } else if fstype.contains("xfs") {
+                128
+            } else {
+                2
+            };
+            root.split_whitespace().nth(1) != Some(&root_ino.to_string())
+        };
+        f.insert("is_chroot".into(), json!(chroot));
+    }
+}
+
+/// `ansible_local`: each `*.fact` file of the fact path by name (without `.fact`), parsed as
+/// JSON, else as INI (sections of lower-cased options, as Python's ConfigParser reads them),
+/// else an error string, as setup reports it. Executable files were run by the probe.
+fn local_facts(s: &Sections) -> Json {
+    use base64::Engine;
+    let b64 = |x: &str| {
+        base64::engine::general_purpose::STANDARD
+            .decode(x.trim())
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
+    };
+    let mut files: Vec<(String, Json)> = Vec::new();
+    for line in s.lines("local") {
+        let mut w = line.split(' ');
+        let (Some(rc), Some(path)) = (w.next(), w.next()) else {
+            continue;
+        };
+        let path = b64(path);
+        let out = b64(w.next().unwrap_or(""));
+        let err = b64(w.next().unwrap_or(""));
+        let base = path
+            .rsplit('/')
+            .next()
+            .unwrap_or(&path)
+            .replace(".fact", "");
+        let value = if rc != "0" {
+            json!(format!(
+                "Failure executing fact script ({path}), rc: {rc}, err: {err}"
+            ))
+        } else {
+            serde_json::from_str::<Json>(&out)
+                .ok()
+                .or_else(|| parse_ini(&out))
+                .unwrap_or_else(|| {
+                    json!(format!(
+                        "error loading facts as JSON or ini - please check content: {path}"
+                    ))
+                })
+        };
+        files.push((base, value));
+    }
+    // Python's sorted(glob(...)) order.
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+    Json::Object(files.into_iter().collect())
+}
+
+/// An INI text as Python's ConfigParser reads it: `{section: {option: value}}` with option
+/// names lower-cased, `=` or `:` separators, `#`/`;` comment lines, indented continuation
+/// lines and `[DEFAULT]` options copied into every section. `None` where ConfigParser fails
+/// (an option before any section, a line that is not an option, a duplicate section).
+fn parse_ini(text: &str) -> Option<Json> {
+    let mut sections: Vec<(String, Vec<(String, String)>)> = Vec::new();
+    let mut defaults: Vec<(String, String)> = Vec::new();
+    // Which list the last option went to, for continuation lines.
+    let mut in_default = false;
+    let mut current: Option<usize> = None;
+    let mut last_key: Option<String> = None;
+    for raw in text.lines() {
+        let trimmed = raw.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with(';') {
+            continue;
+        }
+        let indented = raw.starts_with([' ', '\t']);
+        if indented && last_key.is_some() {
+            let list = if in_default {
+                &mut defaults
+            } else {
+                &mut sections.get_mut(current?)?.1
+            };
+            if let Some(entry) = list.last_mut() {
+                entry.1.push('\n');
+                entry.1.push_str(trimmed);
+            }
+            continue;
+        }
+        if let Some(name) = trimmed.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
+            last_key = None;
+            if name == "DEFAULT" {
+                in_default = true;
+                continue;
+            }
+            if sections.iter().any(|(n, _)| n == name) {
+                return None;
+            }
+            in_default = false;
+            sections.push((name.to_string(), Vec::new()));
+            current = Some(sections.len() - 1);
+            continue;
+        }
+        let cut = trimmed.find(['=', ':'])?;
+        let key = trimmed[..cut].trim().to_lowercase();
+        let value = trimmed[cut + 1..].trim().to_string();
+        if key.is_empty() {
+            return None;
+        }
+        let list = if in_default {
+            &mut defaults
+        } else {
+            &mut sections.get_mut(current?)?.1
+        };
+        if list.iter().any(|(k, _)| *k == key) {
+            return None;
+        }
+        list.push((key.clone(), value));
+        last_key = Some(key);
+    }
+    let mut out = Map::new();
+    for (name, opts) in sections {
+        let mut m = Map::new();
+        for (k, v) in opts.iter().chain(defaults.iter()) {
+            if !m.contains_key(k) {
+                m.insert(k.clone(), json!(v));
+            }
+        }
+        out.insert(name, Json::Object(m));
+    }
+    Some(Json::Object(out))
+}
+
+/// `findmnt -r` escapes spaces and other unsafe bytes as `\xHH`.
+fn unescape_findmnt(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\'
+            && b.get(i + 1) == Some(&b'x')
+            && let Some(v) = s
+                .get(i + 2..i + 4)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(v);
+            i += 4;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// `/proc/mounts` escapes spaces, tabs, newlines and backslashes as `\ooo`.
 fn unescape_mount(s: &str) -> String {
     let b = s.as_bytes();
@@ -1352,6 +1968,16 @@ fn mounts(s: &Sections, f: &mut Map<String, Json>) {
         .into_iter()
         .filter_map(|l| l.split_once(' '))
         .collect();
+    // Ansible marks bind mounts (findmnt shows their SOURCE as `dev[/dir]`) with `,bind`.
+    let binds: Vec<String> = s
+        .lines("findmnt")
+        .into_iter()
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            let (target, source) = (w.next()?, w.next()?);
+            source.contains(']').then(|| unescape_findmnt(target))
+        })
+        .collect();
     let mut list = Vec::new();
     for line in s.lines("mounts") {
         let Some((fields, stats)) = line.rsplit_once('|') else {
@@ -1366,6 +1992,11 @@ fn mounts(s: &Sections, f: &mut Map<String, Json>) {
             .filter_map(|x| x.parse().ok())
             .collect();
         let device = unescape_mount(w[0]);
+        let mount = unescape_mount(w[1]);
+        let mut options = w[3].to_string();
+        if binds.contains(&mount) && !options.contains("bind") {
+            options.push_str(",bind");
+        }
         let mut m = Map::new();
         if let [frsize, bsize, blocks, bavail, files, ffree] = n[..] {
             m.insert("block_available".into(), json!(bavail));
@@ -1381,8 +2012,8 @@ fn mounts(s: &Sections, f: &mut Map<String, Json>) {
         m.insert("device".into(), json!(device));
         m.insert("dump".into(), json!(w[4].parse::<i64>().unwrap_or(0)));
         m.insert("fstype".into(), json!(w[2]));
-        m.insert("mount".into(), json!(unescape_mount(w[1])));
-        m.insert("options".into(), json!(w[3]));
+        m.insert("mount".into(), json!(mount));
+        m.insert("options".into(), json!(options));
         m.insert("passno".into(), json!(w[5].parse::<i64>().unwrap_or(0)));
         let uuid = uuids
             .iter()

@@ -11,7 +11,7 @@
 //! `with_*`; `keywords` does keyword inheritance; `connect` picks a host's transport.
 
 mod actions;
-mod connect;
+pub mod connect;
 pub mod facts;
 mod keywords;
 mod loops;

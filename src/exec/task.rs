@@ -1131,7 +1131,7 @@ mod tests {
                 diff: false,
                 verbosity: 0,
                 playbook_dir: PathBuf::from("/"),
-                ssh: Arc::new(crate::connection::ssh::SshHub::new(Default::default())),
+                ssh: Arc::new(crate::connection::ssh::SshHub::default()),
             }),
         }
     }

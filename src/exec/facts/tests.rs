@@ -327,3 +327,322 @@ async fn gathers_this_machine_in_one_command() {
         assert!(root["size_total"].as_i64().unwrap_or(0) > 0);
     }
 }
+
+fn subset(items: &[&str]) -> Subset {
+    let v: Vec<String> = items.iter().map(|s| s.to_string()).collect();
+    Subset::parse(&v).unwrap()
+}
+
+#[test]
+fn gather_subset_resolves_as_ansible_does() {
+    let all = subset(&[]);
+    assert_eq!(all.requested(), ["all"]);
+    for c in COLLECTORS {
+        assert!(all.includes(c), "{c}");
+    }
+    // `!all` keeps the minimal set; naming a collector brings it back.
+    let min = subset(&["!all"]);
+    assert!(min.includes("distribution") && min.includes("local") && min.includes("dns"));
+    assert!(!min.includes("hardware") && !min.includes("network") && !min.includes("virtual"));
+    let net = subset(&["!all", "network"]);
+    assert!(net.includes("network") && net.includes("platform") && !net.includes("hardware"));
+    // Without `all`, `min` is still implied first.
+    let net_only = subset(&["network"]);
+    assert!(net_only.includes("network") && net_only.includes("user"));
+    assert!(!net_only.includes("hardware"));
+    // `!all,!min` leaves nothing; an explicit name survives both.
+    let none = subset(&["!all", "!min"]);
+    assert!(COLLECTORS.iter().all(|c| !none.includes(c)));
+    let dist = subset(&["!all", "!min", "distribution"]);
+    assert!(dist.includes("distribution") && !dist.includes("platform"));
+    // `!dmi` is the hardware collector; excluding an unknown name is ignored.
+    let nohw = subset(&["all", "!dmi", "!nosuch"]);
+    assert!(!nohw.includes("hardware") && nohw.includes("network"));
+    let e = Subset::parse(&["hardwre".to_string()]).unwrap_err();
+    assert!(
+        e.contains("Bad subset 'hardwre'") && e.contains("network"),
+        "{e}"
+    );
+}
+
+#[test]
+fn every_fact_belongs_to_a_collector() {
+    for raw in [
+        include_str!("debian12-container.txt"),
+        include_str!("ubuntu2204-kvm.txt"),
+    ] {
+        let f = facts(raw);
+        let facts = f["ansible_facts"].as_object().unwrap();
+        let ifaces: Vec<String> = facts["interfaces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect();
+        for k in facts.keys() {
+            if k == "gather_subset" || k == "module_setup" {
+                continue;
+            }
+            assert!(collector_of(k, &ifaces).is_some(), "{k} has no collector");
+        }
+    }
+}
+
+#[test]
+fn subsets_filter_the_facts_and_are_echoed() {
+    let raw = include_str!("debian12-container.txt");
+    let opts = |items: &[&str]| GatherOptions {
+        subset: subset(items),
+        ..GatherOptions::default()
+    };
+    let f = from_probe_output_with(raw, &opts(&["!all"]));
+    assert_eq!(f["ansible_distribution"], json!("Debian"));
+    assert!(f.contains_key("ansible_date_time") && f.contains_key("ansible_local"));
+    for gone in [
+        "ansible_memtotal_mb",
+        "ansible_mounts",
+        "ansible_interfaces",
+        "ansible_default_ipv4",
+        "ansible_virtualization_type",
+        "ansible_processor_vcpus",
+    ] {
+        assert!(
+            !f.contains_key(gone),
+            "{gone} must not be gathered with !all"
+        );
+    }
+    assert_eq!(f["gather_subset"], json!(["!all"]));
+    assert_eq!(f["ansible_facts"]["gather_subset"], json!(["!all"]));
+
+    let f = from_probe_output_with(raw, &opts(&["!all", "network"]));
+    assert!(f.contains_key("ansible_default_ipv4") && f.contains_key("ansible_interfaces"));
+    let first = f["ansible_interfaces"][0].as_str().unwrap().to_string();
+    assert!(f.contains_key(&format!("ansible_{first}")), "{first}");
+    assert!(!f.contains_key("ansible_memtotal_mb"));
+
+    let f = from_probe_output_with(raw, &opts(&["!all", "!min"]));
+    let keys: Vec<&String> = f["ansible_facts"].as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["gather_subset", "module_setup"]);
+}
+
+#[test]
+fn ini_local_facts_read_as_configparser_does() {
+    let v = parse_ini(
+        "# comment\n[General]\nName = web 1\nPort: 80\nmotd = line one\n  line two\n\
+         ; another comment\n[DEFAULT]\nzone = eu\n[db]\nengine=pg\nzone = us\n",
+    )
+    .unwrap();
+    assert_eq!(
+        v,
+        json!({
+            "General": {"name": "web 1", "port": "80", "motd": "line one\nline two", "zone": "eu"},
+            "db": {"engine": "pg", "zone": "us"}
+        })
+    );
+    assert_eq!(parse_ini("").unwrap(), json!({}));
+    assert!(
+        parse_ini("key = value\n").is_none(),
+        "option before any section"
+    );
+    assert!(parse_ini("[a]\nno separator\n").is_none());
+    assert!(
+        parse_ini("[a]\nx=1\n[a]\ny=2\n").is_none(),
+        "duplicate section"
+    );
+}
+
+/// Local facts from a real fact directory whose name needs quoting: JSON, INI, executable,
+/// failing executable and unreadable content, each as setup reports it.
+#[tokio::test]
+async fn local_facts_are_read_and_run_from_the_fact_path() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("facts d 'q' $(touch pwned) é");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("app.fact"), r#"{"port": 8080, "name": "é \"x\""}"#).unwrap();
+    std::fs::write(dir.join("site.fact"), "[main]\nRole = web\n").unwrap();
+    std::fs::write(dir.join("broken.fact"), "not json nor ini\n").unwrap();
+    std::fs::write(dir.join("ignored.txt"), "{}").unwrap();
+    let run = dir.join("dyn.fact");
+    std::fs::write(
+        &run,
+        "#!/bin/sh\necho '{\"pid\": '$$', \"args\": \"'\"$#\"'\"}'\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&run, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let fail = dir.join("fail.fact");
+    std::fs::write(&fail, "#!/bin/sh\necho oops >&2\nexit 3\n").unwrap();
+    std::fs::set_permissions(&fail, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+    let conn = Connection::Local(LocalConnection::new("localhost"));
+    let opts = GatherOptions {
+        subset: subset(&["!all"]),
+        fact_path: dir.display().to_string(),
+    };
+    let f = gather_with(&conn, None, &opts).await.expect("probe runs");
+    let local = f["ansible_local"].as_object().unwrap();
+    let names: Vec<&String> = local.keys().collect();
+    assert_eq!(names, ["app", "broken", "dyn", "fail", "site"]);
+    assert_eq!(local["app"], json!({"port": 8080, "name": "é \"x\""}));
+    assert_eq!(local["site"], json!({"main": {"role": "web"}}));
+    assert_eq!(local["dyn"]["args"], json!("0"));
+    assert!(local["dyn"]["pid"].as_i64().is_some());
+    let broken = dir.join("broken.fact");
+    assert_eq!(
+        local["broken"],
+        json!(format!(
+            "error loading facts as JSON or ini - please check content: {}",
+            broken.display()
+        ))
+    );
+    assert_eq!(
+        local["fail"],
+        json!(format!(
+            "Failure executing fact script ({}), rc: 3, err: oops\n",
+            fail.display()
+        ))
+    );
+    assert!(!std::path::Path::new("pwned").exists());
+    assert!(!f.contains_key("ansible_mounts"));
+
+    // A fact path that does not exist gives an empty ansible_local.
+    let opts = GatherOptions {
+        fact_path: tmp.path().join("none").display().to_string(),
+        ..GatherOptions::default()
+    };
+    let f = gather_with(&conn, None, &opts).await.unwrap();
+    assert_eq!(f["ansible_local"], json!({}));
+}
+
+/// Ansible appends `,bind` to a bind mount's options (findmnt shows its source as
+/// `dev[/dir]` in `findmnt --list`), names with spaces included; it never appends it twice.
+#[test]
+fn bind_mounts_are_marked_as_ansible_marks_them() {
+    let raw = "@@jig-facts:mounts\n\
+        /dev/vda /srv/a\\040b ext4 ro,relatime 0 0|4096 4096 10 5 100 50\n\
+        /dev/vda / ext4 rw 0 0|4096 4096 10 5 100 50\n\
+        /dev/vdb /mnt/x ext4 rw,bind 0 0|4096 4096 10 5 100 50\n\
+        @@jig-facts:findmnt\n\
+        / /dev/vda\n\
+        /srv/a\\x20b /dev/vda[/srv/apt]\n\
+        /mnt/x /dev/vdb[/x]\n";
+    let f = facts(raw);
+    let opts: Vec<(&str, &str)> = f["ansible_mounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["mount"].as_str().unwrap(), m["options"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        opts,
+        [
+            ("/srv/a b", "ro,relatime,bind"),
+            ("/", "rw"),
+            ("/mnt/x", "rw,bind")
+        ]
+    );
+}
+
+#[test]
+fn cmdline_host_keys_chroot_and_sysfs_interface_details() {
+    let raw = "@@jig-facts:cmdline\nro quiet console=ttyS0 console=tty0 root=/dev/vda1\n\
+        @@jig-facts:ssh_keys\ned25519 ssh-ed25519 AAAAC3Nza host@x\nrsa ssh-rsa AAAAB3 \n\
+        @@jig-facts:chroot\ndebian_chroot=\nroot=64769 2\nproc1=64769 2\nfstype=ext2/ext3\n\
+        @@jig-facts:ip_link\n2: eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc fq state UP mode DEFAULT group default qlen 1000\\    link/ether 52:54:00:12:34:56 brd ff:ff:ff:ff:ff:ff\n\
+        @@jig-facts:net_dirs\neth0\n\
+        @@jig-facts:net_sys\neth0 0000:00:03.0 1000 virtio_net\nlo - - -\n";
+    let f = facts(raw);
+    assert_eq!(
+        f["ansible_cmdline"],
+        json!({"ro": true, "quiet": true, "console": "tty0", "root": "/dev/vda1"})
+    );
+    assert_eq!(
+        f["ansible_proc_cmdline"]["console"],
+        json!(["ttyS0", "tty0"])
+    );
+    assert_eq!(f["ansible_ssh_host_key_ed25519_public"], json!("AAAAC3Nza"));
+    assert_eq!(
+        f["ansible_ssh_host_key_ed25519_public_keytype"],
+        json!("ssh-ed25519")
+    );
+    assert_eq!(f["ansible_ssh_host_key_rsa_public"], json!("AAAAB3"));
+    assert_eq!(f["ansible_is_chroot"], json!(false));
+    assert_eq!(f["ansible_eth0"]["pciid"], json!("0000:00:03.0"));
+    assert_eq!(f["ansible_eth0"]["speed"], json!(1000));
+    assert_eq!(f["ansible_eth0"]["module"], json!("virtio_net"));
+
+    let chrooted = facts("@@jig-facts:chroot\nroot=2049 1234\nproc1=\nfstype=xfs\n");
+    assert_eq!(chrooted["ansible_is_chroot"], json!(true));
+    let xfs_root = facts("@@jig-facts:chroot\nroot=2049 128\nproc1=\nfstype=xfs\n");
+    assert_eq!(xfs_root["ansible_is_chroot"], json!(false));
+}
+
+#[test]
+fn capabilities_and_selinux_library_as_ansible_reports_them() {
+    let f = facts(
+        "@@jig-facts:libselinux\nno\n@@jig-facts:capsh\nfound\n\
+         Current: =ep cap_sys_resource-ep\nBounding set =cap_chown,cap_kill\n",
+    );
+    assert_eq!(f["ansible_selinux_python_present"], json!(false));
+    assert_eq!(
+        f["ansible_selinux"],
+        json!({"status": "Missing selinux Python library"})
+    );
+    assert_eq!(f["ansible_system_capabilities_enforced"], json!("True"));
+    assert_eq!(
+        f["ansible_system_capabilities"],
+        json!(["ep cap_sys_resource-ep"])
+    );
+    let f = facts("@@jig-facts:libselinux\nyes\n@@jig-facts:capsh\nfound\nCurrent: =ep\n");
+    assert_eq!(f["ansible_selinux_python_present"], json!(true));
+    assert_eq!(f["ansible_selinux"], json!({"status": "disabled"}));
+    assert_eq!(f["ansible_system_capabilities_enforced"], json!("False"));
+    assert_eq!(f["ansible_system_capabilities"], json!([]));
+    let f = facts("@@jig-facts:capsh\n");
+    assert!(!f.contains_key("ansible_system_capabilities"));
+}
+
+#[test]
+fn locally_reachable_ips_and_debian_distribution_file() {
+    let f = facts(
+        "@@jig-facts:os-release\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\n\
+         VERSION_ID=\"12\"\n@@jig-facts:local_routes\nfound\n\
+         local 10.0.0.5 dev eth0 proto kernel scope host src 10.0.0.5\n\
+         broadcast 10.0.0.255 dev eth0 proto kernel scope link src 10.0.0.5\n\
+         local 127.0.0.0/8 dev lo proto kernel scope host src 127.0.0.1\n\
+         local 10.0.0.5 dev eth0 table local proto kernel\n\
+         local ::1 dev lo proto kernel metric 0 pref medium\n\
+         multicast ff00::/8 dev eth0 proto kernel metric 256 pref medium\n",
+    );
+    assert_eq!(
+        f["ansible_locally_reachable_ips"],
+        json!({"ipv4": ["10.0.0.5", "127.0.0.0/8"], "ipv6": ["::1"]})
+    );
+    assert_eq!(
+        f["ansible_distribution_file_path"],
+        json!("/etc/os-release")
+    );
+    assert_eq!(f["ansible_distribution_file_variety"], json!("Debian"));
+    assert_eq!(f["ansible_distribution_file_parsed"], json!(true));
+    assert!(!facts("@@jig-facts:local_routes\n").contains_key("ansible_locally_reachable_ips"));
+}
+
+#[test]
+fn options_from_setup_args_and_play_keyword() {
+    let o = GatherOptions::from_args(None, None).unwrap();
+    assert_eq!(o, GatherOptions::default());
+    let o =
+        GatherOptions::from_args(Some(&json!("!all, network")), Some(&json!("/srv/f d"))).unwrap();
+    assert_eq!(o.subset.requested(), ["!all", "network"]);
+    assert!(o.subset.includes("network") && !o.subset.includes("hardware"));
+    assert_eq!(o.fact_path, "/srv/f d");
+    let o = GatherOptions::from_args(Some(&json!(["min"])), None).unwrap();
+    assert!(!o.subset.includes("virtual"));
+    assert!(
+        GatherOptions::from_args(Some(&json!(["nope"])), None)
+            .unwrap_err()
+            .contains("Bad subset 'nope'")
+    );
+    assert!(GatherOptions::from_args(Some(&json!(3)), None).is_err());
+    assert!(GatherOptions::from_args(None, Some(&json!([1]))).is_err());
+}
