@@ -507,11 +507,24 @@ async fn ping(ctx: &Ctx<'_>, scope: &VarScope) -> ActionOutput {
 }
 
 async fn setup(ctx: &Ctx<'_>, scope: &VarScope) -> ActionOutput {
+    // `gather_subset` and `fact_path` come from a setup task's arguments or, for the implicit
+    // "Gathering Facts", from the play's `gather_subset`.
+    let args = match template_args(ctx, scope, &ctx.job.task.args) {
+        Ok(a) => a,
+        Err(f) => return *f,
+    };
+    let options = match super::facts::GatherOptions::from_args(
+        args.get("gather_subset"),
+        args.get("fact_path"),
+    ) {
+        Ok(o) => o,
+        Err(message) => return ActionOutput::failed(format!("{}: {message}", ctx.location())),
+    };
     let conn = match super::task::connection_for(ctx, scope) {
         Ok(c) => c,
         Err(m) => return ActionOutput::unreachable(m),
     };
-    match super::facts::gather(&conn).await {
+    match super::facts::gather_with(&conn, None, &options).await {
         Ok(facts) => {
             let mut out = ActionOutput::new(false, false, None);
             out.result.insert(

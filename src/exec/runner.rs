@@ -311,12 +311,17 @@ impl<'r> Runner<'r> {
         if play.gather_facts.unwrap_or(true) {
             let need: Vec<String> = hosts.clone();
             if !need.is_empty() {
+                let mut args = crate::playbook::VarMap::new();
+                if let Some(subset) = &play.gather_subset {
+                    args.insert("gather_subset".into(), subset.clone());
+                }
                 let t = Task {
                     name: Some("Gathering Facts".into()),
                     pos: play.pos.clone(),
                     action: "gather_facts".into(),
                     action_as_written: "gather_facts".into(),
                     action_pos: play.pos.clone(),
+                    args,
                     ..Task::default()
                 };
                 self.run_task_boxed(&t, &base, &need, Kind::Implicit)
