@@ -10,7 +10,6 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::Arc;
-use std::time::Duration;
 
 use clap::Args;
 use serde_json::{Map, Value as Json, json};
@@ -19,7 +18,6 @@ use super::exit::ExitCode;
 use super::run::SshFlags;
 use super::{print_error, print_warning, split_commas};
 use crate::connection::Connection;
-use crate::connection::ssh::auth::prompt_secret;
 use crate::connection::ssh::{SshCliOptions, SshHub};
 use crate::exec::connect;
 use crate::exec::facts::{GatherOptions, Subset};
@@ -105,27 +103,9 @@ pub fn execute(args: FactsArgs) -> ExitCode {
         },
         fact_path: args.fact_path.clone(),
     };
-    let password = match ask(args.ssh.ask_pass, "SSH password: ", "-k/--ask-pass") {
-        Ok(p) => p,
+    let cli = match args.ssh.options() {
+        Ok(o) => o,
         Err(code) => return code,
-    };
-    let become_password = match ask(
-        args.ssh.ask_become_pass,
-        "BECOME password: ",
-        "-K/--ask-become-pass",
-    ) {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
-    let f = &args.ssh;
-    let cli = SshCliOptions {
-        private_key: f.private_key.clone(),
-        user: f.user.clone(),
-        password,
-        become_password,
-        ssh_config: f.ssh_config.clone(),
-        host_key_checking: f.host_key_checking,
-        timeout: f.timeout.map(Duration::from_secs),
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -157,23 +137,6 @@ fn select_hosts(inventory: &Inventory, patterns: &[String]) -> Result<Vec<String
         ));
     }
     Ok(hosts)
-}
-
-fn ask(
-    wanted: bool,
-    prompt: &str,
-    flag: &str,
-) -> Result<Option<crate::connection::Secret>, ExitCode> {
-    if !wanted {
-        return Ok(None);
-    }
-    prompt_secret(prompt).map(Some).map_err(|e| {
-        print_error(&format!(
-            "{flag}: cannot ask for the password without a terminal ({e}); set it in the \
-             inventory (vault) instead"
-        ));
-        ExitCode::Error
-    })
 }
 
 /// One host's outcome: its facts, or why it could not be reached.

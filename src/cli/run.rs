@@ -256,27 +256,50 @@ impl RunArgs {
             verbosity: self.verbose,
             start_at_task: self.start_at_task.clone(),
             roles_path: self.roles_path(),
-            ssh: self.ssh_options(None, None),
+            ssh: self.ssh.build(None, None),
         }
+    }
+}
+
+impl SshFlags {
+    /// The SSH options these flags give, asking on the terminal for the passwords `-k`/`-K`
+    /// request (once per run). Errors are printed; the exit code is returned.
+    pub fn options(&self) -> Result<SshCliOptions, ExitCode> {
+        let password = ask(self.ask_pass, "SSH password: ", "-k/--ask-pass")?;
+        let become_password = ask(
+            self.ask_become_pass,
+            "BECOME password: ",
+            "-K/--ask-become-pass",
+        )?;
+        Ok(self.build(password, become_password))
     }
 
-    /// The SSH flags, with the passwords typed for -k/-K.
-    fn ssh_options(
-        &self,
-        password: Option<Secret>,
-        become_password: Option<Secret>,
-    ) -> SshCliOptions {
-        let f = &self.ssh;
+    /// The SSH options with the given passwords.
+    fn build(&self, password: Option<Secret>, become_password: Option<Secret>) -> SshCliOptions {
         SshCliOptions {
-            private_key: f.private_key.clone(),
-            user: f.user.clone(),
+            private_key: self.private_key.clone(),
+            user: self.user.clone(),
             password,
             become_password,
-            ssh_config: f.ssh_config.clone(),
-            host_key_checking: f.host_key_checking,
-            timeout: f.timeout.map(Duration::from_secs),
+            ssh_config: self.ssh_config.clone(),
+            host_key_checking: self.host_key_checking,
+            timeout: self.timeout.map(Duration::from_secs),
         }
     }
+}
+
+/// Asks for a password on the terminal if `wanted`.
+fn ask(wanted: bool, prompt: &str, flag: &str) -> Result<Option<Secret>, ExitCode> {
+    if !wanted {
+        return Ok(None);
+    }
+    prompt_secret(prompt).map(Some).map_err(|e| {
+        print_error(&format!(
+            "{flag}: cannot ask for the password without a terminal ({e}); set it in the \
+             inventory (vault) instead"
+        ));
+        ExitCode::Error
+    })
 }
 
 /// Runs `jig run`.
@@ -459,31 +482,10 @@ fn run_playbooks(args: &RunArgs) -> ExitCode {
             return ExitCode::Internal;
         }
     };
-    let ask = |wanted: bool, prompt: &str, flag: &str| -> Result<Option<Secret>, ExitCode> {
-        if !wanted {
-            return Ok(None);
-        }
-        prompt_secret(prompt).map(Some).map_err(|e| {
-            print_error(&format!(
-                "{flag}: cannot ask for the password without a terminal ({e}); set it in the \
-                 inventory (vault) instead"
-            ));
-            ExitCode::Error
-        })
-    };
-    let password = match ask(args.ssh.ask_pass, "SSH password: ", "-k/--ask-pass") {
-        Ok(p) => p,
+    let ssh = match args.ssh.options() {
+        Ok(o) => o,
         Err(code) => return code,
     };
-    let become_password = match ask(
-        args.ssh.ask_become_pass,
-        "BECOME password: ",
-        "-K/--ask-become-pass",
-    ) {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
-    let ssh = args.ssh_options(password, become_password);
     let console = ConsoleRenderer::stdio(ConsoleOptions::for_stdout(args.color, args.verbose));
     let mut renderer = RecapMerger::new(console);
     let mut code = ExitCode::Ok;
