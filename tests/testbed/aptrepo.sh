@@ -9,10 +9,13 @@ here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$here/lib.sh"
 
-# Small on purpose: a package with no dependency (hello), one more (tree), one whose
-# dependencies are not in the image (jq: libjq1, libonig5) and one that ships a service
-# (cron), for the package and service module tests.
-REPO_PACKAGES=(hello tree jq cron)
+# Small packages for the module tests: one with no dependency (hello), one more (tree), one
+# whose dependencies are not in the image (jq: libjq1, libonig5), one that ships a service
+# (cron); the tools modules drive on a host (git, curl, wget, unzip, xz-utils, locales,
+# tzdata); and the services and runtimes popular roles install (nginx, redis-server,
+# memcached, rsyslog, fail2ban, openjdk-17-jre-headless).
+REPO_PACKAGES=(hello tree jq cron git curl wget unzip xz-utils locales tzdata
+    nginx redis-server memcached rsyslog fail2ban openjdk-17-jre-headless)
 
 need_root
 need_cmd apt-get dpkg-scanpackages flock sha256sum gzip
