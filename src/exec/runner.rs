@@ -900,8 +900,12 @@ impl<'r> Runner<'r> {
         if run_once && let Some(first) = outcomes.first() {
             let reg = first.register.clone();
             let facts = first.facts.clone();
+            let gathered = first.gathered.clone();
             for h in active.iter().skip(1) {
                 if let Some(hs) = self.hosts.get_mut(h) {
+                    if let Some(g) = &gathered {
+                        super::task::merge_facts(Arc::make_mut(&mut hs.facts), g);
+                    }
                     let hf = Arc::make_mut(&mut hs.host_facts);
                     if let Some((k, v)) = &reg {
                         hf.insert(k.clone(), v.clone());
@@ -962,9 +966,7 @@ impl<'r> Runner<'r> {
         let h = o.host.clone();
         let hs = self.hosts.entry(h.clone()).or_default();
         if let Some(g) = &o.gathered {
-            let mut f = (*hs.facts).clone();
-            f.extend(g.iter().map(|(k, v)| (k.clone(), v.clone())));
-            hs.facts = Arc::new(f);
+            super::task::merge_facts(Arc::make_mut(&mut hs.facts), g);
         }
         if o.register.is_some() || !o.facts.is_empty() {
             let hf = Arc::make_mut(&mut hs.host_facts);
@@ -1413,6 +1415,54 @@ mod tests {
             .iter()
             .map(Vec::len)
             .collect()
+    }
+
+    struct Sink;
+    impl Renderer for Sink {
+        fn event(&mut self, _: &Event) {}
+    }
+
+    fn outcome_with_facts(host: &str, facts: VarMap) -> HostOutcome {
+        let mut o = internal_failure(host, "t", "unused");
+        o.status = Status::Ok;
+        o.summary.status = Status::Ok;
+        o.summary.result = serde_json::Map::new();
+        o.gathered = Some(facts);
+        o
+    }
+
+    #[test]
+    fn module_facts_reach_the_host_scope_beside_gathered_ones() {
+        let opts = RunOptions::default();
+        let mut sink = Sink;
+        let mut r = Runner::new(
+            &opts,
+            &mut sink,
+            Inventory::empty(),
+            VarMap::new(),
+            PathBuf::from("/"),
+        );
+        let task = Task::default();
+        let inh = Inherit::default();
+        let eff = inh.for_task(&task);
+        let mut setup = VarMap::new();
+        setup.insert("ansible_os_family".into(), json!("Debian"));
+        setup.insert("ansible_facts".into(), json!({"os_family": "Debian"}));
+        r.apply_outcome(&outcome_with_facts("h1", setup), &task, &eff, &inh, false);
+        let mut getent = serde_json::Map::new();
+        getent.insert("getent_passwd".into(), json!({"app user": ["x", "1000"]}));
+        let module = super::super::task::module_fact_vars(&getent);
+        r.apply_outcome(&outcome_with_facts("h1", module), &task, &eff, &inh, false);
+        let scope = r.base_scope("h1");
+        let t = Templar::new();
+        let got = t
+            .render_str(
+                "{{ ansible_os_family }} {{ ansible_facts.os_family }} \
+                 {{ getent_passwd['app user'][1] }} {{ ansible_facts.getent_passwd['app user'][0] }}",
+                &scope,
+            )
+            .unwrap();
+        assert_eq!(got, "Debian Debian 1000 x");
     }
 
     #[test]
