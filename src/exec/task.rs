@@ -15,7 +15,7 @@ use serde_json::{Map, Value as Json, json};
 
 use super::actions;
 use super::keywords::Effective;
-use super::loops::{self, LoopError, SearchDirs};
+use super::loops::{self, SearchDirs};
 use crate::connection::{Become, BecomeMethod, Connection};
 use crate::modules::args::parse_bool;
 use crate::modules::{Diff, ModuleArgs, ModuleContext, ModuleError, TemplateRenderer};
@@ -78,6 +78,8 @@ pub enum Directive {
         vars: VarMap,
         /// `apply:` keywords.
         apply: Keywords,
+        /// The loop item's label, for a looped include.
+        item_label: Option<String>,
     },
     /// `include_role`.
     IncludeRole {
@@ -97,6 +99,8 @@ pub enum Directive {
         vars: VarMap,
         /// `apply:` keywords.
         apply: Keywords,
+        /// The loop item's label, for a looped include.
+        item_label: Option<String>,
     },
 }
 
@@ -123,6 +127,8 @@ pub struct HostOutcome {
     pub notify: Vec<String>,
     /// Work for the scheduler.
     pub directives: Vec<Directive>,
+    /// `delegate_to` with `delegate_facts`: the host that receives the facts instead.
+    pub facts_host: Option<String>,
 }
 
 /// What one run of the action produced (one item, one attempt).
@@ -309,10 +315,15 @@ impl TaskJob {
                 .filter(|d| d != &self.host),
             None => None,
         };
+        let delegate_facts = eval_bool_kw(&templar, &kw.delegate_facts, &self.scope)
+            .ok()
+            .flatten()
+            .unwrap_or(false);
         let post = Post {
             ignore_errors,
             no_log,
             delegated: delegated.clone(),
+            facts_host: delegated.clone().filter(|_| delegate_facts),
         };
 
         let Some(lp) = self.task.loop_.clone() else {
@@ -323,10 +334,10 @@ impl TaskJob {
         let items = match loops::expand(&lp, &templar, &self.scope, &ctx.dirs) {
             Ok(items) => items,
             Err(e) => {
-                // Ansible defers a loop's undefined variable until it knows the task runs.
-                if let LoopError::Template(TemplateError::Undefined { .. }) = &e
-                    && let Ok(Some(out)) = check_when(&ctx, &self.scope)
-                {
+                // Ansible defers a loop's undefined variable until it knows the task runs;
+                // jig also lets a skipped task's loop use a lookup it lacks (another
+                // platform's branch costs nothing).
+                if let Ok(Some(out)) = check_when(&ctx, &self.scope) {
                     return self.finish_single(&ctx, out, &post);
                 }
                 let out = ActionOutput::failed(format!(
@@ -386,7 +397,20 @@ impl TaskJob {
                     }),
                 );
             }
-            let item_scope = self.scope.with(Layer::TaskVars, Arc::new(lv.clone()));
+            let mut item_scope = self.scope.with(Layer::TaskVars, Arc::new(lv.clone()));
+            // As in Ansible, an item sees the facts the earlier items set (`set_fact` in a
+            // loop accumulates).
+            if !facts.is_empty() {
+                item_scope.push(Layer::HostFacts, Arc::new(facts.clone()));
+            }
+            if let Some(g) = &gathered {
+                let mut seen = VarMap::new();
+                if let Some(af) = self.scope.get("ansible_facts") {
+                    seen.insert("ansible_facts".into(), af.clone());
+                }
+                merge_facts(&mut seen, g);
+                item_scope.push(Layer::Facts, Arc::new(seen));
+            }
             let label = match &lc.label {
                 Some(l) => templar
                     .template_value(l, &item_scope)
@@ -401,6 +425,13 @@ impl TaskJob {
             if let Some(iv) = &index_var {
                 out.result.insert(iv.clone(), json!(i));
                 out.result.insert("ansible_index_var".into(), json!(iv));
+            }
+            for d in &mut out.directives {
+                if let Directive::IncludeTasks { item_label, .. }
+                | Directive::IncludeRole { item_label, .. } = d
+                {
+                    *item_label = Some(label.clone());
+                }
             }
             let status = out.status(post.ignore_errors);
             shown.push(self.task_result(&out, status, Some(label), &post));
@@ -481,6 +512,7 @@ impl TaskJob {
                 Vec::new()
             },
             directives,
+            facts_host: post.facts_host.clone(),
         }
     }
 
@@ -507,11 +539,12 @@ impl TaskJob {
                 Vec::new()
             },
             directives: std::mem::take(&mut out.directives),
+            facts_host: post.facts_host.clone(),
         }
     }
 
     fn notify_names(&self) -> Vec<String> {
-        self.task
+        self.eff
             .notify
             .iter()
             .map(|n| {
@@ -567,6 +600,7 @@ struct Post {
     ignore_errors: bool,
     no_log: bool,
     delegated: Option<String>,
+    facts_host: Option<String>,
 }
 
 fn censored(changed: bool) -> Map<String, Json> {
@@ -1187,6 +1221,7 @@ mod tests {
             tags: Vec::new(),
             kw,
             role: None,
+            notify: Vec::new(),
         };
         let mut scope = VarScope::new();
         scope.push(Layer::HostVars, Arc::new(vars));
