@@ -974,8 +974,8 @@ impl<'r> Runner<'r> {
             task.action.as_str(),
             "include_tasks" | "include_role" | "include"
         );
-        // Ansible shows a banner for a named `meta` task, never for an unnamed one.
-        if !is_meta || task.name.is_some() {
+        // A meta task's banners are shown with its results (below).
+        if !is_meta {
             self.emit(Event::TaskStart {
                 name: display.clone(),
                 pos: task.pos.clone(),
@@ -1069,7 +1069,7 @@ impl<'r> Runner<'r> {
             };
             // A successful include shows as an `included:` line once every host is done.
             let include_ok = |s: Status| is_include && matches!(s, Status::Ok | Status::Changed);
-            if !(is_meta && outcome.status != Status::Failed) {
+            if !is_meta {
                 for item in &outcome.items {
                     if !include_ok(item.status) {
                         self.emit(Event::Result(item.clone()));
@@ -1084,6 +1084,9 @@ impl<'r> Runner<'r> {
             }
             self.apply_outcome(&outcome, task, &eff, inh, is_meta);
             outcomes.push(outcome);
+        }
+        if is_meta {
+            self.show_meta(task, &display, kind, &mut outcomes);
         }
         if run_once && let Some(first) = outcomes.first() {
             let reg = first.register.clone();
@@ -1154,6 +1157,43 @@ impl<'r> Runner<'r> {
         self.directives(outcomes, task, &eff, inh).await
     }
 
+    /// Shows a meta task as ansible-core 2.19 does: the banner once per host for the metas
+    /// that act per host (`flush_handlers`, `noop`, `end_host`...), once for the others, each
+    /// followed by the host's result only when it was skipped or failed.
+    fn show_meta(&mut self, task: &Task, display: &str, kind: Kind, outcomes: &mut [HostOutcome]) {
+        let action = task
+            .args
+            .get("_raw_params")
+            .and_then(Json::as_str)
+            .unwrap_or_default()
+            .trim()
+            .to_string();
+        let per_host = matches!(
+            action.as_str(),
+            "noop"
+                | "flush_handlers"
+                | "end_host"
+                | "reset_connection"
+                | "role_complete"
+                | "end_role"
+        );
+        let order = self.ps.all.clone();
+        outcomes.sort_by_key(|o| order.iter().position(|h| *h == o.host));
+        for (i, o) in outcomes.iter().enumerate() {
+            if !per_host && i > 0 {
+                break;
+            }
+            self.emit(Event::TaskStart {
+                name: display.to_string(),
+                pos: task.pos.clone(),
+                handler: kind == Kind::Handler,
+            });
+            if matches!(o.status, Status::Skipped | Status::Failed) {
+                self.emit(Event::Result(o.summary.clone()));
+            }
+        }
+    }
+
     /// Marks every host still running as failed, without a failed result (`any_errors_fatal`,
     /// `max_fail_percentage`): they leave the play, and later plays, as Ansible's do.
     fn mark_remaining_failed(&mut self) {
@@ -1188,6 +1228,10 @@ impl<'r> Runner<'r> {
         let hs = self.hosts.entry(h.clone()).or_default();
         if let Some((k, v)) = &o.register {
             Arc::make_mut(&mut hs.host_facts).insert(k.clone(), v.clone());
+        }
+        // Meta tasks count in the recap only when they fail.
+        if is_meta && o.status != Status::Failed {
+            return;
         }
         let st = self.stats.entry(h.clone()).or_default();
         let ph = self.ps.hosts.entry(h.clone()).or_default();
