@@ -264,6 +264,11 @@ fn assert(ctx: &Ctx<'_>, scope: &VarScope) -> Outcome {
     };
     let mut out = ActionOutput::new(false, false, None);
     out.result.insert("msg".into(), msg);
+    let quiet = match args.get("quiet") {
+        Some(q) => parse_bool(&templ(ctx, scope, "quiet", q)?).unwrap_or(false),
+        None => false,
+    };
+    out.verbose_always = !quiet;
     Ok(out)
 }
 

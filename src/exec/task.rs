@@ -148,6 +148,9 @@ pub struct ActionOutput {
     pub directives: Vec<Directive>,
     /// For `debug`: what to print.
     pub debug_output: Option<Json>,
+    /// Show the whole result even without `-v` (Ansible's `_ansible_verbose_always`, set by
+    /// `assert` unless `quiet`).
+    pub verbose_always: bool,
 }
 
 impl ActionOutput {
@@ -583,6 +586,15 @@ impl TaskJob {
             Json::Null => None,
             other => Some(loops::compact(other)),
         });
+        let debug_output = match &out.debug_output {
+            None if out.verbose_always => {
+                let mut shown = out.result.clone();
+                shown.remove("failed");
+                shown.remove("skipped");
+                Some(Json::Object(shown))
+            }
+            other => other.clone(),
+        };
         TaskResult {
             host: self.host.clone(),
             delegated_to: post.delegated.clone(),
@@ -591,7 +603,7 @@ impl TaskJob {
             msg,
             diffs: out.diffs.clone(),
             result: out.result.clone(),
-            debug_output: out.debug_output.clone(),
+            debug_output,
         }
     }
 }
