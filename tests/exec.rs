@@ -755,3 +755,61 @@ async fn unsupported_filters_and_lookups_fail_only_where_they_run() {
         assert!(msg.contains(name) && msg.contains(line), "{task}: {msg}");
     }
 }
+
+fn plays_in(ran: &Ran) -> Vec<String> {
+    ran.events
+        .iter()
+        .filter_map(|e| match e {
+            Event::PlayStart { name, .. } => Some(name.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// vars_prompt without a terminal (defaults, -e wins, one warning), import_playbook with vars
+/// and when, tags inherited through import_tasks: the asserts are in the playbook, the recaps
+/// are ansible-playbook 2.19's; and the legacy `include:` that 2.19 removed.
+#[tokio::test]
+async fn prompts_imports_and_legacy_include() {
+    let dir = fixture("imports");
+    let inv = dir.join("hosts.ini").display().to_string();
+    let ran = run_fixture("imports", |o| {
+        o.inventory = vec![inv.clone()];
+        o.extra_vars = vec!["from_cli=cli".into()];
+    })
+    .await;
+    assert!(ran.failures().is_empty(), "{:?}", ran.failures());
+    assert_eq!(
+        recap_lines(&ran),
+        recorded_recap(&dir.join("expected.recap"))
+    );
+    let w = warnings(&ran);
+    assert_eq!(
+        w.iter()
+            .filter(|m| *m == "Not prompting as we are not in interactive mode")
+            .count(),
+        1,
+        "{w:?}"
+    );
+    assert_eq!(plays_in(&ran), ["prompts", "more", "more"]);
+
+    let tagged = run_fixture("imports", |o| {
+        o.inventory = vec![inv.clone()];
+        o.extra_vars = vec!["from_cli=cli".into()];
+        o.tags = vec!["imported".into()];
+    })
+    .await;
+    assert!(tagged.failures().is_empty(), "{:?}", tagged.failures());
+    assert_eq!(
+        recap_lines(&tagged),
+        recorded_recap(&dir.join("expected-tags.recap"))
+    );
+    assert_eq!(
+        tagged.task_names(),
+        ["first imported task", "second imported task"]
+    );
+
+    let legacy = run_with(dir.join("legacy.yml"), |o| o.inventory = vec![inv.clone()]).await;
+    assert!(legacy.failures().is_empty(), "{:?}", legacy.failures());
+    assert_eq!(legacy.stats("localhost").ok, 3);
+}
