@@ -1314,6 +1314,13 @@ impl<'r> Runner<'r> {
             Arc::make_mut(&mut fs.host_facts)
                 .extend(o.facts.iter().map(|(k, v)| (k.clone(), v.clone())));
         }
+        if let Some(fh) = &o.facts_host
+            && fh != &h
+        {
+            // The delegate may be outside the play: its hostvars must show the new facts now.
+            let s = self.base_scope(fh);
+            self.table.set(fh, s);
+        }
         let hs = self.hosts.entry(h.clone()).or_default();
         if let Some((k, v)) = &o.register {
             Arc::make_mut(&mut hs.host_facts).insert(k.clone(), v.clone());
