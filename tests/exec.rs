@@ -222,6 +222,19 @@ async fn no_log_hides_the_result_but_registers_it() {
     assert!(shown.contains("no_log: true"), "{shown}");
     assert!(r.debug_output.is_none());
     assert!(r.msg.is_none());
+    // Items are labelled as 2.19 labels them; nothing of the item or its output shows.
+    let looped = ran.results("looped secret");
+    assert_eq!(looped.len(), 3, "two items and the loop's summary");
+    for r in &looped[..2] {
+        assert_eq!(r.item_label.as_deref(), Some("(censored due to no_log)"));
+    }
+    for r in &looped {
+        let shown = serde_json::to_string(&r.result).unwrap();
+        assert!(
+            !shown.contains("secret\"") && shown.contains("censored"),
+            "{shown}"
+        );
+    }
 }
 
 #[tokio::test]
