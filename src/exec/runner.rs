@@ -1795,7 +1795,8 @@ impl LazyBanners {
                     *p = Some(e);
                 }
             }
-            Event::Result(_) | Event::LoopDone(_) | Event::Included { .. } => {
+            // `included:` lines never bring a banner with them (Ansible's callback prints none).
+            Event::Result(_) | Event::LoopDone(_) => {
                 let banner = self.pending.get(id).cloned().flatten();
                 if let Some(b) = banner
                     && !same_task(self.shown.as_ref(), &b)
@@ -1956,6 +1957,82 @@ mod tests {
             )
             .unwrap();
         assert_eq!(got, "Debian Debian 1000 x");
+    }
+
+    #[derive(Default)]
+    struct Lines(Vec<String>);
+    impl Renderer for Lines {
+        fn event(&mut self, e: &Event) {
+            self.0.push(match e {
+                Event::TaskStart { name, .. } => format!("TASK {name}"),
+                Event::Result(r) => format!("ok {}", r.host),
+                Event::Included { hosts, .. } => format!("included {}", hosts.join(",")),
+                Event::Warning { message } => format!("warn {message}"),
+                _ => "other".into(),
+            });
+        }
+    }
+
+    #[test]
+    fn free_banners_come_with_results_and_again_after_another_tasks() {
+        let start = |name: &str| Event::TaskStart {
+            name: name.into(),
+            pos: crate::yaml::Pos::default(),
+            handler: false,
+        };
+        let result = |host: &str| {
+            let mut o = internal_failure(host, "t", "unused");
+            o.summary.status = Status::Ok;
+            Event::Result(o.summary)
+        };
+        let mut out = Lines::default();
+        let mut b = LazyBanners::new(2);
+        b.forward(0, start("one"), &mut out);
+        b.forward(1, start("one"), &mut out);
+        b.forward(0, result("a"), &mut out);
+        b.forward(1, result("b"), &mut out);
+        b.forward(0, start("inc"), &mut out);
+        b.forward(
+            0,
+            Event::Included {
+                file: "f".into(),
+                hosts: vec!["a".into()],
+                item_label: None,
+            },
+            &mut out,
+        );
+        b.forward(0, start("two"), &mut out);
+        b.forward(0, result("a"), &mut out);
+        b.forward(1, start("two"), &mut out);
+        b.forward(1, result("b"), &mut out);
+        b.forward(1, start("meta"), &mut out);
+        b.forward(0, start("three"), &mut out);
+        b.forward(1, start("one"), &mut out);
+        b.forward(1, result("b"), &mut out);
+        for _ in 0..2 {
+            b.forward(
+                0,
+                Event::Warning {
+                    message: "once".into(),
+                },
+                &mut out,
+            );
+        }
+        assert_eq!(
+            out.0,
+            [
+                "TASK one",
+                "ok a",
+                "ok b",
+                "included a",
+                "TASK two",
+                "ok a",
+                "ok b",
+                "TASK one",
+                "ok b",
+                "warn once"
+            ]
+        );
     }
 
     #[test]
