@@ -221,7 +221,7 @@ impl Probe {
 /// What [`probe`] found, or did.
 enum Probed {
     /// The path's state, to plan from.
-    Found(Probe),
+    Found(Box<Probe>),
     /// The path was absent and the speculative plan ran; its output (status, the stat after).
     Created(ExecOutput),
 }
@@ -321,7 +321,7 @@ async fn probe(
             entries,
         })
     };
-    Ok(inner().map(Probed::Found).map_err(|e| e.to_string()))
+    Ok(inner().map(|p| Probed::Found(Box::new(p))).map_err(|e| e.to_string()))
 }
 
 /// The touch commands for wanted timestamps that differ from `st` (or all of them if `st` is
@@ -496,7 +496,7 @@ impl Module for File {
         )
         .await?;
         let p = match probed {
-            Ok(Probed::Found(p)) => p,
+            Ok(Probed::Found(p)) => *p,
             Ok(Probed::Created(out)) => {
                 let Some((state, plan)) = speculative else {
                     return Ok(ModuleResult::failed(format!(
