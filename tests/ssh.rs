@@ -2,6 +2,8 @@
 //! starts its own server so they can run in parallel and kill theirs; when sshd cannot be
 //! started the test prints `SKIPPED` with the reason.
 
+#[path = "support/recap.rs"]
+mod recap;
 mod ssh_support;
 
 use std::path::PathBuf;
@@ -9,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use jig::connection::ssh::{HostKeyChecking, JumpHost, SshConnection, SshParams};
 use jig::connection::{Cmd, ConnectionError, ExecRequest, Secret};
+use recap::recap;
 use ssh_support::{Sshd, sshd_or_skip, sshd_with_or_skip};
 
 fn params(s: &Sshd, known_hosts: PathBuf) -> SshParams {
@@ -459,14 +462,6 @@ impl Project {
     }
 }
 
-fn recap_line(stdout: &str) -> String {
-    stdout
-        .lines()
-        .find(|l| l.starts_with("target"))
-        .unwrap_or_default()
-        .to_string()
-}
-
 #[test]
 fn jig_run_over_ssh_changes_then_converges() {
     let Some(s) = sshd_or_skip("jig_run_over_ssh") else {
@@ -492,7 +487,7 @@ fn jig_run_over_ssh_changes_then_converges() {
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(recap_line(&stdout).contains("changed=5"), "{stdout}");
+    assert!(recap(&stdout, "target").contains("changed=5"), "{stdout}");
     let dest = p.dir.path().join("out/a dir");
     assert_eq!(
         std::fs::read_to_string(dest.join("copied 'file'.txt")).unwrap(),
@@ -512,7 +507,7 @@ fn jig_run_over_ssh_changes_then_converges() {
     let out = p.jig(&[]).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}");
-    let recap = recap_line(&stdout);
+    let recap = recap(&stdout, "target");
     assert!(
         recap.contains("changed=0") && recap.contains("ok=7"),
         "{stdout}"
@@ -560,7 +555,10 @@ fn jig_run_with_sshd_killed_mid_run_reports_unreachable_without_hanging() {
     std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut stdout).unwrap();
     assert!(!status.success());
     assert!(stdout.contains("UNREACHABLE"), "{stdout}");
-    assert!(recap_line(&stdout).contains("unreachable=1"), "{stdout}");
+    assert!(
+        recap(&stdout, "target").contains("unreachable=1"),
+        "{stdout}"
+    );
     assert!(!stdout.contains("never"), "{stdout}");
     assert!(t.elapsed() < Duration::from_secs(40));
 }
@@ -778,15 +776,6 @@ async fn encrypted_key_without_a_terminal_says_how_to_unlock_it() {
     let e = SshConnection::connect(&p).await.unwrap_err().to_string();
     assert!(e.contains("is encrypted"), "{e}");
     assert!(e.contains(&format!("ssh-add {}", key.display())), "{e}");
-}
-
-fn recap(stdout: &str, host: &str) -> String {
-    stdout
-        .lines()
-        .rev()
-        .find(|l| l.starts_with(host))
-        .unwrap_or_default()
-        .to_string()
 }
 
 #[test]
