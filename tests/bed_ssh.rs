@@ -372,3 +372,171 @@ fn five_hosts_converge_then_killed_stopped_and_cut_hosts_are_unreachable() {
         faulty.show()
     );
 }
+
+/// Makes an ed25519 key pair at `path` (and `path.pub`) with ssh-keygen.
+fn keygen(path: &Path, kind: &str) {
+    let st = Command::new("ssh-keygen")
+        .args(["-q", "-t", kind, "-N", "", "-C", "", "-f"])
+        .arg(path)
+        .stdin(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(st.success());
+}
+
+#[test]
+fn host_keys_unknown_refused_accept_new_recorded_changed_refused_ca_certificates_accepted() {
+    let Some(bed) = Testbed::up(2) else { return };
+    let hosts = bed.hosts().to_vec();
+    let (a, b) = (&hosts[0], &hosts[1]);
+    let p = Project::new(&bed, "keys");
+    let mut inv = String::from("[testbed]\n");
+    for h in &hosts {
+        inv += &host_line(&bed, h, "root", "");
+    }
+    let inv = p.write("inventory.ini", &inv);
+    let inv = inv.to_str().unwrap();
+    let play = fixture("hostname.yml");
+    let kh = p.path("home/.ssh/known_hosts");
+
+    // Unknown keys: refused by default, with the way to accept them; nothing recorded.
+    let r = p.run(&["-i", inv], &play);
+    assert_eq!(r.code, Some(4), "{}", r.show());
+    for h in &hosts {
+        let line = r.unreachable_line(h);
+        assert!(line.contains("is not known"), "{line}");
+        assert!(line.contains("--host-key-checking accept-new"), "{line}");
+        assert_eq!(r.count(h, "unreachable"), 1, "{}", r.show());
+    }
+    assert!(!kh.exists(), "strict checking records nothing");
+
+    // accept-new records one key per host, the key the host really has.
+    let r = p.run(&["-i", inv, "--host-key-checking", "accept-new"], &play);
+    assert_eq!(r.code, Some(0), "{}", r.show());
+    let recorded = std::fs::read_to_string(&kh).unwrap();
+    let bed_keys = std::fs::read_to_string(bed.known_hosts()).unwrap();
+    assert_eq!(recorded.lines().count(), 2, "{recorded}");
+    for h in &hosts {
+        let line = recorded
+            .lines()
+            .find(|l| l.starts_with(&format!("{} ", h.address)))
+            .unwrap_or_else(|| panic!("{} not recorded: {recorded}", h.address));
+        let key = line.split_once(' ').unwrap().1;
+        assert!(
+            bed_keys.lines().any(|l| l.ends_with(key)),
+            "{key} is not a key of {}: {bed_keys}",
+            h.name
+        );
+    }
+    // Known now: the default policy connects.
+    let r = p.run(&["-i", inv], &play);
+    assert_eq!(r.code, Some(0), "{}", r.show());
+
+    // a's entry now holds another key of the same type: refused loudly even with accept-new,
+    // and the file is left alone; b is unaffected.
+    let a_line = recorded
+        .lines()
+        .find(|l| l.starts_with(&format!("{} ", a.address)))
+        .unwrap();
+    let kind = match a_line.split(' ').nth(1).unwrap() {
+        "ssh-ed25519" => "ed25519",
+        k if k.starts_with("ecdsa") => "ecdsa",
+        k => panic!("unexpected key type {k}"),
+    };
+    let other = p.path("other");
+    keygen(&other, kind);
+    let other_pub = std::fs::read_to_string(other.with_extension("pub")).unwrap();
+    let tampered = recorded.replace(a_line, &format!("{} {}", a.address, other_pub.trim()));
+    std::fs::write(&kh, &tampered).unwrap();
+    let r = p.run(&["-i", inv, "--host-key-checking", "accept-new"], &play);
+    assert_eq!(r.code, Some(4), "{}", r.show());
+    let line = r.unreachable_line(a);
+    assert!(
+        line.contains("REMOTE HOST IDENTIFICATION HAS CHANGED") && line.contains("ssh-keygen -R"),
+        "{line}"
+    );
+    assert_eq!(
+        (r.count(b, "ok"), r.count(b, "unreachable")),
+        (2, 0),
+        "{}",
+        r.show()
+    );
+    assert_eq!(std::fs::read_to_string(&kh).unwrap(), tampered);
+
+    // Host certificates: b's ed25519 key signed by a CA, sshd presenting it after a reload.
+    let ca = p.path("ca");
+    keygen(&ca, "ed25519");
+    let host_pub = p.path("b_host.pub");
+    std::fs::write(
+        &host_pub,
+        bed.ssh_ok(b, "cat /etc/ssh/ssh_host_ed25519_key.pub"),
+    )
+    .unwrap();
+    let st = Command::new("ssh-keygen")
+        .args(["-q", "-s"])
+        .arg(&ca)
+        .args(["-I", "bed host", "-h", "-n", &b.address.to_string()])
+        .args(["-V", "-5m:+1h"])
+        .arg(&host_pub)
+        .stdin(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let cert = std::fs::read_to_string(p.path("b_host-cert.pub")).unwrap();
+    bed.ssh_ok(
+        b,
+        &format!(
+            "printf '%s\\n' {} >/etc/ssh/ssh_host_ed25519_key-cert.pub && \
+             echo 'HostCertificate /etc/ssh/ssh_host_ed25519_key-cert.pub' >>/etc/ssh/sshd_config \
+             && service ssh reload >/dev/null",
+            quote(cert.trim())
+        ),
+    );
+    let ca_pub = std::fs::read_to_string(ca.with_extension("pub")).unwrap();
+    // Only the CA is known: b's certificate is accepted; a has none, so its plain key is
+    // unknown and refused.
+    std::fs::write(&kh, format!("@cert-authority * {}", ca_pub.trim())).unwrap();
+    let mut accepted = None;
+    for _ in 0..50 {
+        // sshd re-executes on reload; give it a moment to present the certificate.
+        let r = p.run(&["-i", inv], &play);
+        if r.counts(b).get("ok") == Some(&2) {
+            accepted = Some(r);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let r = accepted.expect("b's certificate was never accepted");
+    assert_eq!(r.code, Some(4), "{}", r.show());
+    assert!(
+        r.unreachable_line(a).contains("is not known"),
+        "{}",
+        r.show()
+    );
+    // A CA nobody trusts: the certificate does not help, b's plain key is unknown.
+    let rogue = p.path("rogue");
+    keygen(&rogue, "ed25519");
+    let rogue_pub = std::fs::read_to_string(rogue.with_extension("pub")).unwrap();
+    std::fs::write(&kh, format!("@cert-authority * {}", rogue_pub.trim())).unwrap();
+    let r = p.run(&["-i", inv], &play);
+    assert_eq!(r.code, Some(4), "{}", r.show());
+    assert!(
+        r.unreachable_line(b).contains("is not known"),
+        "{}",
+        r.show()
+    );
+    // The CA is revoked: refused, naming the line.
+    std::fs::write(
+        &kh,
+        format!(
+            "@cert-authority * {}\n@revoked * {}\n",
+            ca_pub.trim(),
+            ca_pub.trim()
+        ),
+    )
+    .unwrap();
+    let r = p.run(&["-i", inv], &play);
+    assert_eq!(r.code, Some(4), "{}", r.show());
+    let line = r.unreachable_line(b);
+    assert!(line.contains("@revoked") && line.contains(":2"), "{line}");
+}

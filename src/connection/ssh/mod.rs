@@ -1,7 +1,7 @@
 //! The `ssh` connection: one russh session per host for the whole run, one channel per command.
 //!
 //! Owns connecting (optionally through a `ProxyJump` chain of `direct-tcpip` tunnels), host-key
-//! checking ([`known_hosts`]), authentication ([`auth`]), and running [`ExecRequest`]s: stdin
+//! checking ([`known_hosts`]: plain keys, and host certificates from a `@cert-authority`), authentication ([`auth`]), and running [`ExecRequest`]s: stdin
 //! is written by its own task while output is read, so large inputs cannot deadlock; at most
 //! [`MAX_CHANNELS`] channels are open per host and a refused channel open (sshd's MaxSessions,
 //! whose slots are freed lazily) is retried with backoff instead of failing the task.
@@ -76,13 +76,41 @@ impl client::Handler for Client {
             }
             Ok(false)
         };
-        let PublicKeyOrCertificate::PublicKey { key, .. } = key else {
-            return refuse(
-                "the server offered a host certificate; jig checks plain host keys only".into(),
-            );
+        let name = known_hosts::lookup_name(&self.host, self.port);
+        let certified;
+        let key = match key {
+            PublicKeyOrCertificate::PublicKey { key, .. } => key,
+            PublicKeyOrCertificate::Certificate(cert) => {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs());
+                let ca = cert.signature_key().fingerprint(Default::default());
+                match known_hosts::check_certificate(&self.files, &self.host, self.port, cert, now)
+                {
+                    known_hosts::CertStatus::Trusted => return Ok(true),
+                    known_hosts::CertStatus::Revoked { file, line } => {
+                        return refuse(format!(
+                            "the host certificate of {name} (signed by {ca}) is marked \
+                             @revoked in {}:{line}",
+                            file.display()
+                        ));
+                    }
+                    known_hosts::CertStatus::Invalid(why) => {
+                        return refuse(format!(
+                            "the host certificate of {name}, signed by the trusted authority \
+                             {ca}, is refused: {why}"
+                        ));
+                    }
+                    // As OpenSSH: an unknown signer leaves the certified key to be checked
+                    // as a plain host key.
+                    known_hosts::CertStatus::NoAuthority => {
+                        certified = russh::keys::PublicKey::new(cert.public_key().clone(), "");
+                        &certified
+                    }
+                }
+            }
         };
         let fp = key.fingerprint(Default::default());
-        let name = known_hosts::lookup_name(&self.host, self.port);
         match known_hosts::check(&self.files, &self.host, self.port, key) {
             HostKeyStatus::Known => Ok(true),
             HostKeyStatus::Revoked { file, line } => refuse(format!(
@@ -428,9 +456,13 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 
 /// `base` with the host-key algorithms already known for the host moved to the front (RSA
 /// matches every RSA signature hash), as OpenSSH orders them.
+///
+/// With `certificates`, the certificate variants of the same algorithms are asked for first,
+/// so a host with a certificate presents it (known_hosts lists a `@cert-authority` for it).
 fn prefer_known_key_types(
     base: &client::Config,
     known: &[russh::keys::ssh_key::Algorithm],
+    certificates: bool,
 ) -> client::Config {
     use russh::keys::ssh_key::Algorithm;
     let rsa = |a: &Algorithm| matches!(a, Algorithm::Rsa { .. });
@@ -443,9 +475,15 @@ fn prefer_known_key_types(
         .cloned()
         .collect();
     order.extend(base.preferred.key.iter().filter(|a| !is_known(a)).cloned());
+    let host_key_certificates = if certificates {
+        order.clone().into()
+    } else {
+        base.preferred.host_key_certificates.clone()
+    };
     client::Config {
         preferred: russh::Preferred {
             key: order.into(),
+            host_key_certificates,
             ..base.preferred.clone()
         },
         nodelay: base.nodelay,
@@ -510,6 +548,7 @@ async fn open_session(p: &SshParams) -> Result<Session, String> {
         let config = Arc::new(prefer_known_key_types(
             &config,
             &known_hosts::known_algorithms(&p.known_hosts_files, hop.host, hop.port),
+            known_hosts::has_cert_authority(&p.known_hosts_files, hop.host, hop.port),
         ));
         let connected = match jumps.last() {
             None if p.proxy_command.is_some() => {
