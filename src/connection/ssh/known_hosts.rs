@@ -386,4 +386,94 @@ mod tests {
         assert!(text.starts_with("[h]:2200 ssh-ed25519 "), "{text}");
         assert_eq!(check(&[p], "h", 2200, &key(K2)), HostKeyStatus::Known);
     }
+
+    /// Signs a fresh host key with a fresh CA through ssh-keygen; returns the CA's public
+    /// line and the certificate. `extra` are more ssh-keygen flags (-h, -n, -V...).
+    fn signed(dir: &Path, name: &str, extra: &[&str]) -> (String, Certificate) {
+        let make_key = |p: &Path| {
+            let st = std::process::Command::new("ssh-keygen")
+                .args(["-q", "-t", "ed25519", "-N", "", "-C", "", "-f"])
+                .arg(p)
+                .status()
+                .unwrap();
+            assert!(st.success());
+        };
+        let ca = dir.join(format!("{name}-ca"));
+        let host = dir.join(format!("{name}-host"));
+        make_key(&ca);
+        make_key(&host);
+        let st = std::process::Command::new("ssh-keygen")
+            .args(["-q", "-s"])
+            .arg(&ca)
+            .args(["-I", name])
+            .args(extra)
+            .arg(host.with_extension("pub"))
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let ca_pub = std::fs::read_to_string(ca.with_extension("pub")).unwrap();
+        let cert = Certificate::read_file(&dir.join(format!("{name}-host-cert.pub"))).unwrap();
+        (ca_pub.trim().to_string(), cert)
+    }
+
+    #[test]
+    fn certificates_need_a_listed_ca_host_type_validity_and_principal() {
+        if std::process::Command::new("ssh-keygen")
+            .arg("-?")
+            .output()
+            .is_err()
+        {
+            eprintln!("SKIPPED: no ssh-keygen");
+            return;
+        }
+        let d = tempfile::tempdir().unwrap();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let (ca, cert) = signed(d.path(), "good", &["-h", "-n", "web1,10.0.0.1"]);
+        let kh = d.path().join("kh");
+        std::fs::write(&kh, format!("@cert-authority *.example.com,web? {ca}\n")).unwrap();
+        let files = [kh.clone()];
+        let check = |host: &str, c: &Certificate| check_certificate(&files, host, 22, c, now);
+        assert_eq!(check("web1", &cert), CertStatus::Trusted);
+        assert!(has_cert_authority(&files, "web1", 22));
+        assert!(!has_cert_authority(&files, "db1", 22));
+        // The CA is not listed for this name: the plain key decides.
+        assert_eq!(check("10.0.0.1", &cert), CertStatus::NoAuthority);
+        // Listed for the name, but the certificate does not name it.
+        assert_eq!(
+            check("web2", &cert),
+            CertStatus::Invalid("it names web1, 10.0.0.1 but not web2".into())
+        );
+        assert!(matches!(
+            check_certificate(&files, "web1", 22, &cert, cert.valid_before()),
+            CertStatus::Invalid(m) if m.starts_with("it expired")
+        ));
+
+        let (ca2, user_cert) = signed(d.path(), "user", &["-n", "web1"]);
+        std::fs::write(&kh, format!("@cert-authority * {ca2}\n")).unwrap();
+        assert!(matches!(
+            check("web1", &user_cert),
+            CertStatus::Invalid(m) if m.contains("user certificate")
+        ));
+        let (ca3, old) = signed(d.path(), "old", &["-h", "-V", "20000101:20000102"]);
+        std::fs::write(
+            &kh,
+            format!("@cert-authority * {ca3}\n@revoked web9 {ca}\n"),
+        )
+        .unwrap();
+        assert!(
+            matches!(check("web1", &old), CertStatus::Invalid(m) if m.starts_with("it expired"))
+        );
+        // @revoked matches whatever the name: the key itself is distrusted.
+        std::fs::write(&kh, format!("@cert-authority * {ca}\n@revoked web9 {ca}\n")).unwrap();
+        assert_eq!(
+            check("web1", &cert),
+            CertStatus::Revoked {
+                file: kh.clone(),
+                line: 2
+            }
+        );
+    }
 }
