@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use jig::connection::quote;
 use recap::{count, counts};
+
 use testbed::{Host, Testbed};
 
 /// No run in this file may take longer; past it the run counts as hung.
@@ -103,16 +104,20 @@ impl Project {
     }
 
     fn run(&self, args: &[&str], playbook: &Path) -> Run {
-        let mut c = self.command(args, playbook);
-        c.stdin(Stdio::null());
-        finish(c, |_| {})
+        finish(self.command(args, playbook), None, |_| {})
     }
 }
 
-/// Runs `c` with piped output, calling `during` once it started, and waits at most
-/// [`RUN_DEADLINE`]: a run that takes longer is killed and fails the test.
-fn finish(mut c: Command, during: impl FnOnce(u32)) -> Run {
+/// Runs `c` with piped output (and `input` on stdin, else none), calling `during` once it
+/// started, and waits at most [`RUN_DEADLINE`]: a run that takes longer is killed and fails
+/// the test.
+fn finish(mut c: Command, input: Option<&[u8]>, during: impl FnOnce(u32)) -> Run {
     let started = Instant::now();
+    c.stdin(if input.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
     let mut child = c
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -134,6 +139,9 @@ fn finish(mut c: Command, during: impl FnOnce(u32)) -> Run {
             buf
         })
     };
+    if let (Some(data), Some(mut stdin)) = (input, child.stdin.take()) {
+        std::io::Write::write_all(&mut stdin, data).unwrap();
+    }
     during(child.id());
     let status = loop {
         if let Some(st) = child.try_wait().unwrap() {
@@ -285,22 +293,15 @@ fn five_hosts_converge_then_killed_stopped_and_cut_hosts_are_unreachable() {
     let victim = hosts[4].clone();
     let victim_root = bed.root(&victim);
     let midrun = fixture("midrun.yml");
-    let killed = finish(
-        {
-            let mut c = p.command(&["-i", inv], &midrun);
-            c.stdin(Stdio::null());
-            c
-        },
-        |_| {
-            let marker = victim_root.join("tmp/midrun-started");
-            let deadline = Instant::now() + Duration::from_secs(30);
-            while !marker.exists() {
-                assert!(Instant::now() < deadline, "the sleep never started");
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            bed.stop(&victim);
-        },
-    );
+    let killed = finish(p.command(&["-i", inv], &midrun), None, |_| {
+        let marker = victim_root.join("tmp/midrun-started");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !marker.exists() {
+            assert!(Instant::now() < deadline, "the sleep never started");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        bed.stop(&victim);
+    });
     assert_eq!(killed.code, Some(4), "{}", killed.show());
     let line = killed.unreachable_line(&victim);
     assert!(line.contains("lost the connection"), "{line}");
@@ -539,4 +540,134 @@ fn host_keys_unknown_refused_accept_new_recorded_changed_refused_ca_certificates
     assert_eq!(r.code, Some(4), "{}", r.show());
     let line = r.unreachable_line(b);
     assert!(line.contains("@revoked") && line.contains(":2"), "{line}");
+}
+
+/// A `mktemp` first on every PATH of the host (sudo's secure_path included) that logs who
+/// made which temporary file with which mode, so a test sees the modes jig's files are born
+/// with.
+const MKTEMP_SPY: &str = r#"#!/bin/sh
+out=$(/usr/bin/mktemp "$@") || exit $?
+printf '%s %s %s\n' "$(id -un)" "$(stat -c %a -- "$out")" "$out" >>/tmp/mktemp.log
+printf '%s\n' "$out"
+"#;
+
+#[test]
+fn become_sudo_with_password_su_on_a_terminal_and_an_unprivileged_become_user() {
+    let Some(bed) = Testbed::up(2) else { return };
+    let hosts = bed.hosts().to_vec();
+    let (a, b) = (&hosts[0], &hosts[1]);
+    let p = Project::new(&bed, "become");
+    bed.ssh_ok(
+        a,
+        &format!(
+            "printf %s {} >/usr/local/bin/mktemp && chmod 755 /usr/local/bin/mktemp && \
+             : >/tmp/mktemp.log && chmod 666 /tmp/mktemp.log",
+            quote(MKTEMP_SPY)
+        ),
+    );
+
+    // Logged in as jig; sudo asks for jig's password, given as ansible_become_password.
+    let inv = p.write(
+        "sudo.ini",
+        &bed_inventory(
+            &bed,
+            std::slice::from_ref(a),
+            "jig",
+            "ansible_become_password=jig",
+        ),
+    );
+    let r = p.run(&["-i", inv.to_str().unwrap()], &fixture("become.yml"));
+    assert_eq!(r.code, Some(0), "{}", r.show());
+    assert_eq!(r.count(a, "changed"), 5, "{}", r.show());
+    let stat = bed.ssh_ok(
+        a,
+        "cd /home/svc/conf && stat -c '%U %G %a %n' . app.conf lines.conf 't ✓.conf' && \
+         cat app.conf lines.conf && ls -A",
+    );
+    assert_eq!(
+        stat,
+        "svc svc 750 .\nsvc svc 640 app.conf\nsvc svc 600 lines.conf\nsvc svc 644 t ✓.conf\n\
+         secret 'x' $(touch /tmp/pwned) `id` ✓\nmore = 1\napp.conf\nlines.conf\nt ✓.conf\n",
+        "owned by svc, no temporary file left"
+    );
+    assert!(!bed.ssh(a, "test -e /tmp/pwned").status.success());
+    // Every temporary file jig made was svc's and private from birth.
+    let log = bed.ssh_ok(a, "cat /tmp/mktemp.log");
+    assert!(log.lines().count() >= 3, "{log}");
+    for line in log.lines() {
+        assert!(
+            line.starts_with("svc 600 /home/svc/conf/.jig."),
+            "a temporary file readable by others, or not svc's: {line}\n{log}"
+        );
+    }
+
+    // -K: the password typed on the terminal (a pty from `script`) instead of the variable.
+    let inv = p.write(
+        "sudo-k.ini",
+        &bed_inventory(&bed, std::slice::from_ref(a), "jig", ""),
+    );
+    let jig = p.command(&["-i", inv.to_str().unwrap(), "-K"], &fixture("become.yml"));
+    let mut line: Vec<String> = vec![quote(jig.get_program().to_str().unwrap())];
+    line.extend(jig.get_args().map(|a| quote(a.to_str().unwrap())));
+    let mut script = Command::new("script");
+    script.args(["-qec", &line.join(" "), "/dev/null"]);
+    for (k, v) in jig.get_envs() {
+        match v {
+            Some(v) => script.env(k, v),
+            None => script.env_remove(k),
+        };
+    }
+    let r = finish(script, Some(b"jig\n"), |_| {});
+    let stdout = r.stdout.replace('\r', "");
+    assert_eq!(r.code, Some(0), "{}", r.show());
+    assert!(stdout.contains("BECOME password: "), "{stdout}");
+    assert_eq!(count(&stdout, &a.name, "changed"), 0, "{stdout}");
+
+    // su: as jig, with root's password, on a terminal.
+    let root_pw = "r00t pässwörd $(x) 'q'";
+    bed.ssh_ok(
+        b,
+        &format!(
+            "printf '%s\\n' {} | chpasswd",
+            quote(&format!("root:{root_pw}"))
+        ),
+    );
+    let inv = p.write(
+        "su.ini",
+        &bed_inventory(
+            &bed,
+            std::slice::from_ref(b),
+            "jig",
+            &format!("ansible_become_password=\"{root_pw}\""),
+        ),
+    );
+    let r = p.run(&["-i", inv.to_str().unwrap()], &fixture("su.yml"));
+    assert_eq!(r.code, Some(0), "{}", r.show());
+    assert_eq!(
+        bed.ssh_ok(b, "stat -c '%U %a %s' /root/su-big"),
+        format!(
+            "root 600 {}\n",
+            "line of text ✓ $(x) \x03 \x04\n".len() * 6000
+        )
+    );
+    let ps = bed.ssh_ok(b, "ps -eo args");
+    assert!(!ps.contains("pässwörd"), "{ps}");
+    // A wrong password fails the task, says so, and does not hang.
+    let inv = p.write(
+        "su-wrong.ini",
+        &bed_inventory(
+            &bed,
+            std::slice::from_ref(b),
+            "jig",
+            "ansible_become_password=wrong",
+        ),
+    );
+    let r = p.run(&["-i", inv.to_str().unwrap()], &fixture("su.yml"));
+    assert_eq!(r.code, Some(2), "{}", r.show());
+    assert!(
+        r.stdout.contains("incorrect become password"),
+        "{}",
+        r.show()
+    );
+    assert_eq!(r.count(b, "failed"), 1, "{}", r.show());
 }

@@ -262,6 +262,11 @@ impl SshConnection {
             .map_err(|_| self.lost("connection closed"))?;
         let session = self.session().await?;
         let channel = self.open_channel(&session).await?;
+        if let (Some(b), Some(pw)) = (&req.become_, &self.params.become_password)
+            && b.method == BecomeMethod::Su
+        {
+            return self.exec_su(&session, channel, req, b, pw).await;
+        }
         let (line, sudo_pw) = self.command_line(req);
         let (mut rx, tx) = channel.split();
         tx.exec(true, line.into_bytes())
@@ -371,6 +376,140 @@ impl SshConnection {
         Ok(out)
     }
 
+    /// Runs `req` through `su` with a password. su reads the password from its terminal only,
+    /// so the channel gets a PTY; once su succeeded, the shell it started turns the terminal
+    /// raw (no echo, no line editing, no newline translation), prints [`SU_READY`], takes
+    /// exactly the request's stdin length from the terminal, and keeps the command's stdout and
+    /// stderr in a private (0700) temporary directory of the target user, to send them back
+    /// framed by their lengths: a terminal merges the two streams and has no end-of-file.
+    async fn exec_su(
+        &self,
+        session: &Session,
+        channel: russh::Channel<client::Msg>,
+        req: &ExecRequest,
+        b: &super::Become,
+        password: &Secret,
+    ) -> Result<ExecOutput, ConnectionError> {
+        let inner = ExecRequest {
+            become_: None,
+            ..req.clone()
+        }
+        .shell_line();
+        let stdin_len = req.stdin.as_ref().map_or(0, Vec::len);
+        // The terminal never ends the input: the command reads exactly what was sent.
+        let (feed, no_input) = if req.stdin.is_some() {
+            (format!("head -c {stdin_len} | "), "")
+        } else {
+            (String::new(), " </dev/null")
+        };
+        let script = format!(
+            "stty raw -echo -iexten 2>/dev/null\n\
+             d=$(mktemp -d) || exit 125\n\
+             trap 'rm -rf -- \"$d\"' EXIT\n\
+             echo {SU_READY}\n\
+             {feed}sh -c {}{no_input} >\"$d/o\" 2>\"$d/e\"\n\
+             rc=$?\n\
+             printf '%s %s\\n' \"$(wc -c <\"$d/o\")\" \"$(wc -c <\"$d/e\")\"\n\
+             cat -- \"$d/o\" \"$d/e\"\n\
+             exit $rc\n",
+            super::quote(&inner)
+        );
+        let mut c = Cmd::new("su");
+        c.args(&b.flags);
+        c.arg(&b.user)
+            .arg("-s")
+            .arg("/bin/sh")
+            .arg("-c")
+            .arg(&script);
+        let modes = [
+            (russh::Pty::ECHO, 0),
+            (russh::Pty::TTY_OP_ISPEED, 38400),
+            (russh::Pty::TTY_OP_OSPEED, 38400),
+        ];
+        channel
+            .request_pty(false, "dumb", 80, 24, 0, 0, &modes)
+            .await
+            .map_err(|e| self.lost(format!("cannot get a terminal for su: {e}")))?;
+        let (mut rx, tx) = channel.split();
+        tx.exec(true, c.into_string().into_bytes())
+            .await
+            .map_err(|e| self.lost(format!("cannot start su: {e}")))?;
+        let mut seen: Vec<u8> = Vec::new();
+        let mut answered = false;
+        let mut ready = false;
+        let mut status: Option<i32> = None;
+        while let Some(msg) = rx.wait().await {
+            match msg {
+                ChannelMsg::Data { data } | ChannelMsg::ExtendedData { data, .. } => {
+                    seen.extend_from_slice(&data);
+                    if ready {
+                        continue;
+                    }
+                    if let Some(pos) = find(&seen, SU_READY.as_bytes()) {
+                        let mut end = pos + SU_READY.len();
+                        // The terminal is raw by now: the newline is a bare `\n`.
+                        while seen.get(end).is_some_and(|c| *c == b'\r' || *c == b'\n') {
+                            end += 1;
+                        }
+                        seen.drain(..end);
+                        ready = true;
+                        if let Some(data) = &req.stdin {
+                            tx.data(&data[..]).await.map_err(|e| {
+                                self.lost(format!("cannot send the input to su's shell: {e}"))
+                            })?;
+                        }
+                    } else if !answered && String::from_utf8_lossy(&seen).trim_end().ends_with(':')
+                    {
+                        answered = true;
+                        let mut bytes = password.expose().as_bytes().to_vec();
+                        bytes.push(b'\n');
+                        tx.data(&bytes[..])
+                            .await
+                            .map_err(|e| self.lost(format!("cannot answer su: {e}")))?;
+                    }
+                }
+                ChannelMsg::ExitStatus { exit_status } => {
+                    status = Some(i32::try_from(exit_status).unwrap_or(-1));
+                }
+                ChannelMsg::Failure => {
+                    return Err(self.lost("the host refused to run su"));
+                }
+                _ => {}
+            }
+        }
+        let Some(rc) = status else {
+            return Err(self.lost(if session.handle.is_closed() {
+                "the connection closed while su was running (host down, sshd stopped, or no \
+                 answer to keepalives)"
+            } else {
+                "su's channel closed without an exit status"
+            }));
+        };
+        if !ready {
+            // su itself failed: whatever it printed after the prompt says why.
+            let said = String::from_utf8_lossy(&seen).replace('\r', "");
+            let mut out = ExecOutput {
+                rc: if rc == 0 { 1 } else { rc },
+                ..ExecOutput::default()
+            };
+            out.stderr = format!(
+                "{}\nsu: incorrect become password or su refused (check -K or \
+                 ansible_become_password)\n",
+                said.trim()
+            )
+            .into_bytes();
+            return Ok(out);
+        }
+        split_framed(&seen)
+            .map(|(stdout, stderr)| ExecOutput { rc, stdout, stderr })
+            .ok_or_else(|| {
+                self.lost(format!(
+                    "su's shell answered in an unexpected form (exit {rc}): {}",
+                    String::from_utf8_lossy(&seen[..seen.len().min(200)])
+                ))
+            })
+    }
+
     /// The line to run and, for `sudo` with a password, the password to answer its prompt.
     fn command_line(&self, req: &ExecRequest) -> (String, Option<Secret>) {
         let Some(b) = &req.become_ else {
@@ -444,6 +583,19 @@ impl SshConnection {
 const SUDO_PROMPT: &str = "[jig-sudo-password]";
 /// Printed by the become shell once sudo succeeded; removed from stdout.
 const SUDO_SUCCESS: &str = "JIG-BECOME-SUCCESS-7c1e";
+
+/// Printed by su's shell once the terminal is raw and it waits for the command's input.
+const SU_READY: &str = "JIG-SU-READY-5b2d";
+
+/// Splits `<stdout length> <stderr length>\n<stdout><stderr>` as su's shell sends them.
+fn split_framed(bytes: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+    let nl = bytes.iter().position(|b| *b == b'\n')?;
+    let head = std::str::from_utf8(&bytes[..nl]).ok()?;
+    let (o, e) = head.trim().split_once(' ')?;
+    let (o, e): (usize, usize) = (o.trim().parse().ok()?, e.trim().parse().ok()?);
+    let body = &bytes[nl + 1..];
+    (body.len() == o + e).then(|| (body[..o].to_vec(), body[o..].to_vec()))
+}
 
 enum BecomeState {
     Waiting { password: Secret, answered: bool },
@@ -617,5 +769,23 @@ fn spawn_proxy_command(
     match (child.stdout.take(), child.stdin.take()) {
         (Some(out), Some(inp)) => Ok((tokio::io::join(out, inp), child)),
         _ => Err(format!("ProxyCommand '{command}' has no pipes")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_framed;
+
+    #[test]
+    fn su_output_is_split_by_the_lengths_in_front() {
+        assert_eq!(
+            split_framed(b"3 4\nout\nerr\n"),
+            Some((b"out".to_vec(), b"\nerr\n".to_vec()))
+        );
+        assert_eq!(split_framed(b"0 0\n"), Some((vec![], vec![])));
+        // Lengths that do not add up: the frame was damaged, never guessed at.
+        assert_eq!(split_framed(b"3 4\nout"), None);
+        assert_eq!(split_framed(b"x 4\nout\n"), None);
+        assert_eq!(split_framed(b"no frame"), None);
     }
 }
