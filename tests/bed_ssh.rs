@@ -671,3 +671,86 @@ fn become_sudo_with_password_su_on_a_terminal_and_an_unprivileged_become_user() 
     );
     assert_eq!(r.count(b, "failed"), 1, "{}", r.show());
 }
+
+#[test]
+fn proxy_jump_from_ssh_config_from_common_args_and_a_chain_of_two() {
+    let Some(bed) = Testbed::up(3) else { return };
+    let hosts = bed.hosts().to_vec();
+    let (a, b, c) = (&hosts[0], &hosts[1], &hosts[2]);
+    let p = Project::new(&bed, "jump");
+    let config = p.write(
+        "jump_config",
+        &format!(
+            "Host hop1\n  HostName {c}\n  ProxyJump jumpa\n\
+             Host hop2\n  HostName {c}\n  ProxyJump jumpa,jumpb\n\
+             Host jumpa\n  HostName {a}\n\
+             Host jumpb\n  HostName {b}\n\
+             Host *\n  User root\n  IdentityFile {key}\n  IdentitiesOnly yes\n  \
+             UserKnownHostsFile {kh}\n  StrictHostKeyChecking yes\n",
+            a = a.address,
+            b = b.address,
+            c = c.address,
+            key = bed.private_key().display(),
+            kh = bed.known_hosts().display()
+        ),
+    );
+    let inv = p.write(
+        "inventory.ini",
+        &format!(
+            "hop1 expected_client={a}\nhop2 expected_client={b}\n\
+             common ansible_host={c} expected_client={b} \
+             ansible_ssh_common_args='-o ProxyJump=root@{b}'\n\
+             [all:vars]\ntarget_name={name}\n",
+            a = a.address,
+            b = b.address,
+            c = c.address,
+            name = c.name
+        ),
+    );
+    let r = p.run(
+        &[
+            "-i",
+            inv.to_str().unwrap(),
+            "--ssh-config",
+            config.to_str().unwrap(),
+        ],
+        &fixture("via.yml"),
+    );
+    assert_eq!(r.code, Some(0), "{}", r.show());
+    for alias in ["hop1", "hop2", "common"] {
+        assert_eq!(
+            (
+                count(&r.stdout, alias, "ok"),
+                count(&r.stdout, alias, "failed")
+            ),
+            (3, 0),
+            "{alias}: {}",
+            r.show()
+        );
+    }
+
+    // The first jump is down: the hosts behind it are unreachable, saying which hop failed.
+    bed.stop(a);
+    let r = p.run(
+        &[
+            "-i",
+            inv.to_str().unwrap(),
+            "--ssh-config",
+            config.to_str().unwrap(),
+            "-l",
+            "hop2,common",
+        ],
+        &fixture("via.yml"),
+    );
+    assert_eq!(r.code, Some(4), "{}", r.show());
+    assert_eq!(count(&r.stdout, "common", "ok"), 3, "{}", r.show());
+    let line = r
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("fatal: [hop2]: UNREACHABLE!"))
+        .unwrap_or_else(|| panic!("{}", r.show()));
+    assert!(
+        line.contains(&format!("jump host {}:22: Connection refused", a.address)),
+        "{line}"
+    );
+}

@@ -687,8 +687,10 @@ async fn open_session(p: &SshParams) -> Result<Session, String> {
     });
     let mut jumps: Vec<Handle<Client>> = Vec::new();
     let mut proxy: Option<tokio::process::Child> = None;
-    for hop in hops {
+    let last = hops.len().saturating_sub(1);
+    for (i, hop) in hops.into_iter().enumerate() {
         let where_ = format!("{}:{}", hop.host, hop.port);
+        let role = if i < last { "jump host " } else { "" };
         let refusal = Arc::new(StdMutex::new(None));
         let handler = Client {
             host: hop.host.to_string(),
@@ -723,8 +725,8 @@ async fn open_session(p: &SshParams) -> Result<Session, String> {
             match refused {
                 Some(why) => why,
                 None => match &e {
-                    russh::Error::IO(io) => format!("{where_}: {io}"),
-                    other => format!("{where_}: {other}"),
+                    russh::Error::IO(io) => format!("{role}{where_}: {io}"),
+                    other => format!("{role}{where_}: {other}"),
                 },
             }
         })?;
