@@ -754,3 +754,134 @@ fn proxy_jump_from_ssh_config_from_common_args_and_a_chain_of_two() {
         "{line}"
     );
 }
+
+/// ansible-core's `ansible-playbook` (beside the `ansible` that `JIG_ANSIBLE` names, else on
+/// PATH), to compare with when it is there.
+fn ansible_playbook() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("JIG_ANSIBLE") {
+        return Some(PathBuf::from(p).with_file_name("ansible-playbook"));
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join("ansible-playbook"))
+        .find(|p| p.is_file())
+}
+
+/// The exit code and every host's recap counts (`ok changed unreachable failed skipped`),
+/// in inventory order; a host without a recap line shows as "-".
+fn outcome(r: &Run, hosts: &[Host]) -> (Option<i32>, Vec<String>) {
+    let lines = hosts
+        .iter()
+        .map(|h| {
+            let c = r.counts(h);
+            if c.is_empty() {
+                return "-".to_string();
+            }
+            ["ok", "changed", "unreachable", "failed", "skipped"]
+                .map(|k| c.get(k).copied().unwrap_or(99).to_string())
+                .join(" ")
+        })
+        .collect();
+    (r.code, lines)
+}
+
+#[test]
+fn serial_max_fail_percentage_and_any_errors_fatal_on_five_hosts_match_ansible() {
+    // ansible-core takes about 35 s for these three runs on 2 cores, so the live comparison
+    // is asked for with JIG_BED_COMPARE_ANSIBLE=1; the outcomes below were recorded from it.
+    let ansible = ansible_playbook()
+        .filter(|p| p.is_file())
+        .filter(|_| std::env::var("JIG_BED_COMPARE_ANSIBLE").is_ok_and(|v| v == "1"));
+    let image = if ansible.is_some() {
+        testbed::Image::Python
+    } else {
+        testbed::Image::Minimal
+    };
+    let Some(bed) = Testbed::up_image(5, image) else {
+        return;
+    };
+    let hosts = bed.hosts().to_vec();
+    let p = Project::new(&bed, "batches");
+    let inv = p.write(
+        "inventory.ini",
+        &bed_inventory(
+            &bed,
+            &hosts,
+            "root",
+            "ansible_python_interpreter=/usr/bin/python3",
+        ),
+    );
+    let inv = inv.to_str().unwrap();
+    if ansible.is_none() {
+        eprintln!(
+            "comparing with ansible-core's recorded outcomes (JIG_BED_COMPARE_ANSIBLE=1 and \
+             JIG_ANSIBLE run it live)"
+        );
+    }
+    // Recorded from ansible-core 2.19 on these playbooks: exit code, then per host in
+    // inventory order `ok changed unreachable failed skipped`.
+    let cases: [(&str, i32, [&str; 5]); 3] = [
+        (
+            "serial.yml",
+            2,
+            [
+                "0 0 0 1 0",
+                "1 0 0 1 1",
+                "2 0 0 0 2",
+                "2 0 0 0 2",
+                "2 0 0 0 2",
+            ],
+        ),
+        (
+            "maxfail.yml",
+            2,
+            [
+                "0 0 0 1 0",
+                "0 0 0 1 0",
+                "0 0 0 0 1",
+                "0 0 0 0 1",
+                "0 0 0 0 1",
+            ],
+        ),
+        (
+            "fatal.yml",
+            2,
+            [
+                "0 0 0 0 1",
+                "0 0 0 0 1",
+                "0 0 0 1 0",
+                "0 0 0 0 1",
+                "0 0 0 0 1",
+            ],
+        ),
+    ];
+    for (playbook, code, recap) in cases {
+        let ours = p.run(&["-i", inv], &fixture(playbook));
+        let got = outcome(&ours, &hosts);
+        eprintln!("jig {playbook}: {got:?}");
+        if let Some(ansible) = &ansible {
+            let mut c = Command::new(ansible);
+            c.args(["-i", inv])
+                .arg(fixture(playbook))
+                .env("ANSIBLE_HOST_KEY_CHECKING", "False")
+                .env("ANSIBLE_NOCOLOR", "1")
+                .env("HOME", p.path("home"));
+            let theirs = finish(c, None, |_| {});
+            let want = outcome(&theirs, &hosts);
+            eprintln!("ansible {playbook}: {want:?}");
+            assert_eq!(
+                got,
+                want,
+                "{playbook}\njig:\n{}\nansible:\n{}",
+                ours.show(),
+                theirs.show()
+            );
+        }
+        assert_eq!(
+            got,
+            (Some(code), recap.map(String::from).to_vec()),
+            "{playbook}: {}",
+            ours.show()
+        );
+    }
+}

@@ -97,6 +97,9 @@ struct PlayState {
     /// `max_fail_percentage`: past it, the play ends for every host of the batch.
     max_fail_percentage: Option<f64>,
     no_more_hosts_reported: bool,
+    /// `max_fail_percentage` was exceeded or `any_errors_fatal` fired: as in Ansible, no
+    /// later batch or play runs.
+    broken: bool,
 }
 
 /// Whether a task is an ordinary one, a handler, or one jig adds (fact gathering).
@@ -215,8 +218,9 @@ impl<'r> Runner<'r> {
         }
     }
 
-    /// Runs one play. Returns false when every host of a batch failed: as in Ansible, the
-    /// playbook then stops.
+    /// Runs one play. Returns false when every host of a batch failed, or
+    /// `max_fail_percentage`/`any_errors_fatal` ended it: as in Ansible, the playbook then
+    /// stops.
     pub async fn run_play(&mut self, play: Play) -> Result<bool, RunError> {
         // `playbook_dir` is the directory of the file the play is written in: an imported
         // playbook's own directory, as in Ansible.
@@ -273,12 +277,18 @@ impl<'r> Runner<'r> {
                 name: name.clone(),
                 hosts: batch.clone(),
             });
+            let down = |me: &Self| {
+                batch
+                    .iter()
+                    .filter(|h| me.hosts.get(*h).is_some_and(|s| s.failed || s.unreachable))
+                    .count()
+            };
+            let down_before = down(self);
             self.run_batch(&play, name.clone(), batch, &hosts).await?;
-            // A batch where every host failed ends the play (max_fail_percentage 100%).
-            let all_failed = batch
-                .iter()
-                .all(|h| self.hosts.get(h).is_some_and(|s| s.failed || s.unreachable));
-            if all_failed {
+            // A batch where every host failed ends the play (max_fail_percentage 100%). As in
+            // Ansible, only this batch's failures count: a batch of hosts that failed in an
+            // earlier play runs nothing and does not end the play.
+            if down(self) - down_before == batch.len() || self.ps.broken {
                 return Ok(false);
             }
         }
@@ -930,6 +940,7 @@ impl<'r> Runner<'r> {
                 })
                 .count();
             if (failed * 100) as f64 / batch as f64 > pct {
+                self.ps.broken = true;
                 for p in self.ps.hosts.values_mut() {
                     if !p.failed && !p.unreachable {
                         p.ended = true;
@@ -942,6 +953,7 @@ impl<'r> Runner<'r> {
                 .iter()
                 .any(|o| matches!(o.status, Status::Failed | Status::Unreachable))
         {
+            self.ps.broken = true;
             for p in self.ps.hosts.values_mut() {
                 if !p.failed && !p.unreachable {
                     p.ended = true;

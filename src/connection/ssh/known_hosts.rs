@@ -150,20 +150,21 @@ pub fn check_certificate(
         for (idx, entry) in entries(&text) {
             let data = entry.public_key().key_data();
             match entry.marker() {
-                Some(Marker::Revoked) => {
-                    if data == cert.public_key() || data == cert.signature_key() {
-                        return CertStatus::Revoked {
-                            file: file.clone(),
-                            line: idx + 1,
-                        };
-                    }
+                Some(Marker::Revoked)
+                    if data == cert.public_key() || data == cert.signature_key() =>
+                {
+                    return CertStatus::Revoked {
+                        file: file.clone(),
+                        line: idx + 1,
+                    };
                 }
-                Some(Marker::CertAuthority) => {
-                    if data == cert.signature_key() && entry_matches(entry.host_patterns(), &name) {
-                        trusted_ca = true;
-                    }
+                Some(Marker::CertAuthority)
+                    if data == cert.signature_key()
+                        && entry_matches(entry.host_patterns(), &name) =>
+                {
+                    trusted_ca = true;
                 }
-                None => {}
+                _ => {}
             }
         }
     }
