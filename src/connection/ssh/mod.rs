@@ -781,7 +781,7 @@ mod tests {
     #[test]
     fn su_output_is_split_by_the_lengths_in_front() {
         assert_eq!(
-            split_framed(b"3 4\nout\nerr\n"),
+            split_framed(b"3 5\nout\nerr\n"),
             Some((b"out".to_vec(), b"\nerr\n".to_vec()))
         );
         assert_eq!(split_framed(b"0 0\n"), Some((vec![], vec![])));
