@@ -816,3 +816,88 @@ fn delegate_to_an_ssh_host_from_a_local_play() {
     );
     assert!(recap(&stdout, "ctl").contains("ok=3"), "{stdout}");
 }
+
+/// A stand-in `su` first on the session's PATH: on its terminal (it fails without one, as
+/// su does) it prompts `Password: `, or `Secret>` when $HOME/odd-prompt exists, wants
+/// `r00t 'pw' ✓`, then runs `-c`'s script with sh.
+const FAKE_SU: &str = r#"#!/bin/sh
+[ -t 0 ] || { echo "su: must be run from a terminal" >&2; exit 1; }
+script=
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -c) script=$2; shift 2 ;;
+    *) shift ;;
+  esac
+done
+if [ -e "$HOME/odd-prompt" ]; then printf 'Secret> '; else printf 'Password: '; fi
+stty -echo
+IFS= read -r pw
+stty echo
+printf '\n'
+[ "$pw" = "r00t 'pw' ✓" ] || { sleep 1; echo "su: Authentication failure"; exit 1; }
+exec sh -c "$script"
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn su_password_on_a_terminal_binary_input_separate_streams_and_no_hang() {
+    let Some(s) = sshd_with_or_skip("su_password", "PATH={dir}/bin:/usr/bin:/bin") else {
+        return;
+    };
+    let bin = s.dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::write(bin.join("su"), FAKE_SU).unwrap();
+    std::fs::set_permissions(
+        bin.join("su"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let su = jig::connection::Become {
+        method: jig::connection::BecomeMethod::Su,
+        ..jig::connection::Become::default()
+    };
+    let mut p = params(&s, s.known_hosts());
+    p.connect_timeout = Duration::from_secs(2);
+    p.become_password = Some(Secret::new("r00t 'pw' ✓"));
+    let conn = SshConnection::connect(&p).await.unwrap();
+    // Every byte value, twice, through the raw terminal and back.
+    let data: Vec<u8> = (0..=255u8).chain(0..=255u8).collect();
+    let req = ExecRequest::new("cat; printf 'to err\\n' >&2; exit 5")
+        .with_stdin(data.clone())
+        .with_become(Some(su.clone()));
+    let out = conn.exec(&req).await.unwrap();
+    assert_eq!(out.rc, 5, "{}", out.stderr_str());
+    assert!(out.stdout == data, "bytes changed: {:?}", out.stdout);
+    assert_eq!(out.stderr_str(), "to err\n");
+    // No stdin: the command reads end-of-file at once.
+    let out = conn
+        .exec(&ExecRequest::new("cat; echo done").with_become(Some(su.clone())))
+        .await
+        .unwrap();
+    assert_eq!((out.rc, out.stdout_str()), (0, "done\n".to_string()));
+
+    // A wrong password fails the command, says so, never shows it.
+    p.become_password = Some(Secret::new("wrong $(x)"));
+    let conn = SshConnection::connect(&p).await.unwrap();
+    let out = conn.exec(&req).await.unwrap();
+    assert_eq!(out.rc, 1);
+    let err = out.stderr_str();
+    assert!(err.contains("Authentication failure"), "{err}");
+    assert!(err.contains("incorrect become password"), "{err}");
+    assert!(!err.contains("wrong $(x)"), "{err}");
+
+    // A prompt jig does not recognise: no answer, and no hang past 3 connect timeouts.
+    std::fs::write(s.dir.path().join("home/odd-prompt"), "").unwrap();
+    let t = Instant::now();
+    let out = tokio::time::timeout(Duration::from_secs(20), conn.exec(&req))
+        .await
+        .expect("no hang on an unknown prompt")
+        .unwrap();
+    assert_eq!(out.rc, 1);
+    assert!(out.stderr_str().contains("Secret>"), "{}", out.stderr_str());
+    assert!(
+        out.stderr_str().contains("within 6s"),
+        "{}",
+        out.stderr_str()
+    );
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+}

@@ -8,7 +8,9 @@
 //! The session is opened on first use, so hosts connect concurrently inside their tasks; a
 //! dead or silent host ends in [`ConnectionError`] within the connect timeout or the keepalive
 //! window, never a hang. `sudo` with a password is answered on a per-command prompt, and
-//! the command's own stdin starts only after sudo said it succeeded.
+//! the command's own stdin starts only after sudo said it succeeded. `su` with a password
+//! runs on a PTY (su reads passwords from its terminal only), which turns raw once su's shell
+//! runs, carrying exactly the command's stdin and its stdout/stderr framed by length.
 
 pub mod auth;
 pub mod config;
@@ -438,7 +440,33 @@ impl SshConnection {
         let mut answered = false;
         let mut ready = false;
         let mut status: Option<i32> = None;
-        while let Some(msg) = rx.wait().await {
+        let auth_timeout = self.params.connect_timeout * SU_AUTH_TIMEOUTS;
+        let auth_deadline = tokio::time::Instant::now() + auth_timeout;
+        loop {
+            let msg = if ready {
+                rx.wait().await
+            } else {
+                match tokio::time::timeout_at(auth_deadline, rx.wait()).await {
+                    Ok(m) => m,
+                    Err(_) => {
+                        // Closing the channel hangs up su's terminal, which ends su.
+                        let _ = tx.close().await;
+                        let said = String::from_utf8_lossy(&seen).replace('\r', "");
+                        return Ok(ExecOutput {
+                            rc: 1,
+                            stdout: Vec::new(),
+                            stderr: format!(
+                                "{}\nsu: no shell within {}s of asking for the password (a \
+                                 prompt jig did not recognise, or su waits for something else)\n",
+                                said.trim(),
+                                auth_timeout.as_secs()
+                            )
+                            .into_bytes(),
+                        });
+                    }
+                }
+            };
+            let Some(msg) = msg else { break };
             match msg {
                 ChannelMsg::Data { data } | ChannelMsg::ExtendedData { data, .. } => {
                     seen.extend_from_slice(&data);
@@ -586,6 +614,10 @@ const SUDO_SUCCESS: &str = "JIG-BECOME-SUCCESS-7c1e";
 
 /// Printed by su's shell once the terminal is raw and it waits for the command's input.
 const SU_READY: &str = "JIG-SU-READY-5b2d";
+/// How long su may take from start to its shell running, in connect timeouts (PAM delays a
+/// wrong password by about 2 s); past it the task fails instead of waiting on a prompt jig
+/// cannot answer.
+const SU_AUTH_TIMEOUTS: u32 = 3;
 
 /// Splits `<stdout length> <stderr length>\n<stdout><stderr>` as su's shell sends them.
 fn split_framed(bytes: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
