@@ -366,9 +366,9 @@ fn five_hosts_converge_then_killed_stopped_and_cut_hosts_are_unreachable() {
         );
     }
     eprintln!("stopped + cut: {:?}", faulty.elapsed);
-    // Reported within the connect timeout, not after a TCP retry storm.
+    // Reported when the 3 s connect timeout ran out, not after a TCP retry storm.
     assert!(
-        faulty.elapsed < Duration::from_secs(15),
+        faulty.elapsed >= Duration::from_secs(3) && faulty.elapsed < Duration::from_secs(10),
         "{}",
         faulty.show()
     );
