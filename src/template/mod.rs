@@ -31,6 +31,7 @@ mod header;
 mod lookups;
 mod methods;
 mod mutable;
+mod pyrandom;
 mod scope;
 pub(crate) mod tests;
 

@@ -7,6 +7,7 @@ use minijinja::{Environment, Error, ErrorKind, State};
 
 use super::{fail, items_of};
 use crate::template::convert::{py_str, to_text};
+use crate::template::pyrandom::{PyRandom, Seed};
 
 pub(super) fn register(env: &mut Environment<'static>) {
     super::strict(env, "bool", to_bool);
@@ -498,61 +499,70 @@ fn urlsplit(v: Value, query: Option<String>) -> Result<Value, Error> {
     }
 }
 
-/// A random number below `n` (n > 0); seeded when `seed` is given, so that the same seed
-/// gives the same result on every run (Python's generator is not reproduced).
-fn random_below(n: u64, seed: Option<&str>) -> u64 {
-    if n == 0 {
-        return 0;
-    }
-    let bytes: [u8; 16] = match seed {
-        Some(s) => *uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, s.as_bytes()).as_bytes(),
-        None => *uuid::Uuid::new_v4().as_bytes(),
+/// The generator Ansible makes: `Random(seed)` for a seed, the system's randomness without.
+pub(crate) fn generator(seed: Option<&Value>) -> Result<PyRandom, Error> {
+    let Some(seed) = seed.filter(|s| !s.is_none() && !s.is_undefined()) else {
+        return Ok(PyRandom::from_entropy());
     };
-    let mut x = [0u8; 8];
-    x.copy_from_slice(&bytes[..8]);
-    u64::from_le_bytes(x) % n
+    Ok(match seed.kind() {
+        ValueKind::Bool => PyRandom::new(Seed::Int(i128::from(seed.is_true()))),
+        ValueKind::Number => match i128::try_from(seed.clone()) {
+            Ok(i) => PyRandom::new(Seed::Int(i)),
+            Err(_) => PyRandom::new(Seed::Float(f64::try_from(seed.clone())?)),
+        },
+        ValueKind::String => PyRandom::new(Seed::Text(seed.as_str().unwrap_or_default())),
+        other => {
+            return Err(fail(format!(
+                "random: a seed must be a string or a number, got {other}"
+            )));
+        }
+    })
 }
 
-fn shuffle(v: Value, seed: Option<Value>) -> Result<Value, Error> {
-    let mut items = items_of("shuffle", &v)?;
-    let seed = seed.filter(|s| !s.is_none()).map(|s| to_text(&s));
-    for i in (1..items.len()).rev() {
-        let key = seed.as_ref().map(|s| format!("{s}:{i}"));
-        let j = random_below(i as u64 + 1, key.as_deref()) as usize;
-        items.swap(i, j);
-    }
+/// Ansible's `shuffle`: a seeded (truthy seed) or unseeded `Random().shuffle` of a copy.
+fn shuffle(v: Value, seed: Option<Value>, kw: Kwargs) -> Result<Value, Error> {
+    let seed = match kw.get::<Option<Value>>("seed")? {
+        Some(s) => Some(s),
+        None => seed,
+    };
+    kw.assert_all_used()?;
+    let mut items = if let Some(s) = v.as_str() {
+        s.chars().map(|c| Value::from(c.to_string())).collect()
+    } else {
+        items_of("shuffle", &v)?
+    };
+    // Ansible seeds only with a truthy seed (`if seed:`).
+    let seed = seed.filter(|s| s.is_true());
+    generator(seed.as_ref())?.shuffle(&mut items);
     Ok(Value::from(items))
 }
 
-/// Ansible's `random`: an integer in `range(start, end, step)`, or a random item of a list.
+/// Ansible's `random`: `Random(seed).randrange(start, end, step)` for an integer, or
+/// `.choice()` of a sequence.
 fn random(v: Value, start: Option<i64>, step: Option<i64>, kw: Kwargs) -> Result<Value, Error> {
     let start = match kw.get::<Option<i64>>("start")? {
-        Some(s) => s,
-        None => start.unwrap_or(0),
+        Some(s) => Some(s),
+        None => start,
     };
     let step = match kw.get::<Option<i64>>("step")? {
-        Some(s) => s,
-        None => step.unwrap_or(1),
+        Some(s) => Some(s),
+        None => step,
     };
-    let seed = kw
-        .get::<Option<Value>>("seed")?
-        .filter(|s| !s.is_none())
-        .map(|s| to_text(&s));
+    let seed = kw.get::<Option<Value>>("seed")?;
     kw.assert_all_used()?;
+    let mut rng = generator(seed.as_ref())?;
     if v.kind() == ValueKind::Number {
         let end = i64::try_from(v).map_err(|_| fail("random: end must be an integer"))?;
-        if step <= 0 || end <= start {
-            return Err(fail(format!(
-                "random: empty range for randrange({start}, {end}, {step})"
-            )));
-        }
-        let (start, end, step) = (i128::from(start), i128::from(end), i128::from(step));
-        let count = ((end - start) + step - 1) / step;
-        let count = u64::try_from(count).unwrap_or(u64::MAX);
-        let k = i128::from(random_below(count, seed.as_deref()));
-        return Ok(Value::from(
-            i64::try_from(start + k * step).unwrap_or(i64::MAX),
-        ));
+        // Python's `if not start`/`if not step`: zero means the default.
+        let start = start.filter(|s| *s != 0).unwrap_or(0);
+        let step = step.filter(|s| *s != 0).unwrap_or(1);
+        let n = rng
+            .randrange(i128::from(start), i128::from(end), i128::from(step))
+            .map_err(fail)?;
+        return Ok(Value::from(i64::try_from(n).unwrap_or(i64::MAX)));
+    }
+    if start.is_some_and(|s| s != 0) || step.is_some_and(|s| s != 0) {
+        return Err(fail("start and step can only be used with integer values"));
     }
     let items = if let Some(s) = v.as_str() {
         s.chars().map(|c| Value::from(c.to_string())).collect()
@@ -560,9 +570,9 @@ fn random(v: Value, start: Option<i64>, step: Option<i64>, kw: Kwargs) -> Result
         items_of("random", &v)?
     };
     if items.is_empty() {
-        return Err(fail("random: cannot choose from an empty sequence"));
+        return Err(fail("Cannot choose from an empty sequence"));
     }
-    let k = random_below(items.len() as u64, seed.as_deref()) as usize;
+    let k = rng.below(items.len() as u128) as usize;
     Ok(items[k].clone())
 }
 
