@@ -34,6 +34,7 @@ mod mutable;
 mod pyrandom;
 mod scope;
 pub(crate) mod tests;
+mod version;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -340,6 +341,8 @@ mod unit_tests;
 
 #[cfg(test)]
 mod golden_tests;
+#[cfg(test)]
+mod recorded_tests;
 
 #[cfg(test)]
 mod parity_tests;

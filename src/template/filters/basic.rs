@@ -392,13 +392,20 @@ fn to_uuid(v: Value, namespace: Option<String>, kw: Kwargs) -> Result<String, Er
 }
 
 /// `strftime(format, second=None, utc=False)`: formats a Unix time (now by default).
-fn strftime(state: &State, fmt: String, second: Option<Value>, kw: Kwargs) -> Result<Value, Error> {
+fn strftime(state: &State, fmt: Value, second: Option<Value>, kw: Kwargs) -> Result<Value, Error> {
     let utc: bool = kw.get::<Option<bool>>("utc")?.unwrap_or(false);
     kw.assert_all_used()?;
+    let Some(fmt) = fmt.as_str() else {
+        return Err(fail(format!(
+            "strftime() argument 1 must be str, not {}",
+            py_type_name(&fmt)
+        )));
+    };
+    let fmt = c_locale_formats(fmt, utc);
     let ts = match second.filter(|v| !v.is_none()) {
         Some(v) => f64::try_from(v.clone())
             .or_else(|_| to_text(&v).trim().parse::<f64>())
-            .map_err(|_| fail(format!("strftime: invalid value for epoch value ({v})")))?,
+            .map_err(|_| fail(format!("Invalid value for epoch value ({v})")))?,
         None => std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs_f64())
@@ -412,6 +419,33 @@ fn strftime(state: &State, fmt: String, second: Option<Value>, kw: Kwargs) -> Re
     };
     let kwargs = Kwargs::from_iter([("format", Value::from(fmt))]);
     minijinja_contrib::filters::datetimeformat(state, Value::from(shifted), kwargs).map(Value::from)
+}
+
+/// Spells out the C locale's composite conversions (`%c`, `%x`, `%X`, `%h`, `%r`) that
+/// the date formatter lacks, and `%Z` as Python's `gmtime` names UTC; `%%` stays.
+fn c_locale_formats(fmt: &str, utc: bool) -> String {
+    let mut out = String::with_capacity(fmt.len());
+    let mut chars = fmt.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('c') => out.push_str("%a %b %e %H:%M:%S %Y"),
+            Some('x') => out.push_str("%m/%d/%y"),
+            Some('X') => out.push_str("%H:%M:%S"),
+            Some('h') => out.push_str("%b"),
+            Some('r') => out.push_str("%I:%M:%S %p"),
+            Some('Z') if utc => out.push_str("GMT"),
+            Some(other) => {
+                out.push('%');
+                out.push(other);
+            }
+            None => out.push('%'),
+        }
+    }
+    out
 }
 
 fn urlsplit(v: Value, query: Option<String>) -> Result<Value, Error> {
@@ -472,11 +506,16 @@ fn urlsplit(v: Value, query: Option<String>) -> Result<Value, Error> {
     let port = if port.is_empty() {
         Value::from(())
     } else {
-        Value::from(port.parse::<i64>().map_err(|_| {
+        let n = port.parse::<i64>().map_err(|_| {
             fail(format!(
-                "urlsplit: port could not be cast to integer value as '{port}'"
+                "Port could not be cast to integer value as '{port}'"
             ))
-        })?)
+        })?;
+        // Python's urlsplit rejects ports outside 0..=65535 when `.port` is read.
+        if !(0..=65535).contains(&n) {
+            return Err(fail("Port out of range 0-65535"));
+        }
+        Value::from(n)
     };
     let fields: Vec<(&str, Value)> = vec![
         ("fragment", Value::from(fragment)),
