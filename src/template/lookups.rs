@@ -120,6 +120,7 @@ const SUPPORTED: &[&str] = &[
     "subelements",
     "template",
     "together",
+    "url",
     "varnames",
     "vars",
 ];
@@ -400,6 +401,7 @@ fn run_lookup(
             Ok(out)
         }
         "sequence" => sequence(terms, kw),
+        "url" => super::url::url_lookup(&flat_terms(terms)?, kw),
         "ini" => {
             let r = resolver(state)?;
             let mut out = Vec::new();

@@ -34,6 +34,7 @@ mod mutable;
 mod pyrandom;
 mod scope;
 pub(crate) mod tests;
+mod url;
 mod version;
 
 use std::path::{Path, PathBuf};

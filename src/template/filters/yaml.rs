@@ -27,7 +27,7 @@ fn opts(kw: &Kwargs, indent: usize, flow: Option<bool>) -> Result<Opts, Error> {
     let width = kw.get::<Option<usize>>("width")?.unwrap_or(80);
     let sort_keys = kw.get::<Option<bool>>("sort_keys")?.unwrap_or(true);
     let _ = kw.get::<Option<bool>>("allow_unicode")?;
-    let _ = kw.get::<Option<bool>>("explicit_start")?;
+    let explicit_start = kw.get::<Option<bool>>("explicit_start")?.unwrap_or(false);
     kw.assert_all_used()?;
     if !(2..=9).contains(&indent) {
         return Err(fail("to_yaml: indent must be between 2 and 9"));
@@ -37,17 +37,36 @@ fn opts(kw: &Kwargs, indent: usize, flow: Option<bool>) -> Result<Opts, Error> {
         flow,
         width,
         sort_keys,
+        explicit_start,
     })
 }
 
 fn to_yaml(v: Value, kw: Kwargs) -> Result<String, Error> {
     let o = opts(&kw, 2, None)?;
-    Ok(dump_yaml(&value_to_json(&v)?, &o))
+    let j = value_to_json(&v)?;
+    Ok(document(&j, dump_yaml(&j, &o), &o))
 }
 
 fn to_nice_yaml(v: Value, indent: Option<usize>, kw: Kwargs) -> Result<String, Error> {
     let o = opts(&kw, indent.unwrap_or(4), Some(false))?;
-    Ok(dump_yaml(&value_to_json(&v)?, &o))
+    let j = value_to_json(&v)?;
+    Ok(document(&j, dump_yaml(&j, &o), &o))
+}
+
+/// PyYAML's `explicit_start`: `---` on its own line before a block collection, followed by
+/// a space before a scalar or flow collection.
+fn document(v: &Json, body: String, o: &Opts) -> String {
+    if !o.explicit_start {
+        return body;
+    }
+    let collection = matches!(v, Json::Array(a) if !a.is_empty())
+        || matches!(v, Json::Object(m) if !m.is_empty());
+    let block = collection && !body.starts_with('[') && !body.starts_with('{');
+    if block {
+        format!("---\n{body}")
+    } else {
+        format!("--- {body}")
+    }
 }
 
 /// Emitter options (PyYAML's `indent`, `default_flow_style`, `width`, `sort_keys`).
@@ -56,6 +75,8 @@ pub(crate) struct Opts {
     pub flow: Option<bool>,
     pub width: usize,
     pub sort_keys: bool,
+    /// Start the document with `---`.
+    pub explicit_start: bool,
 }
 
 /// PyYAML's `yaml.dump` of a JSON value.

@@ -620,4 +620,82 @@ ABC' is search('^abc', ignorecase=True, multiline=True) }}|{{ 'abc' is regex('B'
         r########"{{ lookup('ini', 'name') }}"########,
         r########"{"error": "Invalid filename None."}"########,
     ),
+    (
+        r########"{{ 'a,b,,c'.split(',') }}|{{ 'a b  c'.split(None, 1) }}|{{ 'a,b,c'.rsplit(',', 1) }}|{{ '  x  '.lstrip() }}|{{ 'xxhixx'.strip('x') }}|{{ 'x '.rstrip() }}|{{ 'abc'.startswith(('x', 'a')) }}|{{ 'abc'.endswith('bc') }}"########,
+        r########""['a', 'b', '', 'c']|['a', 'b  c']|['a,b', 'c']|x  |hi|x|True|True""########,
+    ),
+    (
+        r########"{{ 'Hello'.upper() }}|{{ 'Hello'.lower() }}|{{ 'hello world'.title() }}|{{ 'hello'.capitalize() }}|{{ 'HeLLo'.swapcase() }}|{{ 'a-b'.replace('-', '_', 1) }}|{{ '{0}-{1}-{0}'.format('a', 'b') }}|{{ '{x}={y}'.format(x=1, y='z') }}|{{ '{:>5}|{:<4}|{:^5}'.format('r', 'l', 'c') }}"########,
+        r########""HELLO|hello|Hello World|Hello|hEllO|a_b|a-b-a|1=z|    r|l   |  c  ""########,
+    ),
+    (
+        r########"{{ 'abcabc'.find('c') }}|{{ 'abcabc'.rfind('c') }}|{{ 'abc'.find('z') }}|{{ 'abcabc'.index('b') }}|{{ 'abcabc'.rindex('b') }}|{{ 'aaa'.count('a') }}|{{ 'a
+b
+c'.splitlines() }}|{{ 'x'.ljust(3, '.') }}|{{ 'x'.rjust(3) }}|{{ 'x'.center(4, '*') }}|{{ '7'.zfill(3) }}|{{ '-7'.zfill(4) }}"########,
+        r########""2|5|-1|1|4|3|['a', 'b', 'c']|x..|  x|*x**|007|-007""########,
+    ),
+    (
+        r########"{{ 'k=v=w'.partition('=') }}|{{ 'k=v=w'.rpartition('=') }}|{{ 'prefix_x'.removeprefix('prefix_') }}|{{ 'x.txt'.removesuffix('.txt') }}|{{ '123'.isdigit() }}|{{ 'abc'.isalpha() }}|{{ 'ab1'.isalnum() }}|{{ 'ABC'.isupper() }}|{{ 'abc'.islower() }}|{{ ' '.isspace() }}|{{ 'Ab Cd'.istitle() }}"########,
+        r########""['k', '=', 'v=w']|['k=v', '=', 'w']|x|x|True|True|True|True|True|True|True""########,
+    ),
+    (
+        r########"{{ 'abc'.index('z') }}"########,
+        r########"{"error": "Error rendering template: substring not found"}"########,
+    ),
+    (
+        r########"{% set l = [3, 1, 2] %}{% set _ = l.append(4) %}{% set _ = l.extend([5, 6]) %}{% set _ = l.insert(0, 0) %}{{ l }}|{{ l.pop() }}|{{ l.pop(0) }}|{{ l }}{% set _ = l.remove(1) %}|{{ l }}|{{ l.index(2) }}|{{ l.count(3) }}{% set _ = l.sort() %}|{{ l }}{% set _ = l.reverse() %}|{{ l }}|{{ l.copy() }}"########,
+        r########""[0, 3, 1, 2, 4, 5, 6]|6|0|[3, 1, 2, 4, 5]|[3, 2, 4, 5]|1|1|[2, 3, 4, 5]|[5, 4, 3, 2]|[5, 4, 3, 2]""########,
+    ),
+    (
+        r########"{% set d = {'a': 1} %}{% set _ = d.update({'b': 2}) %}{% set _ = d.update(c=3) %}{{ d }}|{{ d.pop('a') }}|{{ d.pop('zz', 'dflt') }}|{{ d }}|{{ d.setdefault('e', 5) }}|{{ d }}|{{ d.copy() }}|{{ d.get('b') }}|{{ d.items() | list }}|{{ d.keys() | list }}|{{ d.values() | list }}"########,
+        r########""{'a': 1, 'b': 2, 'c': 3}|1|dflt|{'b': 2, 'c': 3}|5|{'b': 2, 'c': 3, 'e': 5}|{'b': 2, 'c': 3, 'e': 5}|2|[['b', 2], ['c', 3], ['e', 5]]|['b', 'c', 'e']|[2, 3, 5]""########,
+    ),
+    (
+        r########"{% set l = [1] %}{% set _ = l.append(2) %}{{ l }}{% set _ = l.clear() %}|{{ l }}"########,
+        r########""[1, 2]|[]""########,
+    ),
+    (
+        r########"{{ [1, 2].pop(5) }}"########,
+        r########"{"error": "Error rendering template: pop index out of range"}"########,
+    ),
+    (
+        r########"{{ {'a': 1}.pop('zz') }}"########,
+        r########"{"error": "Error rendering template: 'zz'"}"########,
+    ),
+    (
+        r########"{{ [1].remove(9) }}"########,
+        r########"{"error": "Error rendering template: list.remove(x): x not in list"}"########,
+    ),
+    (
+        r########"{{ {'multi': 'line1
+line2
+', 'yes': 'yes', 'no': 'no', 'on': 'off', 'nested': {'n': 'a', 'm': none}, 'tilde': '~', 'colon': 'a:b', 'hash': 'a # b', 'lead_space': ' x', 'empty_list': [], 'empty_dict': {}, 'float_str': '1e3', 'octal': '0755', 'date': '2024-01-01', 'bool': true, 'quote': 'it"s', 'unicode': 'héllo ✓'} | to_nice_yaml }}"########,
+        r########""bool: true\ncolon: a:b\ndate: '2024-01-01'\nempty_dict: {}\nempty_list: []\nfloat_str: 1e3\nhash: 'a # b'\nlead_space: ' x'\nmulti: 'line1\n\n    line2\n\n    '\nnested:\n    m: null\n    n: a\n'no': 'no'\noctal: '0755'\n'on': 'off'\nquote: it\"s\ntilde: '~'\nunicode: héllo ✓\n'yes': 'yes'\n""########,
+    ),
+    (
+        r########"{{ {'multi': 'line1
+line2
+', 'unicode': 'héllo ✓', 'l': [[1, [2, [3]]], {'a': {'b': {}}}]} | to_yaml }}"########,
+        r########""l:\n- - 1\n  - - 2\n    - [3]\n- a:\n    b: {}\nmulti: 'line1\n\n  line2\n\n  '\nunicode: héllo ✓\n""########,
+    ),
+    (
+        r########"{{ {'z': 1, 'a': {'y': 2, 'b': 3}} | to_nice_yaml(sort_keys=False) }}|{{ {'z': 1, 'a': 2} | to_yaml(sort_keys=False) }}"########,
+        r########""z: 1\na:\n    y: 2\n    b: 3\n|{z: 1, a: 2}\n""########,
+    ),
+    (
+        r########"{{ {'k': ['a', 'b']} | to_nice_yaml(indent=2) }}|{{ {'k': ['a', 'b']} | to_nice_yaml(indent=8) }}|{{ {'k': {'n': [1]}} | to_yaml(indent=4) }}"########,
+        r########""k:\n- a\n- b\n|k:\n- a\n- b\n|k:\n    n: [1]\n""########,
+    ),
+    (
+        r########"{{ {'k': 'a ' * 60, 'l': [1]} | to_yaml(width=50) }}|{{ ['x'] | to_nice_yaml(explicit_start=True) }}|{{ {'a': 1} | to_yaml(default_flow_style=True) }}|{{ {'a': [1]} | to_yaml(default_flow_style=False) }}"########,
+        r########""k: 'a a a a a a a a a a a a a a a a a a a a a a a a\n  a a a a a a a a a a a a a a a a a a a a a a a a a\n  a a a a a a a a a a a '\nl: [1]\n|---\n- x\n|{a: 1}\n|a:\n- 1\n""########,
+    ),
+    (
+        r########"{{ 'a: 1' | from_yaml }}|{{ '- 1
+- x' | from_yaml }}|{{ '---
+a: 1
+---
+b: 2' | from_yaml_all | list }}|{{ '' | from_yaml }}"########,
+        r########""{'a': 1}|[1, 'x']|[{'a': 1}, {'b': 2}]|""########,
+    ),
 ];
