@@ -979,58 +979,66 @@ fn write_secret(path: &Path, content: &str) -> std::io::Result<()> {
     f.write_all(content.as_bytes())
 }
 
-/// Hosts matching an inventory pattern (`all`, a group, a host, `a:b`, `a:&b`, `a:!b`, `*`
-/// globs), resolved from the `groups` variable.
+/// Hosts matching an inventory pattern, resolved from the `groups` variable as Ansible's
+/// lookup does (it builds an inventory from it): `a,b` or `a:b` unions, `&` intersections
+/// and `!` exclusions (applied in that order, from `all` when there is no plain term),
+/// group and host names with globs, `~regex`, and `[i]`/`[x:y]` subscripts.
 fn inventory_hostnames(r: &Resolver, pattern: &str) -> Vec<String> {
-    let groups: serde_json::Map<String, Json> = match r.scope.get("groups") {
-        Some(Json::Object(m)) => m.clone(),
-        _ => serde_json::Map::new(),
-    };
-    let all: Vec<String> = match groups.get("all") {
-        Some(Json::Array(a)) => a
+    let groups: Vec<(String, Vec<String>)> = match r.scope.get("groups") {
+        Some(Json::Object(m)) => m
             .iter()
-            .filter_map(|h| h.as_str().map(String::from))
+            .map(|(g, hosts)| {
+                let hosts = match hosts {
+                    Json::Array(a) => a
+                        .iter()
+                        .filter_map(|h| h.as_str().map(String::from))
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                (g.clone(), hosts)
+            })
             .collect(),
-        _ => r
+        _ => Vec::new(),
+    };
+    let all: Vec<String> = match groups.iter().find(|(g, _)| g == "all") {
+        Some((_, hosts)) => hosts.clone(),
+        None => r
             .scope
             .hostvars()
             .map(|h| h.host_names())
             .unwrap_or_default(),
     };
-    let resolve = |term: &str| -> Vec<String> {
-        if let Some(Json::Array(hosts)) = groups.get(term) {
-            return hosts
-                .iter()
-                .filter_map(|h| h.as_str().map(String::from))
-                .collect();
-        }
-        if term.contains('*') || term.contains('?') {
-            let Ok(g) = globset::Glob::new(term) else {
-                return Vec::new();
-            };
-            let m = g.compile_matcher();
-            return all
-                .iter()
-                .filter(|h| m.is_match(h.as_str()))
-                .cloned()
-                .collect();
-        }
-        all.iter().filter(|h| *h == term).cloned().collect()
-    };
+    let terms = split_host_pattern(pattern);
+    let mut ordered: Vec<&str> = terms
+        .iter()
+        .map(String::as_str)
+        .filter(|t| !t.starts_with('&') && !t.starts_with('!'))
+        .collect();
+    if ordered.is_empty() {
+        ordered.push("all");
+    }
+    ordered.extend(
+        terms
+            .iter()
+            .map(String::as_str)
+            .filter(|t| t.starts_with('&')),
+    );
+    ordered.extend(
+        terms
+            .iter()
+            .map(String::as_str)
+            .filter(|t| t.starts_with('!')),
+    );
     let mut out: Vec<String> = Vec::new();
-    for part in pattern
-        .split([':', ','])
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-    {
-        if let Some(t) = part.strip_prefix('&') {
-            let keep = resolve(t);
+    for term in ordered {
+        if let Some(t) = term.strip_prefix('&') {
+            let keep = match_host_term(&groups, &all, t);
             out.retain(|h| keep.contains(h));
-        } else if let Some(t) = part.strip_prefix('!') {
-            let drop = resolve(t);
+        } else if let Some(t) = term.strip_prefix('!') {
+            let drop = match_host_term(&groups, &all, t);
             out.retain(|h| !drop.contains(h));
         } else {
-            for h in resolve(part) {
+            for h in match_host_term(&groups, &all, term) {
                 if !out.contains(&h) {
                     out.push(h);
                 }
@@ -1038,6 +1046,103 @@ fn inventory_hostnames(r: &Resolver, pattern: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// Ansible's `split_host_pattern`: on commas if there are any, else on colons outside
+/// `[...]`.
+fn split_host_pattern(pattern: &str) -> Vec<String> {
+    static PARTS: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"(?:[^\s:\[\]]|\[[^\]]*\])+").expect("static regex")
+    });
+    let parts: Vec<String> = if pattern.contains(',') {
+        pattern.split(',').map(String::from).collect()
+    } else {
+        PARTS
+            .find_iter(pattern)
+            .map(|m| m.as_str().to_string())
+            .collect()
+    };
+    parts
+        .into_iter()
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
+/// The hosts one pattern term names: matching groups' hosts, then matching host names
+/// (for globs and regexes even when a group matched), then the subscript.
+fn match_host_term(groups: &[(String, Vec<String>)], all: &[String], term: &str) -> Vec<String> {
+    static SUBSCRIPT: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"^(.+)\[(?:(-?[0-9]+)|([0-9]+)([:-])([0-9]*))\]$").expect("static regex")
+    });
+    let (base, subscript) = match SUBSCRIPT.captures(term).filter(|_| !term.starts_with('~')) {
+        Some(c) => {
+            let num = |i: usize| c.get(i).and_then(|m| m.as_str().parse::<i64>().ok());
+            let sub = match num(2) {
+                Some(i) => (i, None),
+                None => (num(3).unwrap_or(0), Some(num(5).unwrap_or(-1))),
+            };
+            (c.get(1).map_or(term, |m| m.as_str()), Some(sub))
+        }
+        None => (term, None),
+    };
+    let matcher: Box<dyn Fn(&str) -> bool> = if let Some(re) = base.strip_prefix('~') {
+        match super::filters::regex::compile(&format!("^(?:{re})"), false, false) {
+            Ok(re) => Box::new(move |s: &str| re.is_match(s).unwrap_or(false)),
+            Err(_) => Box::new(|_: &str| false),
+        }
+    } else if base.contains(['*', '?', '[']) {
+        match globset::Glob::new(base) {
+            Ok(g) => {
+                let m = g.compile_matcher();
+                Box::new(move |s: &str| m.is_match(s))
+            }
+            Err(_) => Box::new(|_: &str| false),
+        }
+    } else {
+        let exact = base.to_string();
+        Box::new(move |s: &str| s == exact)
+    };
+    let mut hosts: Vec<String> = Vec::new();
+    let mut push = |h: &String| {
+        if !hosts.contains(h) {
+            hosts.push(h.clone());
+        }
+    };
+    let mut group_matched = false;
+    for (g, members) in groups {
+        if matcher(g) {
+            group_matched = true;
+            members.iter().for_each(&mut push);
+        }
+    }
+    if !group_matched || base.starts_with('~') || base.contains(['.', '?', '*', '[']) {
+        all.iter().filter(|h| matcher(h)).for_each(&mut push);
+    }
+    let Some((start, end)) = subscript else {
+        return hosts;
+    };
+    let len = hosts.len() as i64;
+    let index = |i: i64| if i < 0 { len + i } else { i };
+    // Ansible's `if end:` — an end of 0 means a single index, -1 the last host.
+    match end.filter(|e| *e != 0) {
+        Some(e) => {
+            let e = if e == -1 { len - 1 } else { e };
+            let (s, e) = (index(start).clamp(0, len), (e + 1).clamp(0, len));
+            hosts
+                .get(s as usize..e.max(s) as usize)
+                .map(<[String]>::to_vec)
+                .unwrap_or_default()
+        }
+        None => {
+            let i = index(start);
+            if (0..len).contains(&i) {
+                vec![hosts[i as usize].clone()]
+            } else {
+                Vec::new()
+            }
+        }
+    }
 }
 
 /// The `subelements` lookup: like the filter, but each element is given without the list it

@@ -17,7 +17,7 @@ fn fixtures() -> String {
     format!("{}/src/template/testdata/files", env!("CARGO_MANIFEST_DIR"))
 }
 
-/// golden_tests.rs's variables plus `playbook_dir`, as record.py gives them.
+/// golden_tests.rs's variables plus `playbook_dir` and `groups`, as record.py gives them.
 fn vars() -> VarScope {
     let src = include_str!("golden_tests.rs");
     let start = src.find("r########\"{").expect("golden variables") + "r########\"".len();
@@ -33,6 +33,10 @@ fn vars() -> VarScope {
         .into_iter()
         .collect();
     map.insert("playbook_dir".into(), Json::String(fixtures()));
+    map.insert(
+        "groups".into(),
+        serde_json::from_str(include_str!("testdata/groups.json")).expect("groups.json"),
+    );
     let mut s = VarScope::new();
     s.push(Layer::PlayVars, Arc::new(map));
     s

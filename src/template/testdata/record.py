@@ -5,7 +5,7 @@ Run from this directory with the ansible-core 2.19 interpreter; password_hash ne
 on PYTHONPATH (e.g. `pip install --target /tmp/pl passlib`):
     PYTHONPATH=/tmp/pl /var/cache/jig-ci/ansible-2.19/bin/python record.py
 url_cases.jsonl goes to recorded_url_cases.rs, against a local HTTP server whose address
-is written `@BASE@`. The variables are golden_tests.rs's plus `playbook_dir`, the fixture directory `files/`
+is written `@BASE@`. The variables are golden_tests.rs's plus `groups` (groups.json) and `playbook_dir`, the fixture directory `files/`
 (file lookups search it); its path is written `@FIXTURES@` in the results.
 """
 import base64
@@ -23,6 +23,7 @@ golden = open(os.path.join(here, '..', 'golden_tests.rs')).read()
 variables = json.loads(re.search(r'serde_json::from_str\(r########"(.*?)"########\)', golden, re.S).group(1))
 fixtures = os.path.join(here, 'files')
 variables['playbook_dir'] = fixtures
+variables['groups'] = json.loads(open(os.path.join(here, 'groups.json')).read())
 loader = DataLoader()
 loader.set_basedir(fixtures)
 templar = Templar(loader=loader, variables=variables)

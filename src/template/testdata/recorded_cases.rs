@@ -698,4 +698,16 @@ a: 1
 b: 2' | from_yaml_all | list }}|{{ '' | from_yaml }}"########,
         r########""{'a': 1}|[1, 'x']|[{'a': 1}, {'b': 2}]|""########,
     ),
+    (
+        r########"{{ q('inventory_hostnames', 'all') }}|{{ q('inventory_hostnames', 'web:db') }}|{{ q('inventory_hostnames', 'web:&prod') }}|{{ q('inventory_hostnames', 'all:!web') }}|{{ q('inventory_hostnames', 'db,mail') }}|{{ lookup('inventory_hostnames', 'prod') }}|{{ q('inventory_hostnames', 'nope') }}|{{ q('inventory_hostnames', 'ungrouped') }}"########,
+        r########""['web1', 'web2', 'db1', 'db2', 'mail']|['web1', 'web2', 'db1', 'db2']|['web1']|['db1', 'db2', 'mail']|['db1', 'db2', 'mail']|web1,db1|[]|['mail']""########,
+    ),
+    (
+        r########"{{ q('inventory_hostnames', 'web*') }}|{{ q('inventory_hostnames', 'd*:!db2') }}|{{ q('inventory_hostnames', '*1') }}"########,
+        r########""['web1', 'web2']|['db1']|['web1', 'db1']""########,
+    ),
+    (
+        r########"{{ q('inventory_hostnames', '~web[12]') }}|{{ q('inventory_hostnames', 'web[0]') }}|{{ q('inventory_hostnames', 'db[0:1]') }}|{{ q('inventory_hostnames', 'web[-1]') }}"########,
+        r########""['web1', 'web2']|['web1']|['db1', 'db2']|['web2']""########,
+    ),
 ];
