@@ -201,3 +201,53 @@ fn url_lookup_matches_recorded_ansible_output() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[test]
+fn query_api_runs_lookups_with_data_arguments() {
+    let t = Templar::new();
+    let s = vars();
+    let opts = |j: Json| j.as_object().cloned().unwrap_or_default();
+    // The same results the recorded templates give, reached without writing Jinja.
+    assert_eq!(
+        t.query(
+            "sequence",
+            &[Json::from("4:host%02d")],
+            &opts(serde_json::json!({})),
+            &s
+        )
+        .unwrap(),
+        serde_json::json!(["host01", "host02", "host03", "host04"])
+            .as_array()
+            .unwrap()
+            .clone()
+    );
+    assert_eq!(
+        t.query(
+            "password",
+            &[Json::from("/dev/null")],
+            &opts(serde_json::json!({"length": 10, "chars": ["ascii_lowercase", "digits"], "seed": "s"})),
+            &s
+        )
+        .unwrap(),
+        vec![Json::from("43vaahzw7l")]
+    );
+    assert_eq!(
+        t.query(
+            "first_found",
+            &[Json::from("missing.txt"), Json::from("plain.txt")],
+            &opts(serde_json::json!({})),
+            &s
+        )
+        .unwrap(),
+        vec![Json::from(format!("{}/plain.txt", fixtures()))]
+    );
+    let err = t
+        .query(
+            "nope_lookup",
+            &[],
+            &opts(serde_json::json!({"errors": "ignore"})),
+            &s,
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("nope_lookup"), "{err}");
+}
