@@ -42,8 +42,10 @@ pub(crate) fn register(env: &mut Environment<'static>) {
             .map(|f| f.is_undefined() || f.is_true())
             .unwrap_or(true))
     });
-    env.add_test("truthy", |v: Value| v.is_true());
-    env.add_test("falsy", |v: Value| !v.is_true());
+    env.add_test("truthy", |v: Value, kw: Kwargs| truthy(&v, &kw));
+    env.add_test("falsy", |v: Value, kw: Kwargs| {
+        Ok::<_, Error>(!truthy(&v, &kw)?)
+    });
     env.add_test("contains", |v: Value, x: Value| -> Result<bool, Error> {
         Ok(items_of("contains", &v)?.contains(&x))
     });
@@ -103,6 +105,40 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     };
     env.add_test("same_file", same_file);
     env.add_test("is_same_file", same_file);
+}
+
+/// `truthy(convert_bool=False)`: with `convert_bool`, Ansible's boolean spellings ('no',
+/// 'off', 'f', '0'...) count first; anything else falls back to Python truth.
+fn truthy(v: &Value, kw: &Kwargs) -> Result<bool, Error> {
+    let convert = kw
+        .get::<Option<Value>>("convert_bool")?
+        .is_some_and(|c| c.is_true());
+    kw.assert_all_used()?;
+    if convert {
+        match v.kind() {
+            ValueKind::String => {
+                let s = v.as_str().unwrap_or_default().trim().to_lowercase();
+                if ["y", "yes", "on", "1", "true", "t"].contains(&s.as_str()) {
+                    return Ok(true);
+                }
+                if ["n", "no", "off", "0", "false", "f"].contains(&s.as_str()) {
+                    return Ok(false);
+                }
+            }
+            ValueKind::Number => {
+                if let Ok(f) = f64::try_from(v.clone()) {
+                    if f == 1.0 {
+                        return Ok(true);
+                    }
+                    if f == 0.0 {
+                        return Ok(false);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(v.is_true())
 }
 
 /// A path test's argument: a string, as `os.path` requires.

@@ -418,7 +418,7 @@ ABC' is search('^abc', ignorecase=True, multiline=True) }}|{{ 'abc' is regex('B'
     ),
     (
         r########"{{ q('sequence', 'start=0x10 end=0x12 format=%x') }}"########,
-        r########"{"error": "Config 'end' for 'sequence' lookup plugin from 'Direct' has an invalid value: Invalid value provided for 'integer': '0x12'"}"########,
+        r########"{"error": "Config 'start' for 'sequence' lookup plugin from 'Direct' has an invalid value: Invalid value provided for 'integer': '0x10'"}"########,
     ),
     (
         r########"{{ q('sequence', '4:host%02d') }}"########,
@@ -709,5 +709,13 @@ b: 2' | from_yaml_all | list }}|{{ '' | from_yaml }}"########,
     (
         r########"{{ q('inventory_hostnames', '~web[12]') }}|{{ q('inventory_hostnames', 'web[0]') }}|{{ q('inventory_hostnames', 'db[0:1]') }}|{{ q('inventory_hostnames', 'web[-1]') }}"########,
         r########""['web1', 'web2']|['web1']|['db1', 'db2']|['web2']""########,
+    ),
+    (
+        r########"{{ 'no' is truthy }}|{{ 'no' is truthy(convert_bool=True) }}|{{ 'Off ' is falsy(convert_bool=true) }}|{{ 'foo' is truthy(convert_bool=True) }}|{{ 0.0 is falsy(convert_bool=True) }}|{{ 2 is truthy(convert_bool=True) }}|{{ 'T' is truthy(convert_bool=True) }}|{{ [] is falsy }}|{{ none is falsy(convert_bool=True) }}"########,
+        r########""True|False|True|True|True|True|True|True|True""########,
+    ),
+    (
+        r########"{{ '~/x' | expanduser == lookup('env', 'HOME') ~ '/x' }}|{{ 'a/b/c.txt' | basename }}|{{ '/a//b/' | basename }}|{{ '/a/../b' | realpath }}"########,
+        r########""True|c.txt||/b""########,
     ),
 ];
