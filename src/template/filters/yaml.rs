@@ -5,7 +5,7 @@
 
 use std::sync::OnceLock;
 
-use minijinja::value::{Kwargs, Value};
+use minijinja::value::{Kwargs, Value, ValueKind};
 use minijinja::{Environment, Error};
 use serde_json::Value as Json;
 
@@ -41,15 +41,68 @@ fn opts(kw: &Kwargs, indent: usize, flow: Option<bool>) -> Result<Opts, Error> {
     })
 }
 
+/// Marks a mapping key that was not a string (`{1: 'a'}`): the rest is the key's JSON, so
+/// that it is written as PyYAML writes an int, float, bool or null key.
+const NON_STRING_KEY: char = '\u{0}';
+
+/// `value_to_json`, except that mapping keys keep their kind (see `NON_STRING_KEY`).
+fn yaml_json(v: &Value) -> Result<Json, Error> {
+    match v.kind() {
+        ValueKind::Map => {
+            let mut out = serde_json::Map::new();
+            for key in v.try_iter()? {
+                let item = yaml_json(&v.get_item(&key)?)?;
+                let k = match key.as_str() {
+                    Some(s) => s.to_string(),
+                    None => format!("{NON_STRING_KEY}{}", value_to_json(&key)?),
+                };
+                out.insert(k, item);
+            }
+            Ok(Json::Object(out))
+        }
+        ValueKind::Seq | ValueKind::Iterable => Ok(Json::Array(
+            v.try_iter()?
+                .map(|x| yaml_json(&x))
+                .collect::<Result<_, _>>()?,
+        )),
+        _ => value_to_json(v),
+    }
+}
+
+/// A mapping key as the scalar to write.
+fn key_json(k: &str) -> Json {
+    match k.strip_prefix(NON_STRING_KEY) {
+        Some(raw) => serde_json::from_str(raw).unwrap_or_else(|_| Json::String(k.to_string())),
+        None => Json::String(k.to_string()),
+    }
+}
+
+/// Python's ordering of sorted keys: numbers (and bools) by value, strings by code point;
+/// Python cannot order a number against a string, so numbers go first.
+fn key_order(a: &str, b: &str) -> std::cmp::Ordering {
+    let num = |j: &Json| match j {
+        Json::Number(n) => n.as_f64(),
+        Json::Bool(b) => Some(f64::from(u8::from(*b))),
+        _ => None,
+    };
+    let (ja, jb) = (key_json(a), key_json(b));
+    match (num(&ja), num(&jb)) {
+        (Some(x), Some(y)) => x.total_cmp(&y),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => a.cmp(b),
+    }
+}
+
 fn to_yaml(v: Value, kw: Kwargs) -> Result<String, Error> {
     let o = opts(&kw, 2, None)?;
-    let j = value_to_json(&v)?;
+    let j = yaml_json(&v)?;
     Ok(document(&j, dump_yaml(&j, &o), &o))
 }
 
 fn to_nice_yaml(v: Value, indent: Option<usize>, kw: Kwargs) -> Result<String, Error> {
     let o = opts(&kw, indent.unwrap_or(4), Some(false))?;
-    let j = value_to_json(&v)?;
+    let j = yaml_json(&v)?;
     Ok(document(&j, dump_yaml(&j, &o), &o))
 }
 
@@ -142,7 +195,7 @@ impl Emitter<'_> {
     fn entries<'b>(&self, m: &'b serde_json::Map<String, Json>) -> Vec<(&'b String, &'b Json)> {
         let mut e: Vec<_> = m.iter().collect();
         if self.o.sort_keys {
-            e.sort_by(|a, b| a.0.cmp(b.0));
+            e.sort_by(|a, b| key_order(a.0, b.0));
         }
         e
     }
@@ -161,7 +214,7 @@ impl Emitter<'_> {
                     .map(|(k, x)| {
                         format!(
                             "{}: {}",
-                            scalar_text(&Json::String(k.clone()), true, indent, self.o.width, 0),
+                            scalar_text(&key_json(k), true, indent, self.o.width, 0),
                             self.flow_item(x, indent)
                         )
                     })
@@ -222,7 +275,7 @@ impl Emitter<'_> {
                     }
                     let col = self.column();
                     let key = scalar_text(
-                        &Json::String(k.clone()),
+                        &key_json(k),
                         false,
                         indent + self.o.indent,
                         self.o.width,

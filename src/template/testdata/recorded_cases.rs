@@ -418,7 +418,7 @@ ABC' is search('^abc', ignorecase=True, multiline=True) }}|{{ 'abc' is regex('B'
     ),
     (
         r########"{{ q('sequence', 'start=0x10 end=0x12 format=%x') }}"########,
-        r########"{"error": "Config 'start' for 'sequence' lookup plugin from 'Direct' has an invalid value: Invalid value provided for 'integer': '0x10'"}"########,
+        r########"{"error": "Config 'end' for 'sequence' lookup plugin from 'Direct' has an invalid value: Invalid value provided for 'integer': '0x12'"}"########,
     ),
     (
         r########"{{ q('sequence', '4:host%02d') }}"########,
@@ -717,5 +717,9 @@ b: 2' | from_yaml_all | list }}|{{ '' | from_yaml }}"########,
     (
         r########"{{ '~/x' | expanduser == lookup('env', 'HOME') ~ '/x' }}|{{ 'a/b/c.txt' | basename }}|{{ '/a//b/' | basename }}|{{ '/a/../b' | realpath }}"########,
         r########""True|c.txt||/b""########,
+    ),
+    (
+        r########"{{ {'int_key': {1: 'a', 2: none, 10: 'b'}, 'bool_key': {true: 1}, 'null_key': {none: 0}, 'float_key': {1.5: 'x'}} | to_nice_yaml }}|{{ {3: [1], 1: {2: 'x'}} | to_yaml }}"########,
+        r########""bool_key:\n    true: 1\nfloat_key:\n    1.5: x\nint_key:\n    1: a\n    2: null\n    10: b\nnull_key:\n    null: 0\n|1: {2: x}\n3: [1]\n""########,
     ),
 ];
