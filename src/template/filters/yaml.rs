@@ -143,7 +143,7 @@ pub(crate) fn dump_yaml(v: &Json, o: &Opts) -> String {
             e.block(v, 0, false);
         }
         _ => {
-            let s = e.flow_or_scalar(v, 0, true);
+            let s = e.flow_or_scalar(v, None, 0);
             e.out.push_str(&s);
             e.out.push('\n');
         }
@@ -200,37 +200,61 @@ impl Emitter<'_> {
         e
     }
 
-    /// A scalar or a flow collection as text, written at the current `column`.
-    fn flow_or_scalar(&self, v: &Json, indent: usize, _top: bool) -> String {
-        match v {
-            Json::Array(a) => {
-                let items: Vec<String> = a.iter().map(|x| self.flow_item(x, indent)).collect();
-                format!("[{}]", items.join(", "))
-            }
-            Json::Object(m) => {
-                let items: Vec<String> = self
-                    .entries(m)
+    /// A scalar or a flow collection as text starting at column `col`. `parent` is PyYAML's
+    /// indent of the enclosing node (`None` at the document root): a flow collection indents
+    /// one step more, its scalars one more again, and an item that would start beyond the
+    /// width goes on a new line at the collection's indent, as PyYAML's emitter does.
+    fn flow_or_scalar(&self, v: &Json, parent: Option<usize>, col: usize) -> String {
+        let step = self.o.indent;
+        let here = parent.map_or(step, |p| p + step);
+        let column = |out: &str| match out.rfind('\n') {
+            Some(i) => out[i + 1..].chars().count(),
+            None => col + out.chars().count(),
+        };
+        let (open, close, items): (char, char, Vec<(Option<&String>, &Json)>) = match v {
+            Json::Array(a) => ('[', ']', a.iter().map(|x| (None, x)).collect()),
+            Json::Object(m) => (
+                '{',
+                '}',
+                self.entries(m)
                     .into_iter()
-                    .map(|(k, x)| {
-                        format!(
-                            "{}: {}",
-                            scalar_text(&key_json(k), true, indent, self.o.width, 0),
-                            self.flow_item(x, indent)
-                        )
-                    })
-                    .collect();
-                format!("{{{}}}", items.join(", "))
+                    .map(|(k, x)| (Some(k), x))
+                    .collect(),
+            ),
+            _ => return scalar_text(v, false, here, self.o.width, col),
+        };
+        let mut out = String::new();
+        out.push(open);
+        for (i, (key, x)) in items.into_iter().enumerate() {
+            if i > 0 {
+                out.push(',');
             }
-            _ => scalar_text(v, false, indent + self.o.indent, self.o.width, 0),
+            if column(&out) > self.o.width {
+                out.push('\n');
+                out.push_str(&" ".repeat(here));
+            } else if i > 0 {
+                out.push(' ');
+            }
+            if let Some(k) = key {
+                let c = column(&out);
+                out.push_str(&scalar_text(
+                    &key_json(k),
+                    true,
+                    here + step,
+                    self.o.width,
+                    c,
+                ));
+                out.push_str(": ");
+            }
+            let c = column(&out);
+            if is_collection(x) {
+                out.push_str(&self.flow_or_scalar(x, Some(here), c));
+            } else {
+                out.push_str(&scalar_text(x, true, here + step, self.o.width, c));
+            }
         }
-    }
-
-    fn flow_item(&self, v: &Json, indent: usize) -> String {
-        if is_collection(v) {
-            self.flow_or_scalar(v, indent, false)
-        } else {
-            scalar_text(v, true, indent + self.o.indent, self.o.width, 0)
-        }
+        out.push(close);
+        out
     }
 
     fn column(&self) -> usize {
@@ -243,7 +267,8 @@ impl Emitter<'_> {
     /// Writes a value that follows `key: ` or `- ` on the current line.
     fn inline_value(&mut self, v: &Json, indent: usize) {
         if is_collection(v) && self.is_flow(v) {
-            let s = self.flow_or_scalar(v, indent, false);
+            let col = self.column();
+            let s = self.flow_or_scalar(v, Some(indent), col);
             self.out.push_str(&s);
             self.out.push('\n');
         } else {

@@ -418,7 +418,7 @@ ABC' is search('^abc', ignorecase=True, multiline=True) }}|{{ 'abc' is regex('B'
     ),
     (
         r########"{{ q('sequence', 'start=0x10 end=0x12 format=%x') }}"########,
-        r########"{"error": "Config 'end' for 'sequence' lookup plugin from 'Direct' has an invalid value: Invalid value provided for 'integer': '0x12'"}"########,
+        r########"{"error": "Config 'start' for 'sequence' lookup plugin from 'Direct' has an invalid value: Invalid value provided for 'integer': '0x10'"}"########,
     ),
     (
         r########"{{ q('sequence', '4:host%02d') }}"########,
@@ -721,5 +721,13 @@ b: 2' | from_yaml_all | list }}|{{ '' | from_yaml }}"########,
     (
         r########"{{ {'int_key': {1: 'a', 2: none, 10: 'b'}, 'bool_key': {true: 1}, 'null_key': {none: 0}, 'float_key': {1.5: 'x'}} | to_nice_yaml }}|{{ {3: [1], 1: {2: 'x'}} | to_yaml }}"########,
         r########""bool_key:\n    true: 1\nfloat_key:\n    1.5: x\nint_key:\n    1: a\n    2: null\n    10: b\nnull_key:\n    null: 0\n|1: {2: x}\n3: [1]\n""########,
+    ),
+    (
+        r########"{{ {'k': 'a ' * 60} | to_yaml(width=50) }}|{{ range(40) | list | to_yaml }}|{{ {'l': range(30) | list, 'm': {'n': ['item-' ~ 1] * 12}} | to_yaml }}"########,
+        r########""{k: 'a a a a a a a a a a a a a a a a a a a a a a a a\n    a a a a a a a a a a a a a a a a a a a a a a a a\n    a a a a a a a a a a a a '}\n|[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22,\n  23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39]\n|l: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21,\n  22, 23, 24, 25, 26, 27, 28, 29]\nm:\n  n: [item-1, item-1, item-1, item-1, item-1, item-1, item-1, item-1, item-1, item-1,\n    item-1, item-1]\n""########,
+    ),
+    (
+        r########"{{ [[1, 2], [3, ['word'] * 20]] | to_yaml(default_flow_style=True) }}|{{ {'a': {'b': 'x ' * 50, 'c': 1}} | to_yaml(default_flow_style=True) }}|{{ {'s': ['a b c d e f'] * 10} | to_nice_yaml(default_flow_style=True, width=60) }}"########,
+        r########""[[1, 2], [3, [word, word, word, word, word, word, word, word, word, word, word, word,\n      word, word, word, word, word, word, word, word]]]\n|{a: {b: 'x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x\n      x x x x x x x x x x x x x ', c: 1}}\n|{s: [a b c d e f, a b c d e f, a b c d e f, a b c d e f, a b c\n            d e f, a b c d e f, a b c d e f, a b c d e f, a b\n            c d e f, a b c d e f]}\n""########,
     ),
 ];
