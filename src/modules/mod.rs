@@ -16,9 +16,11 @@
 //! Controller-only actions that need the variable scope (`debug`, `set_fact`, `assert`, `fail`,
 //! `meta`, `include_*`) are run by the executor, not through this trait.
 
+pub mod accounts;
 pub mod args;
 pub mod copy;
 pub mod file;
+pub mod group;
 pub mod mode;
 pub mod remote;
 pub mod replace;
@@ -26,6 +28,7 @@ pub mod search;
 pub mod slurp;
 pub mod stat;
 pub mod template;
+pub mod user;
 
 pub mod blockinfile;
 pub mod command;
@@ -213,9 +216,11 @@ static REGISTRY: &[&dyn Module] = &[
     &command::Shell,
     &copy::Copy,
     &file::File,
+    &group::Group,
     &lineinfile::LineInFile,
     &replace::Replace,
     &slurp::Slurp,
     &stat::Stat,
     &template::Template,
+    &user::User,
 ];
