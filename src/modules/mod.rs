@@ -18,6 +18,7 @@
 
 pub mod accounts;
 pub mod args;
+pub mod authorized_key;
 pub mod copy;
 pub mod file;
 pub mod group;
@@ -210,6 +211,7 @@ pub fn names() -> Vec<&'static str> {
 
 /// The registry. Add a module here when its file lands.
 static REGISTRY: &[&dyn Module] = &[
+    &authorized_key::AuthorizedKey,
     &blockinfile::BlockInFile,
     &command::Command,
     &command::Raw,
