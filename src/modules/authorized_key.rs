@@ -11,7 +11,7 @@
 use async_trait::async_trait;
 use indexmap::IndexMap;
 use regex::Regex;
-use serde_json::{Value as Json, json};
+use serde_json::json;
 
 use super::accounts;
 use super::remote::{self, Frames};
@@ -581,6 +581,7 @@ impl Module for AuthorizedKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value as Json;
 
     const K1: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOne one@example";
     const K2: &str = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQTwo";
