@@ -21,6 +21,7 @@ pub mod args;
 pub mod authorized_key;
 pub mod copy;
 pub mod file;
+pub mod getent;
 pub mod group;
 pub mod mode;
 pub mod remote;
@@ -218,6 +219,7 @@ static REGISTRY: &[&dyn Module] = &[
     &command::Shell,
     &copy::Copy,
     &file::File,
+    &getent::Getent,
     &group::Group,
     &lineinfile::LineInFile,
     &replace::Replace,
