@@ -844,13 +844,14 @@ impl Module for User {
             )));
         };
         let plan = plan(&spec, &probe);
+        let exists = probe.user.is_some();
+        if ctx.check_mode && exists != spec.present {
+            // Ansible exits with a bare `changed` before creating or removing, before it
+            // looks at the groups (which may be created by an earlier task).
+            return Ok(ModuleResult::changed());
+        }
         if let Some(e) = plan.error {
             return Ok(ModuleResult::failed(e));
-        }
-        let exists = probe.user.is_some();
-        if ctx.check_mode && plan.command.is_some() && (!exists || !spec.present) {
-            // Ansible exits with a bare `changed` before creating or removing.
-            return Ok(ModuleResult::changed());
         }
         let mut r = ModuleResult::ok();
         r.set("name", spec.name.clone())
