@@ -27,8 +27,11 @@ pub mod mode;
 pub mod remote;
 pub mod replace;
 pub mod search;
+pub mod service;
+pub mod service_facts;
 pub mod slurp;
 pub mod stat;
+pub mod systemd;
 pub mod template;
 pub mod user;
 
@@ -223,8 +226,12 @@ static REGISTRY: &[&dyn Module] = &[
     &group::Group,
     &lineinfile::LineInFile,
     &replace::Replace,
+    &service::Service,
+    &service_facts::ServiceFacts,
     &slurp::Slurp,
     &stat::Stat,
+    &systemd::Systemd,
+    &systemd::SystemdService,
     &template::Template,
     &user::User,
 ];
