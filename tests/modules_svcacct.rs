@@ -159,3 +159,93 @@ fn accounts_converge_like_ansible() {
         "clean\n"
     );
 }
+
+const SERVICES: &str = r#"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: start and keep enabled
+      service: {name: cron, state: started, enabled: true}
+    - name: start but disable
+      service: {name: memcached, state: started, enabled: false}
+    - name: disable a boot script
+      service: {name: procps, enabled: false}
+    - name: already stopped
+      service: {name: ssh-nonexistent-pattern, pattern: "no process looks like this 'q' $(x)", state: stopped, use: sysvinit}
+      ignore_errors: true
+      register: nope
+    - name: a status by pattern (sshd runs on every bed host)
+      service: {name: ssh, pattern: /usr/sbin/sshd, state: started}
+    - service_facts:
+      register: sf
+    - assert:
+        that:
+          - sf.ansible_facts.services.cron.state == 'running'
+          - sf.ansible_facts.services.cron.source == 'sysv'
+          - sf.ansible_facts.services.memcached.state == 'running'
+      when: not ansible_check_mode
+"#;
+
+const RESTARTS: &str = r#"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - service: {name: memcached, state: restarted, sleep: 1}
+    - service: {name: cron, state: reloaded}
+    - service: {name: memcached, state: stopped}
+    - service: {name: memcached, state: stopped}
+    - service: {name: nope-no-such-service, state: started}
+      ignore_errors: true
+      register: missing
+    - assert:
+        that:
+          - missing is failed
+          - "missing.msg == 'Could not find the requested service nope-no-such-service: host'"
+"#;
+
+#[test]
+fn services_converge_like_ansible() {
+    let Some(pair) = converge::Pair::up() else {
+        return;
+    };
+    // Package scripts in the bed do not start services; both hosts get the same packages.
+    let install = "apt-get update -qq >/dev/null && \
+                   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq cron memcached >/dev/null && echo ok";
+    std::thread::scope(|s| {
+        let a = s.spawn(|| pair.on_ansible(install));
+        assert_eq!(pair.on_jig(install), "ok\n");
+        assert_eq!(a.join().unwrap(), "ok\n");
+    });
+    pair.write("services.yml", SERVICES);
+    let r = pair.converge("services.yml", &[]);
+    // cron started; memcached started and disabled; procps disabled.
+    assert_eq!(r.first.recap.changed, 3, "{}", r.first.stdout);
+    assert_eq!(
+        r.check.recap.changed, r.first.recap.changed,
+        "{}",
+        r.check.stdout
+    );
+    assert_eq!(r.second.recap.changed, 0, "{}", r.second.stdout);
+    assert_eq!(
+        r.ansible.recap.changed, r.first.recap.changed,
+        "{}",
+        r.ansible.stdout
+    );
+    pair.assert_same(
+        "for s in cron memcached procps; do service $s status >/dev/null 2>&1; echo $s=$?; done; \
+         ls /etc/rc0.d /etc/rc1.d /etc/rc2.d /etc/rc3.d /etc/rc4.d /etc/rc5.d /etc/rc6.d /etc/rcS.d",
+    );
+
+    pair.write("restarts.yml", RESTARTS);
+    let before = pair.on_jig("pidof memcached");
+    let run = pair.jig("restarts.yml", &[]);
+    run.assert_ok("jig restarts");
+    // restarted, reloaded (always a change, as in Ansible), stopped; the second stop changes
+    // nothing.
+    assert_eq!(run.recap.changed, 3, "{}", run.stdout);
+    assert_ne!(before.trim(), "", "memcached ran before the restart");
+    assert_eq!(
+        pair.on_jig("service memcached status >/dev/null 2>&1; echo $?"),
+        "3\n"
+    );
+}
