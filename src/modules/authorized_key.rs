@@ -698,7 +698,7 @@ mod tests {
 
     #[tokio::test]
     async fn writes_the_file_with_modes_on_the_local_host() {
-        use crate::modules::remote::testutil::Env;
+        use crate::modules::remote::testutil::{Env, take_execs};
         use std::os::unix::fs::PermissionsExt;
         let tmp = tempfile::tempdir().unwrap();
         let env = Env::new(tmp.path());
@@ -723,17 +723,20 @@ mod tests {
                 v.as_object().unwrap().clone().into_iter().collect(),
             )
         };
+        take_execs();
         let r = AuthorizedKey
             .run(&args(json!({})), &env.ctx(true, true))
             .await
             .unwrap();
         assert!(r.changed && !r.failed, "{r:?}");
         assert!(!dir.exists());
+        assert_eq!(take_execs(), 1, "check mode: one probe");
         let r = AuthorizedKey
             .run(&args(json!({})), &env.ctx(false, false))
             .await
             .unwrap();
         assert!(r.changed && !r.failed, "{r:?}");
+        assert_eq!(take_execs(), 2, "a probe and one write");
         assert_eq!(
             std::fs::read_to_string(&path).unwrap(),
             format!("{K1}\n{K2} \n")
@@ -748,6 +751,7 @@ mod tests {
             .await
             .unwrap();
         assert!(!r.changed && !r.failed, "{r:?}");
+        assert_eq!(take_execs(), 1, "nothing to write: the probe only");
         let r = AuthorizedKey
             .run(
                 &args(json!({"state": "absent", "key": K2})),

@@ -493,6 +493,19 @@ mod tests {
         pr.s_links = false;
         let p = plan(&spec(json!({"name": "cron", "enabled": true})), &pr);
         assert_eq!(p.enable, vec![s(&["update-rc.d", "cron", "enable"])]);
+        // A systemd host is detected by the probe and handed to the systemd backend.
+        let d = parse_probe(b"S\0\0Y\0\0\0\0").unwrap();
+        assert!(d.systemd && !d.initscript && d.service_bin && d.status_rc.is_none());
+        assert!(
+            probe_script(&spec(json!({"name": "cron", "state": "started"})))
+                .contains("[ -d /run/systemd/system ] && command -v systemctl")
+        );
+        assert!(
+            !probe_script(&spec(
+                json!({"name": "cron", "state": "started", "use": "sysvinit"})
+            ))
+            .contains("/run/systemd/system")
+        );
         pr.initscript = false;
         let p = plan(&spec(json!({"name": "cron", "state": "started"})), &pr);
         assert_eq!(
