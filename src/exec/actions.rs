@@ -31,6 +31,7 @@ pub const ACTION_NAMES: &[&str] = &[
     "setup",
     "gather_facts",
     "pause",
+    "validate_argument_spec",
 ];
 
 /// The `meta` actions jig understands.
@@ -63,6 +64,7 @@ pub async fn dispatch(ctx: &Ctx<'_>, scope: &VarScope, loop_vars: Option<&VarMap
         "ping" => return ping(ctx, scope).await,
         "setup" | "gather_facts" => return setup(ctx, scope).await,
         "pause" => return pause(ctx, scope).await,
+        "validate_argument_spec" => return super::argspec::run(ctx, scope),
         _ => match template_args(ctx, scope, &task.args) {
             Ok(args) => return run_module(ctx, scope, args).await,
             Err(out) => Err(out),
