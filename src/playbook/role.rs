@@ -327,7 +327,15 @@ impl Loader<'_> {
         // again is a cycle.
         let frame = (canon.clone(), req.tasks_from.map(str::to_string));
         if self.role_stack.contains(&frame) {
-            let mut chain: Vec<String> = req.parents.iter().rev().cloned().collect();
+            let mut chain: Vec<String> = self
+                .role_stack
+                .iter()
+                .map(|(dir, _)| {
+                    dir.file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default()
+                })
+                .collect();
             chain.push(req.name.to_string());
             return Err(invalid(
                 &req.pos,
@@ -404,8 +412,9 @@ impl Loader<'_> {
         {
             dep_search.push(parent.to_path_buf());
         }
-        let mut parents = vec![role.name.clone()];
-        parents.extend(req.parents.iter().cloned());
+        // `ansible_parent_role_names` lists the roles whose `include_role`/`import_role` led
+        // here; a dependency is not included by its dependent, so it shares the dependent's.
+        let parents = req.parents.clone();
 
         let mut tasks: Vec<TaskItem> = Vec::new();
         let mut handlers: Vec<TaskItem> = Vec::new();
