@@ -37,9 +37,22 @@ pub fn load_role_with_vars(
     let mut loader = Loader::new(opts);
     loader.extra_vars = vars.clone();
     let mut acc = PlayAcc::default();
-    loader
+    let mut loaded = loader
         .role_use(req, false, &mut acc)?
-        .ok_or_else(|| invalid(&req.pos, format!("the role '{}' was skipped", req.name)))
+        .ok_or_else(|| invalid(&req.pos, format!("the role '{}' was skipped", req.name)))?;
+    // An included role has no parameters in Ansible: the include's `vars` (which jig hands in
+    // as `req.params`) are variables, validated only where the spec names them.
+    for item in &mut loaded.tasks {
+        if let TaskItem::Task(t) = item
+            && is_validation_task(t)
+        {
+            t.args.insert(
+                "provided_arguments".into(),
+                Json::Object(Default::default()),
+            );
+        }
+    }
+    Ok(loaded)
 }
 
 /// A role as written in `roles:` or `dependencies:`.
@@ -659,7 +672,9 @@ impl Loader<'_> {
             .role_use(&req, false, acc)?
             .ok_or_else(|| invalid(&t.pos, format!("the role '{name}' was skipped")))?;
         if !rolespec_validate {
-            loaded.tasks.retain(|item| !is_validation_task(item));
+            loaded
+                .tasks
+                .retain(|item| !matches!(item, TaskItem::Task(t) if is_validation_task(t)));
         }
         acc.add_role_name(&loaded.role.name);
         if !loaded.handlers.is_empty() {
@@ -736,11 +751,13 @@ fn validation_task(req: &RoleRequest<'_>, role: &Arc<Role>) -> Option<Task> {
     })
 }
 
-/// Whether `item` is the task [`validation_task`] made.
-fn is_validation_task(item: &TaskItem) -> bool {
-    matches!(item, TaskItem::Task(t) if t.action == "validate_argument_spec"
+/// Whether `t` is the task [`validation_task`] made.
+fn is_validation_task(t: &Task) -> bool {
+    t.action == "validate_argument_spec"
         && t.action_as_written == "ansible.builtin.validate_argument_spec"
-        && t.name.as_deref().is_some_and(|n| n.starts_with("Validating arguments against arg spec")))
+        && t.name
+            .as_deref()
+            .is_some_and(|n| n.starts_with("Validating arguments against arg spec"))
 }
 
 /// `value` with every mapping's keys in sorted order.

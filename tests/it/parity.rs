@@ -227,6 +227,7 @@ cases!(
     yaml_forms,
     hostile_names,
     roles_lang,
+    example_roles,
 );
 
 #[test]
