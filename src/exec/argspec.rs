@@ -3,7 +3,7 @@
 //! `meta/argument_specs.yml` describes the entry point being run.
 //!
 //! The checks and their messages are ansible-core 2.19's `ArgumentSpecValidator`, in its order:
-//! unsupported parameters (collected), `default`s that are not null, `required`, type
+//! `aliases`, unsupported parameters (collected), `default`s that are not null, `required`, type
 //! conversions (`str`, `int`, `float`, `bool`, `list`, `dict`, `path`, `raw`, `json`/`jsonarg`,
 //! with `elements`), `choices`, then the nested `options` of `dict` (and `list` of `dict`)
 //! arguments, recursively. As in Ansible, validation only checks: the converted values and the
@@ -104,8 +104,9 @@ pub(super) fn run(ctx: &Ctx<'_>, scope: &VarScope) -> ActionOutput {
 /// as Ansible does; returns the error messages, empty when the parameters are valid.
 pub fn validate(spec: &Map<String, Json>, params: &mut Map<String, Json>) -> Vec<String> {
     let mut v = Validator::default();
+    let aliases = v.aliases(spec, params);
     v.errors.extend(no_log_pass(spec, params));
-    v.unsupported_in(spec, params, &[]);
+    v.unsupported_in(spec, params, aliases, &[]);
     set_defaults(spec, params, false);
     v.required(spec, params, &[]);
     v.types(spec, params, &[]);
@@ -119,7 +120,7 @@ pub fn validate(spec: &Map<String, Json>, params: &mut Map<String, Json>) -> Vec
         let supported = names
             .last()
             .and_then(|last| v.unsupported.iter().find(|(n, _)| n == last))
-            .map(|(_, s)| s.join(", "))
+            .map(|(_, s)| s.clone())
             .unwrap_or_default();
         v.errors.push(format!(
             "{}. Supported parameters include: {supported}.",
@@ -132,8 +133,9 @@ pub fn validate(spec: &Map<String, Json>, params: &mut Map<String, Json>) -> Vec
 #[derive(Default)]
 struct Validator {
     errors: Vec<String>,
-    /// Each unsupported parameter (dotted path) with the sorted names supported beside it.
-    unsupported: Vec<(String, Vec<String>)>,
+    /// Each unsupported parameter (dotted path) with the names supported beside it, as
+    /// Ansible lists them (`a, b (alias1, alias2)`).
+    unsupported: Vec<(String, String)>,
 }
 
 fn spec_of(spec: &Json) -> Option<&Map<String, Json>> {
@@ -165,19 +167,75 @@ fn set_defaults(spec: &Map<String, Json>, params: &mut Map<String, Json>, all: b
 }
 
 impl Validator {
+    /// `_handle_aliases`: a value given under an alias is copied to its option (replacing one
+    /// given under the option's own name); returns the aliases, which are legal names. A spec
+    /// option both `required` and with a `default` is an error, as in Ansible, and then no
+    /// alias counts (the error is returned as well as recorded).
+    fn aliases(
+        &mut self,
+        spec: &Map<String, Json>,
+        params: &mut Map<String, Json>,
+    ) -> Result<Vec<String>, String> {
+        let mut names = Vec::new();
+        for (name, s) in spec {
+            if flag(s, "required") && s.get("default").is_some_and(|d| !d.is_null()) {
+                let e = format!(
+                    "internal error: required and default are mutually exclusive for {name}"
+                );
+                self.errors.push(e.clone());
+                return Err(e);
+            }
+            let list = match s.get("aliases") {
+                None | Some(Json::Null) => continue,
+                Some(Json::Array(a)) => a,
+                Some(_) => {
+                    let e = "internal error: aliases must be a list or tuple".to_string();
+                    self.errors.push(e.clone());
+                    return Err(e);
+                }
+            };
+            for alias in list {
+                let alias = pyfmt::str(alias);
+                if let Some(v) = params.get(&alias).cloned() {
+                    params.insert(name.clone(), v);
+                }
+                names.push(alias);
+            }
+        }
+        Ok(names)
+    }
+
     fn unsupported_in(
         &mut self,
         spec: &Map<String, Json>,
         params: &Map<String, Json>,
+        aliases: Result<Vec<String>, String>,
         context: &[String],
     ) {
+        // When the aliases could not be read, Ansible's search for unsupported names stops
+        // with the same error again at the first one it finds, and reports none.
+        let aliases = match aliases {
+            Ok(a) => a,
+            Err(e) => {
+                if params.keys().any(|k| !spec.contains_key(k)) {
+                    self.errors.push(e);
+                }
+                return;
+            }
+        };
         let mut supported: Vec<String> = spec.keys().cloned().collect();
         supported.sort();
+        let mut alias_names = aliases.clone();
+        alias_names.sort();
+        let mut listed = supported.join(", ");
+        if !alias_names.is_empty() {
+            listed = format!("{listed} ({})", alias_names.join(", "));
+        }
         for k in params.keys() {
-            if !spec.contains_key(k) {
+            if !spec.contains_key(k) && !aliases.contains(k) {
                 let mut path = context.to_vec();
                 path.push(k.clone());
-                self.unsupported.push((path.join("."), supported.clone()));
+                self.unsupported.push((path.join("."), listed.clone()));
             }
         }
     }
@@ -394,8 +452,9 @@ impl Validator {
                     converted.push(item.clone());
                     continue;
                 };
+                let aliases = self.aliases(sub, sub_params);
                 self.errors.extend(no_log_pass(sub, sub_params));
-                self.unsupported_in(sub, sub_params, ctx);
+                self.unsupported_in(sub, sub_params, aliases, ctx);
                 set_defaults(sub, sub_params, false);
                 self.required(sub, sub_params, ctx);
                 self.types(sub, sub_params, ctx);
@@ -758,7 +817,7 @@ mod tests {
         let s = spec(
             "s: {type: str, required: true}\ni: {type: int}\nf: {type: float}\nb: {type: bool}\n\
              l: {type: list, elements: int}\nd:\n  type: dict\n  options:\n    x: {type: str, required: true}\n    y: {type: int, default: 5}\n\
-             c: {choices: [a, b]}\nk: {type: dict}\nn: {type: list}\nreq_default: {required: true, default: 1}\n",
+             c: {choices: [a, b]}\nk: {type: dict}\nn: {type: list}\nwith_default: {default: 1}\n",
         );
         let mut p = params(json!({
             "s": 1, "i": " 42 ", "f": "1.5", "b": "Yes", "l": ["1", 2, "3.0"],
@@ -773,7 +832,7 @@ mod tests {
         assert_eq!(p["d"], json!({"x": "3", "y": 5}));
         assert_eq!(p["k"], json!({"a": "1", "b": "x y"}));
         assert_eq!(p["n"], json!(["p", "q"]));
-        assert_eq!(p["req_default"], json!("1"));
+        assert_eq!(p["with_default"], json!("1"));
     }
 
     /// Recorded from ansible-core 2.19 the same way (`<class 'list'>` likewise).
@@ -802,6 +861,37 @@ mod tests {
                 "missing required arguments: name found in users",
                 "argument 'uid' is of type float found in 'users'. and we were unable to convert to int: \"1.5\" cannot be converted to an int",
                 "value of 'mode' must be of type dict or list of dicts",
+            ]
+        );
+    }
+
+    /// Recorded from ansible-core 2.19 (role r3 of the session's notes: aliases at two levels).
+    #[test]
+    fn aliases_are_legal_names_and_fill_their_option() {
+        let s = spec(
+            "name: {type: str, required: true, aliases: [n, nm]}\ncount: {type: int, aliases: [cnt]}\n\
+             opts:\n  type: dict\n  options:\n    path: {type: str, aliases: [dest]}\n",
+        );
+        let mut p =
+            params(json!({"n": "x", "cnt": "z", "opts": {"dest": "/a", "bogus": 1}, "other": 1}));
+        assert_eq!(
+            validate(&s, &mut p),
+            vec![
+                "argument 'count' is of type str and we were unable to convert to int: \"'z'\" cannot be converted to an int",
+                // Ansible names the options beside whichever unsupported name its set yields
+                // last; jig takes the last in sorted order.
+                "opts.bogus, other. Supported parameters include: count, name, opts (cnt, n, nm).",
+            ]
+        );
+        assert_eq!(p["name"], json!("x"));
+        assert_eq!(p["opts"]["path"], json!("/a"));
+        let s = spec("a: {required: true, default: 1}\nb: {aliases: [bb]}\n");
+        let mut p = params(json!({"a": 2, "bb": 3}));
+        assert_eq!(
+            validate(&s, &mut p),
+            vec![
+                "internal error: required and default are mutually exclusive for a",
+                "internal error: required and default are mutually exclusive for a",
             ]
         );
     }
