@@ -2,7 +2,7 @@
 //! the variable scope each task sees.
 //!
 //! [`run`] is the entry point the CLI calls: it loads the inventory, extra vars and playbook,
-//! runs every play with the `linear` strategy and sends [`Event`]s to a [`Renderer`]. Load-time
+//! runs every play with its strategy (`linear`, or `free`/`host_pinned`) and sends [`Event`]s to a [`Renderer`]. Load-time
 //! problems are [`RunError`]s; task failures are not errors, they are in the returned stats.
 //!
 //! Layout: `runner` schedules (plays, blocks, includes, handlers, meta); `task` runs one task on
