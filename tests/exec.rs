@@ -222,6 +222,19 @@ async fn no_log_hides_the_result_but_registers_it() {
     assert!(shown.contains("no_log: true"), "{shown}");
     assert!(r.debug_output.is_none());
     assert!(r.msg.is_none());
+    // Items are labelled as 2.19 labels them; nothing of the item or its output shows.
+    let looped = ran.results("looped secret");
+    assert_eq!(looped.len(), 3, "two items and the loop's summary");
+    for r in &looped[..2] {
+        assert_eq!(r.item_label.as_deref(), Some("(censored due to no_log)"));
+    }
+    for r in &looped {
+        let shown = serde_json::to_string(&r.result).unwrap();
+        assert!(
+            !shown.contains("secret\"") && shown.contains("censored"),
+            "{shown}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -754,4 +767,62 @@ async fn unsupported_filters_and_lookups_fail_only_where_they_run() {
         let msg = r.msg.clone().unwrap_or_default();
         assert!(msg.contains(name) && msg.contains(line), "{task}: {msg}");
     }
+}
+
+fn plays_in(ran: &Ran) -> Vec<String> {
+    ran.events
+        .iter()
+        .filter_map(|e| match e {
+            Event::PlayStart { name, .. } => Some(name.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// vars_prompt without a terminal (defaults, -e wins, one warning), import_playbook with vars
+/// and when, tags inherited through import_tasks: the asserts are in the playbook, the recaps
+/// are ansible-playbook 2.19's; and the legacy `include:` that 2.19 removed.
+#[tokio::test]
+async fn prompts_imports_and_legacy_include() {
+    let dir = fixture("imports");
+    let inv = dir.join("hosts.ini").display().to_string();
+    let ran = run_fixture("imports", |o| {
+        o.inventory = vec![inv.clone()];
+        o.extra_vars = vec!["from_cli=cli".into()];
+    })
+    .await;
+    assert!(ran.failures().is_empty(), "{:?}", ran.failures());
+    assert_eq!(
+        recap_lines(&ran),
+        recorded_recap(&dir.join("expected.recap"))
+    );
+    let w = warnings(&ran);
+    assert_eq!(
+        w.iter()
+            .filter(|m| *m == "Not prompting as we are not in interactive mode")
+            .count(),
+        1,
+        "{w:?}"
+    );
+    assert_eq!(plays_in(&ran), ["prompts", "more", "more"]);
+
+    let tagged = run_fixture("imports", |o| {
+        o.inventory = vec![inv.clone()];
+        o.extra_vars = vec!["from_cli=cli".into()];
+        o.tags = vec!["imported".into()];
+    })
+    .await;
+    assert!(tagged.failures().is_empty(), "{:?}", tagged.failures());
+    assert_eq!(
+        recap_lines(&tagged),
+        recorded_recap(&dir.join("expected-tags.recap"))
+    );
+    assert_eq!(
+        tagged.task_names(),
+        ["first imported task", "second imported task"]
+    );
+
+    let legacy = run_with(dir.join("legacy.yml"), |o| o.inventory = vec![inv.clone()]).await;
+    assert!(legacy.failures().is_empty(), "{:?}", legacy.failures());
+    assert_eq!(legacy.stats("localhost").ok, 3);
 }

@@ -62,6 +62,9 @@ pub struct RunOptions {
     /// SSH settings from the command line (`-u`, `--private-key`, `-k`, `-K`, `--ssh-config`,
     /// `--host-key-checking`, `-T`).
     pub ssh: crate::connection::ssh::SshCliOptions,
+    /// `vars_prompt` may ask on the terminal (the CLI sets it when stdin is one). Off, a
+    /// prompt takes its default with Ansible's "Not prompting" warning.
+    pub interactive: bool,
 }
 
 /// What a run produced: per-host totals for the `PLAY RECAP` (in inventory order).

@@ -34,6 +34,10 @@ use crate::vars::hostvars::HostVarsTable;
 use crate::vars::magic::{self, HostMagic, PlayMagic, TaskMagic};
 use crate::vars::{Layer, VarMap, VarScope};
 
+/// The key in `Runner::answers` that records the "not prompting" warning was shown (it cannot
+/// clash with a prompt's key, which holds a NUL).
+const NOT_PROMPTING: &str = "not prompting";
+
 type Boxed<'a> = Pin<Box<dyn Future<Output = Result<(), RunError>> + 'a>>;
 
 /// What persists for a host across plays.
@@ -133,6 +137,8 @@ pub struct Runner<'r> {
     groups: IndexMap<String, Vec<String>>,
     ps: PlayState,
     table: Arc<HostVarsTable>,
+    /// `vars_prompt` answers, asked once per play (not once per `serial` batch).
+    answers: IndexMap<String, Json>,
 }
 
 impl<'r> Runner<'r> {
@@ -175,6 +181,7 @@ impl<'r> Runner<'r> {
             groups,
             ps: PlayState::default(),
             table: HostVarsTable::new(),
+            answers: IndexMap::new(),
         }
     }
 
@@ -343,6 +350,89 @@ impl<'r> Runner<'r> {
             }
         }
         Ok(())
+    }
+
+    /// The answer to a `vars_prompt` entry, as ansible-playbook 2.19 gets it: asked on the
+    /// terminal (hidden when `private`, twice with `confirm`), the default when the answer is
+    /// empty; without a terminal, a warning and the default (or the string `None`).
+    fn ask(&mut self, p: &playbook::VarsPrompt) -> Result<Json, RunError> {
+        use std::io::{BufRead, IsTerminal, Write};
+        let default_text = p.default.as_ref().map(super::task::scalar_string);
+        let answer: Option<String> = if self.opts.interactive && std::io::stdin().is_terminal() {
+            let msg = match (&p.prompt, &default_text) {
+                (Some(q), Some(d)) => format!("{q} [{d}]: "),
+                (Some(q), None) => format!("{q}: "),
+                (None, _) => format!("input for {}: ", p.name),
+            };
+            let read = |msg: &str| -> Result<String, RunError> {
+                let failed = |e: std::io::Error| RunError::Playbook {
+                    message: format!("{}: vars_prompt '{}': {e}", p.pos, p.name),
+                };
+                if p.private {
+                    crate::connection::ssh::auth::prompt_secret(msg)
+                        .map(|s| s.expose().to_string())
+                        .map_err(failed)
+                } else {
+                    let mut out = std::io::stdout();
+                    let _ = out.write_all(msg.as_bytes());
+                    let _ = out.flush();
+                    let mut line = String::new();
+                    std::io::stdin()
+                        .lock()
+                        .read_line(&mut line)
+                        .map_err(failed)?;
+                    Ok(line.trim_end_matches(['\n', '\r']).to_string())
+                }
+            };
+            loop {
+                let first = read(&msg)?;
+                if !p.confirm || read(&format!("confirm {msg}"))? == first {
+                    break Some(first);
+                }
+                let mut out = std::io::stdout();
+                let _ = out.write_all(b"***** VALUES ENTERED DO NOT MATCH ****\n");
+            }
+        } else {
+            // Ansible's display shows a warning once per run.
+            if !self.answers.contains_key(NOT_PROMPTING) {
+                self.answers.insert(NOT_PROMPTING.into(), Json::Null);
+                self.emit(Event::Warning {
+                    message: "Not prompting as we are not in interactive mode".into(),
+                });
+            }
+            None
+        };
+        let mut value = match (answer.filter(|a| !a.is_empty()), &p.default) {
+            (Some(a), _) => Json::String(a),
+            (None, Some(d)) => d.clone(),
+            (None, None) => Json::String("None".into()),
+        };
+        if let Some(scheme) = &p.encrypt {
+            // Hashed with the same filter templates use, so both support the same schemes.
+            let mut m = VarMap::new();
+            m.insert("__jig_prompt_value".into(), value);
+            m.insert("__jig_prompt_scheme".into(), json!(scheme));
+            m.insert(
+                "__jig_prompt_salt".into(),
+                p.salt.clone().unwrap_or(Json::Null),
+            );
+            let mut scope = VarScope::new();
+            scope.push(Layer::Magic, Arc::new(m));
+            value = self
+                .templar
+                .eval_expr(
+                    "__jig_prompt_value | password_hash(__jig_prompt_scheme, \
+                     salt=__jig_prompt_salt)",
+                    &scope,
+                )
+                .map_err(|e| RunError::Playbook {
+                    message: format!(
+                        "{}: vars_prompt '{}' cannot be encrypted with {scheme}: {e}",
+                        p.pos, p.name
+                    ),
+                })?;
+        }
+        Ok(value)
     }
 
     /// Runs a batch's tasks: fact gathering, `vars_files`, then the play's sections with their
@@ -516,6 +606,7 @@ impl<'r> Runner<'r> {
             groups: self.groups.clone(),
             ps,
             table: self.table.clone(),
+            answers: self.answers.clone(),
         }
     }
 
@@ -552,23 +643,21 @@ impl<'r> Runner<'r> {
         flatten_handlers(&play.handlers, &base, &mut ps.handlers);
 
         let mut play_vars = VarMap::new();
-        // jig runs unattended: a prompt takes its default (extra vars still win over it).
         for p in &play.vars_prompt {
-            match &p.default {
-                Some(d) => {
-                    play_vars.insert(p.name.clone(), d.clone());
-                }
-                None if !self.extra.contains_key(&p.name) => {
-                    self.renderer.event(&Event::Warning {
-                        message: format!(
-                            "{}: vars_prompt '{}' has no default and jig does not prompt; \
-                             pass it with -e {}=...",
-                            p.pos, p.name, p.name
-                        ),
-                    });
-                }
-                None => {}
+            // As in Ansible, a variable given with -e is not asked for.
+            if self.extra.contains_key(&p.name) {
+                continue;
             }
+            let key = format!("{}\u{0}{}", p.pos, p.name);
+            let value = match self.answers.get(&key) {
+                Some(v) => v.clone(),
+                None => {
+                    let v = self.ask(p)?;
+                    self.answers.insert(key, v.clone());
+                    v
+                }
+            };
+            play_vars.insert(p.name.clone(), value);
         }
         play_vars.extend(play.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
         play_vars.extend(
@@ -1225,6 +1314,13 @@ impl<'r> Runner<'r> {
             Arc::make_mut(&mut fs.host_facts)
                 .extend(o.facts.iter().map(|(k, v)| (k.clone(), v.clone())));
         }
+        if let Some(fh) = &o.facts_host
+            && fh != &h
+        {
+            // The delegate may be outside the play: its hostvars must show the new facts now.
+            let s = self.base_scope(fh);
+            self.table.set(fh, s);
+        }
         let hs = self.hosts.entry(h.clone()).or_default();
         if let Some((k, v)) = &o.register {
             Arc::make_mut(&mut hs.host_facts).insert(k.clone(), v.clone());
@@ -1699,7 +1795,8 @@ impl LazyBanners {
                     *p = Some(e);
                 }
             }
-            Event::Result(_) | Event::LoopDone(_) | Event::Included { .. } => {
+            // `included:` lines never bring a banner with them (Ansible's callback prints none).
+            Event::Result(_) | Event::LoopDone(_) => {
                 let banner = self.pending.get(id).cloned().flatten();
                 if let Some(b) = banner
                     && !same_task(self.shown.as_ref(), &b)
@@ -1860,6 +1957,82 @@ mod tests {
             )
             .unwrap();
         assert_eq!(got, "Debian Debian 1000 x");
+    }
+
+    #[derive(Default)]
+    struct Lines(Vec<String>);
+    impl Renderer for Lines {
+        fn event(&mut self, e: &Event) {
+            self.0.push(match e {
+                Event::TaskStart { name, .. } => format!("TASK {name}"),
+                Event::Result(r) => format!("ok {}", r.host),
+                Event::Included { hosts, .. } => format!("included {}", hosts.join(",")),
+                Event::Warning { message } => format!("warn {message}"),
+                _ => "other".into(),
+            });
+        }
+    }
+
+    #[test]
+    fn free_banners_come_with_results_and_again_after_another_tasks() {
+        let start = |name: &str| Event::TaskStart {
+            name: name.into(),
+            pos: crate::yaml::Pos::default(),
+            handler: false,
+        };
+        let result = |host: &str| {
+            let mut o = internal_failure(host, "t", "unused");
+            o.summary.status = Status::Ok;
+            Event::Result(o.summary)
+        };
+        let mut out = Lines::default();
+        let mut b = LazyBanners::new(2);
+        b.forward(0, start("one"), &mut out);
+        b.forward(1, start("one"), &mut out);
+        b.forward(0, result("a"), &mut out);
+        b.forward(1, result("b"), &mut out);
+        b.forward(0, start("inc"), &mut out);
+        b.forward(
+            0,
+            Event::Included {
+                file: "f".into(),
+                hosts: vec!["a".into()],
+                item_label: None,
+            },
+            &mut out,
+        );
+        b.forward(0, start("two"), &mut out);
+        b.forward(0, result("a"), &mut out);
+        b.forward(1, start("two"), &mut out);
+        b.forward(1, result("b"), &mut out);
+        b.forward(1, start("meta"), &mut out);
+        b.forward(0, start("three"), &mut out);
+        b.forward(1, start("one"), &mut out);
+        b.forward(1, result("b"), &mut out);
+        for _ in 0..2 {
+            b.forward(
+                0,
+                Event::Warning {
+                    message: "once".into(),
+                },
+                &mut out,
+            );
+        }
+        assert_eq!(
+            out.0,
+            [
+                "TASK one",
+                "ok a",
+                "ok b",
+                "included a",
+                "TASK two",
+                "ok a",
+                "ok b",
+                "TASK one",
+                "ok b",
+                "warn once"
+            ]
+        );
     }
 
     #[test]

@@ -575,7 +575,7 @@ impl TaskJob {
                 host: self.host.clone(),
                 delegated_to: post.delegated.clone(),
                 status,
-                item_label: label.map(|_| "None".to_string()),
+                item_label: label.map(|_| "(censored due to no_log)".to_string()),
                 msg: None,
                 diffs: Vec::new(),
                 result: censored(out.flag("changed")),

@@ -228,6 +228,7 @@ cases!(
     hostile_names,
     roles_lang,
     example_roles,
+    exec_keywords,
 );
 
 #[test]
