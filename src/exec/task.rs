@@ -296,6 +296,7 @@ impl TaskJob {
             dirs.bases.push(d);
         }
         dirs.bases.push(self.flags.playbook_dir.clone());
+        dirs.lookup_subdir = loops::lookup_subdir(&self.task.action);
         let ctx = Ctx {
             job: &self,
             check,
