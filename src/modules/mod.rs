@@ -16,10 +16,17 @@
 //! Controller-only actions that need the variable scope (`debug`, `set_fact`, `assert`, `fail`,
 //! `meta`, `include_*`) are run by the executor, not through this trait.
 
+pub mod apt;
+pub mod apt_repository;
 pub mod args;
 pub mod copy;
+pub mod debconf;
+pub mod dpkg;
+pub mod dpkg_selections;
 pub mod file;
 pub mod mode;
+pub mod package;
+pub mod package_facts;
 pub mod remote;
 pub mod replace;
 pub mod search;
@@ -207,13 +214,19 @@ pub fn names() -> Vec<&'static str> {
 
 /// The registry. Add a module here when its file lands.
 static REGISTRY: &[&dyn Module] = &[
+    &apt::Apt,
+    &apt_repository::AptRepository,
     &blockinfile::BlockInFile,
     &command::Command,
     &command::Raw,
     &command::Shell,
     &copy::Copy,
+    &debconf::Debconf,
+    &dpkg_selections::DpkgSelections,
     &file::File,
     &lineinfile::LineInFile,
+    &package::Package,
+    &package_facts::PackageFacts,
     &replace::Replace,
     &slurp::Slurp,
     &stat::Stat,
