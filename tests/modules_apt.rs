@@ -113,6 +113,15 @@ const PACKAGES: &str = r#"
         name: [hello, tree]
         update_cache: true
         cache_valid_time: 86400
+    - name: a loop over names runs as one apt call
+      apt:
+        name: "{{ item }}"
+        state: present
+      loop: [wget, unzip]
+      register: lp
+    - name: whether the loop ran as one call (jig) or one call per item (ansible-core)
+      debug:
+        msg: "squashed={{ lp.results[0].stdout is search('unzip') }}"
     - name: without recommends
       apt:
         pkg: jq
@@ -183,10 +192,65 @@ const DOWNGRADE: &str = r#"
 
 /// What both hosts must agree on.
 const STATE: &str = "dpkg-query -W -f '${Package} ${Version} ${db:Status-Abbrev}\\n' \
-hello tree jq cron jig-demo jig-pin jig-solo 2>&1; \
+hello tree jq cron jig-demo jig-pin jig-solo wget unzip 2>&1; \
 dpkg --get-selections sudo; debconf-show tzdata | sort; \
 for f in /etc/apt/sources.list.d/*; do echo \"== $f\"; stat -c '%a %U %G' \"$f\"; cat \"$f\"; done; \
 apt-mark showmanual hello jq jig-pin jig-demo cron; cat /root/facts.json";
+
+/// deb822_repository and apt_key: ansible-core cannot run them on the bed (it needs
+/// python3-debian and gpg there), so these run with jig alone: check mode predicts the real
+/// run, the second run changes nothing, and the files are what apt reads.
+const KEYS: &str = r#"
+- hosts: all
+  gather_facts: false
+  vars:
+    key: "{{ lookup('file', 'key.asc') }}"
+  tasks:
+    - name: a key from data, in its own keyring under trusted.gpg.d
+      apt_key:
+        data: "{{ key }}"
+        id: C014CB0D
+    - name: the same key in a named keyring
+      apt_key:
+        data: "{{ key }}"
+        keyring: /etc/apt/keyrings/jig test.gpg
+    - name: a deb822 source with its key inline
+      deb822_repository:
+        name: "Jig Debs_local"
+        uris: file:/srv/debs
+        suites: ["./"]
+        trusted: true
+        enabled: false
+        signed_by: "{{ key }}"
+    - name: a deb822 source that is not there stays absent
+      deb822_repository:
+        name: never
+        state: absent
+"#;
+
+const KEYS_GONE: &str = r#"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - apt_key:
+        id: 3348BAE7AACE051B18B43DB7B9D5BB8AC014CB0D
+        state: absent
+    - deb822_repository:
+        name: "Jig Debs_local"
+        state: absent
+"#;
+
+fn jig_converges(pair: &converge::Pair, playbook: &str, changes: u32) {
+    let check = pair.jig(playbook, &["--check", "--diff"]);
+    check.assert_ok("jig --check");
+    let first = pair.jig(playbook, &[]);
+    first.assert_ok("jig (first run)");
+    let second = pair.jig(playbook, &[]);
+    second.assert_ok("jig (second run)");
+    assert_eq!(check.recap.changed, changes, "{}", check.stdout);
+    assert_eq!(first.recap.changed, changes, "{}", first.stdout);
+    assert_eq!(second.recap.changed, 0, "{}", second.stdout);
+}
 
 #[test]
 fn package_modules_converge_like_ansible() {
@@ -216,11 +280,31 @@ fn package_modules_converge_like_ansible() {
 
     pair.write("packages.yml", PACKAGES);
     let r = pair.converge("packages.yml", &[]);
-    // hello+tree, jq, jig-pin, jig-demo, jig-solo, cron, hold, debconf, the facts file.
-    assert_eq!(r.check.recap.changed, 9, "{}", r.check.stdout);
-    assert_eq!(r.first.recap.changed, 9, "{}", r.first.stdout);
+    // hello+tree, the loop, jq, jig-pin, jig-demo, jig-solo, cron, hold, debconf, the facts.
+    assert_eq!(r.check.recap.changed, 10, "{}", r.check.stdout);
+    assert_eq!(r.first.recap.changed, 10, "{}", r.first.stdout);
     assert_eq!(r.second.recap.changed, 0, "{}", r.second.stdout);
-    assert_eq!(r.ansible.recap.changed, 9, "{}", r.ansible.stdout);
+    assert_eq!(r.ansible.recap.changed, 10, "{}", r.ansible.stdout);
+    assert!(
+        r.first.stdout.contains("squashed=True"),
+        "{}",
+        r.first.stdout
+    );
+    assert!(
+        r.ansible.stdout.contains("squashed=False"),
+        "{}",
+        r.ansible.stdout
+    );
+    for item in ["wget", "unzip"] {
+        assert!(
+            r.first.stdout.contains(&format!(
+                "changed: [{}] => (item={item})",
+                pair.jig_host().name
+            )),
+            "each item of the squashed loop reports its own change:\n{}",
+            r.first.stdout
+        );
+    }
     assert!(
         r.check.stdout.contains("hello"),
         "the check diff lists the packages:\n{}",
@@ -250,4 +334,40 @@ fn package_modules_converge_like_ansible() {
         "{state}"
     );
     assert!(state.contains("no packages found matching tree"), "{state}");
+
+    // The key and deb822 modules, with jig alone (see KEYS).
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/apt/key.asc"),
+        pair.dir().join("key.asc"),
+    )
+    .unwrap();
+    pair.write("keys.yml", KEYS);
+    jig_converges(&pair, "keys.yml", 3);
+    let gpg =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/apt/key.gpg"))
+            .unwrap();
+    let root = pair.bed().root(pair.jig_host());
+    for keyring in [
+        "etc/apt/trusted.gpg.d/B9D5BB8AC014CB0D.gpg",
+        "etc/apt/keyrings/jig test.gpg",
+    ] {
+        assert_eq!(std::fs::read(root.join(keyring)).unwrap(), gpg, "{keyring}");
+    }
+    let sources = pair.on_jig("cat /etc/apt/sources.list.d/jig-debs-local.sources; stat -c %a /etc/apt/sources.list.d/jig-debs-local.sources");
+    assert!(
+        sources.starts_with("Enabled: no\nX-Repolib-Name: Jig Debs_local\nSigned-By:\n    -----BEGIN PGP PUBLIC KEY BLOCK-----\n    .\n"),
+        "{sources}"
+    );
+    assert!(
+        sources.ends_with("Suites: ./\nTrusted: yes\nTypes: deb\nURIs: file:/srv/debs\n644\n"),
+        "{sources}"
+    );
+    // apt reads the file it wrote.
+    pair.on_jig("apt-get -q update >/dev/null");
+    pair.write("keys-gone.yml", KEYS_GONE);
+    jig_converges(&pair, "keys-gone.yml", 2);
+    assert_eq!(
+        pair.on_jig("ls /etc/apt/trusted.gpg.d/B9D5BB8AC014CB0D.gpg /etc/apt/sources.list.d/jig-debs-local.sources 2>&1 | wc -l; ls /etc/apt/trusted.gpg.d | grep -c B9D5 || true"),
+        "2\n0\n"
+    );
 }

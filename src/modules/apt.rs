@@ -1248,6 +1248,33 @@ pub fn squash(items: &[ModuleArgs]) -> Option<ModuleArgs> {
     Some(ModuleArgs::new(first.module().to_string(), values))
 }
 
+/// Whether apt's output for a squashed loop names `spec`'s package among those it installs,
+/// upgrades, downgrades or removes (the package lists under "The following ... packages will
+/// be ..." headers), so each loop item reports its own change.
+pub fn item_changed(stdout: &str, spec: &str) -> bool {
+    let name = PackageSpec::parse(spec).name;
+    let mut in_list = false;
+    for line in stdout.lines() {
+        if line.starts_with("The following") {
+            // Suggested and recommended packages are listed, not acted on.
+            in_list = !line.contains("Suggested")
+                && !line.contains("Recommended")
+                && !line.contains("held back");
+        } else if line.starts_with("  ") {
+            if in_list
+                && line
+                    .split_whitespace()
+                    .any(|w| w == name || w.split(':').next() == Some(name.as_str()))
+            {
+                return true;
+            }
+        } else {
+            in_list = false;
+        }
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1493,6 +1520,16 @@ mod tests {
             Some(Upgrade::Safe)
         );
         assert_eq!(params(json!({"pkg": "a,b"})).packages, vec!["a", "b"]);
+    }
+
+    #[test]
+    fn items_find_their_packages_in_apt_output() {
+        let out = "Reading state information...\nSuggested packages:\n  jq\nThe following NEW packages will be installed:\n  hello tree\nThe following packages will be REMOVED:\n  wget:amd64\n0 upgraded, 2 newly installed, 1 to remove and 0 not upgraded.\n";
+        assert!(item_changed(out, "hello"));
+        assert!(item_changed(out, "tree=2*"));
+        assert!(item_changed(out, "wget"));
+        assert!(!item_changed(out, "jq"));
+        assert!(!item_changed(out, "hell"));
     }
 
     #[test]

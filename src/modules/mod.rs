@@ -17,9 +17,11 @@
 //! `meta`, `include_*`) are run by the executor, not through this trait.
 
 pub mod apt;
+pub mod apt_key;
 pub mod apt_repository;
 pub mod args;
 pub mod copy;
+pub mod deb822_repository;
 pub mod debconf;
 pub mod dpkg;
 pub mod dpkg_selections;
@@ -215,12 +217,14 @@ pub fn names() -> Vec<&'static str> {
 /// The registry. Add a module here when its file lands.
 static REGISTRY: &[&dyn Module] = &[
     &apt::Apt,
+    &apt_key::AptKey,
     &apt_repository::AptRepository,
     &blockinfile::BlockInFile,
     &command::Command,
     &command::Raw,
     &command::Shell,
     &copy::Copy,
+    &deb822_repository::Deb822Repository,
     &debconf::Debconf,
     &dpkg_selections::DpkgSelections,
     &file::File,
