@@ -322,22 +322,18 @@ if [ "$upd" = 1 ] && [ $((_m + valid)) -lt "$_now" ]; then
   fi
 fi
 jig_policy() {
-  if [ -n "$rel" ]; then apt-cache -o "APT::Default-Release=$rel" policy -- "$1" 2>/dev/null
-  else apt-cache policy -- "$1" 2>/dev/null; fi
+  if [ -n "$rel" ]; then apt-cache -o "APT::Default-Release=$rel" policy -- "$@" 2>/dev/null
+  else apt-cache policy -- "$@" 2>/dev/null; fi
 }
 jig_status() { dpkg-query -W -f '${db:Status-Abbrev} ${Version}\n' -- "$1" 2>/dev/null | head -n 1; }
+_miss=
 jig_pkg() {
-  printf 'P%s\0%s\0' "$1" "$(jig_status "$1")"
-  _p=$(jig_policy "$1")
-  printf '%s\0%s\0' "$_p" "$(apt-mark showauto -- "$1" 2>/dev/null)"
-  case $_p in
-    ''|*'Candidate: (none)'*)
-      apt-cache showpkg -- "$1" 2>/dev/null | sed -n '/^Reverse Provides:/,$p' | sed 1d |
-        while read -r _pn _pv; do printf '%s %s\n' "$_pn" "$(jig_status "$_pn")"; done ;;
-  esac
-  printf '\0'
+  _st=$(jig_status "$1")
+  printf 'P%s\0%s\0' "$1" "$_st"
+  case $_st in ?i*) ;; *) _miss=1 ;; esac
 }
 set -f
+_nargs=$#
 _i=0
 for _s in "$@"; do
   _i=$((_i + 1))
@@ -355,11 +351,21 @@ for _s in "$@"; do
       case $_s in *:*) _ma=1 ;; *) _ma= ;; esac
       for _n in $(apt-cache pkgnames 2>/dev/null | sort); do
         case $_n in *:*) [ -n "$_ma" ] || continue ;; esac
-        case $_n in $_s) jig_pkg "$_n" ;; esac
+        case $_n in $_s) jig_pkg "$_n"; set -- "$@" "$_n" ;; esac
       done ;;
-    *) jig_pkg "$_s" ;;
+    *) jig_pkg "$_s"; set -- "$@" "$_s" ;;
   esac
 done
+shift "$_nargs"
+# One apt-cache and one apt-mark for every package: each loads apt's whole cache.
+if [ $# -gt 0 ]; then
+  printf 'Q'; jig_policy "$@"; printf '\0'
+  printf 'A'; apt-mark showauto -- "$@" 2>/dev/null; printf '\0'
+  if [ -n "$_miss" ]; then
+    printf 'V'; apt-cache showpkg -- "$@" 2>/dev/null; printf '\0'
+    printf 'I'; dpkg-query -W -f '${Package} ${db:Status-Abbrev} ${Version}\n' 2>/dev/null; printf '\0'
+  fi
+fi
 "#;
 
 /// What the probe found about one package.
@@ -452,6 +458,10 @@ pub(crate) fn parse_probe(out: &[u8]) -> Result<Option<Probe>, String> {
     let mut f = Frames::new(out);
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
     let bad = |what: &str| format!("unexpected output from the apt probe ({what})");
+    let mut policies = indexmap::IndexMap::new();
+    let mut autos: Vec<String> = Vec::new();
+    let mut provides: indexmap::IndexMap<String, Vec<String>> = indexmap::IndexMap::new();
+    let mut installed: indexmap::IndexMap<String, String> = indexmap::IndexMap::new();
     let mut p = Probe {
         mtime: 0,
         update: Update::NotDue,
@@ -509,32 +519,74 @@ pub(crate) fn parse_probe(out: &[u8]) -> Result<Option<Probe>, String> {
             b'S' => p.specs.push((body, Vec::new())),
             b'P' => {
                 let st = f.next_record().map(text).ok_or_else(|| bad("status"))?;
-                let pol = f.next_record().map(text).ok_or_else(|| bad("policy"))?;
-                let auto = f.next_record().map(text).ok_or_else(|| bad("auto"))?;
-                let prov = f.next_record().map(text).ok_or_else(|| bad("provides"))?;
-                let providers = prov
-                    .lines()
-                    .filter_map(|l| {
-                        let (n, s) = l.split_once(' ').unwrap_or((l, ""));
-                        (!n.is_empty()).then(|| (n.to_string(), dpkg::parse_status(s)))
-                    })
-                    .collect();
                 let info = PkgInfo {
-                    auto: auto.lines().any(|l| l.trim() == body),
                     status: dpkg::parse_status(&st),
-                    policy: dpkg::parse_policy(&pol),
                     name: body,
-                    providers,
+                    ..PkgInfo::default()
                 };
                 match p.specs.last_mut() {
                     Some((_, pkgs)) => pkgs.push(info),
                     None => return Err(bad("package before name")),
                 }
             }
+            b'Q' => policies = dpkg::split_policies(&body),
+            b'A' => autos = body.lines().map(|l| l.trim().to_string()).collect(),
+            b'V' => provides = parse_provides(&body),
+            b'I' => {
+                for l in body.lines() {
+                    if let Some((n, st)) = l.split_once(' ') {
+                        installed.insert(n.to_string(), st.to_string());
+                    }
+                }
+            }
             _ => return Err(bad("unknown record")),
         }
     }
+    for (_, pkgs) in &mut p.specs {
+        for info in pkgs {
+            info.policy = policies
+                .get(&info.name)
+                .and_then(|t: &String| dpkg::parse_policy(t));
+            info.auto = autos.contains(&info.name);
+            info.providers = provides
+                .get(&info.name)
+                .map(|names| {
+                    names
+                        .iter()
+                        .map(|n| {
+                            let st = installed.get(n).and_then(|s| dpkg::parse_status(s));
+                            (n.clone(), st)
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+        }
+    }
     Ok(Some(p))
+}
+
+/// `apt-cache showpkg NAMES...`: each package's "Reverse Provides" (the packages providing it).
+pub(crate) fn parse_provides(text: &str) -> indexmap::IndexMap<String, Vec<String>> {
+    let mut out: indexmap::IndexMap<String, Vec<String>> = indexmap::IndexMap::new();
+    let mut current: Option<String> = None;
+    let mut in_provides = false;
+    for line in text.lines() {
+        if let Some(n) = line.strip_prefix("Package: ") {
+            current = Some(n.trim().to_string());
+            in_provides = false;
+        } else if line.starts_with("Reverse Provides:") {
+            in_provides = true;
+        } else if in_provides
+            && let Some(c) = &current
+            && let Some(name) = line.split_whitespace().next()
+        {
+            let list = out.entry(c.clone()).or_default();
+            if !list.iter().any(|n| n == name) {
+                list.push(name.to_string());
+            }
+        }
+    }
+    out
 }
 
 /// What can be installed for a package (Ansible's `version_installable`).
@@ -1298,14 +1350,19 @@ mod tests {
 
     fn probe_with(pkgs: &[(&str, &str, &str, &str)]) -> Probe {
         let mut parts = vec!["M100 200".to_string()];
-        for (name, status, policy, auto) in pkgs {
+        let mut policy = String::new();
+        let mut autos = String::new();
+        for (name, status, pol, auto) in pkgs {
             parts.push(format!("S{name}"));
             parts.push(format!("P{name}"));
             parts.push(status.to_string());
-            parts.push(policy.to_string());
-            parts.push(auto.to_string());
-            parts.push(String::new());
+            policy.push_str(pol);
+            if !auto.is_empty() {
+                autos.push_str(&format!("{auto}\n"));
+            }
         }
+        parts.push(format!("Q{policy}"));
+        parts.push(format!("A{autos}"));
         let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
         parse_probe(&rec(&refs)).unwrap().unwrap()
     }
@@ -1371,9 +1428,10 @@ mod tests {
             "Smail-transport-agent",
             "Pmail-transport-agent",
             "",
-            "mail-transport-agent:\n  Installed: (none)\n  Candidate: (none)\n  Version table:\n",
-            "",
-            "exim4-daemon-light ii  4.96\n",
+            "Qmail-transport-agent:\n  Installed: (none)\n  Candidate: (none)\n  Version table:\n",
+            "A",
+            "VPackage: mail-transport-agent\nVersions: \n\nReverse Provides: \nexim4-daemon-light 4.96-15 (= )\nexim4-daemon-light 4.96-14 (= )\n",
+            "Iexim4-daemon-light ii  4.96\nbash ii  5.2\n",
         ]);
         let probe = parse_probe(&out).unwrap().unwrap();
         let p = params(json!({"name": "mail-transport-agent"}));
@@ -1520,6 +1578,36 @@ mod tests {
             Some(Upgrade::Safe)
         );
         assert_eq!(params(json!({"pkg": "a,b"})).packages, vec!["a", "b"]);
+    }
+
+    /// On this (Debian) controller: a list of installed packages costs one round trip (the
+    /// bed test covers installs, which add exactly one more).
+    #[tokio::test]
+    async fn round_trips_on_the_local_host() {
+        use crate::modules::remote::testutil::{Env, take_execs};
+        if !std::path::Path::new("/usr/bin/apt-get").exists() {
+            eprintln!("skipping: no apt-get on this controller");
+            return;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let env = Env::new(tmp.path());
+        let ctx = env.ctx(true, true);
+        take_execs();
+        let r = Apt
+            .run(
+                &ModuleArgs::new(
+                    "apt",
+                    [("name".to_string(), json!(["bash", "coreutils", "dpkg"]))]
+                        .into_iter()
+                        .collect(),
+                ),
+                &ctx,
+            )
+            .await
+            .unwrap();
+        assert!(!r.failed && !r.changed, "{r:?}");
+        assert_eq!(r.values["cache_updated"], json!(false));
+        assert_eq!(take_execs(), 1);
     }
 
     #[test]

@@ -295,6 +295,25 @@ pub fn parse_policy(text: &str) -> Option<Policy> {
     seen.then_some(p)
 }
 
+/// Splits `apt-cache policy A B ...` output into each package's block (header `name:`).
+pub fn split_policies(text: &str) -> indexmap::IndexMap<String, String> {
+    let mut out: indexmap::IndexMap<String, String> = indexmap::IndexMap::new();
+    let mut current: Option<String> = None;
+    for line in text.lines() {
+        if !line.starts_with(' ') && line.ends_with(':') {
+            let name = line.trim_end_matches(':').to_string();
+            out.insert(name.clone(), format!("{line}\n"));
+            current = Some(name);
+        } else if let Some(c) = &current
+            && let Some(block) = out.get_mut(c)
+        {
+            block.push_str(line);
+            block.push('\n');
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -347,6 +366,24 @@ mod tests {
             }
         );
         assert_eq!(PackageSpec::parse("tree").req, VersionReq::Any);
+    }
+
+    #[test]
+    fn policies_split_per_package() {
+        let text = "hello:\n  Installed: (none)\n  Candidate: 2.10-3\n  Version table:\n     2.10-3 500\n        500 file:/srv/jig-apt ./ Packages\nlibfoo:i386:\n  Installed: 1.0\n  Candidate: 1.0\n  Version table:\n *** 1.0 100\n        100 /var/lib/dpkg/status\n";
+        let blocks = split_policies(text);
+        assert_eq!(blocks.len(), 2);
+        assert_eq!(
+            parse_policy(&blocks["hello"]).unwrap().candidate.as_deref(),
+            Some("2.10-3")
+        );
+        assert_eq!(
+            parse_policy(&blocks["libfoo:i386"])
+                .unwrap()
+                .installed
+                .as_deref(),
+            Some("1.0")
+        );
     }
 
     #[test]
