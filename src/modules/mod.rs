@@ -17,13 +17,22 @@
 //! `meta`, `include_*`) are run by the executor, not through this trait.
 
 pub mod accounts;
+pub mod apt;
+pub mod apt_key;
+pub mod apt_repository;
 pub mod args;
 pub mod authorized_key;
 pub mod copy;
+pub mod deb822_repository;
+pub mod debconf;
+pub mod dpkg;
+pub mod dpkg_selections;
 pub mod file;
 pub mod getent;
 pub mod group;
 pub mod mode;
+pub mod package;
+pub mod package_facts;
 pub mod remote;
 pub mod replace;
 pub mod search;
@@ -216,15 +225,23 @@ pub fn names() -> Vec<&'static str> {
 /// The registry. Add a module here when its file lands.
 static REGISTRY: &[&dyn Module] = &[
     &authorized_key::AuthorizedKey,
+    &apt::Apt,
+    &apt_key::AptKey,
+    &apt_repository::AptRepository,
     &blockinfile::BlockInFile,
     &command::Command,
     &command::Raw,
     &command::Shell,
     &copy::Copy,
+    &deb822_repository::Deb822Repository,
+    &debconf::Debconf,
+    &dpkg_selections::DpkgSelections,
     &file::File,
     &getent::Getent,
     &group::Group,
     &lineinfile::LineInFile,
+    &package::Package,
+    &package_facts::PackageFacts,
     &replace::Replace,
     &service::Service,
     &service_facts::ServiceFacts,
