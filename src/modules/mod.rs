@@ -18,6 +18,7 @@
 
 pub mod args;
 pub mod copy;
+pub mod cron;
 pub mod file;
 pub mod mode;
 pub mod remote;
@@ -212,6 +213,7 @@ static REGISTRY: &[&dyn Module] = &[
     &command::Raw,
     &command::Shell,
     &copy::Copy,
+    &cron::Cron,
     &file::File,
     &lineinfile::LineInFile,
     &replace::Replace,
