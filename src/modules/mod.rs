@@ -26,6 +26,7 @@ pub mod replace;
 pub mod search;
 pub mod slurp;
 pub mod stat;
+pub mod sysctl;
 pub mod template;
 
 pub mod blockinfile;
@@ -219,5 +220,6 @@ static REGISTRY: &[&dyn Module] = &[
     &replace::Replace,
     &slurp::Slurp,
     &stat::Stat,
+    &sysctl::Sysctl,
     &template::Template,
 ];
