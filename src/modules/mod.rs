@@ -20,6 +20,7 @@ pub mod args;
 pub mod copy;
 pub mod cron;
 pub mod file;
+pub mod ini_file;
 pub mod mode;
 pub mod remote;
 pub mod replace;
@@ -216,6 +217,7 @@ static REGISTRY: &[&dyn Module] = &[
     &copy::Copy,
     &cron::Cron,
     &file::File,
+    &ini_file::IniFile,
     &lineinfile::LineInFile,
     &replace::Replace,
     &slurp::Slurp,
