@@ -1,0 +1,240 @@
+//! The system-file modules on real hosts next to ansible-core: one playbook per module family
+//! converges a test-bed host with jig and its twin with ansible-playbook; check mode predicts
+//! the real run, the second run changes nothing, and both hosts end up with the same files.
+//!
+//! `cron` is in ansible-core, so it is compared live. `sysctl` (ansible.posix) and `ini_file`
+//! (community.general) are not: when ansible-playbook can load those collections (an
+//! `ANSIBLE_COLLECTIONS_PATH` that has them) they are compared live too; otherwise the files
+//! jig leaves are compared with tests/fixtures/sysfiles/expected/*, which ansible-core 2.19 with
+//! ansible.posix and community.general 11.4.2 left on a twin host for the same playbook.
+
+#[path = "support/testbed.rs"]
+mod testbed;
+
+#[path = "support/converge.rs"]
+mod converge;
+
+const CRON_PLAYBOOK: &str = r#"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: a job in root's crontab
+      cron:
+        name: "check dirs 'quoted' $(touch PWNED) ünï"
+        minute: "0"
+        hour: "5,2"
+        job: "ls -alh > /dev/null 2>&1 # $(touch PWNED)"
+    - name: a variable at the top
+      cron:
+        name: PATH
+        env: true
+        job: "/usr/bin:/bin"
+    - name: a variable after it
+      cron:
+        name: SHELL
+        env: true
+        job: /bin/sh
+        insertafter: MAILTO
+    - name: a special time, disabled
+      cron:
+        name: at boot
+        special_time: reboot
+        job: /usr/local/bin/boot.sh
+        disabled: true
+    - name: another user's crontab
+      cron:
+        name: hourly backup
+        user: jig
+        minute: "15"
+        job: "/home/jig/backup --to 'a b'"
+    - name: a job removed
+      cron:
+        name: gone
+        state: absent
+    - name: a cron.d file
+      cron:
+        name: cleanup
+        cron_file: jig-cleanup
+        user: root
+        weekday: "1-5"
+        job: "find /tmp -mtime +7 -delete"
+    - name: a second job in it
+      cron:
+        name: hourly ping
+        cron_file: jig-cleanup
+        user: nobody
+        special_time: hourly
+        job: "echo ping"
+    - name: a cron.d file emptied by a removal goes
+      cron:
+        name: lonely
+        cron_file: jig-lonely
+        state: absent
+"#;
+
+/// Installs cron's `crontab` on both hosts (the image has no cron) and gives them the same
+/// starting crontabs: tasks that depend on an earlier task's result cannot be predicted by
+/// check mode on a fresh host, so what they need is there before.
+fn install_cron(pair: &converge::Pair) {
+    let cmd = "DEBIAN_FRONTEND=noninteractive apt-get -qq update >/dev/null && \
+               DEBIAN_FRONTEND=noninteractive apt-get -qq install -y cron >/dev/null && \
+               printf 'MAILTO=root\\n#Ansible: gone\\n* * * * * /bin/true\\n' | crontab - && \
+               printf '#Ansible: lonely\\n* * * * * root /bin/true\\n' > /etc/cron.d/jig-lonely && \
+               echo ok";
+    assert_eq!(pair.on_jig(cmd).trim(), "ok");
+    assert_eq!(pair.on_ansible(cmd).trim(), "ok");
+}
+
+#[test]
+fn cron_converges_like_ansible() {
+    let Some(pair) = converge::Pair::up() else {
+        return;
+    };
+    install_cron(&pair);
+    pair.write("play.yml", CRON_PLAYBOOK);
+    let r = pair.converge("play.yml", &[]);
+    // 9 tasks; every one changes something.
+    assert_eq!(r.first.recap.changed, 9, "{}", r.first.stdout);
+    assert_eq!(r.first.recap.failed, 0, "{}", r.first.stdout);
+    assert_eq!(
+        r.check.recap.changed, r.first.recap.changed,
+        "{}",
+        r.check.stdout
+    );
+    assert_eq!(r.second.recap.changed, 0, "{}", r.second.stdout);
+    assert_eq!(
+        r.ansible.recap.changed, r.first.recap.changed,
+        "{}",
+        r.ansible.stdout
+    );
+    let state = pair.assert_same(
+        "crontab -l; echo ---; crontab -u jig -l; echo ---; ls /etc/cron.d; \
+         cat /etc/cron.d/jig-cleanup; stat -c '%a %U %G' /etc/cron.d/jig-cleanup",
+    );
+    assert!(
+        state.contains("#Ansible: at boot\n#@reboot /usr/local/bin/boot.sh"),
+        "{state}"
+    );
+    assert!(!state.contains("jig-lonely"), "{state}");
+    pair.assert_same("test -z \"$(find / -xdev -name 'PWNED*' 2>/dev/null)\" && echo clean");
+}
+
+const FILES_PLAYBOOK: &str = r#"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: forwarding on, set at once and in /etc/sysctl.conf
+      ansible.posix.sysctl:
+        name: net.ipv4.ip_forward
+        value: "1"
+        sysctl_set: true
+    - name: a two-word value in a file of its own, reloaded
+      ansible.posix.sysctl:
+        name: net.ipv4.ip_local_port_range
+        value: "20000   40000"
+        sysctl_file: /etc/sysctl.d/60-jig.conf
+    - name: a boolean value
+      ansible.posix.sysctl:
+        name: net.ipv4.tcp_syncookies
+        value: true
+        sysctl_file: /etc/sysctl.d/60-jig.conf
+        reload: false
+    - name: a key removed from the file
+      ansible.posix.sysctl:
+        name: net.ipv4.tcp_syncookies
+        state: absent
+        sysctl_file: /etc/sysctl.d/60-jig.conf
+        reload: false
+    - name: a new ini file
+      community.general.ini_file:
+        path: /etc/jig/app.ini
+        section: "main 'x'"
+        option: name
+        value: "wörld $(touch PWNED) \"q\""
+        mode: "0640"
+    - name: several values
+      community.general.ini_file:
+        path: /etc/jig/app.ini
+        section: peers
+        option: host
+        values: [a, b, c]
+    - name: an option without a value
+      community.general.ini_file:
+        path: /etc/jig/app.ini
+        section: mysqld
+        option: skip-name-resolve
+        allow_no_value: true
+    - name: an option before any section, no spaces
+      community.general.ini_file:
+        path: /etc/jig/app.ini
+        option: top
+        value: "1"
+        no_extra_spaces: true
+    - name: one of the values removed
+      community.general.ini_file:
+        path: /etc/jig/app.ini
+        section: peers
+        option: host
+        value: b
+        state: absent
+        exclusive: false
+    - name: a section removed
+      community.general.ini_file:
+        path: /etc/jig/app.ini
+        section: mysqld
+        state: absent
+"#;
+
+/// Files both hosts' state is read from.
+const FILES_STATE: &str = "cat /etc/sysctl.conf | grep -v '^#' ; echo ---; \
+    cat /etc/sysctl.d/60-jig.conf; echo ---; \
+    sysctl -n net.ipv4.ip_forward net.ipv4.ip_local_port_range; echo ---; \
+    cat /etc/jig/app.ini; stat -c '%a %U %G' /etc/jig/app.ini /etc/sysctl.d/60-jig.conf";
+
+/// Whether ansible-playbook on this machine can load ansible.posix and community.general.
+fn collections_available(pair: &converge::Pair) -> bool {
+    pair.write(
+        "probe.yml",
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - community.general.ini_file:\n        path: /tmp/jig-probe.ini\n        option: a\n        value: b\n      check_mode: true\n    - ansible.posix.sysctl:\n        name: net.ipv4.ip_forward\n        value: '1'\n      check_mode: true\n",
+    );
+    let out = pair.ansible("probe.yml", &[]);
+    out.code == 0
+}
+
+#[test]
+fn sysctl_and_ini_file_converge_like_ansible() {
+    let Some(pair) = converge::Pair::up() else {
+        return;
+    };
+    pair.write("play.yml", FILES_PLAYBOOK);
+    let check = pair.jig("play.yml", &["-C"]);
+    let first = pair.jig("play.yml", &[]);
+    let second = pair.jig("play.yml", &[]);
+    assert_eq!(first.recap.failed, 0, "{}", first.stdout);
+    assert_eq!(first.recap.changed, 10, "{}", first.stdout);
+    assert_eq!(check.recap.changed, first.recap.changed, "{}", check.stdout);
+    assert_eq!(second.recap.changed, 0, "{}", second.stdout);
+    let jig_state = pair.on_jig(FILES_STATE);
+    if collections_available(&pair) {
+        let ansible = pair.ansible("play.yml", &[]);
+        assert_eq!(
+            ansible.recap.changed, first.recap.changed,
+            "{}",
+            ansible.stdout
+        );
+        let same = pair.assert_same(FILES_STATE);
+        // Recording the fixture used where the collections are missing.
+        if let Ok(path) = std::env::var("JIG_SYSFILES_RECORD") {
+            std::fs::write(path, pair.on_ansible(FILES_STATE)).unwrap();
+        }
+        assert_eq!(jig_state.replace(&pair.jig_host().name, "HOST"), same);
+    } else {
+        println!(
+            "ansible.posix/community.general are not installed: comparing with the state \
+             ansible-core left (tests/fixtures/sysfiles/expected/files_state.txt)"
+        );
+        let expected = include_str!("fixtures/sysfiles/expected/files_state.txt");
+        assert_eq!(jig_state, expected);
+    }
+    pair.assert_same("test -z \"$(find / -xdev -name 'PWNED*' 2>/dev/null)\" && echo clean");
+}
