@@ -135,8 +135,8 @@ const FILES_PLAYBOOK: &str = r#"
         sysctl_file: /etc/sysctl.d/60-jig.conf
     - name: a boolean value
       ansible.posix.sysctl:
-        name: net.ipv4.tcp_syncookies
-        value: true
+        name: net.ipv4.tcp_timestamps
+        value: false
         sysctl_file: /etc/sysctl.d/60-jig.conf
         reload: false
     - name: a key removed from the file
@@ -145,7 +145,7 @@ const FILES_PLAYBOOK: &str = r#"
         state: absent
         sysctl_file: /etc/sysctl.d/60-jig.conf
         reload: false
-    - name: a new ini file
+    - name: a new section and mode in an existing ini file
       community.general.ini_file:
         path: /etc/jig/app.ini
         section: "main 'x'"
@@ -174,22 +174,37 @@ const FILES_PLAYBOOK: &str = r#"
       community.general.ini_file:
         path: /etc/jig/app.ini
         section: peers
-        option: host
-        value: b
+        option: old
+        value: "y"
         state: absent
         exclusive: false
     - name: a section removed
       community.general.ini_file:
-        path: /etc/jig/app.ini
+        path: /etc/jig/old.ini
         section: mysqld
         state: absent
+    - name: a new ini file in a new directory
+      community.general.ini_file:
+        path: /etc/jig/new/new.ini
+        section: s
+        option: k
+        value: v
 "#;
+
+/// The same starting files on both hosts: check mode on a fresh host cannot see what an
+/// earlier task would have written, so what the removals remove is there before.
+const FILES_SEED: &str = "mkdir -p /etc/jig && \
+    printf '# jig test\\nnet.ipv4.tcp_syncookies = 1\\n' > /etc/sysctl.d/60-jig.conf && \
+    printf '[peers]\\nhost = a\\nold = x\\nhost = b\\nold = y\\n[mysqld]\\nport = 3306\\n' > /etc/jig/app.ini && \
+    printf '[a]\\nx = 1\\n[mysqld]\\nport = 3306\\n\\n[b]\\n' > /etc/jig/old.ini && \
+    chmod 644 /etc/jig/app.ini && echo ok";
 
 /// Files both hosts' state is read from.
 const FILES_STATE: &str = "cat /etc/sysctl.conf | grep -v '^#' ; echo ---; \
     cat /etc/sysctl.d/60-jig.conf; echo ---; \
-    sysctl -n net.ipv4.ip_forward net.ipv4.ip_local_port_range; echo ---; \
-    cat /etc/jig/app.ini; stat -c '%a %U %G' /etc/jig/app.ini /etc/sysctl.d/60-jig.conf";
+    sysctl -n net.ipv4.ip_forward net.ipv4.ip_local_port_range net.ipv4.tcp_timestamps; echo ---; \
+    cat /etc/jig/app.ini; echo ---; cat /etc/jig/old.ini; echo ---; cat /etc/jig/new/new.ini; \
+    stat -c '%n %a %U %G' /etc/jig/app.ini /etc/sysctl.d/60-jig.conf /etc/jig/new /etc/jig/new/new.ini";
 
 /// Whether ansible-playbook on this machine can load ansible.posix and community.general.
 fn collections_available(pair: &converge::Pair) -> bool {
@@ -206,12 +221,14 @@ fn sysctl_and_ini_file_converge_like_ansible() {
     let Some(pair) = converge::Pair::up() else {
         return;
     };
+    assert_eq!(pair.on_jig(FILES_SEED).trim(), "ok");
+    assert_eq!(pair.on_ansible(FILES_SEED).trim(), "ok");
     pair.write("play.yml", FILES_PLAYBOOK);
     let check = pair.jig("play.yml", &["-C"]);
     let first = pair.jig("play.yml", &[]);
     let second = pair.jig("play.yml", &[]);
     assert_eq!(first.recap.failed, 0, "{}", first.stdout);
-    assert_eq!(first.recap.changed, 10, "{}", first.stdout);
+    assert_eq!(first.recap.changed, 11, "{}", first.stdout);
     assert_eq!(check.recap.changed, first.recap.changed, "{}", check.stdout);
     assert_eq!(second.recap.changed, 0, "{}", second.stdout);
     let jig_state = pair.on_jig(FILES_STATE);
