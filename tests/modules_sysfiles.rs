@@ -189,6 +189,18 @@ const FILES_PLAYBOOK: &str = r#"
         section: s
         option: k
         value: v
+    - name: a local diversion of a file that does not exist
+      community.general.dpkg_divert:
+        path: "/usr/bin/jig tool"
+    - name: a diversion renaming the file away
+      community.general.dpkg_divert:
+        path: /etc/jig/div.conf
+        divert: /etc/jig/div.conf.orig
+        rename: true
+    - name: a diversion removed
+      community.general.dpkg_divert:
+        path: /etc/jig-old
+        state: absent
 "#;
 
 /// The same starting files on both hosts: check mode on a fresh host cannot see what an
@@ -197,13 +209,15 @@ const FILES_SEED: &str = "mkdir -p /etc/jig && \
     printf '# jig test\\nnet.ipv4.tcp_syncookies = 1\\n' > /etc/sysctl.d/60-jig.conf && \
     printf '[peers]\\nhost = a\\nold = x\\nhost = b\\nold = y\\n[mysqld]\\nport = 3306\\n' > /etc/jig/app.ini && \
     printf '[a]\\nx = 1\\n[mysqld]\\nport = 3306\\n\\n[b]\\n' > /etc/jig/old.ini && \
-    chmod 644 /etc/jig/app.ini && echo ok";
+    chmod 644 /etc/jig/app.ini && echo original > /etc/jig/div.conf && \
+    dpkg-divert --local --no-rename --add /etc/jig-old >/dev/null && echo ok";
 
 /// Files both hosts' state is read from.
 const FILES_STATE: &str = "cat /etc/sysctl.conf | grep -v '^#' ; echo ---; \
     cat /etc/sysctl.d/60-jig.conf; echo ---; \
     sysctl -n net.ipv4.ip_forward net.ipv4.ip_local_port_range net.ipv4.tcp_timestamps; echo ---; \
     cat /etc/jig/app.ini; echo ---; cat /etc/jig/old.ini; echo ---; cat /etc/jig/new/new.ini; \
+    dpkg-divert --list | sort; ls /etc/jig; \
     stat -c '%n %a %U %G' /etc/jig/app.ini /etc/sysctl.d/60-jig.conf /etc/jig/new /etc/jig/new/new.ini";
 
 /// Whether ansible-playbook on this machine can load ansible.posix and community.general.
@@ -228,7 +242,7 @@ fn sysctl_and_ini_file_converge_like_ansible() {
     let first = pair.jig("play.yml", &[]);
     let second = pair.jig("play.yml", &[]);
     assert_eq!(first.recap.failed, 0, "{}", first.stdout);
-    assert_eq!(first.recap.changed, 11, "{}", first.stdout);
+    assert_eq!(first.recap.changed, 14, "{}", first.stdout);
     assert_eq!(check.recap.changed, first.recap.changed, "{}", check.stdout);
     assert_eq!(second.recap.changed, 0, "{}", second.stdout);
     let jig_state = pair.on_jig(FILES_STATE);

@@ -19,6 +19,7 @@
 pub mod args;
 pub mod copy;
 pub mod cron;
+pub mod dpkg_divert;
 pub mod file;
 pub mod ini_file;
 pub mod mode;
@@ -216,6 +217,7 @@ static REGISTRY: &[&dyn Module] = &[
     &command::Shell,
     &copy::Copy,
     &cron::Cron,
+    &dpkg_divert::DpkgDivert,
     &file::File,
     &ini_file::IniFile,
     &lineinfile::LineInFile,
