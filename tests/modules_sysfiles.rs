@@ -201,6 +201,28 @@ const FILES_PLAYBOOK: &str = r#"
       community.general.dpkg_divert:
         path: /etc/jig-old
         state: absent
+    - name: a tmpfs in fstab and mounted (hosts have their own mount namespace)
+      ansible.posix.mount:
+        path: /mnt/jig data
+        src: tmpfs
+        fstype: tmpfs
+        opts: size=2m,mode=0750
+        state: mounted
+    - name: an fstab line only, not at boot
+      ansible.posix.mount:
+        path: /mnt/jig-later
+        src: tmpfs
+        fstype: tmpfs
+        boot: false
+        state: present
+    - name: unmounted
+      ansible.posix.mount:
+        path: /mnt/jig-old
+        state: unmounted
+    - name: a line removed from fstab
+      ansible.posix.mount:
+        path: /mnt/jig-gone
+        state: absent_from_fstab
 "#;
 
 /// The same starting files on both hosts: check mode on a fresh host cannot see what an
@@ -210,7 +232,9 @@ const FILES_SEED: &str = "mkdir -p /etc/jig && \
     printf '[peers]\\nhost = a\\nold = x\\nhost = b\\nold = y\\n[mysqld]\\nport = 3306\\n' > /etc/jig/app.ini && \
     printf '[a]\\nx = 1\\n[mysqld]\\nport = 3306\\n\\n[b]\\n' > /etc/jig/old.ini && \
     chmod 644 /etc/jig/app.ini && echo original > /etc/jig/div.conf && \
-    dpkg-divert --local --no-rename --add /etc/jig-old >/dev/null && echo ok";
+    dpkg-divert --local --no-rename --add /etc/jig-old >/dev/null && \
+    mkdir -p /mnt/jig-old && mount -t tmpfs -o size=1m tmpfs /mnt/jig-old && \
+    printf 'tmpfs /mnt/jig-gone tmpfs defaults 0 0\\n' >> /etc/fstab && echo ok";
 
 /// Files both hosts' state is read from.
 const FILES_STATE: &str = "cat /etc/sysctl.conf | grep -v '^#' ; echo ---; \
@@ -218,6 +242,7 @@ const FILES_STATE: &str = "cat /etc/sysctl.conf | grep -v '^#' ; echo ---; \
     sysctl -n net.ipv4.ip_forward net.ipv4.ip_local_port_range net.ipv4.tcp_timestamps; echo ---; \
     cat /etc/jig/app.ini; echo ---; cat /etc/jig/old.ini; echo ---; cat /etc/jig/new/new.ini; \
     dpkg-divert --list | sort; ls /etc/jig; \
+    cat /etc/fstab; grep jig /proc/mounts | cut -d' ' -f1-4; ls -d /mnt/jig*; \
     stat -c '%n %a %U %G' /etc/jig/app.ini /etc/sysctl.d/60-jig.conf /etc/jig/new /etc/jig/new/new.ini";
 
 /// Whether ansible-playbook on this machine can load ansible.posix and community.general.
@@ -231,7 +256,7 @@ fn collections_available(pair: &converge::Pair) -> bool {
 }
 
 #[test]
-fn sysctl_and_ini_file_converge_like_ansible() {
+fn sysctl_ini_file_dpkg_divert_mount_converge_like_ansible() {
     let Some(pair) = converge::Pair::up() else {
         return;
     };
@@ -242,7 +267,7 @@ fn sysctl_and_ini_file_converge_like_ansible() {
     let first = pair.jig("play.yml", &[]);
     let second = pair.jig("play.yml", &[]);
     assert_eq!(first.recap.failed, 0, "{}", first.stdout);
-    assert_eq!(first.recap.changed, 14, "{}", first.stdout);
+    assert_eq!(first.recap.changed, 18, "{}", first.stdout);
     assert_eq!(check.recap.changed, first.recap.changed, "{}", check.stdout);
     assert_eq!(second.recap.changed, 0, "{}", second.stdout);
     let jig_state = pair.on_jig(FILES_STATE);

@@ -23,6 +23,7 @@ pub mod dpkg_divert;
 pub mod file;
 pub mod ini_file;
 pub mod mode;
+pub mod mount;
 pub mod remote;
 pub mod replace;
 pub mod search;
@@ -221,6 +222,7 @@ static REGISTRY: &[&dyn Module] = &[
     &file::File,
     &ini_file::IniFile,
     &lineinfile::LineInFile,
+    &mount::Mount,
     &replace::Replace,
     &slurp::Slurp,
     &stat::Stat,
