@@ -242,7 +242,7 @@ const FILES_STATE: &str = "cat /etc/sysctl.conf | grep -v '^#' ; echo ---; \
     sysctl -n net.ipv4.ip_forward net.ipv4.ip_local_port_range net.ipv4.tcp_timestamps; echo ---; \
     cat /etc/jig/app.ini; echo ---; cat /etc/jig/old.ini; echo ---; cat /etc/jig/new/new.ini; \
     dpkg-divert --list | sort; ls /etc/jig; \
-    cat /etc/fstab; grep jig /proc/mounts | cut -d' ' -f1-4; ls -d /mnt/jig*; \
+    cat /etc/fstab; grep ' /mnt/jig' /proc/mounts | cut -d' ' -f1-4; ls -d /mnt/jig*; \
     stat -c '%n %a %U %G' /etc/jig/app.ini /etc/sysctl.d/60-jig.conf /etc/jig/new /etc/jig/new/new.ini";
 
 /// Whether ansible-playbook on this machine can load ansible.posix and community.general.
