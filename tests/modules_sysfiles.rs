@@ -65,6 +65,9 @@ const CRON_PLAYBOOK: &str = r#"
         user: nobody
         special_time: hourly
         job: "echo ping"
+    - name: the host's name (Debian without systemd, so /etc/hostname only, as Ansible)
+      hostname:
+        name: web-01.example.org
     - name: a cron.d file emptied by a removal goes
       cron:
         name: lonely
@@ -93,8 +96,8 @@ fn cron_converges_like_ansible() {
     install_cron(&pair);
     pair.write("play.yml", CRON_PLAYBOOK);
     let r = pair.converge("play.yml", &[]);
-    // 9 tasks; every one changes something.
-    assert_eq!(r.first.recap.changed, 9, "{}", r.first.stdout);
+    // 10 tasks; every one changes something.
+    assert_eq!(r.first.recap.changed, 10, "{}", r.first.stdout);
     assert_eq!(r.first.recap.failed, 0, "{}", r.first.stdout);
     assert_eq!(
         r.check.recap.changed, r.first.recap.changed,
@@ -109,7 +112,8 @@ fn cron_converges_like_ansible() {
     );
     let state = pair.assert_same(
         "crontab -l; echo ---; crontab -u jig -l; echo ---; ls /etc/cron.d; \
-         cat /etc/cron.d/jig-cleanup; stat -c '%a %U %G' /etc/cron.d/jig-cleanup",
+         cat /etc/cron.d/jig-cleanup; stat -c '%a %U %G' /etc/cron.d/jig-cleanup; \
+         cat /etc/hostname",
     );
     assert!(
         state.contains("#Ansible: at boot\n#@reboot /usr/local/bin/boot.sh"),

@@ -21,6 +21,7 @@ pub mod copy;
 pub mod cron;
 pub mod dpkg_divert;
 pub mod file;
+pub mod hostname;
 pub mod ini_file;
 pub mod mode;
 pub mod mount;
@@ -220,6 +221,7 @@ static REGISTRY: &[&dyn Module] = &[
     &cron::Cron,
     &dpkg_divert::DpkgDivert,
     &file::File,
+    &hostname::Hostname,
     &ini_file::IniFile,
     &lineinfile::LineInFile,
     &mount::Mount,
