@@ -33,6 +33,9 @@ pub mod group;
 pub mod mode;
 pub mod package;
 pub mod package_facts;
+pub mod dpkg_divert;
+pub mod hostname;
+pub mod mount;
 pub mod remote;
 pub mod replace;
 pub mod search;
@@ -41,6 +44,7 @@ pub mod service_facts;
 pub mod slurp;
 pub mod stat;
 pub mod systemd;
+pub mod sysctl;
 pub mod template;
 pub mod user;
 
@@ -242,6 +246,9 @@ static REGISTRY: &[&dyn Module] = &[
     &lineinfile::LineInFile,
     &package::Package,
     &package_facts::PackageFacts,
+    &dpkg_divert::DpkgDivert,
+    &hostname::Hostname,
+    &mount::Mount,
     &replace::Replace,
     &service::Service,
     &service_facts::ServiceFacts,
@@ -249,6 +256,7 @@ static REGISTRY: &[&dyn Module] = &[
     &stat::Stat,
     &systemd::Systemd,
     &systemd::SystemdService,
+    &sysctl::Sysctl,
     &template::Template,
     &user::User,
 ];
