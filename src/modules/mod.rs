@@ -19,6 +19,7 @@
 pub mod args;
 pub mod copy;
 pub mod file;
+pub mod known;
 pub mod mode;
 pub mod remote;
 pub mod replace;
@@ -62,6 +63,9 @@ pub struct ModuleContext<'a> {
     pub files: &'a dyn FileSearch,
     /// Renders template files with the task's variables (for the `template` module).
     pub templates: &'a dyn TemplateRenderer,
+    /// Files whose content jig knows on this host (written earlier in the run), so an edit
+    /// can skip reading them; see [`known`].
+    pub known: &'a known::KnownFiles,
 }
 
 /// Finds the controller-side files a task refers to (`src:` of copy/template/script...).
