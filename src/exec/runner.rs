@@ -172,6 +172,7 @@ impl<'r> Runner<'r> {
                 verbosity: opts.verbosity,
                 playbook_dir,
                 ssh: Arc::new(crate::connection::ssh::SshHub::new(opts.ssh.clone())),
+                known: Default::default(),
             }),
             local: Arc::new(Connection::Local(LocalConnection::new("localhost"))),
             hosts: IndexMap::new(),

@@ -41,6 +41,8 @@ pub struct Flags {
     pub playbook_dir: PathBuf,
     /// SSH options and the run's SSH connections (one per host, shared with delegation).
     pub ssh: Arc<crate::connection::ssh::SshHub>,
+    /// Files jig knows the content of, per host, for the whole run.
+    pub known: Arc<crate::modules::known::KnownHosts>,
 }
 
 /// One task to run on one host.
@@ -1128,6 +1130,11 @@ pub async fn run_module(ctx: &Ctx<'_>, scope: &VarScope, args: VarMap) -> Action
         templar: job.templar.clone(),
         scope: scope.clone(),
     };
+    // What jig knows of the host's files is the host's own: a delegated task starts afresh.
+    let known = match &job.conn {
+        Ok(own) if Arc::ptr_eq(own, &conn) => job.flags.known.for_host(&job.host),
+        _ => Default::default(),
+    };
     let mctx = ModuleContext {
         conn: &conn,
         host: &job.host,
@@ -1137,6 +1144,7 @@ pub async fn run_module(ctx: &Ctx<'_>, scope: &VarScope, args: VarMap) -> Action
         environment: &env,
         files: &files,
         templates: &renderer,
+        known: &known,
     };
     let margs = ModuleArgs::new(task.action.clone(), args);
     match module.run(&margs, &mctx).await {
@@ -1333,6 +1341,7 @@ mod tests {
                 verbosity: 0,
                 playbook_dir: PathBuf::from("/"),
                 ssh: Arc::new(crate::connection::ssh::SshHub::default()),
+                known: Default::default(),
             }),
         }
     }

@@ -17,7 +17,7 @@ use async_trait::async_trait;
 
 use super::pyregex::{Dollar, PyRegex, Template};
 use super::textfile::{
-    Edit, FILE_ARGS, FileArgs, Planned, Stop, Text, commit, expand_path, finish, probe,
+    Decision, Edit, Edited, FILE_ARGS, FileArgs, Stop, Text, edit_file, expand_path, finish,
     splitlines_keepends, strip_eol, text_diff,
 };
 use super::{Module, ModuleArgs, ModuleContext, ModuleError, ModuleResult};
@@ -243,65 +243,76 @@ async fn run(args: &ModuleArgs, ctx: &ModuleContext<'_>) -> Result<ModuleResult,
     let marker_end = args.str("marker_end")?.unwrap_or_else(|| "END".into());
     let create = args.bool_or("create", false)?;
 
-    let probed = probe(ctx, &fa.path, |b| Ok(Text::decode(b))).await?;
-    let text = match &probed {
-        Some(p) => p.text.clone(),
-        None if !present => {
-            let mut r = ModuleResult::ok();
-            r.msg = Some(format!("File {} not present", fa.path));
-            return Ok(r);
-        }
-        None if !create => {
-            let mut r = ModuleResult::failed(format!("Path {} does not exist !", fa.path));
-            r.set("rc", 257);
-            return Ok(r);
-        }
-        None => Text::decode(b""),
-    };
-    let adapt_opt = |name: &str| -> Result<Option<String>, Stop> {
-        Ok(args.str(name)?.map(|v| text.adapt(&v)))
-    };
-    let block = Block {
-        begin: marker_line(&text.adapt(&marker), &text.adapt(&marker_begin)).map_err(Stop::Fail)?,
-        end: marker_line(&text.adapt(&marker), &text.adapt(&marker_end)).map_err(Stop::Fail)?,
-        content: text.adapt(&content),
-        present,
-        insert: Insert::parse(
-            adapt_opt("insertafter")?.as_deref(),
-            adapt_opt("insertbefore")?.as_deref(),
-        )
-        .map_err(Stop::Fail)?,
-        prepend_newline: args.bool_or("prepend_newline", false)?,
-        append_newline: args.bool_or("append_newline", false)?,
-    };
-    let original = probed.as_ref().map(|p| p.text.text.as_str());
-    let edit = edit(original, &block).map_err(Stop::Fail)?;
+    let prepend_newline = args.bool_or("prepend_newline", false)?;
+    let append_newline = args.bool_or("append_newline", false)?;
+    let insertafter = args.str("insertafter")?;
+    let insertbefore = args.str("insertbefore")?;
+    let decide = |current: Option<&Text>| -> Result<Decision<()>, Stop> {
+        let text = match current {
+            Some(t) => t.clone(),
+            None if !present => {
+                let mut r = ModuleResult::ok();
+                r.msg = Some(format!("File {} not present", fa.path));
+                return Ok(Decision::Done(r));
+            }
+            None if !create => {
+                let mut r = ModuleResult::failed(format!("Path {} does not exist !", fa.path));
+                r.set("rc", 257);
+                return Ok(Decision::Done(r));
+            }
+            None => Text::decode(b""),
+        };
+        let block = Block {
+            begin: marker_line(&text.adapt(&marker), &text.adapt(&marker_begin))
+                .map_err(Stop::Fail)?,
+            end: marker_line(&text.adapt(&marker), &text.adapt(&marker_end)).map_err(Stop::Fail)?,
+            content: text.adapt(&content),
+            present,
+            insert: Insert::parse(
+                insertafter.as_deref().map(|v| text.adapt(v)).as_deref(),
+                insertbefore.as_deref().map(|v| text.adapt(v)).as_deref(),
+            )
+            .map_err(Stop::Fail)?,
+            prepend_newline,
+            append_newline,
+        };
+        let original = current.map(|t| t.text.as_str());
+        let edit = edit(original, &block).map_err(Stop::Fail)?;
 
-    let mut result = ModuleResult {
-        changed: edit.changed,
-        msg: Some(edit.msg.clone()),
-        ..ModuleResult::default()
-    };
-    if edit.changed && ctx.diff_mode {
-        result.diffs.push(text_diff(
-            format!("{} (content)", fa.path),
-            &text,
-            &edit.text,
-        ));
-    }
-    let planned = Planned {
-        current: probed.as_ref(),
-        new_content: if edit.changed {
+        let mut result = ModuleResult {
+            changed: edit.changed,
+            msg: Some(edit.msg.clone()),
+            ..ModuleResult::default()
+        };
+        if edit.changed && ctx.diff_mode {
+            result.diffs.push(text_diff(
+                format!("{} (content)", fa.path),
+                &text,
+                &edit.text,
+            ));
+        }
+        let new_content = if edit.changed {
             Some(text.encode(&edit.text).map_err(Stop::Fail)?)
         } else {
             None
-        },
-        create_parents: true,
+        };
+        Ok(Decision::Commit {
+            result,
+            new_content,
+            then: (),
+        })
     };
-    if let Some(backup) = commit(ctx, &fa, planned, &mut result).await? {
-        result.set("backup_file", backup);
+    match edit_file(ctx, &fa, true, |b| Ok(Text::decode(b)), decide).await? {
+        Edited::Done(r) => Ok(r),
+        Edited::Committed {
+            mut result, backup, ..
+        } => {
+            if let Some(backup) = backup {
+                result.set("backup_file", backup);
+            }
+            Ok(result)
+        }
     }
-    Ok(result)
 }
 
 #[cfg(test)]

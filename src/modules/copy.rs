@@ -296,13 +296,11 @@ if [ "$3" = 1 ] && [ -f "$p" ]; then jig_head "$p"; fi
         // The host decides with the same checksum, so a write planned here was done there,
         // except for the odd file types the probe leaves to the ordinary write (a fifo...).
         if wrote && frames.next_record() == Some(b"W") {
-            return Ok(finish_speculated(
-                &mut frames,
-                &dest,
-                &spec.write,
-                &out,
-                result,
-            ));
+            let r = finish_speculated(&mut frames, &dest, &spec.write, &out, result);
+            if !r.failed {
+                remember(ctx, &dest, &spec.content);
+            }
+            return Ok(r);
         }
         let job = WriteJob {
             path: &dest,
@@ -319,6 +317,7 @@ if [ "$3" = 1 ] && [ -f "$p" ]; then jig_head "$p"; fi
         };
         match remote::write_many(ctx, setup.as_ref(), &[job], &spec.write).await {
             Ok(mut written) => {
+                remember(ctx, &dest, &spec.content);
                 if let Some(w) = written.pop() {
                     if let Some(b) = w.outcome.backup_file {
                         result.set("backup_file", b);
@@ -343,12 +342,24 @@ if [ "$3" = 1 ] && [ -f "$p" ]; then jig_head "$p"; fi
     let Some(cur) = current else {
         return Ok(bad());
     };
+    if !ctx.check_mode {
+        remember(ctx, &dest, &spec.content);
+    }
     result.set("path", dest.clone());
     let plan = match remote::attr_changes(&cur, &attrs) {
         Ok(p) => p,
         Err(e) => return Ok(ModuleResult::failed(e.to_string())),
     };
     attrs_only(ctx, &dest, &cur, &plan, result).await
+}
+
+/// Records what `dest` now holds for later edits of it (see [`super::known`]): the bytes
+/// written, or nothing known for content copied on the host.
+fn remember(ctx: &ModuleContext<'_>, dest: &str, content: &Content<'_>) {
+    match content {
+        Content::Bytes(b) => ctx.known.record(dest, b),
+        Content::Remote(_) => ctx.known.forget(dest),
+    }
 }
 
 /// A speculative probe (see [`put`]) exits with this plus `jig_write`'s status when the write

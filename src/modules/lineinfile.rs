@@ -14,8 +14,8 @@ use async_trait::async_trait;
 
 use super::pyregex::{Dollar, PyRegex, Template};
 use super::textfile::{
-    Edit, FILE_ARGS, FileArgs, Planned, Stop, Text, add_warnings, commit, expand_path, finish,
-    probe, readlines, strip_eol, text_diff,
+    Decision, Edit, Edited, FILE_ARGS, FileArgs, Stop, Text, add_warnings, edit_file, expand_path,
+    finish, readlines, strip_eol, text_diff,
 };
 use super::{Module, ModuleArgs, ModuleContext, ModuleError, ModuleResult};
 
@@ -133,68 +133,79 @@ async fn run(args: &ModuleArgs, ctx: &ModuleContext<'_>) -> Result<ModuleResult,
         ));
     }
 
-    let probed = probe(ctx, &fa.path, |b| Ok(Text::decode(b))).await?;
-    let text = match &probed {
-        Some(p) => p.text.clone(),
-        None if !present_state => {
-            let mut r = ModuleResult::ok();
-            r.msg = Some("file not present".into());
-            return Ok(r);
-        }
-        None if !create => {
-            let mut r = ModuleResult::failed(format!("Destination {} does not exist !", fa.path));
-            r.set("rc", 257);
-            return Ok(r);
-        }
-        None => Text::decode(b""),
-    };
-    let compile = |p: &str| PyRegex::compile(&text.adapt(p), Dollar::Line, false);
-    let selector = match (&regexp, &search) {
-        (Some(r), _) => Selector::Regexp(compile(r).map_err(Stop::Fail)?),
-        (None, Some(s)) => Selector::Search(text.adapt(s)),
-        (None, None) => Selector::Line,
-    };
-    let edit = if present_state {
-        let adapt = |o: &Option<String>| o.as_deref().map(|v| text.adapt(v));
-        let insert = Insert::parse(adapt(&after).as_deref(), adapt(&before).as_deref())
-            .map_err(Stop::Fail)?;
-        let spec = Present {
-            selector,
-            line: text.adapt(line.as_deref().unwrap_or_default()),
-            insert,
-            backrefs,
-            firstmatch,
+    let decide = |current: Option<&Text>| -> Result<Decision<Option<usize>>, Stop> {
+        let text = match current {
+            Some(t) => t.clone(),
+            None if !present_state => {
+                let mut r = ModuleResult::ok();
+                r.msg = Some("file not present".into());
+                return Ok(Decision::Done(r));
+            }
+            None if !create => {
+                let mut r =
+                    ModuleResult::failed(format!("Destination {} does not exist !", fa.path));
+                r.set("rc", 257);
+                return Ok(Decision::Done(r));
+            }
+            None => Text::decode(b""),
         };
-        present(&text.text, &spec).map_err(Stop::Fail)?
-    } else {
-        let line = line.as_deref().map(|l| text.adapt(l));
-        absent(&text.text, &selector, line.as_deref()).map_err(Stop::Fail)?
-    };
+        let compile = |p: &str| PyRegex::compile(&text.adapt(p), Dollar::Line, false);
+        let selector = match (&regexp, &search) {
+            (Some(r), _) => Selector::Regexp(compile(r).map_err(Stop::Fail)?),
+            (None, Some(s)) => Selector::Search(text.adapt(s)),
+            (None, None) => Selector::Line,
+        };
+        let edit = if present_state {
+            let adapt = |o: &Option<String>| o.as_deref().map(|v| text.adapt(v));
+            let insert = Insert::parse(adapt(&after).as_deref(), adapt(&before).as_deref())
+                .map_err(Stop::Fail)?;
+            let spec = Present {
+                selector,
+                line: text.adapt(line.as_deref().unwrap_or_default()),
+                insert,
+                backrefs,
+                firstmatch,
+            };
+            present(&text.text, &spec).map_err(Stop::Fail)?
+        } else {
+            let line = line.as_deref().map(|l| text.adapt(l));
+            absent(&text.text, &selector, line.as_deref()).map_err(Stop::Fail)?
+        };
 
-    let mut result = ModuleResult {
-        changed: edit.changed,
-        msg: Some(edit.msg.clone()),
-        ..ModuleResult::default()
-    };
-    if edit.changed && ctx.diff_mode {
-        result.diffs.push(text_diff(
-            format!("{} (content)", fa.path),
-            &text,
-            &edit.text,
-        ));
-    }
-    let planned = Planned {
-        current: probed.as_ref(),
-        new_content: if edit.changed {
+        let mut result = ModuleResult {
+            changed: edit.changed,
+            msg: Some(edit.msg.clone()),
+            ..ModuleResult::default()
+        };
+        if edit.changed && ctx.diff_mode {
+            result.diffs.push(text_diff(
+                format!("{} (content)", fa.path),
+                &text,
+                &edit.text,
+            ));
+        }
+        let new_content = if edit.changed {
             Some(text.encode(&edit.text).map_err(Stop::Fail)?)
         } else {
             None
-        },
-        create_parents: true,
+        };
+        Ok(Decision::Commit {
+            result,
+            new_content,
+            then: edit.found,
+        })
     };
-    let backup = commit(ctx, &fa, planned, &mut result).await?;
+    let (mut result, backup, found) =
+        match edit_file(ctx, &fa, true, |b| Ok(Text::decode(b)), decide).await? {
+            Edited::Done(r) => return Ok(r),
+            Edited::Committed {
+                result,
+                backup,
+                then,
+            } => (result, backup, then),
+        };
     result.set("backup", backup.unwrap_or_default());
-    if let Some(found) = edit.found {
+    if let Some(found) = found {
         result.set("found", found);
     }
     add_warnings(&mut result, &warnings);

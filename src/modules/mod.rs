@@ -30,6 +30,7 @@ pub mod dpkg_selections;
 pub mod file;
 pub mod getent;
 pub mod group;
+pub mod known;
 pub mod mode;
 pub mod package;
 pub mod package_facts;
@@ -83,6 +84,9 @@ pub struct ModuleContext<'a> {
     pub files: &'a dyn FileSearch,
     /// Renders template files with the task's variables (for the `template` module).
     pub templates: &'a dyn TemplateRenderer,
+    /// Files whose content jig knows on this host (written earlier in the run), so an edit
+    /// can skip reading them; see [`known`].
+    pub known: &'a known::KnownFiles,
 }
 
 /// Finds the controller-side files a task refers to (`src:` of copy/template/script...).

@@ -1077,6 +1077,7 @@ pub(crate) mod testutil {
         pub env: IndexMap<String, String>,
         pub files: TaskFiles,
         pub templates: Subst,
+        pub known: crate::modules::known::KnownFiles,
     }
 
     impl Env {
@@ -1091,6 +1092,7 @@ pub(crate) mod testutil {
                     task_dir: None,
                 },
                 templates: Subst(vec![("name".into(), "wörld $(x) 'q'".into())]),
+                known: Default::default(),
             }
         }
 
@@ -1104,6 +1106,7 @@ pub(crate) mod testutil {
                 environment: &self.env,
                 files: &self.files,
                 templates: &self.templates,
+                known: &self.known,
             }
         }
     }

@@ -10,7 +10,8 @@ use async_trait::async_trait;
 
 use super::pyregex::{Dollar, PyRegex, Template};
 use super::textfile::{
-    Edit, FILE_ARGS, FileArgs, Planned, Stop, Text, commit, expand_path, finish, probe, text_diff,
+    Decision, Edit, Edited, FILE_ARGS, FileArgs, Stop, Text, edit_file, expand_path, finish,
+    text_diff,
 };
 use super::{Module, ModuleArgs, ModuleContext, ModuleError, ModuleResult};
 
@@ -120,45 +121,55 @@ async fn run(args: &ModuleArgs, ctx: &ModuleContext<'_>) -> Result<ModuleResult,
     let before = args.str("before")?;
     let encoding = args.str("encoding")?.unwrap_or_else(|| "utf-8".into());
 
-    let Some(probed) = probe(ctx, &fa.path, |b| Text::decode_as(b, &encoding)).await? else {
-        let mut r = ModuleResult::failed(format!("Path {} does not exist !", fa.path));
-        r.set("rc", 257);
-        return Ok(r);
-    };
-    let text = &probed.text;
-    let spec = Spec::new(
-        &text.adapt(&regexp),
-        &text.adapt(&replace),
-        after.as_deref().map(|a| text.adapt(a)).as_deref(),
-        before.as_deref().map(|b| text.adapt(b)).as_deref(),
-    )
-    .map_err(|e| Stop::Fail(format!("Unable to process replace due to error: {e}")))?;
-    let edit = edit(&text.text, &spec).map_err(Stop::Fail)?;
+    let decide = |current: Option<&Text>| -> Result<Decision<()>, Stop> {
+        let Some(text) = current else {
+            let mut r = ModuleResult::failed(format!("Path {} does not exist !", fa.path));
+            r.set("rc", 257);
+            return Ok(Decision::Done(r));
+        };
+        let spec = Spec::new(
+            &text.adapt(&regexp),
+            &text.adapt(&replace),
+            after.as_deref().map(|a| text.adapt(a)).as_deref(),
+            before.as_deref().map(|b| text.adapt(b)).as_deref(),
+        )
+        .map_err(|e| Stop::Fail(format!("Unable to process replace due to error: {e}")))?;
+        let edit = edit(&text.text, &spec).map_err(Stop::Fail)?;
 
-    let mut result = ModuleResult {
-        changed: edit.changed,
-        msg: Some(edit.msg.clone()),
-        ..ModuleResult::default()
-    };
-    result.set("rc", 0);
-    if edit.changed && ctx.diff_mode {
-        result
-            .diffs
-            .push(text_diff(fa.path.clone(), text, &edit.text));
-    }
-    let planned = Planned {
-        current: Some(&probed),
-        new_content: if edit.changed {
+        let mut result = ModuleResult {
+            changed: edit.changed,
+            msg: Some(edit.msg.clone()),
+            ..ModuleResult::default()
+        };
+        result.set("rc", 0);
+        if edit.changed && ctx.diff_mode {
+            result
+                .diffs
+                .push(text_diff(fa.path.clone(), text, &edit.text));
+        }
+        let new_content = if edit.changed {
             Some(text.encode(&edit.text).map_err(Stop::Fail)?)
         } else {
             None
-        },
-        create_parents: false,
+        };
+        Ok(Decision::Commit {
+            result,
+            new_content,
+            then: (),
+        })
     };
-    if let Some(backup) = commit(ctx, &fa, planned, &mut result).await? {
-        result.set("backup_file", backup);
+    let decode = |b: &[u8]| Text::decode_as(b, &encoding);
+    match edit_file(ctx, &fa, false, decode, decide).await? {
+        Edited::Done(r) => Ok(r),
+        Edited::Committed {
+            mut result, backup, ..
+        } => {
+            if let Some(backup) = backup {
+                result.set("backup_file", backup);
+            }
+            Ok(result)
+        }
     }
-    Ok(result)
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@
 //! attribute change), with Ansible's messages and diffs.
 
 use super::mode::Mode;
-use super::remote::{self, AttrPlan, FileAttrs, RemoteError, RemoteStat, WriteOptions};
+use super::remote::{self, AttrPlan, FileAttrs, FileKind, RemoteError, RemoteStat, WriteOptions};
 use super::{ArgError, Diff, ModuleArgs, ModuleContext, ModuleError, ModuleResult};
 use crate::connection::Cmd;
 
@@ -386,14 +386,50 @@ pub struct Planned<'a> {
 /// probed stat, extends `result` the way Ansible does ("... and ownership, perms or SE linux
 /// context changed", a file-attributes diff), then writes the new content atomically with its
 /// attributes in one round trip, or changes only the attributes. Returns the backup file made.
+/// The file's content is then known for later edits (see [`super::known`]).
 pub async fn commit(
     ctx: &ModuleContext<'_>,
     fa: &FileArgs,
     planned: Planned<'_>,
     result: &mut ModuleResult,
 ) -> Result<Option<String>, Stop> {
-    let plan = match planned.current {
-        Some(p) => remote::attr_changes(&p.stat, &fa.attrs)?,
+    let plan = annotate(ctx, fa, planned.current.map(|p| &p.stat), result)?;
+    if ctx.check_mode {
+        return Ok(None);
+    }
+    if let Some(bytes) = &planned.new_content {
+        let written = remote::write_file(ctx, &fa.path, bytes, &fa.attrs, &fa.write).await;
+        let outcome = match written {
+            Err(RemoteError::Failed { message })
+                if planned.create_parents && message.starts_with("Destination directory") =>
+            {
+                make_parents(ctx, &fa.path).await?;
+                remote::write_file(ctx, &fa.path, bytes, &fa.attrs, &fa.write).await?
+            }
+            other => other?,
+        };
+        ctx.known.record(&fa.path, bytes);
+        return Ok(outcome.backup_file);
+    }
+    remote::apply_attrs(ctx, &fa.path, &plan).await?;
+    // The content read is the content there: a later edit need not read it again.
+    if let Some(p) = planned.current
+        && let Ok(bytes) = p.text.encode(&p.text.text)
+    {
+        ctx.known.record(&fa.path, &bytes);
+    }
+    Ok(None)
+}
+
+/// Plans mode/owner/group against `current` and extends `result` as [`commit`] describes.
+fn annotate(
+    ctx: &ModuleContext<'_>,
+    fa: &FileArgs,
+    current: Option<&RemoteStat>,
+    result: &mut ModuleResult,
+) -> Result<AttrPlan, Stop> {
+    let plan = match current {
+        Some(stat) => remote::attr_changes(stat, &fa.attrs)?,
         None => AttrPlan::default(),
     };
     if !plan.is_empty() {
@@ -412,24 +448,202 @@ pub async fn commit(
         }
     }
     add_warnings(result, &fa.warnings);
+    Ok(plan)
+}
+
+/// What an edit module decided from a file's text.
+pub enum Decision<T> {
+    /// The module is done without touching the file (a missing file, say).
+    Done(ModuleResult),
+    /// Commit the edit.
+    Commit {
+        /// The result so far (changed, msg, content diff).
+        result: ModuleResult,
+        /// The new content, when it differs from the current one.
+        new_content: Option<Vec<u8>>,
+        /// What the module keeps for after the commit.
+        then: T,
+    },
+}
+
+/// What [`edit_file`] did.
+pub enum Edited<T> {
+    /// The module decided it was done: its result.
+    Done(ModuleResult),
+    /// The edit was committed (or predicted, in check mode).
+    Committed {
+        /// The result, with the attribute changes.
+        result: ModuleResult,
+        /// The backup file made, if any.
+        backup: Option<String>,
+        /// What [`Decision::Commit`] kept.
+        then: T,
+    },
+}
+
+/// Reads, edits and commits a file: [`probe`], `decide` on its text (`None` when the file
+/// does not exist), [`commit`].
+///
+/// When jig knows the file's content (it wrote it earlier in the run; see [`super::known`]),
+/// `decide` runs on that content first and one script checks on the host that the file
+/// still has it (by sha256, following links as [`probe`] does) and, if so, writes the new
+/// content: one round trip instead of two. If the file changed behind jig's back, the same
+/// script returns what [`probe`] would have and the edit goes on as usual. `decide` must
+/// therefore be a pure function of the text: it may run twice. Check mode never takes the
+/// shortcut (there is nothing to write, and the probe is one round trip).
+pub async fn edit_file<T>(
+    ctx: &ModuleContext<'_>,
+    fa: &FileArgs,
+    create_parents: bool,
+    decode: impl Fn(&[u8]) -> Result<Text, String>,
+    decide: impl Fn(Option<&Text>) -> Result<Decision<T>, Stop>,
+) -> Result<Edited<T>, Stop> {
+    let probed = match known_edit(ctx, fa, &decode, &decide).await? {
+        Shortcut::Done(edited) => return Ok(edited),
+        Shortcut::Probed(probed) => probed,
+        Shortcut::NotTaken => probe(ctx, &fa.path, &decode).await?,
+    };
+    match decide(probed.as_ref().map(|p| &p.text))? {
+        Decision::Done(r) => Ok(Edited::Done(r)),
+        Decision::Commit {
+            mut result,
+            new_content,
+            then,
+        } => {
+            let planned = Planned {
+                current: probed.as_ref(),
+                new_content,
+                create_parents,
+            };
+            let backup = commit(ctx, fa, planned, &mut result).await?;
+            Ok(Edited::Committed {
+                result,
+                backup,
+                then,
+            })
+        }
+    }
+}
+
+/// How the shortcut of [`edit_file`] went.
+enum Shortcut<T> {
+    /// The file had the known content: the edit is done.
+    Done(Edited<T>),
+    /// The file did not have it: what [`probe`] would have returned.
+    Probed(Option<Probed>),
+    /// Not tried (check mode, nothing known, or a decision that needs the ordinary path).
+    NotTaken,
+}
+
+/// The shortcut of [`edit_file`].
+async fn known_edit<T>(
+    ctx: &ModuleContext<'_>,
+    fa: &FileArgs,
+    decode: &impl Fn(&[u8]) -> Result<Text, String>,
+    decide: &impl Fn(Option<&Text>) -> Result<Decision<T>, Stop>,
+) -> Result<Shortcut<T>, Stop> {
     if ctx.check_mode {
-        return Ok(None);
+        return Ok(Shortcut::NotTaken);
     }
-    if let Some(bytes) = &planned.new_content {
-        let written = remote::write_file(ctx, &fa.path, bytes, &fa.attrs, &fa.write).await;
-        let outcome = match written {
-            Err(RemoteError::Failed { message })
-                if planned.create_parents && message.starts_with("Destination directory") =>
-            {
-                make_parents(ctx, &fa.path).await?;
-                remote::write_file(ctx, &fa.path, bytes, &fa.attrs, &fa.write).await?
-            }
-            other => other?,
+    let Some(known) = ctx.known.get(&fa.path) else {
+        return Ok(Shortcut::NotTaken);
+    };
+    let Ok(text) = decode(&known.content) else {
+        return Ok(Shortcut::NotTaken);
+    };
+    // A failure or an early result could depend on the content: the ordinary path decides
+    // those from the file as read, as it always did.
+    let Ok(Decision::Commit {
+        mut result,
+        new_content,
+        then,
+    }) = decide(Some(&text))
+    else {
+        return Ok(Shortcut::NotTaken);
+    };
+    let mut body = String::new();
+    let mut write = String::new();
+    if let Some(bytes) = &new_content {
+        let job = remote::WriteJob {
+            path: &fa.path,
+            content: bytes,
+            attrs: &fa.attrs,
+            follow: true,
+            remote_src: None,
         };
-        return Ok(outcome.backup_file);
+        let (Ok(function), Ok(call)) = (
+            remote::write_function(&fa.write),
+            remote::write_call_to("\"$1\"", &job, &fa.write),
+        ) else {
+            return Ok(Shortcut::NotTaken);
+        };
+        body.push_str(&function);
+        write = format!("{} || exit $?\n", call.as_str());
     }
-    remote::apply_attrs(ctx, &fa.path, &plan).await?;
-    Ok(None)
+    body.push_str(&format!(
+        r#"jig_stat "$1" -L || exit 1
+if [ -f "$1" ]; then
+  s=$(sha256sum < "$1") || exit 1
+  if [ "${{s%% *}}" = "$2" ]; then
+    printf 'K\0'
+    {write}    exit 0
+  fi
+  printf 'C\0'
+  cat -- "$1" || exit 1
+fi
+"#
+    ));
+    let cmd = remote::script(&[&fa.path, &known.sha256], &body);
+    let out = remote::run(ctx, cmd, new_content.clone())
+        .await
+        .map_err(|e| Stop::Module(ModuleError::Connection(e)))?;
+    let mut frames = remote::Frames::new(&out.stdout);
+    let rec = frames.stat(&fa.path);
+    let marker = frames.next_record();
+    if out.rc != 0 {
+        let err = if marker == Some(b"K".as_slice()) {
+            remote::write_error(&fa.path, &fa.write, &out)
+        } else {
+            remote::host_error(&format!("cannot read {}", fa.path), &out)
+        };
+        return Err(err.into());
+    }
+    let Some(rec) = rec? else {
+        return Ok(Shortcut::Probed(None));
+    };
+    match (rec.stat.kind, marker) {
+        (FileKind::Directory, _) => Err(Stop::Fail(format!("Path {} is a directory !", fa.path))),
+        (FileKind::File, Some(b"C")) => {
+            let text = decode(frames.remainder())
+                .map_err(|e| Stop::Fail(format!("cannot read {}: {e}", fa.path)))?;
+            Ok(Shortcut::Probed(Some(Probed {
+                stat: rec.stat,
+                text,
+            })))
+        }
+        (FileKind::File, Some(b"K")) => {
+            let mut backup = None;
+            if let Some(bytes) = &new_content {
+                let written = remote::parse_written(&mut frames, &fa.path, out.rc)?;
+                backup = written.and_then(|w| w.outcome.backup_file);
+                ctx.known.record(&fa.path, bytes);
+            }
+            let plan = annotate(ctx, fa, Some(&rec.stat), &mut result)?;
+            if new_content.is_none() {
+                remote::apply_attrs(ctx, &fa.path, &plan).await?;
+            }
+            Ok(Shortcut::Done(Edited::Committed {
+                result,
+                backup,
+                then,
+            }))
+        }
+        (FileKind::File, _) => Err(Stop::Fail(format!(
+            "unexpected probe output for {}",
+            fa.path
+        ))),
+        _ => Err(Stop::Fail(format!("{} is not a regular file", fa.path))),
+    }
 }
 
 /// Appends to the result's `warnings` list.
@@ -535,5 +749,424 @@ mod tests {
         );
         assert_eq!(splitlines_keepends("\r"), vec!["\r"]);
         assert_eq!(strip_eol("x\r\n\r"), "x");
+    }
+
+    mod known_files {
+        //! Edits of files jig knows (it wrote them this run) take one round trip.
+
+        use std::os::unix::fs::{PermissionsExt, symlink};
+        use std::path::Path;
+
+        use serde_json::{Value as Json, json};
+
+        use crate::modules::blockinfile::BlockInFile;
+        use crate::modules::copy::Copy;
+        use crate::modules::lineinfile::LineInFile;
+        use crate::modules::remote::testutil::{
+            Env, HOSTILE, HOSTILE_TEXT, assert_not_pwned, take_execs,
+        };
+        use crate::modules::replace::Replace;
+        use crate::modules::{Module, ModuleArgs, ModuleResult};
+
+        fn margs(module: &str, v: Json) -> ModuleArgs {
+            ModuleArgs::new(module, v.as_object().unwrap().clone().into_iter().collect())
+        }
+
+        /// Runs `module` and returns its result and the round trips it made.
+        async fn run(
+            env: &Env,
+            module: &dyn Module,
+            diff: bool,
+            args: Json,
+        ) -> (ModuleResult, usize) {
+            take_execs();
+            let r = module
+                .run(&margs(module.name(), args), &env.ctx(false, diff))
+                .await
+                .unwrap();
+            (r, take_execs())
+        }
+
+        async fn copy(env: &Env, dest: &Path, content: &str) {
+            let (r, n) = run(
+                env,
+                &Copy,
+                false,
+                json!({"dest": dest.to_str().unwrap(), "content": content}),
+            )
+            .await;
+            assert!(r.changed && !r.failed, "{r:?}");
+            assert_eq!(n, 1, "a changed copy without --diff");
+        }
+
+        fn p(path: &Path) -> &str {
+            path.to_str().unwrap()
+        }
+
+        #[tokio::test(flavor = "current_thread")]
+        async fn copy_then_edits_take_one_round_trip_each() {
+            let tmp = tempfile::tempdir().unwrap();
+            let env = Env::new(tmp.path());
+            let f = tmp.path().join("app.conf");
+            copy(&env, &f, "a=1\nb=2\n").await;
+
+            let (r, n) = run(
+                &env,
+                &LineInFile,
+                false,
+                json!({"path": p(&f), "line": "c=3"}),
+            )
+            .await;
+            assert!(r.changed && !r.failed, "{r:?}");
+            assert_eq!(r.msg.as_deref(), Some("line added"));
+            assert_eq!(n, 1, "lineinfile on a file jig wrote");
+            let (r, n) = run(
+                &env,
+                &BlockInFile,
+                false,
+                json!({"path": p(&f), "block": "x y"}),
+            )
+            .await;
+            assert!(r.changed && !r.failed, "{r:?}");
+            assert_eq!(n, 1, "blockinfile on a file jig edited");
+            let (r, n) = run(
+                &env,
+                &Replace,
+                false,
+                json!({"path": p(&f), "regexp": "^b=.*$", "replace": "b=22"}),
+            )
+            .await;
+            assert!(r.changed && !r.failed, "{r:?}");
+            assert_eq!(r.msg.as_deref(), Some("1 replacements made"));
+            assert_eq!(n, 1, "replace on a file jig edited");
+            assert_eq!(
+                std::fs::read_to_string(&f).unwrap(),
+                "a=1\nb=22\nc=3\n# BEGIN ANSIBLE MANAGED BLOCK\nx y\n# END ANSIBLE MANAGED BLOCK\n"
+            );
+            // Unchanged edits stay at one round trip, and say so.
+            let (r, n) = run(
+                &env,
+                &LineInFile,
+                true,
+                json!({"path": p(&f), "line": "c=3"}),
+            )
+            .await;
+            assert!(!r.changed && r.diffs.is_empty(), "{r:?}");
+            assert_eq!(n, 1);
+            // Check mode reads the file as always and changes nothing.
+            take_execs();
+            let r = LineInFile
+                .run(
+                    &margs("lineinfile", json!({"path": p(&f), "line": "d=4"})),
+                    &env.ctx(true, false),
+                )
+                .await
+                .unwrap();
+            assert!(r.changed);
+            assert_eq!(take_execs(), 1);
+            assert!(!std::fs::read_to_string(&f).unwrap().contains("d=4"));
+        }
+
+        /// The same task on the same content, once with the content known and once without,
+        /// gives the same result (backup names aside, which carry the time).
+        #[tokio::test(flavor = "current_thread")]
+        async fn results_diffs_and_backups_are_as_without_the_shortcut() {
+            let tmp = tempfile::tempdir().unwrap();
+            let env = Env::new(tmp.path());
+            let cases: Vec<(&dyn Module, Json)> = vec![
+                (
+                    &LineInFile,
+                    json!({"line": "port 2222", "regexp": "^port ", "backup": true, "mode": "0600"}),
+                ),
+                (&LineInFile, json!({"line": "port 22", "state": "absent"})),
+                (
+                    &BlockInFile,
+                    json!({"block": "hostile $(x)\n'q'", "backup": true, "validate": "test -s %s"}),
+                ),
+                (
+                    &Replace,
+                    json!({"regexp": "ü", "replace": "u", "backup": true}),
+                ),
+                // Nothing to change in the content, only the mode: the probe and a chmod.
+                (
+                    &Replace,
+                    json!({"regexp": "nothing", "replace": "x", "mode": "0640"}),
+                ),
+            ];
+            for (i, (module, extra)) in cases.into_iter().enumerate() {
+                let content = "port 22\nkey ü\n";
+                let mut out = Vec::new();
+                for known in [true, false] {
+                    let f = tmp.path().join(format!("{i}-{known}"));
+                    copy(&env, &f, content).await;
+                    if !known {
+                        env.known.forget(p(&f));
+                    }
+                    let mut args = extra.clone();
+                    args["path"] = json!(p(&f));
+                    let (mut r, n) = run(&env, module, true, args).await;
+                    assert!(!r.failed, "{r:?}");
+                    let attrs_only = !r
+                        .diffs
+                        .iter()
+                        .any(|d| matches!(d, crate::modules::Diff::Text { .. }));
+                    let want = match (known, attrs_only) {
+                        (true, false) => 1,
+                        _ => 2,
+                    };
+                    assert_eq!(n, want, "{} {extra} known={known}", module.name());
+                    let backup_key = if module.name() == "lineinfile" {
+                        "backup"
+                    } else {
+                        "backup_file"
+                    };
+                    if let Some(Json::String(b)) = r.values.get(backup_key).cloned()
+                        && !b.is_empty()
+                    {
+                        assert_eq!(std::fs::read_to_string(&b).unwrap(), content);
+                        r.values.insert(backup_key.into(), json!("<backup>"));
+                    }
+                    let header = |s: String| s.replace(&format!("-{known}"), "-N");
+                    let diffs = format!("{:?}", r.diffs);
+                    let after = std::fs::read_to_string(&f).unwrap();
+                    let mode = std::fs::metadata(&f).unwrap().permissions().mode() & 0o777;
+                    r.diffs.clear();
+                    out.push((format!("{r:?}"), header(diffs), after, mode));
+                }
+                assert_eq!(out[0], out[1], "case {i}");
+            }
+        }
+
+        #[tokio::test(flavor = "current_thread")]
+        async fn a_file_changed_behind_jigs_back_is_read_again() {
+            let tmp = tempfile::tempdir().unwrap();
+            let env = Env::new(tmp.path());
+            let f = tmp.path().join("f");
+            copy(&env, &f, "a\n").await;
+            // A command or a handler rewrote it.
+            std::fs::write(&f, "b\nc\n").unwrap();
+            let (r, n) = run(
+                &env,
+                &LineInFile,
+                true,
+                json!({"path": p(&f), "line": "c", "regexp": "^c"}),
+            )
+            .await;
+            assert!(!r.changed && !r.failed, "{r:?}");
+            assert_eq!(n, 1, "the shortcut's probe answers as the ordinary one");
+            assert_eq!(std::fs::read_to_string(&f).unwrap(), "b\nc\n");
+            std::fs::write(&f, "b\n").unwrap();
+            let (r, n) = run(&env, &LineInFile, true, json!({"path": p(&f), "line": "c"})).await;
+            assert!(r.changed && !r.failed, "{r:?}");
+            assert_eq!(n, 2, "read again, then written");
+            assert_eq!(std::fs::read_to_string(&f).unwrap(), "b\nc\n");
+            match &r.diffs[0] {
+                crate::modules::Diff::Text { before, after, .. } => {
+                    assert_eq!((before.as_str(), after.as_str()), ("b\n", "b\nc\n"));
+                }
+                d => panic!("{d:?}"),
+            }
+            // What the edit wrote is known again.
+            let (r, n) = run(
+                &env,
+                &LineInFile,
+                false,
+                json!({"path": p(&f), "line": "d"}),
+            )
+            .await;
+            assert!(r.changed);
+            assert_eq!(n, 1);
+
+            // Removed: lineinfile creates it as it would have.
+            std::fs::remove_file(&f).unwrap();
+            let (r, n) = run(
+                &env,
+                &LineInFile,
+                false,
+                json!({"path": p(&f), "line": "e", "create": true}),
+            )
+            .await;
+            assert!(r.changed && !r.failed, "{r:?}");
+            assert_eq!(n, 2);
+            assert_eq!(std::fs::read_to_string(&f).unwrap(), "e\n");
+            // Removed without create: Ansible's failure.
+            std::fs::remove_file(&f).unwrap();
+            let (r, _) = run(&env, &Replace, false, json!({"path": p(&f), "regexp": "e"})).await;
+            assert!(r.failed, "{r:?}");
+            assert_eq!(r.msg, Some(format!("Path {} does not exist !", p(&f))));
+            // Replaced by a directory.
+            copy(&env, &f, "x\n").await;
+            std::fs::remove_file(&f).unwrap();
+            std::fs::create_dir(&f).unwrap();
+            let (r, n) = run(
+                &env,
+                &LineInFile,
+                false,
+                json!({"path": p(&f), "line": "y"}),
+            )
+            .await;
+            assert!(r.failed, "{r:?}");
+            assert_eq!(r.msg, Some(format!("Path {} is a directory !", p(&f))));
+            assert_eq!(n, 1);
+        }
+
+        #[tokio::test(flavor = "current_thread")]
+        async fn hostile_names_and_contents() {
+            let tmp = tempfile::tempdir().unwrap();
+            let env = Env::new(tmp.path());
+            let dir = tmp.path().join(HOSTILE);
+            std::fs::create_dir(&dir).unwrap();
+            let f = dir.join(HOSTILE);
+            // The `$` in the name makes the edit modules expand the path on the host first,
+            // as Ansible does: one round trip of its own before the edit's.
+            let expand = 1;
+            copy(&env, &f, HOSTILE_TEXT).await;
+            let line = "y $(touch /tmp/jig-files-pwned) 'q' \"d\" ✓";
+            let (r, n) = run(
+                &env,
+                &LineInFile,
+                true,
+                json!({"path": p(&f), "line": line}),
+            )
+            .await;
+            assert!(r.changed && !r.failed, "{r:?}");
+            assert_eq!(n, expand + 1);
+            assert_eq!(
+                std::fs::read_to_string(&f).unwrap(),
+                format!("{HOSTILE_TEXT}{line}\n")
+            );
+            // A file that is not UTF-8 keeps every byte.
+            let g = dir.join("bytes");
+            std::fs::write(&g, b"caf\xe9\n").unwrap();
+            let (r, n) = run(
+                &env,
+                &LineInFile,
+                false,
+                json!({"path": p(&g), "line": "ü"}),
+            )
+            .await;
+            assert!(r.changed);
+            assert_eq!(n, expand + 2, "not known yet");
+            let (r, n) = run(
+                &env,
+                &Replace,
+                false,
+                json!({"path": p(&g), "regexp": "caf", "replace": "t$(x)"}),
+            )
+            .await;
+            assert!(r.changed && !r.failed, "{r:?}");
+            assert_eq!(n, expand + 1);
+            assert_eq!(std::fs::read(&g).unwrap(), b"t$(x)\xe9\n\xc3\xbc\n");
+            assert_not_pwned();
+        }
+
+        #[tokio::test(flavor = "current_thread")]
+        async fn symlinked_paths_are_followed() {
+            let tmp = tempfile::tempdir().unwrap();
+            let env = Env::new(tmp.path());
+            let target = tmp.path().join("target");
+            let link = tmp.path().join("link");
+            std::fs::write(&target, "a\n").unwrap();
+            symlink(&target, &link).unwrap();
+            let (r, n) = run(
+                &env,
+                &LineInFile,
+                false,
+                json!({"path": p(&link), "line": "b"}),
+            )
+            .await;
+            assert!(r.changed);
+            assert_eq!(n, 2, "the first edit reads");
+            let (r, n) = run(
+                &env,
+                &LineInFile,
+                false,
+                json!({"path": p(&link), "line": "c"}),
+            )
+            .await;
+            assert!(r.changed && !r.failed, "{r:?}");
+            assert_eq!(n, 1, "the second knows");
+            assert!(
+                std::fs::symlink_metadata(&link)
+                    .unwrap()
+                    .file_type()
+                    .is_symlink()
+            );
+            assert_eq!(std::fs::read_to_string(&target).unwrap(), "a\nb\nc\n");
+            // copy with follow writes through the link; the edit after it knows the content.
+            let (r, n) = run(
+                &env,
+                &Copy,
+                false,
+                json!({"dest": p(&link), "content": "x\n", "follow": true}),
+            )
+            .await;
+            assert!(r.changed && !r.failed, "{r:?}");
+            assert_eq!(n, 1);
+            let (r, n) = run(
+                &env,
+                &BlockInFile,
+                false,
+                json!({"path": p(&link), "block": "y"}),
+            )
+            .await;
+            assert!(r.changed && !r.failed, "{r:?}");
+            assert_eq!(n, 1);
+            assert!(
+                std::fs::symlink_metadata(&link)
+                    .unwrap()
+                    .file_type()
+                    .is_symlink()
+            );
+            assert!(
+                std::fs::read_to_string(&target)
+                    .unwrap()
+                    .starts_with("x\n# BEGIN")
+            );
+            // The link now points elsewhere: the content there is not the one known.
+            let other = tmp.path().join("other");
+            std::fs::write(&other, "o\n").unwrap();
+            std::fs::remove_file(&link).unwrap();
+            symlink(&other, &link).unwrap();
+            let (r, n) = run(
+                &env,
+                &LineInFile,
+                false,
+                json!({"path": p(&link), "line": "z"}),
+            )
+            .await;
+            assert!(r.changed && !r.failed, "{r:?}");
+            assert_eq!(n, 2);
+            assert_eq!(std::fs::read_to_string(&other).unwrap(), "o\nz\n");
+        }
+
+        #[tokio::test(flavor = "current_thread")]
+        async fn files_over_the_cap_are_read() {
+            let tmp = tempfile::tempdir().unwrap();
+            let env = Env::new(tmp.path());
+            let f = tmp.path().join("big");
+            let big = "x".repeat(crate::modules::known::FILE_MAX) + "\n";
+            copy(&env, &f, &big).await;
+            let (r, n) = run(
+                &env,
+                &LineInFile,
+                false,
+                json!({"path": p(&f), "line": "y"}),
+            )
+            .await;
+            assert!(r.changed && !r.failed, "{r:?}");
+            assert_eq!(n, 2, "too large to be known");
+            let small = tmp.path().join("small");
+            copy(&env, &small, "x\n").await;
+            let (r, n) = run(
+                &env,
+                &LineInFile,
+                false,
+                json!({"path": p(&small), "line": "y"}),
+            )
+            .await;
+            assert!(r.changed);
+            assert_eq!(n, 1);
+        }
     }
 }
