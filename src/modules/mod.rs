@@ -19,6 +19,7 @@
 pub mod args;
 pub mod copy;
 pub mod file;
+pub mod get_url;
 pub mod mode;
 pub mod remote;
 pub mod replace;
@@ -213,6 +214,7 @@ static REGISTRY: &[&dyn Module] = &[
     &command::Shell,
     &copy::Copy,
     &file::File,
+    &get_url::GetUrl,
     &lineinfile::LineInFile,
     &replace::Replace,
     &slurp::Slurp,
