@@ -27,6 +27,7 @@ pub mod search;
 pub mod slurp;
 pub mod stat;
 pub mod template;
+pub mod unarchive;
 
 pub mod blockinfile;
 pub mod command;
@@ -220,4 +221,5 @@ static REGISTRY: &[&dyn Module] = &[
     &slurp::Slurp,
     &stat::Stat,
     &template::Template,
+    &unarchive::Unarchive,
 ];
