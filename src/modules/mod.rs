@@ -19,6 +19,7 @@
 pub mod args;
 pub mod copy;
 pub mod file;
+pub mod find;
 pub mod get_url;
 pub mod mode;
 pub mod remote;
@@ -215,6 +216,7 @@ static REGISTRY: &[&dyn Module] = &[
     &command::Shell,
     &copy::Copy,
     &file::File,
+    &find::Find,
     &get_url::GetUrl,
     &lineinfile::LineInFile,
     &replace::Replace,
