@@ -130,11 +130,11 @@ const PLAYBOOK: &str = r#"
         url: "{{ base }}/files/app.zip"
         dest: "/srv/{{ odd }}/"
         checksum: "sha256:{{ base }}/files/SHA256SUMS"
-    - name: a download with a checksum the file already has (nothing to fetch)
+    - name: a download with a checksum the file already has (only its mode changes)
       get_url:
-        url: "{{ base }}/files/app.tar.gz"
-        dest: /srv/dl/app.tar.gz
-        checksum: "sha256:{{ tgz_sha256 }}"
+        url: "{{ base }}/files/hello.txt"
+        dest: /srv/pre/hello.txt
+        checksum: "sha256:5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03"
         mode: "0640"
 
     - name: an archive pushed from the controller
@@ -170,6 +170,41 @@ const PLAYBOOK: &str = r#"
       copy:
         dest: /srv/listed
         content: "{{ pre.files | sort | join('\n') }}\n"
+
+    - name: find configuration files
+      find:
+        paths: [/srv/app, /srv/zip]
+        patterns: "*.conf"
+        recurse: true
+        contains: "^port="
+      register: found
+    - name: find directories by regex, and hidden files
+      find:
+        paths: /srv
+        file_type: any
+        use_regex: true
+        patterns: ["^(app|pre|x)$", '.*\.txt$']
+        hidden: true
+        recurse: true
+        depth: 2
+      register: found2
+    - name: what find found
+      copy:
+        dest: /srv/found
+        content: |
+          {{ found.files | map(attribute='path') | sort | join('\n') }}
+          {{ found.matched }} {{ found.examined }}
+          {{ found2.files | map(attribute='path') | sort | join('\n') }}
+          {{ found2.matched }}
+          {{ found.files | map(attribute='pw_name') | list }} {{ found.files | map(attribute='mode') | list }}
+
+    - name: a script from the controller, once
+      script: "'set up.sh' 'one arg' two"
+      args:
+        creates: /srv/script-ran
+        chdir: /srv/pre
+      environment:
+        GREETING: "hi $(touch /PWNED) é"
 "#;
 
 #[test]
@@ -180,7 +215,8 @@ fn transfer_modules_converge_like_ansible() {
     let dir = pair.dir();
     pair.write("tree/app/conf/main.conf", "port=80\nname=it's \"q\" $(x)\n");
     pair.write("tree/app/conf/extra.conf", "extra=1\n");
-    pair.write("tree/app/bin/run ü.sh", "#!/bin/sh\necho run\n");
+    // Non-ASCII member names: unzip mangles them and ansible-core then fails, so ASCII here.
+    pair.write("tree/app/bin/it's run.sh", "#!/bin/sh\necho ünï\n");
     pair.write("tree/app/logs/a.log", "log\n");
     std::fs::create_dir_all(dir.join("files")).unwrap();
     pack(dir, "app.tar.gz", &["tar", "czf"]);
@@ -195,6 +231,11 @@ fn transfer_modules_converge_like_ansible() {
     let o = pair.jig_host().address.octets();
     let (base, seen) = serve(&format!("{}.{}.{}.254:0", o[0], o[1], o[2]), dir);
     pair.write("play.yml", PLAYBOOK);
+    pair.write("files/hello.txt", "hello\n");
+    pair.write(
+        "files/set up.sh",
+        "#!/bin/sh\nprintf '%s|' \"$#\" \"$1\" \"$2\" \"$PWD\" \"$GREETING\" > /srv/script-ran\n",
+    );
     // unzip is what both tools need for zip archives; unarchive wants existing directories,
     // and a host archive that check mode can read before anything ran.
     for host in [pair.jig_host(), pair.ansible_host()] {
@@ -202,7 +243,8 @@ fn transfer_modules_converge_like_ansible() {
             host,
             "apt-get update -qq >/dev/null && apt-get install -y -qq unzip >/dev/null && \
              mkdir -p /srv/app /srv/zip /srv/url /srv/pre/x && printf 'a\\n' > /srv/pre/x/a && \
-             tar czf /srv/pre.tgz -C /srv/pre x && rm -r /srv/pre/x",
+             tar --mtime=@0 --owner=0 --group=0 -cf - -C /srv/pre x | gzip -n > /srv/pre.tgz && rm -r /srv/pre/x && \
+             printf 'hello\\n' > /srv/pre/hello.txt",
         );
     }
     let base_var = format!("base={base}");

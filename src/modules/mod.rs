@@ -18,17 +18,22 @@
 
 pub mod args;
 pub mod copy;
+pub mod fetch;
 pub mod file;
 pub mod find;
 pub mod get_url;
 pub mod mode;
 pub mod remote;
 pub mod replace;
+pub mod script;
 pub mod search;
 pub mod slurp;
 pub mod stat;
+pub mod tempfile;
 pub mod template;
 pub mod unarchive;
+pub mod uri;
+pub mod wait_for;
 
 pub mod blockinfile;
 pub mod command;
@@ -75,6 +80,13 @@ pub struct ModuleContext<'a> {
 pub trait FileSearch: Send + Sync {
     /// Resolves `name` for a file of `kind`; on failure returns every path that was tried.
     fn find(&self, kind: SearchKind, name: &str) -> Result<PathBuf, Vec<PathBuf>>;
+
+    /// The directory relative controller paths are resolved against (the playbook's), for
+    /// modules that write on the controller (`fetch`); `None` leaves them relative to the
+    /// working directory.
+    fn base_dir(&self) -> Option<PathBuf> {
+        None
+    }
 }
 
 /// Which role subdirectory to search first.
@@ -215,13 +227,18 @@ static REGISTRY: &[&dyn Module] = &[
     &command::Raw,
     &command::Shell,
     &copy::Copy,
+    &fetch::Fetch,
     &file::File,
     &find::Find,
     &get_url::GetUrl,
     &lineinfile::LineInFile,
     &replace::Replace,
+    &script::Script,
     &slurp::Slurp,
     &stat::Stat,
     &template::Template,
+    &tempfile::TempFile,
     &unarchive::Unarchive,
+    &uri::Uri,
+    &wait_for::WaitFor,
 ];
