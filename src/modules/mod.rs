@@ -22,6 +22,7 @@ pub mod fetch;
 pub mod file;
 pub mod find;
 pub mod get_url;
+pub mod git;
 pub mod mode;
 pub mod remote;
 pub mod replace;
@@ -231,6 +232,7 @@ static REGISTRY: &[&dyn Module] = &[
     &file::File,
     &find::Find,
     &get_url::GetUrl,
+    &git::Git,
     &lineinfile::LineInFile,
     &replace::Replace,
     &script::Script,
