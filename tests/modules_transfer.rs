@@ -112,7 +112,7 @@ const PLAYBOOK: &str = r#"
 - hosts: all
   gather_facts: false
   vars:
-    odd: "it's a \"name\" $(touch /PWNED) é"
+    odd: "it's a \"name\" $(touch PWNED) é"
   tasks:
     - name: directories
       file:
