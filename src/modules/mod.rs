@@ -31,6 +31,10 @@ pub mod file;
 pub mod getent;
 pub mod group;
 pub mod known;
+pub mod fetch;
+pub mod find;
+pub mod get_url;
+pub mod git;
 pub mod mode;
 pub mod package;
 pub mod package_facts;
@@ -39,6 +43,7 @@ pub mod hostname;
 pub mod mount;
 pub mod remote;
 pub mod replace;
+pub mod script;
 pub mod search;
 pub mod service;
 pub mod service_facts;
@@ -48,6 +53,10 @@ pub mod systemd;
 pub mod sysctl;
 pub mod template;
 pub mod user;
+pub mod tempfile;
+pub mod unarchive;
+pub mod uri;
+pub mod wait_for;
 
 pub mod blockinfile;
 pub mod command;
@@ -97,6 +106,13 @@ pub struct ModuleContext<'a> {
 pub trait FileSearch: Send + Sync {
     /// Resolves `name` for a file of `kind`; on failure returns every path that was tried.
     fn find(&self, kind: SearchKind, name: &str) -> Result<PathBuf, Vec<PathBuf>>;
+
+    /// The directory relative controller paths are resolved against (the playbook's), for
+    /// modules that write on the controller (`fetch`); `None` leaves them relative to the
+    /// working directory.
+    fn base_dir(&self) -> Option<PathBuf> {
+        None
+    }
 }
 
 /// Which role subdirectory to search first.
@@ -247,6 +263,10 @@ static REGISTRY: &[&dyn Module] = &[
     &file::File,
     &getent::Getent,
     &group::Group,
+    &fetch::Fetch,
+    &find::Find,
+    &get_url::GetUrl,
+    &git::Git,
     &lineinfile::LineInFile,
     &package::Package,
     &package_facts::PackageFacts,
@@ -256,6 +276,7 @@ static REGISTRY: &[&dyn Module] = &[
     &replace::Replace,
     &service::Service,
     &service_facts::ServiceFacts,
+    &script::Script,
     &slurp::Slurp,
     &stat::Stat,
     &systemd::Systemd,
@@ -263,4 +284,8 @@ static REGISTRY: &[&dyn Module] = &[
     &sysctl::Sysctl,
     &template::Template,
     &user::User,
+    &tempfile::TempFile,
+    &unarchive::Unarchive,
+    &uri::Uri,
+    &wait_for::WaitFor,
 ];

@@ -86,6 +86,10 @@ impl FileSearch for TaskFiles {
             None => Err(candidates),
         }
     }
+
+    fn base_dir(&self) -> Option<PathBuf> {
+        Some(self.playbook_dir.clone())
+    }
 }
 
 #[cfg(test)]
