@@ -2,6 +2,8 @@
 //! starts its own server so they can run in parallel and kill theirs; when sshd cannot be
 //! started the test prints `SKIPPED` with the reason.
 
+#[path = "support/recap.rs"]
+mod recap;
 mod ssh_support;
 
 use std::path::PathBuf;
@@ -9,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use jig::connection::ssh::{HostKeyChecking, JumpHost, SshConnection, SshParams};
 use jig::connection::{Cmd, ConnectionError, ExecRequest, Secret};
+use recap::recap;
 use ssh_support::{Sshd, sshd_or_skip, sshd_with_or_skip};
 
 fn params(s: &Sshd, known_hosts: PathBuf) -> SshParams {
@@ -459,14 +462,6 @@ impl Project {
     }
 }
 
-fn recap_line(stdout: &str) -> String {
-    stdout
-        .lines()
-        .find(|l| l.starts_with("target"))
-        .unwrap_or_default()
-        .to_string()
-}
-
 #[test]
 fn jig_run_over_ssh_changes_then_converges() {
     let Some(s) = sshd_or_skip("jig_run_over_ssh") else {
@@ -492,7 +487,7 @@ fn jig_run_over_ssh_changes_then_converges() {
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(recap_line(&stdout).contains("changed=5"), "{stdout}");
+    assert!(recap(&stdout, "target").contains("changed=5"), "{stdout}");
     let dest = p.dir.path().join("out/a dir");
     assert_eq!(
         std::fs::read_to_string(dest.join("copied 'file'.txt")).unwrap(),
@@ -512,7 +507,7 @@ fn jig_run_over_ssh_changes_then_converges() {
     let out = p.jig(&[]).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}");
-    let recap = recap_line(&stdout);
+    let recap = recap(&stdout, "target");
     assert!(
         recap.contains("changed=0") && recap.contains("ok=7"),
         "{stdout}"
@@ -560,7 +555,10 @@ fn jig_run_with_sshd_killed_mid_run_reports_unreachable_without_hanging() {
     std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut stdout).unwrap();
     assert!(!status.success());
     assert!(stdout.contains("UNREACHABLE"), "{stdout}");
-    assert!(recap_line(&stdout).contains("unreachable=1"), "{stdout}");
+    assert!(
+        recap(&stdout, "target").contains("unreachable=1"),
+        "{stdout}"
+    );
     assert!(!stdout.contains("never"), "{stdout}");
     assert!(t.elapsed() < Duration::from_secs(40));
 }
@@ -780,15 +778,6 @@ async fn encrypted_key_without_a_terminal_says_how_to_unlock_it() {
     assert!(e.contains(&format!("ssh-add {}", key.display())), "{e}");
 }
 
-fn recap(stdout: &str, host: &str) -> String {
-    stdout
-        .lines()
-        .rev()
-        .find(|l| l.starts_with(host))
-        .unwrap_or_default()
-        .to_string()
-}
-
 #[test]
 fn delegate_to_an_ssh_host_from_a_local_play() {
     let Some(s) = sshd_or_skip("delegate_to_ssh") else {
@@ -826,4 +815,89 @@ fn delegate_to_an_ssh_host_from_a_local_play() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(recap(&stdout, "ctl").contains("ok=3"), "{stdout}");
+}
+
+/// A stand-in `su` first on the session's PATH: on its terminal (it fails without one, as
+/// su does) it prompts `Password: `, or `Secret>` when $HOME/odd-prompt exists, wants
+/// `r00t 'pw' ✓`, then runs `-c`'s script with sh.
+const FAKE_SU: &str = r#"#!/bin/sh
+[ -t 0 ] || { echo "su: must be run from a terminal" >&2; exit 1; }
+script=
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -c) script=$2; shift 2 ;;
+    *) shift ;;
+  esac
+done
+if [ -e "$HOME/odd-prompt" ]; then printf 'Secret> '; else printf 'Password: '; fi
+stty -echo
+IFS= read -r pw
+stty echo
+printf '\n'
+[ "$pw" = "r00t 'pw' ✓" ] || { sleep 1; echo "su: Authentication failure"; exit 1; }
+exec sh -c "$script"
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn su_password_on_a_terminal_binary_input_separate_streams_and_no_hang() {
+    let Some(s) = sshd_with_or_skip("su_password", "PATH={dir}/bin:/usr/bin:/bin") else {
+        return;
+    };
+    let bin = s.dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::write(bin.join("su"), FAKE_SU).unwrap();
+    std::fs::set_permissions(
+        bin.join("su"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let su = jig::connection::Become {
+        method: jig::connection::BecomeMethod::Su,
+        ..jig::connection::Become::default()
+    };
+    let mut p = params(&s, s.known_hosts());
+    p.connect_timeout = Duration::from_secs(2);
+    p.become_password = Some(Secret::new("r00t 'pw' ✓"));
+    let conn = SshConnection::connect(&p).await.unwrap();
+    // Every byte value, twice, through the raw terminal and back.
+    let data: Vec<u8> = (0..=255u8).chain(0..=255u8).collect();
+    let req = ExecRequest::new("cat; printf 'to err\\n' >&2; exit 5")
+        .with_stdin(data.clone())
+        .with_become(Some(su.clone()));
+    let out = conn.exec(&req).await.unwrap();
+    assert_eq!(out.rc, 5, "{}", out.stderr_str());
+    assert!(out.stdout == data, "bytes changed: {:?}", out.stdout);
+    assert_eq!(out.stderr_str(), "to err\n");
+    // No stdin: the command reads end-of-file at once.
+    let out = conn
+        .exec(&ExecRequest::new("cat; echo done").with_become(Some(su.clone())))
+        .await
+        .unwrap();
+    assert_eq!((out.rc, out.stdout_str()), (0, "done\n".to_string()));
+
+    // A wrong password fails the command, says so, never shows it.
+    p.become_password = Some(Secret::new("wrong $(x)"));
+    let conn = SshConnection::connect(&p).await.unwrap();
+    let out = conn.exec(&req).await.unwrap();
+    assert_eq!(out.rc, 1);
+    let err = out.stderr_str();
+    assert!(err.contains("Authentication failure"), "{err}");
+    assert!(err.contains("incorrect become password"), "{err}");
+    assert!(!err.contains("wrong $(x)"), "{err}");
+
+    // A prompt jig does not recognise: no answer, and no hang past 3 connect timeouts.
+    std::fs::write(s.dir.path().join("home/odd-prompt"), "").unwrap();
+    let t = Instant::now();
+    let out = tokio::time::timeout(Duration::from_secs(20), conn.exec(&req))
+        .await
+        .expect("no hang on an unknown prompt")
+        .unwrap();
+    assert_eq!(out.rc, 1);
+    assert!(out.stderr_str().contains("Secret>"), "{}", out.stderr_str());
+    assert!(
+        out.stderr_str().contains("within 6s"),
+        "{}",
+        out.stderr_str()
+    );
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
 }

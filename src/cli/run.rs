@@ -257,6 +257,7 @@ impl RunArgs {
             start_at_task: self.start_at_task.clone(),
             roles_path: self.roles_path(),
             ssh: self.ssh.build(None, None),
+            interactive: std::io::IsTerminal::is_terminal(&std::io::stdin()),
         }
     }
 }

@@ -63,7 +63,7 @@ pub async fn dispatch(ctx: &Ctx<'_>, scope: &VarScope, loop_vars: Option<&VarMap
         "ping" => return ping(ctx, scope).await,
         "setup" | "gather_facts" => return setup(ctx, scope).await,
         "pause" => return pause(ctx, scope).await,
-        _ => match template_args(ctx, scope, &task.args) {
+        _ => match template_args(ctx, scope, &with_module_defaults(ctx, scope, &task.args)) {
             Ok(args) => return run_module(ctx, scope, args).await,
             Err(out) => Err(out),
         },
@@ -72,6 +72,41 @@ pub async fn dispatch(ctx: &Ctx<'_>, scope: &VarScope, loop_vars: Option<&VarMap
 }
 
 type Outcome = Result<ActionOutput, Box<ActionOutput>>;
+
+/// The task's arguments over the `module_defaults` that name its module (short or FQCN),
+/// applied outermost first so the play's give way to a block's and the task's own. Action
+/// groups (`group/...`) name collection modules jig does not have, so they match nothing.
+fn with_module_defaults(ctx: &Ctx<'_>, scope: &VarScope, args: &VarMap) -> VarMap {
+    let task = &ctx.job.task;
+    let Some(Json::Array(levels)) = &ctx.job.eff.kw.module_defaults else {
+        return args.clone();
+    };
+    let mut merged = VarMap::new();
+    for level in levels {
+        // A level may be a template that yields the mapping.
+        let level = match level {
+            Json::String(_) => match ctx.job.templar.template_value(level, scope) {
+                Ok(v) => v,
+                Err(_) => continue,
+            },
+            other => other.clone(),
+        };
+        let Json::Object(m) = level else { continue };
+        for (name, defaults) in m {
+            if crate::playbook::normalize_module_name(&name) != task.action {
+                continue;
+            }
+            if let Json::Object(d) = defaults {
+                merged.extend(d);
+            }
+        }
+    }
+    if merged.is_empty() {
+        return args.clone();
+    }
+    merged.extend(args.iter().map(|(k, v)| (k.clone(), v.clone())));
+    merged
+}
 
 fn bad(msg: impl Into<String>) -> Box<ActionOutput> {
     Box::new(ActionOutput::failed(msg))
@@ -229,6 +264,11 @@ fn assert(ctx: &Ctx<'_>, scope: &VarScope) -> Outcome {
     };
     let mut out = ActionOutput::new(false, false, None);
     out.result.insert("msg".into(), msg);
+    let quiet = match args.get("quiet") {
+        Some(q) => parse_bool(&templ(ctx, scope, "quiet", q)?).unwrap_or(false),
+        None => false,
+    };
+    out.verbose_always = !quiet;
     Ok(out)
 }
 
@@ -334,6 +374,7 @@ fn include_tasks(ctx: &Ctx<'_>, scope: &VarScope, loop_vars: Option<&VarMap>) ->
         path,
         vars: include_vars_for(ctx, loop_vars),
         apply: apply.as_ref().map(keywords::from_apply).unwrap_or_default(),
+        item_label: None,
     });
     Ok(out)
 }
@@ -360,6 +401,7 @@ fn include_role(ctx: &Ctx<'_>, scope: &VarScope, loop_vars: Option<&VarMap>) -> 
         public,
         vars: include_vars_for(ctx, loop_vars),
         apply: apply.as_ref().map(keywords::from_apply).unwrap_or_default(),
+        item_label: None,
     });
     Ok(out)
 }

@@ -27,6 +27,8 @@ pub struct Inherit {
     pub role: Option<Arc<Role>>,
     /// A failure here is caught by an enclosing `rescue`, so it is not counted as failed yet.
     pub rescuable: bool,
+    /// `notify` of the innermost enclosing block that has one (a task's own `notify` wins).
+    pub notify: Vec<String>,
 }
 
 /// Merges the scalar keywords of `inner` over `outer`; environments are concatenated.
@@ -58,8 +60,23 @@ pub fn merge(outer: &Keywords, inner: &Keywords) -> Keywords {
         remote_user: pick(&outer.remote_user, &inner.remote_user),
         throttle: pick(&outer.throttle, &inner.throttle),
         timeout: pick(&outer.timeout, &inner.timeout),
-        module_defaults: pick(&outer.module_defaults, &inner.module_defaults),
+        module_defaults: merge_module_defaults(&outer.module_defaults, &inner.module_defaults),
     }
+}
+
+/// `module_defaults` of outer and inner scopes as one list, outer first: as in Ansible, every
+/// level applies and an inner one wins for the same argument.
+fn merge_module_defaults(outer: &Option<Json>, inner: &Option<Json>) -> Option<Json> {
+    let as_list = |v: &Option<Json>| -> Vec<Json> {
+        match v {
+            None | Some(Json::Null) => Vec::new(),
+            Some(Json::Array(a)) => a.clone(),
+            Some(other) => vec![other.clone()],
+        }
+    };
+    let mut all = as_list(outer);
+    all.extend(as_list(inner));
+    (!all.is_empty()).then_some(Json::Array(all))
 }
 
 impl Inherit {
@@ -71,6 +88,9 @@ impl Inherit {
         }
         if !block.rescue.is_empty() {
             inh.rescuable = true;
+        }
+        if !block.notify.is_empty() {
+            inh.notify = block.notify.clone();
         }
         inh
     }
@@ -98,6 +118,11 @@ impl Inherit {
             tags,
             kw: merge(&self.kw, &task.keywords),
             role: task.role.clone().or_else(|| self.role.clone()),
+            notify: if task.notify.is_empty() {
+                self.notify.clone()
+            } else {
+                task.notify.clone()
+            },
         }
     }
 }
@@ -113,6 +138,8 @@ pub struct Effective {
     pub kw: Keywords,
     /// The task's role.
     pub role: Option<Arc<Role>>,
+    /// Handler names or `listen` topics notified on change (the task's or its block's).
+    pub notify: Vec<String>,
 }
 
 /// Reads the keywords of an `apply:` mapping (include_tasks / include_role).

@@ -86,7 +86,12 @@ pub fn expand(
         }
         LoopKind::With(name) => {
             let value = with_terms(&lp.value, templar, scope)?;
-            with_lookup(name, value, dirs)
+            let short = name.rsplit('.').next().unwrap_or(name);
+            if BUILT_IN_WITH.contains(&short) {
+                with_lookup(name, value, dirs)
+            } else {
+                any_lookup(short, value, templar, scope)
+            }
         }
     }
 }
@@ -111,6 +116,44 @@ fn with_terms(raw: &Json, templar: &Templar, scope: &VarScope) -> Result<Json, L
     templar
         .template_value(raw, scope)
         .map_err(LoopError::Template)
+}
+
+/// The `with_*` loops done here; any other `with_<name>` runs the lookup `name`.
+const BUILT_IN_WITH: &[&str] = &[
+    "items",
+    "flattened",
+    "list",
+    "dict",
+    "indexed_items",
+    "together",
+    "nested",
+    "cartesian",
+    "sequence",
+    "subelements",
+    "fileglob",
+    "first_found",
+];
+
+/// `with_<name>`: the items are what `query('<name>', terms)` returns, as Ansible runs the
+/// lookup plugin of that name with the loop's terms. An unknown lookup is an error naming it.
+fn any_lookup(
+    name: &str,
+    terms: Json,
+    templar: &Templar,
+    scope: &VarScope,
+) -> Result<Vec<Json>, LoopError> {
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(LoopError::Invalid(format!(
+            "with_{name} does not name a lookup"
+        )));
+    }
+    let mut m = crate::vars::VarMap::new();
+    m.insert("__jig_with_terms".into(), Json::Array(as_list(terms)));
+    let bound = scope.with(crate::vars::Layer::TaskVars, std::sync::Arc::new(m));
+    let v = templar
+        .eval_expr(&format!("query('{name}', __jig_with_terms)"), &bound)
+        .map_err(LoopError::Template)?;
+    Ok(as_list(v))
 }
 
 fn as_list(v: Json) -> Vec<Json> {

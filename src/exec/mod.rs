@@ -2,7 +2,7 @@
 //! the variable scope each task sees.
 //!
 //! [`run`] is the entry point the CLI calls: it loads the inventory, extra vars and playbook,
-//! runs every play with the `linear` strategy and sends [`Event`]s to a [`Renderer`]. Load-time
+//! runs every play with its strategy (`linear`, or `free`/`host_pinned`) and sends [`Event`]s to a [`Renderer`]. Load-time
 //! problems are [`RunError`]s; task failures are not errors, they are in the returned stats.
 //!
 //! Layout: `runner` schedules (plays, blocks, includes, handlers, meta); `task` runs one task on
@@ -60,6 +60,9 @@ pub struct RunOptions {
     /// SSH settings from the command line (`-u`, `--private-key`, `-k`, `-K`, `--ssh-config`,
     /// `--host-key-checking`, `-T`).
     pub ssh: crate::connection::ssh::SshCliOptions,
+    /// `vars_prompt` may ask on the terminal (the CLI sets it when stdin is one). Off, a
+    /// prompt takes its default with Ansible's "Not prompting" warning.
+    pub interactive: bool,
 }
 
 /// What a run produced: per-host totals for the `PLAY RECAP` (in inventory order).

@@ -1,8 +1,9 @@
-//! The scheduler: plays x hosts with the `linear` strategy.
+//! The scheduler: plays x hosts with the `linear` and `free` strategies.
 //!
-//! Each task runs on every active host of the play at once (at most `forks` at a time); its
-//! results reach the renderer in completion order, and the next task starts when all hosts are
-//! done. Blocks, rescue/always, includes (grouped by file, like Ansible), handlers and `meta`
+//! Linear: each task runs on every active host of the play at once (at most `forks` at a
+//! time); its results reach the renderer in completion order, and the next task starts when all
+//! hosts are done. Free: each host gets its own runner for the batch and goes through the play
+//! without waiting for the others (`run_free`). Blocks, rescue/always, includes (grouped by file, like Ansible), handlers and `meta`
 //! are carried out here; what one task does on one host is in [`super::task`].
 //!
 //! State that outlives a play (facts, `set_fact`/`register` values, connections, stats) is in
@@ -33,10 +34,14 @@ use crate::vars::hostvars::HostVarsTable;
 use crate::vars::magic::{self, HostMagic, PlayMagic, TaskMagic};
 use crate::vars::{Layer, VarMap, VarScope};
 
+/// The key in `Runner::answers` that records the "not prompting" warning was shown (it cannot
+/// clash with a prompt's key, which holds a NUL).
+const NOT_PROMPTING: &str = "not prompting";
+
 type Boxed<'a> = Pin<Box<dyn Future<Output = Result<(), RunError>> + 'a>>;
 
 /// What persists for a host across plays.
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct HostState {
     /// Failed (and not rescued) in an earlier play: Ansible keeps such hosts out of later plays.
     failed: bool,
@@ -48,7 +53,7 @@ struct HostState {
 }
 
 /// A host's state in the current play.
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct PlayHost {
     failed: bool,
     unreachable: bool,
@@ -58,6 +63,11 @@ struct PlayHost {
     host_magic: Arc<VarMap>,
     notified: IndexSet<usize>,
     last_failure: Option<(Json, Json)>,
+    /// Failed or unreachable in an earlier play or batch.
+    failed_before: bool,
+    /// Failed because another host failed (`any_errors_fatal`, `max_fail_percentage`), not
+    /// by a result of its own: a `rescue` takes it without counting it as rescued.
+    marked: bool,
 }
 
 #[derive(Clone)]
@@ -82,7 +92,7 @@ impl Handler {
     }
 }
 
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct PlayState {
     name: String,
     /// The hosts of the current batch.
@@ -96,7 +106,10 @@ struct PlayState {
     any_errors_fatal: bool,
     /// `max_fail_percentage`: past it, the play ends for every host of the batch.
     max_fail_percentage: Option<f64>,
-    no_more_hosts_reported: bool,
+    /// `max_fail_percentage` was exceeded: the playbook stops after this batch.
+    break_play: bool,
+    /// `strategy: free` (or `host_pinned`): each host runs through the play on its own.
+    free: bool,
 }
 
 /// Whether a task is an ordinary one, a handler, or one jig adds (fact gathering).
@@ -124,6 +137,8 @@ pub struct Runner<'r> {
     groups: IndexMap<String, Vec<String>>,
     ps: PlayState,
     table: Arc<HostVarsTable>,
+    /// `vars_prompt` answers, asked once per play (not once per `serial` batch).
+    answers: IndexMap<String, Json>,
 }
 
 impl<'r> Runner<'r> {
@@ -166,6 +181,7 @@ impl<'r> Runner<'r> {
             groups,
             ps: PlayState::default(),
             table: HostVarsTable::new(),
+            answers: IndexMap::new(),
         }
     }
 
@@ -273,12 +289,26 @@ impl<'r> Runner<'r> {
                 name: name.clone(),
                 hosts: batch.clone(),
             });
-            self.run_batch(&play, name.clone(), batch, &hosts).await?;
-            // A batch where every host failed ends the play (max_fail_percentage 100%).
-            let all_failed = batch
+            let before = batch
                 .iter()
-                .all(|h| self.hosts.get(h).is_some_and(|s| s.failed || s.unreachable));
-            if all_failed {
+                .filter(|h| {
+                    self.hosts
+                        .get(*h)
+                        .is_some_and(|s| s.failed || s.unreachable)
+                })
+                .count();
+            self.run_batch(&play, name.clone(), batch, &hosts).await?;
+            // As in Ansible, the playbook stops when every host of a batch failed in it (hosts
+            // that failed in earlier plays count against it), or past max_fail_percentage.
+            let after = batch
+                .iter()
+                .filter(|h| {
+                    self.hosts
+                        .get(*h)
+                        .is_some_and(|s| s.failed || s.unreachable)
+                })
+                .count();
+            if after.saturating_sub(before) == batch.len() || self.ps.break_play {
                 return Ok(false);
             }
         }
@@ -295,6 +325,7 @@ impl<'r> Runner<'r> {
         let hosts = batch.to_vec();
         self.start_play(play, name, &hosts)?;
         self.ps.all_hosts = all_hosts.to_vec();
+        self.ps.free = is_free_strategy(play, &self.templar, &self.pattern_scope())?;
 
         let mut base_kw = Keywords::default();
         base_kw = merge(&base_kw, &play.keywords);
@@ -305,53 +336,278 @@ impl<'r> Runner<'r> {
             kw: base_kw,
             role: None,
             rescuable: false,
+            notify: Vec::new(),
         };
-
-        // Like Ansible's default (`gathering = implicit`), every play gathers facts again.
-        if play.gather_facts.unwrap_or(true) {
-            let need: Vec<String> = hosts.clone();
-            if !need.is_empty() {
-                let mut args = crate::playbook::VarMap::new();
-                if let Some(subset) = &play.gather_subset {
-                    args.insert("gather_subset".into(), subset.clone());
-                }
-                let t = Task {
-                    name: Some("Gathering Facts".into()),
-                    pos: play.pos.clone(),
-                    action: "gather_facts".into(),
-                    action_as_written: "gather_facts".into(),
-                    action_pos: play.pos.clone(),
-                    args,
-                    ..Task::default()
-                };
-                self.run_task_boxed(&t, &base, &need, Kind::Implicit)
-                    .await?;
-            }
+        if self.ps.free {
+            self.run_free(play, &base, &hosts).await?;
+        } else {
+            self.run_body(play, &base, &hosts).await?;
         }
-        self.load_vars_files(play)?;
-
-        self.run_items(&play.pre_tasks, &base, &hosts).await?;
-        self.flush_handlers().await?;
-        self.run_items(&play.roles, &base, &hosts).await?;
-        self.run_items(&play.tasks, &base, &hosts).await?;
-        self.flush_handlers().await?;
-        self.run_items(&play.post_tasks, &base, &hosts).await?;
-        self.flush_handlers().await?;
         for (h, p) in &self.ps.hosts {
             if let Some(hs) = self.hosts.get_mut(h) {
                 hs.failed = p.failed;
                 hs.unreachable = p.unreachable;
             }
         }
-        if !self.ps.no_more_hosts_reported && self.active(&hosts).is_empty() {
-            let any_failed = self.ps.hosts.values().any(|h| h.failed || h.unreachable);
-            if any_failed {
-                self.emit(Event::NoHosts {
-                    reason: "no more hosts left".into(),
+        Ok(())
+    }
+
+    /// The answer to a `vars_prompt` entry, as ansible-playbook 2.19 gets it: asked on the
+    /// terminal (hidden when `private`, twice with `confirm`), the default when the answer is
+    /// empty; without a terminal, a warning and the default (or the string `None`).
+    fn ask(&mut self, p: &playbook::VarsPrompt) -> Result<Json, RunError> {
+        use std::io::{BufRead, IsTerminal, Write};
+        let default_text = p.default.as_ref().map(super::task::scalar_string);
+        let answer: Option<String> = if self.opts.interactive && std::io::stdin().is_terminal() {
+            let msg = match (&p.prompt, &default_text) {
+                (Some(q), Some(d)) => format!("{q} [{d}]: "),
+                (Some(q), None) => format!("{q}: "),
+                (None, _) => format!("input for {}: ", p.name),
+            };
+            let read = |msg: &str| -> Result<String, RunError> {
+                let failed = |e: std::io::Error| RunError::Playbook {
+                    message: format!("{}: vars_prompt '{}': {e}", p.pos, p.name),
+                };
+                if p.private {
+                    crate::connection::ssh::auth::prompt_secret(msg)
+                        .map(|s| s.expose().to_string())
+                        .map_err(failed)
+                } else {
+                    let mut out = std::io::stdout();
+                    let _ = out.write_all(msg.as_bytes());
+                    let _ = out.flush();
+                    let mut line = String::new();
+                    std::io::stdin()
+                        .lock()
+                        .read_line(&mut line)
+                        .map_err(failed)?;
+                    Ok(line.trim_end_matches(['\n', '\r']).to_string())
+                }
+            };
+            loop {
+                let first = read(&msg)?;
+                if !p.confirm || read(&format!("confirm {msg}"))? == first {
+                    break Some(first);
+                }
+                let mut out = std::io::stdout();
+                let _ = out.write_all(b"***** VALUES ENTERED DO NOT MATCH ****\n");
+            }
+        } else {
+            // Ansible's display shows a warning once per run.
+            if !self.answers.contains_key(NOT_PROMPTING) {
+                self.answers.insert(NOT_PROMPTING.into(), Json::Null);
+                self.emit(Event::Warning {
+                    message: "Not prompting as we are not in interactive mode".into(),
                 });
             }
+            None
+        };
+        let mut value = match (answer.filter(|a| !a.is_empty()), &p.default) {
+            (Some(a), _) => Json::String(a),
+            (None, Some(d)) => d.clone(),
+            (None, None) => Json::String("None".into()),
+        };
+        if let Some(scheme) = &p.encrypt {
+            // Hashed with the same filter templates use, so both support the same schemes.
+            let mut m = VarMap::new();
+            m.insert("__jig_prompt_value".into(), value);
+            m.insert("__jig_prompt_scheme".into(), json!(scheme));
+            m.insert(
+                "__jig_prompt_salt".into(),
+                p.salt.clone().unwrap_or(Json::Null),
+            );
+            let mut scope = VarScope::new();
+            scope.push(Layer::Magic, Arc::new(m));
+            value = self
+                .templar
+                .eval_expr(
+                    "__jig_prompt_value | password_hash(__jig_prompt_scheme, \
+                     salt=__jig_prompt_salt)",
+                    &scope,
+                )
+                .map_err(|e| RunError::Playbook {
+                    message: format!(
+                        "{}: vars_prompt '{}' cannot be encrypted with {scheme}: {e}",
+                        p.pos, p.name
+                    ),
+                })?;
+        }
+        Ok(value)
+    }
+
+    /// Runs a batch's tasks: fact gathering, `vars_files`, then the play's sections with their
+    /// handler flushes.
+    fn run_body<'a>(
+        &'a mut self,
+        play: &'a Play,
+        base: &'a Inherit,
+        hosts: &'a [String],
+    ) -> Boxed<'a> {
+        Box::pin(async move {
+            let hosts = hosts.to_vec();
+            let base = base.clone();
+            // Like Ansible's default (`gathering = implicit`), every play gathers facts again.
+            if play.gather_facts.unwrap_or(true) {
+                let need: Vec<String> = hosts.clone();
+                if !need.is_empty() {
+                    let mut args = crate::playbook::VarMap::new();
+                    if let Some(subset) = &play.gather_subset {
+                        args.insert("gather_subset".into(), subset.clone());
+                    }
+                    let t = Task {
+                        name: Some("Gathering Facts".into()),
+                        pos: play.pos.clone(),
+                        action: "gather_facts".into(),
+                        action_as_written: "gather_facts".into(),
+                        action_pos: play.pos.clone(),
+                        args,
+                        ..Task::default()
+                    };
+                    self.run_task_boxed(&t, &base, &need, Kind::Implicit)
+                        .await?;
+                }
+            }
+            self.load_vars_files(play)?;
+
+            self.run_items(&play.pre_tasks, &base, &hosts).await?;
+            self.flush_handlers().await?;
+            self.run_items(&play.roles, &base, &hosts).await?;
+            self.run_items(&play.tasks, &base, &hosts).await?;
+            self.flush_handlers().await?;
+            self.run_items(&play.post_tasks, &base, &hosts).await?;
+            self.flush_handlers().await?;
+            Ok(())
+        })
+    }
+
+    /// `strategy: free`: every host runs through the batch on its own runner, concurrently;
+    /// the events of all hosts reach the renderer as they come, with a task's banner printed
+    /// again whenever another host's results came in between (as Ansible's free strategy
+    /// shows them). Afterwards each host's state comes back to this runner.
+    async fn run_free(
+        &mut self,
+        play: &Play,
+        base: &Inherit,
+        hosts: &[String],
+    ) -> Result<(), RunError> {
+        if self.ps.max_fail_percentage.is_some() {
+            self.emit(Event::Warning {
+                message: "Using max_fail_percentage with the free strategy is not supported, as \
+                          tasks are executed independently on each host"
+                    .into(),
+            });
+        }
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let mut forwards: Vec<Forward> = (0..hosts.len())
+            .map(|id| Forward { id, tx: tx.clone() })
+            .collect();
+        drop(tx);
+        let singles: Vec<Vec<String>> = hosts.iter().map(|h| vec![h.clone()]).collect();
+        let mut subs: Vec<Runner<'_>> = forwards
+            .iter_mut()
+            .zip(hosts)
+            .map(|(f, h)| self.fork_for(h, f))
+            .collect();
+        let mut futs: Vec<Boxed<'_>> = subs
+            .iter_mut()
+            .zip(&singles)
+            .map(|(sub, one)| sub.run_body(play, base, one))
+            .collect();
+        let mut done: Vec<Option<Result<(), RunError>>> = futs.iter().map(|_| None).collect();
+        let mut banners = LazyBanners::new(hosts.len());
+        let renderer = &mut *self.renderer;
+        std::future::poll_fn(|cx| {
+            let mut pending = false;
+            for (f, d) in futs.iter_mut().zip(done.iter_mut()) {
+                if d.is_none() {
+                    match f.as_mut().poll(cx) {
+                        std::task::Poll::Ready(r) => *d = Some(r),
+                        std::task::Poll::Pending => pending = true,
+                    }
+                }
+            }
+            while let std::task::Poll::Ready(Some((id, e))) = rx.poll_recv(cx) {
+                banners.forward(id, e, renderer);
+            }
+            if pending {
+                std::task::Poll::Pending
+            } else {
+                std::task::Poll::Ready(())
+            }
+        })
+        .await;
+        drop(futs);
+        while let Ok((id, e)) = rx.try_recv() {
+            banners.forward(id, e, renderer);
+        }
+        for (sub, h) in subs.into_iter().zip(hosts) {
+            if let Some(hs) = sub.hosts.get(h) {
+                self.hosts.insert(h.clone(), hs.clone());
+            }
+            if let Some(st) = sub.stats.get(h) {
+                self.stats.insert(h.clone(), st.clone());
+            }
+            if let Some(ph) = sub.ps.hosts.get(h) {
+                self.ps.hosts.insert(h.clone(), ph.clone());
+            }
+        }
+        for r in done.into_iter().flatten() {
+            r?;
+        }
+        // Ansible's free strategy announces an empty play when no host is left to run.
+        let all = self.ps.all.clone();
+        let left = all.iter().any(|h| {
+            self.ps
+                .hosts
+                .get(h)
+                .is_some_and(|p| !p.failed && !p.unreachable)
+        });
+        if !left {
+            self.emit(Event::NoHosts {
+                reason: "no more hosts left".into(),
+            });
         }
         Ok(())
+    }
+
+    /// A runner for host `h` alone, sending its events to `renderer`, for `strategy: free`.
+    /// It shares the hostvars table and the connections, and starts from copies of the host's
+    /// state, the play's state and the stats.
+    fn fork_for<'s>(&self, h: &str, renderer: &'s mut dyn Renderer) -> Runner<'s>
+    where
+        'r: 's,
+    {
+        let mut ps = self.ps.clone();
+        ps.hosts.retain(|k, _| k == h);
+        ps.all = vec![h.to_string()];
+        Runner {
+            opts: self.opts,
+            renderer,
+            templar: self.templar.clone(),
+            inventory: self.inventory.clone(),
+            load_opts: self.load_opts.clone(),
+            extra: self.extra.clone(),
+            flags: self.flags.clone(),
+            local: self.local.clone(),
+            hosts: self
+                .hosts
+                .get(h)
+                .map(|hs| (h.to_string(), hs.clone()))
+                .into_iter()
+                .collect(),
+            stats: self
+                .stats
+                .get(h)
+                .map(|st| (h.to_string(), st.clone()))
+                .into_iter()
+                .collect(),
+            start_at: self.start_at.clone(),
+            inventory_file: self.inventory_file.clone(),
+            groups: self.groups.clone(),
+            ps,
+            table: self.table.clone(),
+            answers: self.answers.clone(),
+        }
     }
 
     fn start_play(&mut self, play: &Play, name: String, hosts: &[String]) -> Result<(), RunError> {
@@ -387,23 +643,21 @@ impl<'r> Runner<'r> {
         flatten_handlers(&play.handlers, &base, &mut ps.handlers);
 
         let mut play_vars = VarMap::new();
-        // jig runs unattended: a prompt takes its default (extra vars still win over it).
         for p in &play.vars_prompt {
-            match &p.default {
-                Some(d) => {
-                    play_vars.insert(p.name.clone(), d.clone());
-                }
-                None if !self.extra.contains_key(&p.name) => {
-                    self.renderer.event(&Event::Warning {
-                        message: format!(
-                            "{}: vars_prompt '{}' has no default and jig does not prompt; \
-                             pass it with -e {}=...",
-                            p.pos, p.name, p.name
-                        ),
-                    });
-                }
-                None => {}
+            // As in Ansible, a variable given with -e is not asked for.
+            if self.extra.contains_key(&p.name) {
+                continue;
             }
+            let key = format!("{}\u{0}{}", p.pos, p.name);
+            let value = match self.answers.get(&key) {
+                Some(v) => v.clone(),
+                None => {
+                    let v = self.ask(p)?;
+                    self.answers.insert(key, v.clone());
+                    v
+                }
+            };
+            play_vars.insert(p.name.clone(), value);
         }
         play_vars.extend(play.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
         play_vars.extend(
@@ -414,8 +668,9 @@ impl<'r> Runner<'r> {
         );
         let play_vars = Arc::new(play_vars);
         let pb_dir = self.playbook_dir();
+        // A host enters the recap with its first result, as in Ansible (a host whose tasks
+        // were all left out by tags is not listed).
         for h in hosts {
-            self.stats.entry(h.clone()).or_default();
             self.hosts.entry(h.clone()).or_default();
             let inv_dir = self.inventory.inventory_dir(h);
             let hm = magic::host_magic(
@@ -438,6 +693,7 @@ impl<'r> Runner<'r> {
                 PlayHost {
                     failed,
                     unreachable,
+                    failed_before: failed || unreachable,
                     inv_layers: self.inventory.var_layers(h),
                     play_vars: vec![play_vars.clone()],
                     host_magic: Arc::new(hm),
@@ -612,19 +868,10 @@ impl<'r> Runner<'r> {
             .collect()
     }
 
-    fn play_over(&mut self) -> bool {
-        let all = self.ps.all.clone();
-        if !self.active(&all).is_empty() {
-            return false;
-        }
-        let any_failed = self.ps.hosts.values().any(|h| h.failed || h.unreachable);
-        if any_failed && !self.ps.no_more_hosts_reported {
-            self.ps.no_more_hosts_reported = true;
-            self.emit(Event::NoHosts {
-                reason: "no more hosts left".into(),
-            });
-        }
-        true
+    /// No host of the batch is left to run tasks. (ansible-core 2.19 prints no banner for
+    /// this; `NO MORE HOSTS LEFT` comes only with `max_fail_percentage`.)
+    fn play_over(&self) -> bool {
+        self.active(&self.ps.all).is_empty()
     }
 
     fn run_items<'a>(
@@ -674,8 +921,10 @@ impl<'r> Runner<'r> {
                 .collect();
             if !failed.is_empty() {
                 for h in &failed {
+                    let mut marked = false;
                     if let Some(p) = self.ps.hosts.get_mut(h) {
                         p.failed = false;
+                        marked = std::mem::take(&mut p.marked);
                         if let Some((t, r)) = p.last_failure.clone()
                             && let Some(hs) = self.hosts.get_mut(h)
                         {
@@ -684,7 +933,9 @@ impl<'r> Runner<'r> {
                             hf.insert("ansible_failed_result".into(), r);
                         }
                     }
-                    self.stats.entry(h.clone()).or_default().rescued += 1;
+                    if !marked {
+                        self.stats.entry(h.clone()).or_default().rescued += 1;
+                    }
                 }
                 self.run_items(&b.rescue, &after, &failed).await?;
             }
@@ -812,8 +1063,8 @@ impl<'r> Runner<'r> {
             task.action.as_str(),
             "include_tasks" | "include_role" | "include"
         );
-        // Ansible shows a banner for a named `meta` task, never for an unnamed one.
-        if !is_meta || task.name.is_some() {
+        // A meta task's banners are shown with its results (below).
+        if !is_meta {
             self.emit(Event::TaskStart {
                 name: display.clone(),
                 pos: task.pos.clone(),
@@ -836,6 +1087,29 @@ impl<'r> Runner<'r> {
         } else {
             active.clone()
         };
+        if self.ps.free && kind == Kind::Normal && !is_meta {
+            if run_once {
+                self.emit(Event::Warning {
+                    message: "Using run_once with the free strategy is not currently supported. \
+                              This task will still be executed for every host in the inventory \
+                              list."
+                        .into(),
+                });
+            }
+            let aef = eff
+                .kw
+                .any_errors_fatal
+                .as_ref()
+                .and_then(crate::modules::args::parse_bool)
+                .unwrap_or(self.ps.any_errors_fatal);
+            if aef {
+                self.emit(Event::Warning {
+                    message: "Using any_errors_fatal with the free strategy is not supported, as \
+                              tasks are executed independently on each host"
+                        .into(),
+                });
+            }
+        }
         let task_arc = Arc::new(task.clone());
         let eff_arc = Arc::new(eff.clone());
         let throttle = eff
@@ -882,12 +1156,15 @@ impl<'r> Runner<'r> {
                     internal_failure(&host, &display, &e.to_string())
                 }
             };
-            if !(is_meta && outcome.status != Status::Failed) {
+            // A successful include shows as an `included:` line once every host is done.
+            let include_ok = |s: Status| is_include && matches!(s, Status::Ok | Status::Changed);
+            if !is_meta {
                 for item in &outcome.items {
-                    self.emit(Event::Result(item.clone()));
+                    if !include_ok(item.status) {
+                        self.emit(Event::Result(item.clone()));
+                    }
                 }
-                // Ansible shows one `included:` line per item of a looped include, no summary.
-                if outcome.looped && is_include {
+                if (outcome.looped && is_include) || include_ok(outcome.status) {
                 } else if outcome.looped {
                     self.emit(Event::LoopDone(outcome.summary.clone()));
                 } else {
@@ -897,11 +1174,18 @@ impl<'r> Runner<'r> {
             self.apply_outcome(&outcome, task, &eff, inh, is_meta);
             outcomes.push(outcome);
         }
+        if is_meta {
+            self.show_meta(task, &display, kind, &mut outcomes);
+        }
         if run_once && let Some(first) = outcomes.first() {
             let reg = first.register.clone();
             let facts = first.facts.clone();
+            let gathered = first.gathered.clone();
             for h in active.iter().skip(1) {
                 if let Some(hs) = self.hosts.get_mut(h) {
+                    if let Some(g) = &gathered {
+                        super::task::merge_facts(Arc::make_mut(&mut hs.facts), g);
+                    }
                     let hf = Arc::make_mut(&mut hs.host_facts);
                     if let Some((k, v)) = &reg {
                         hf.insert(k.clone(), v.clone());
@@ -910,45 +1194,104 @@ impl<'r> Runner<'r> {
                 }
             }
         }
-        let fatal = eff
+        let ignore_errors = eff
+            .kw
+            .ignore_errors
+            .as_ref()
+            .and_then(|v| self.templar.template_value(v, &first_scope).ok())
+            .and_then(|v| crate::modules::args::parse_bool(&v))
+            .unwrap_or(false);
+        let any_errors_fatal = eff
             .kw
             .any_errors_fatal
             .as_ref()
             .and_then(crate::modules::args::parse_bool)
             .unwrap_or(self.ps.any_errors_fatal);
-        if let Some(pct) = self.ps.max_fail_percentage {
-            let batch = self.ps.all.len().max(1);
-            let failed = self
-                .ps
-                .all
-                .iter()
-                .filter(|h| {
-                    self.ps
-                        .hosts
-                        .get(*h)
-                        .is_some_and(|p| p.failed || p.unreachable)
-                })
-                .count();
-            if (failed * 100) as f64 / batch as f64 > pct {
-                for p in self.ps.hosts.values_mut() {
-                    if !p.failed && !p.unreachable {
-                        p.ended = true;
-                    }
-                }
-            }
+        if self.ps.free {
+            // Each host runs on its own: these play-wide effects do not exist under free.
+            return self.directives(outcomes, task, &eff, inh).await;
         }
+        // As in Ansible's linear strategy, a failing `run_once` task is fatal for the play too.
+        let fatal = (any_errors_fatal || run_once) && !ignore_errors;
         if fatal
             && outcomes
                 .iter()
                 .any(|o| matches!(o.status, Status::Failed | Status::Unreachable))
         {
-            for p in self.ps.hosts.values_mut() {
-                if !p.failed && !p.unreachable {
-                    p.ended = true;
+            self.mark_remaining_failed();
+        }
+        if let Some(pct) = self.ps.max_fail_percentage
+            && !outcomes.is_empty()
+        {
+            // Ansible counts the hosts that failed in this batch (not unreachable ones, not
+            // those that failed in earlier plays) against the batch's size.
+            let batch = self.ps.all.len().max(1);
+            let failed = self
+                .ps
+                .hosts
+                .values()
+                .filter(|p| p.failed && !p.failed_before)
+                .count();
+            if failed as f64 / batch as f64 > pct / 100.0 {
+                self.mark_remaining_failed();
+                self.ps.break_play = true;
+                // 2.19 announces it twice: once for the percentage, once for the empty play.
+                for _ in 0..2 {
+                    self.emit(Event::NoHosts {
+                        reason: "no more hosts left".into(),
+                    });
                 }
             }
         }
         self.directives(outcomes, task, &eff, inh).await
+    }
+
+    /// Shows a meta task as ansible-core 2.19 does: the banner once per host for the metas
+    /// that act per host (`flush_handlers`, `noop`, `end_host`...), once for the others, each
+    /// followed by the host's result only when it was skipped or failed.
+    fn show_meta(&mut self, task: &Task, display: &str, kind: Kind, outcomes: &mut [HostOutcome]) {
+        let action = task
+            .args
+            .get("_raw_params")
+            .and_then(Json::as_str)
+            .unwrap_or_default()
+            .trim()
+            .to_string();
+        let per_host = matches!(
+            action.as_str(),
+            "noop"
+                | "flush_handlers"
+                | "end_host"
+                | "reset_connection"
+                | "role_complete"
+                | "end_role"
+        );
+        let order = self.ps.all.clone();
+        outcomes.sort_by_key(|o| order.iter().position(|h| *h == o.host));
+        for (i, o) in outcomes.iter().enumerate() {
+            if !per_host && i > 0 {
+                break;
+            }
+            self.emit(Event::TaskStart {
+                name: display.to_string(),
+                pos: task.pos.clone(),
+                handler: kind == Kind::Handler,
+            });
+            if matches!(o.status, Status::Skipped | Status::Failed) {
+                self.emit(Event::Result(o.summary.clone()));
+            }
+        }
+    }
+
+    /// Marks every host still running as failed, without a failed result (`any_errors_fatal`,
+    /// `max_fail_percentage`): they leave the play, and later plays, as Ansible's do.
+    fn mark_remaining_failed(&mut self) {
+        for p in self.ps.hosts.values_mut() {
+            if !p.failed && !p.unreachable && !p.ended {
+                p.failed = true;
+                p.marked = true;
+            }
+        }
     }
 
     fn apply_outcome(
@@ -960,18 +1303,31 @@ impl<'r> Runner<'r> {
         is_meta: bool,
     ) {
         let h = o.host.clone();
-        let hs = self.hosts.entry(h.clone()).or_default();
+        // With delegate_facts the facts (gathered, module facts, set_fact) go to the delegated
+        // host; the registered result stays with the task's host.
+        let fh = o.facts_host.clone().unwrap_or_else(|| h.clone());
+        let fs = self.hosts.entry(fh).or_default();
         if let Some(g) = &o.gathered {
-            let mut f = (*hs.facts).clone();
-            f.extend(g.iter().map(|(k, v)| (k.clone(), v.clone())));
-            hs.facts = Arc::new(f);
+            super::task::merge_facts(Arc::make_mut(&mut fs.facts), g);
         }
-        if o.register.is_some() || !o.facts.is_empty() {
-            let hf = Arc::make_mut(&mut hs.host_facts);
-            if let Some((k, v)) = &o.register {
-                hf.insert(k.clone(), v.clone());
-            }
-            hf.extend(o.facts.iter().map(|(k, v)| (k.clone(), v.clone())));
+        if !o.facts.is_empty() {
+            Arc::make_mut(&mut fs.host_facts)
+                .extend(o.facts.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        if let Some(fh) = &o.facts_host
+            && fh != &h
+        {
+            // The delegate may be outside the play: its hostvars must show the new facts now.
+            let s = self.base_scope(fh);
+            self.table.set(fh, s);
+        }
+        let hs = self.hosts.entry(h.clone()).or_default();
+        if let Some((k, v)) = &o.register {
+            Arc::make_mut(&mut hs.host_facts).insert(k.clone(), v.clone());
+        }
+        // Meta tasks count in the recap only when they fail.
+        if is_meta && o.status != Status::Failed {
+            return;
         }
         let st = self.stats.entry(h.clone()).or_default();
         let ph = self.ps.hosts.entry(h.clone()).or_default();
@@ -1033,8 +1389,12 @@ impl<'r> Runner<'r> {
                     .as_ref()
                     .and_then(crate::modules::args::parse_bool)
                     .unwrap_or(false);
-                st.unreachable += 1;
-                if !ignore {
+                // Ansible counts an ignored unreachable result as ok and ignored.
+                if ignore {
+                    st.ok += 1;
+                    st.ignored += 1;
+                } else {
+                    st.unreachable += 1;
                     ph.unreachable = true;
                 }
             }
@@ -1155,12 +1515,19 @@ impl<'r> Runner<'r> {
         if flush {
             self.flush_handlers().await?;
         }
-        // Included tasks run for their hosts in the order the hosts are in the play.
+        // Included tasks run for their hosts in the order the hosts are in the play. As in
+        // Ansible, every include is loaded and announced (`included: ...`) before any runs.
         let order = self.ps.all.clone();
+        let mut loaded: Vec<(Vec<TaskItem>, Inherit, Vec<String>)> = Vec::new();
         for (_, (d, mut hosts)) in includes {
             hosts.sort_by_key(|h| order.iter().position(|o| o == h));
             match d {
-                Directive::IncludeTasks { path, vars, apply } => {
+                Directive::IncludeTasks {
+                    path,
+                    vars,
+                    apply,
+                    item_label,
+                } => {
                     let role = eff.role.clone();
                     // Names of static imports inside the file may use the include's
                     // variables and extra vars.
@@ -1179,7 +1546,14 @@ impl<'r> Runner<'r> {
                             if !vars.is_empty() {
                                 inc.vars.push((Layer::BlockVars, Arc::new(vars)));
                             }
-                            self.run_items(&items, &inc, &hosts).await?;
+                            // Ansible names the file by its absolute path.
+                            let shown = std::path::absolute(&path).unwrap_or_else(|_| path.clone());
+                            self.emit(Event::Included {
+                                file: shown.display().to_string(),
+                                hosts: hosts.clone(),
+                                item_label,
+                            });
+                            loaded.push((items, inc, hosts));
                         }
                         Err(e) => self.fail_hosts(&hosts, task, inh, &e.to_string()),
                     }
@@ -1193,6 +1567,7 @@ impl<'r> Runner<'r> {
                     public,
                     vars,
                     apply,
+                    item_label,
                 } => {
                     let mut parents: Vec<String> = Vec::new();
                     if let Some(r) = &eff.role {
@@ -1212,13 +1587,13 @@ impl<'r> Runner<'r> {
                         parents,
                     };
                     match playbook::load_role(&req, &self.load_opts) {
-                        Ok(loaded) => {
+                        Ok(loaded_role) => {
                             let hinh = Inherit {
-                                role: Some(loaded.role.clone()),
+                                role: Some(loaded_role.role.clone()),
                                 ..Inherit::default()
                             };
                             let mut new_handlers = Vec::new();
-                            flatten_handlers(&loaded.handlers, &hinh, &mut new_handlers);
+                            flatten_handlers(&loaded_role.handlers, &hinh, &mut new_handlers);
                             for nh in new_handlers {
                                 let dup = self.ps.handlers.iter().any(|x| {
                                     x.task.pos == nh.task.pos && x.task.name == nh.task.name
@@ -1230,21 +1605,30 @@ impl<'r> Runner<'r> {
                             if public {
                                 self.ps.role_layers.push((
                                     Layer::RoleDefaults,
-                                    Arc::new(loaded.role.defaults.clone()),
+                                    Arc::new(loaded_role.role.defaults.clone()),
                                 ));
-                                self.ps
-                                    .role_layers
-                                    .push((Layer::RoleVars, Arc::new(loaded.role.vars.clone())));
+                                self.ps.role_layers.push((
+                                    Layer::RoleVars,
+                                    Arc::new(loaded_role.role.vars.clone()),
+                                ));
                             }
                             let mut inc = inh.enter_keywords(&apply);
-                            inc.role = Some(loaded.role.clone());
-                            self.run_items(&loaded.tasks, &inc, &hosts).await?;
+                            inc.role = Some(loaded_role.role.clone());
+                            self.emit(Event::Included {
+                                file: name.clone(),
+                                hosts: hosts.clone(),
+                                item_label,
+                            });
+                            loaded.push((loaded_role.tasks, inc, hosts));
                         }
                         Err(e) => self.fail_hosts(&hosts, task, inh, &e.to_string()),
                     }
                 }
                 Directive::Meta(_) => {}
             }
+        }
+        for (items, inc, hosts) in &loaded {
+            self.run_items(items, inc, hosts).await?;
         }
         Ok(())
     }
@@ -1275,6 +1659,7 @@ impl<'r> Runner<'r> {
                 gathered: None,
                 notify: Vec::new(),
                 directives: Vec::new(),
+                facts_host: None,
             };
             self.emit(Event::Result(outcome.summary.clone()));
             let eff = inh.for_task(task);
@@ -1309,6 +1694,7 @@ fn internal_failure(host: &str, task: &str, why: &str) -> HostOutcome {
         gathered: None,
         notify: Vec::new(),
         directives: Vec::new(),
+        facts_host: None,
     }
 }
 
@@ -1335,6 +1721,116 @@ fn flatten_handlers(items: &[TaskItem], inh: &Inherit, out: &mut Vec<Handler>) {
                 flatten_handlers(&b.block, &binh, out);
             }
         }
+    }
+}
+
+/// Whether the play runs with `strategy: free` (`host_pinned` runs the same way here).
+fn is_free_strategy(play: &Play, templar: &Templar, scope: &VarScope) -> Result<bool, RunError> {
+    let Some(raw) = &play.strategy else {
+        return Ok(false);
+    };
+    let name = if crate::template::is_template(raw) {
+        templar
+            .render_str(raw, scope)
+            .map_err(|e| RunError::Playbook {
+                message: format!("{}: strategy: {e}", play.pos),
+            })?
+    } else {
+        raw.clone()
+    };
+    let short = name
+        .trim()
+        .strip_prefix("ansible.builtin.")
+        .or_else(|| name.trim().strip_prefix("ansible.legacy."))
+        .unwrap_or(name.trim());
+    match short {
+        "linear" | "debug" => Ok(false),
+        "free" | "host_pinned" => Ok(true),
+        other => Err(RunError::Playbook {
+            message: format!(
+                "{}: invalid play strategy specified: {other} (jig runs linear, free and \
+                 host_pinned)",
+                play.pos
+            ),
+        }),
+    }
+}
+
+/// The renderer of one host's runner under `strategy: free`: its events go to the play's
+/// runner, tagged with the host's index.
+struct Forward {
+    id: usize,
+    tx: tokio::sync::mpsc::UnboundedSender<(usize, Event)>,
+}
+
+impl Renderer for Forward {
+    fn event(&mut self, event: &Event) {
+        // The receiver lives until every host's runner is done.
+        let _ = self.tx.send((self.id, event.clone()));
+    }
+}
+
+/// Ansible's banners under the free strategy: a task's banner is printed when the first
+/// result for it arrives, and again whenever results of another task came in between.
+/// Warnings are shown once, as Ansible's display de-duplicates them.
+struct LazyBanners {
+    pending: Vec<Option<Event>>,
+    shown: Option<Event>,
+    warned: IndexSet<String>,
+}
+
+impl LazyBanners {
+    fn new(n: usize) -> Self {
+        LazyBanners {
+            pending: vec![None; n],
+            shown: None,
+            warned: IndexSet::new(),
+        }
+    }
+
+    fn forward(&mut self, id: usize, e: Event, out: &mut dyn Renderer) {
+        match &e {
+            Event::TaskStart { .. } => {
+                if let Some(p) = self.pending.get_mut(id) {
+                    *p = Some(e);
+                }
+            }
+            // `included:` lines never bring a banner with them (Ansible's callback prints none).
+            Event::Result(_) | Event::LoopDone(_) => {
+                let banner = self.pending.get(id).cloned().flatten();
+                if let Some(b) = banner
+                    && !same_task(self.shown.as_ref(), &b)
+                {
+                    out.event(&b);
+                    self.shown = Some(b);
+                }
+                out.event(&e);
+            }
+            Event::Warning { message } => {
+                if self.warned.insert(message.clone()) {
+                    out.event(&e);
+                }
+            }
+            _ => out.event(&e),
+        }
+    }
+}
+
+fn same_task(a: Option<&Event>, b: &Event) -> bool {
+    match (a, b) {
+        (
+            Some(Event::TaskStart {
+                name: n1,
+                pos: p1,
+                handler: h1,
+            }),
+            Event::TaskStart {
+                name: n2,
+                pos: p2,
+                handler: h2,
+            },
+        ) => n1 == n2 && p1 == p2 && h1 == h2,
+        _ => false,
     }
 }
 
@@ -1413,6 +1909,130 @@ mod tests {
             .iter()
             .map(Vec::len)
             .collect()
+    }
+
+    struct Sink;
+    impl Renderer for Sink {
+        fn event(&mut self, _: &Event) {}
+    }
+
+    fn outcome_with_facts(host: &str, facts: VarMap) -> HostOutcome {
+        let mut o = internal_failure(host, "t", "unused");
+        o.status = Status::Ok;
+        o.summary.status = Status::Ok;
+        o.summary.result = serde_json::Map::new();
+        o.gathered = Some(facts);
+        o
+    }
+
+    #[test]
+    fn module_facts_reach_the_host_scope_beside_gathered_ones() {
+        let opts = RunOptions::default();
+        let mut sink = Sink;
+        let mut r = Runner::new(
+            &opts,
+            &mut sink,
+            Inventory::empty(),
+            VarMap::new(),
+            PathBuf::from("/"),
+        );
+        let task = Task::default();
+        let inh = Inherit::default();
+        let eff = inh.for_task(&task);
+        let mut setup = VarMap::new();
+        setup.insert("ansible_os_family".into(), json!("Debian"));
+        setup.insert("ansible_facts".into(), json!({"os_family": "Debian"}));
+        r.apply_outcome(&outcome_with_facts("h1", setup), &task, &eff, &inh, false);
+        let mut getent = serde_json::Map::new();
+        getent.insert("getent_passwd".into(), json!({"app user": ["x", "1000"]}));
+        let module = super::super::task::module_fact_vars(&getent);
+        r.apply_outcome(&outcome_with_facts("h1", module), &task, &eff, &inh, false);
+        let scope = r.base_scope("h1");
+        let t = Templar::new();
+        let got = t
+            .render_str(
+                "{{ ansible_os_family }} {{ ansible_facts.os_family }} \
+                 {{ getent_passwd['app user'][1] }} {{ ansible_facts.getent_passwd['app user'][0] }}",
+                &scope,
+            )
+            .unwrap();
+        assert_eq!(got, "Debian Debian 1000 x");
+    }
+
+    #[derive(Default)]
+    struct Lines(Vec<String>);
+    impl Renderer for Lines {
+        fn event(&mut self, e: &Event) {
+            self.0.push(match e {
+                Event::TaskStart { name, .. } => format!("TASK {name}"),
+                Event::Result(r) => format!("ok {}", r.host),
+                Event::Included { hosts, .. } => format!("included {}", hosts.join(",")),
+                Event::Warning { message } => format!("warn {message}"),
+                _ => "other".into(),
+            });
+        }
+    }
+
+    #[test]
+    fn free_banners_come_with_results_and_again_after_another_tasks() {
+        let start = |name: &str| Event::TaskStart {
+            name: name.into(),
+            pos: crate::yaml::Pos::default(),
+            handler: false,
+        };
+        let result = |host: &str| {
+            let mut o = internal_failure(host, "t", "unused");
+            o.summary.status = Status::Ok;
+            Event::Result(o.summary)
+        };
+        let mut out = Lines::default();
+        let mut b = LazyBanners::new(2);
+        b.forward(0, start("one"), &mut out);
+        b.forward(1, start("one"), &mut out);
+        b.forward(0, result("a"), &mut out);
+        b.forward(1, result("b"), &mut out);
+        b.forward(0, start("inc"), &mut out);
+        b.forward(
+            0,
+            Event::Included {
+                file: "f".into(),
+                hosts: vec!["a".into()],
+                item_label: None,
+            },
+            &mut out,
+        );
+        b.forward(0, start("two"), &mut out);
+        b.forward(0, result("a"), &mut out);
+        b.forward(1, start("two"), &mut out);
+        b.forward(1, result("b"), &mut out);
+        b.forward(1, start("meta"), &mut out);
+        b.forward(0, start("three"), &mut out);
+        b.forward(1, start("one"), &mut out);
+        b.forward(1, result("b"), &mut out);
+        for _ in 0..2 {
+            b.forward(
+                0,
+                Event::Warning {
+                    message: "once".into(),
+                },
+                &mut out,
+            );
+        }
+        assert_eq!(
+            out.0,
+            [
+                "TASK one",
+                "ok a",
+                "ok b",
+                "included a",
+                "TASK two",
+                "ok a",
+                "ok b",
+                "TASK one",
+                "ok b",
+                "warn once"
+            ]
+        );
     }
 
     #[test]

@@ -15,7 +15,7 @@ use serde_json::{Map, Value as Json, json};
 
 use super::actions;
 use super::keywords::Effective;
-use super::loops::{self, LoopError, SearchDirs};
+use super::loops::{self, SearchDirs};
 use crate::connection::{Become, BecomeMethod, Connection};
 use crate::modules::args::parse_bool;
 use crate::modules::{Diff, ModuleArgs, ModuleContext, ModuleError, TemplateRenderer};
@@ -78,6 +78,8 @@ pub enum Directive {
         vars: VarMap,
         /// `apply:` keywords.
         apply: Keywords,
+        /// The loop item's label, for a looped include.
+        item_label: Option<String>,
     },
     /// `include_role`.
     IncludeRole {
@@ -97,6 +99,8 @@ pub enum Directive {
         vars: VarMap,
         /// `apply:` keywords.
         apply: Keywords,
+        /// The loop item's label, for a looped include.
+        item_label: Option<String>,
     },
 }
 
@@ -123,6 +127,8 @@ pub struct HostOutcome {
     pub notify: Vec<String>,
     /// Work for the scheduler.
     pub directives: Vec<Directive>,
+    /// `delegate_to` with `delegate_facts`: the host that receives the facts instead.
+    pub facts_host: Option<String>,
 }
 
 /// What one run of the action produced (one item, one attempt).
@@ -142,6 +148,9 @@ pub struct ActionOutput {
     pub directives: Vec<Directive>,
     /// For `debug`: what to print.
     pub debug_output: Option<Json>,
+    /// Show the whole result even without `-v` (Ansible's `_ansible_verbose_always`, set by
+    /// `assert` unless `quiet`).
+    pub verbose_always: bool,
 }
 
 impl ActionOutput {
@@ -309,10 +318,15 @@ impl TaskJob {
                 .filter(|d| d != &self.host),
             None => None,
         };
+        let delegate_facts = eval_bool_kw(&templar, &kw.delegate_facts, &self.scope)
+            .ok()
+            .flatten()
+            .unwrap_or(false);
         let post = Post {
             ignore_errors,
             no_log,
             delegated: delegated.clone(),
+            facts_host: delegated.clone().filter(|_| delegate_facts),
         };
 
         let Some(lp) = self.task.loop_.clone() else {
@@ -323,10 +337,10 @@ impl TaskJob {
         let items = match loops::expand(&lp, &templar, &self.scope, &ctx.dirs) {
             Ok(items) => items,
             Err(e) => {
-                // Ansible defers a loop's undefined variable until it knows the task runs.
-                if let LoopError::Template(TemplateError::Undefined { .. }) = &e
-                    && let Ok(Some(out)) = check_when(&ctx, &self.scope)
-                {
+                // Ansible defers a loop's undefined variable until it knows the task runs;
+                // jig also lets a skipped task's loop use a lookup it lacks (another
+                // platform's branch costs nothing).
+                if let Ok(Some(out)) = check_when(&ctx, &self.scope) {
                     return self.finish_single(&ctx, out, &post);
                 }
                 let out = ActionOutput::failed(format!(
@@ -386,7 +400,20 @@ impl TaskJob {
                     }),
                 );
             }
-            let item_scope = self.scope.with(Layer::TaskVars, Arc::new(lv.clone()));
+            let mut item_scope = self.scope.with(Layer::TaskVars, Arc::new(lv.clone()));
+            // As in Ansible, an item sees the facts the earlier items set (`set_fact` in a
+            // loop accumulates).
+            if !facts.is_empty() {
+                item_scope.push(Layer::HostFacts, Arc::new(facts.clone()));
+            }
+            if let Some(g) = &gathered {
+                let mut seen = VarMap::new();
+                if let Some(af) = self.scope.get("ansible_facts") {
+                    seen.insert("ansible_facts".into(), af.clone());
+                }
+                merge_facts(&mut seen, g);
+                item_scope.push(Layer::Facts, Arc::new(seen));
+            }
             let label = match &lc.label {
                 Some(l) => templar
                     .template_value(l, &item_scope)
@@ -402,11 +429,18 @@ impl TaskJob {
                 out.result.insert(iv.clone(), json!(i));
                 out.result.insert("ansible_index_var".into(), json!(iv));
             }
+            for d in &mut out.directives {
+                if let Directive::IncludeTasks { item_label, .. }
+                | Directive::IncludeRole { item_label, .. } = d
+                {
+                    *item_label = Some(label.clone());
+                }
+            }
             let status = out.status(post.ignore_errors);
             shown.push(self.task_result(&out, status, Some(label), &post));
             facts.extend(std::mem::take(&mut out.facts));
-            if out.gathered.is_some() {
-                gathered = out.gathered.take();
+            if let Some(g) = out.gathered.take() {
+                merge_facts(gathered.get_or_insert_with(VarMap::new), &g);
             }
             directives.extend(std::mem::take(&mut out.directives));
             results.push((status, out));
@@ -481,6 +515,7 @@ impl TaskJob {
                 Vec::new()
             },
             directives,
+            facts_host: post.facts_host.clone(),
         }
     }
 
@@ -507,11 +542,12 @@ impl TaskJob {
                 Vec::new()
             },
             directives: std::mem::take(&mut out.directives),
+            facts_host: post.facts_host.clone(),
         }
     }
 
     fn notify_names(&self) -> Vec<String> {
-        self.task
+        self.eff
             .notify
             .iter()
             .map(|n| {
@@ -538,7 +574,7 @@ impl TaskJob {
                 host: self.host.clone(),
                 delegated_to: post.delegated.clone(),
                 status,
-                item_label: label.map(|_| "None".to_string()),
+                item_label: label.map(|_| "(censored due to no_log)".to_string()),
                 msg: None,
                 diffs: Vec::new(),
                 result: censored(out.flag("changed")),
@@ -550,6 +586,15 @@ impl TaskJob {
             Json::Null => None,
             other => Some(loops::compact(other)),
         });
+        let debug_output = match &out.debug_output {
+            None if out.verbose_always => {
+                let mut shown = out.result.clone();
+                shown.remove("failed");
+                shown.remove("skipped");
+                Some(Json::Object(shown))
+            }
+            other => other.clone(),
+        };
         TaskResult {
             host: self.host.clone(),
             delegated_to: post.delegated.clone(),
@@ -558,7 +603,7 @@ impl TaskJob {
             msg,
             diffs: out.diffs.clone(),
             result: out.result.clone(),
-            debug_output: out.debug_output.clone(),
+            debug_output,
         }
     }
 }
@@ -567,6 +612,7 @@ struct Post {
     ignore_errors: bool,
     no_log: bool,
     delegated: Option<String>,
+    facts_host: Option<String>,
 }
 
 fn censored(changed: bool) -> Map<String, Json> {
@@ -754,6 +800,72 @@ fn all_conditions(templar: &Templar, cond: &Json, scope: &VarScope) -> Result<bo
             Ok(true)
         }
         other => templar.eval_condition(other, scope),
+    }
+}
+
+/// Connection variables a module's facts may not set as top-level variables (Ansible's
+/// `clean_facts`: a fact must never redirect the connection). They stay under `ansible_facts`.
+const CONNECTION_FACTS: &[&str] = &[
+    "ansible_connection",
+    "ansible_host",
+    "ansible_port",
+    "ansible_user",
+    "ansible_password",
+    "ansible_private_key_file",
+    "ansible_pipelining",
+    "ansible_timeout",
+    "ansible_shell_type",
+    "ansible_shell_executable",
+    "ansible_module_compression",
+    "ansible_python_interpreter",
+];
+
+fn is_connection_fact(k: &str) -> bool {
+    CONNECTION_FACTS.contains(&k)
+        || k.starts_with("ansible_become")
+        || k.starts_with("ansible_sudo")
+        || (k.starts_with("ansible_ssh_") && !k.starts_with("ansible_ssh_host_key_"))
+}
+
+/// The variables a module's `ansible_facts` become, as Ansible injects them: every key under
+/// `ansible_facts` without its `ansible_` prefix (`getent_passwd`, `packages`, `distribution`),
+/// and every key as a top-level variable under its own name (`getent_passwd`,
+/// `ansible_distribution`), except connection variables and `discovered_interpreter_*`.
+pub fn module_fact_vars(facts: &Map<String, Json>) -> VarMap {
+    let mut vars = VarMap::new();
+    let mut ns = Map::new();
+    for (k, v) in facts {
+        if k.starts_with("discovered_interpreter_") || k.starts_with("ansible_discovered_") {
+            continue;
+        }
+        let short = match k.strip_prefix("ansible_") {
+            Some(s) if k != "ansible_local" && !s.is_empty() => s,
+            _ => k.as_str(),
+        };
+        ns.insert(short.to_string(), v.clone());
+        if !is_connection_fact(k) && k != "ansible_facts" {
+            vars.insert(k.clone(), v.clone());
+        }
+    }
+    vars.insert("ansible_facts".into(), Json::Object(ns));
+    vars
+}
+
+/// Merges facts into a host's facts as Ansible's fact cache does: each new top-level variable
+/// replaces the old one, and `ansible_facts` is updated key by key, so facts from `setup`,
+/// `package_facts` and `getent` live side by side.
+pub fn merge_facts(into: &mut VarMap, new: &VarMap) {
+    for (k, v) in new {
+        match (k.as_str(), into.get_mut(k), v) {
+            ("ansible_facts", Some(Json::Object(old)), Json::Object(add)) => {
+                for (fk, fv) in add {
+                    old.insert(fk.clone(), fv.clone());
+                }
+            }
+            _ => {
+                into.insert(k.clone(), v.clone());
+            }
+        }
     }
 }
 
@@ -947,26 +1059,33 @@ pub async fn run_module(ctx: &Ctx<'_>, scope: &VarScope, args: VarMap) -> Action
     };
     let margs = ModuleArgs::new(task.action.clone(), args);
     match module.run(&margs, &mctx).await {
-        Ok(r) => {
-            let mut out = ActionOutput::new(r.changed, r.failed, r.msg.clone());
-            if r.skipped {
-                out.result.insert("skipped".into(), json!(true));
-            }
-            for (k, v) in r.values {
-                out.result.entry(k).or_insert(v);
-            }
-            if ctx.diff && !r.diffs.is_empty() {
-                out.result.insert(
-                    "diff".into(),
-                    Json::Array(r.diffs.iter().map(diff_json).collect()),
-                );
-            }
-            out.diffs = if ctx.diff { r.diffs } else { Vec::new() };
-            out
-        }
+        Ok(r) => module_output(r, ctx.diff),
         Err(ModuleError::Args(e)) => ActionOutput::failed(format!("{}: {e}", ctx.location())),
         Err(ModuleError::Connection(e)) => ActionOutput::unreachable(e.to_string()),
     }
+}
+
+/// A module's result as the task's output: Ansible's result keys, the diffs under `--diff`, and
+/// the module's `ansible_facts` as facts for the host.
+fn module_output(r: crate::modules::ModuleResult, diff: bool) -> ActionOutput {
+    let mut out = ActionOutput::new(r.changed, r.failed, r.msg.clone());
+    if r.skipped {
+        out.result.insert("skipped".into(), json!(true));
+    }
+    for (k, v) in r.values {
+        out.result.entry(k).or_insert(v);
+    }
+    if diff && !r.diffs.is_empty() {
+        out.result.insert(
+            "diff".into(),
+            Json::Array(r.diffs.iter().map(diff_json).collect()),
+        );
+    }
+    out.diffs = if diff { r.diffs } else { Vec::new() };
+    if let Some(Json::Object(facts)) = out.result.get("ansible_facts") {
+        out.gathered = Some(module_fact_vars(facts));
+    }
+    out
 }
 
 fn unknown_module_message(ctx: &Ctx<'_>) -> String {
@@ -1114,6 +1233,7 @@ mod tests {
             tags: Vec::new(),
             kw,
             role: None,
+            notify: Vec::new(),
         };
         let mut scope = VarScope::new();
         scope.push(Layer::HostVars, Arc::new(vars));
@@ -1206,6 +1326,68 @@ mod tests {
         let out = j.run().await;
         assert_eq!(out.status, Status::Unreachable);
         assert_eq!(out.summary.msg.as_deref(), Some("no transport"));
+    }
+
+    #[test]
+    fn module_facts_become_namespaced_and_top_level_variables() {
+        let mut r = crate::modules::ModuleResult::changed();
+        r.values.insert(
+            "ansible_facts".into(),
+            json!({
+                "getent_passwd": {"root": ["x", "0"]},
+                "ansible_pkg_mgr": "apt",
+                "ansible_local": {"app": {"v": 1}},
+                "ansible_host": "evil.example",
+                "ansible_become_user": "nobody",
+                "discovered_interpreter_python": "/usr/bin/python3",
+            }),
+        );
+        let out = module_output(r, false);
+        assert_eq!(out.result["changed"], json!(true));
+        let g = out.gathered.expect("module facts");
+        assert_eq!(g["getent_passwd"], json!({"root": ["x", "0"]}));
+        assert_eq!(g["ansible_pkg_mgr"], json!("apt"));
+        assert_eq!(g["ansible_local"], json!({"app": {"v": 1}}));
+        // A fact must not redirect the connection; it stays visible under ansible_facts.
+        assert!(!g.contains_key("ansible_host") && !g.contains_key("ansible_become_user"));
+        assert_eq!(
+            g["ansible_facts"],
+            json!({
+                "getent_passwd": {"root": ["x", "0"]},
+                "pkg_mgr": "apt",
+                "ansible_local": {"app": {"v": 1}},
+                "host": "evil.example",
+                "become_user": "nobody",
+            })
+        );
+        assert!(
+            module_output(crate::modules::ModuleResult::ok(), false)
+                .gathered
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn merged_facts_keep_earlier_ones() {
+        let mut have = VarMap::new();
+        have.insert("ansible_distribution".into(), json!("Debian"));
+        have.insert(
+            "ansible_facts".into(),
+            json!({"distribution": "Debian", "packages": {}}),
+        );
+        let mut new = VarMap::new();
+        new.insert("packages".into(), json!({"jq": [{"version": "1.6"}]}));
+        new.insert(
+            "ansible_facts".into(),
+            json!({"packages": {"jq": [{"version": "1.6"}]}}),
+        );
+        merge_facts(&mut have, &new);
+        assert_eq!(have["ansible_distribution"], json!("Debian"));
+        assert_eq!(have["packages"], json!({"jq": [{"version": "1.6"}]}));
+        assert_eq!(
+            have["ansible_facts"],
+            json!({"distribution": "Debian", "packages": {"jq": [{"version": "1.6"}]}})
+        );
     }
 
     #[test]

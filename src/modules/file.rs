@@ -12,7 +12,7 @@ use indexmap::IndexMap;
 use super::mode::{self, DEFAULT_UMASK};
 use super::remote::{self, AttrPlan, FileAttrs, FileKind, Frames, RemoteError, RemoteStat};
 use super::{Diff, Module, ModuleArgs, ModuleContext, ModuleError, ModuleResult};
-use crate::connection::Cmd;
+use crate::connection::{Cmd, ExecOutput};
 
 /// The `file` module.
 pub struct File;
@@ -203,6 +203,29 @@ fi
 printf '\0'
 if [ "$5" = 1 ] && [ -d "$1" ]; then jig_walk "$1" "$6" || exit 1; fi"#;
 
+impl Probe {
+    /// What the probe reports for a path that does not exist (and no link source).
+    fn absent() -> Probe {
+        Probe {
+            own: None,
+            followed: None,
+            src: None,
+            mtime: None,
+            atime: None,
+            attr_flags: String::new(),
+            entries: Vec::new(),
+        }
+    }
+}
+
+/// What [`probe`] found, or did.
+enum Probed {
+    /// The path's state, to plan from.
+    Found(Box<Probe>),
+    /// The path was absent and the speculative plan ran; its output (status, the stat after).
+    Created(ExecOutput),
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn probe(
     ctx: &ModuleContext<'_>,
@@ -213,7 +236,8 @@ async fn probe(
     recurse: bool,
     follow: bool,
     want_attrs: bool,
-) -> Result<Result<Probe, String>, ModuleError> {
+    if_absent: Option<&Plan>,
+) -> Result<Result<Probed, String>, ModuleError> {
     let when = |s: &Stamp| match s {
         Stamp::At(t) => t.clone(),
         _ => String::new(),
@@ -229,9 +253,30 @@ async fn probe(
             remote::follow_flag(follow),
             if want_attrs { "1" } else { "0" },
         ],
-        PROBE,
+        &match if_absent {
+            None => PROBE.to_string(),
+            Some(plan) => format!(
+                "if [ ! -e \"$1\" ] && [ ! -L \"$1\" ]; then\n  printf 'C\\0'\n  {}\n  exit $?\nfi\nprintf 'P\\0'\n{PROBE}",
+                apply_line(path, plan, follow, false)
+            ),
+        },
     );
     let out = remote::run(ctx, cmd, None).await?;
+    let mut fr = Frames::new(&out.stdout);
+    if if_absent.is_some() {
+        match fr.next_record() {
+            Some(b"C") => return Ok(Ok(Probed::Created(out))),
+            Some(b"P") => {}
+            _ if out.rc != 0 => {
+                return Ok(Err(remote::host_error(
+                    &format!("cannot inspect {path}"),
+                    &out,
+                )
+                .to_string()));
+            }
+            _ => return Ok(Err(format!("unexpected probe output for {path}"))),
+        }
+    }
     if out.rc != 0 {
         return Ok(Err(remote::host_error(
             &format!("cannot inspect {path}"),
@@ -239,7 +284,6 @@ async fn probe(
         )
         .to_string()));
     }
-    let mut fr = Frames::new(&out.stdout);
     let parse = |fr: &mut Frames<'_>, p: &str| fr.stat(p).map(|r| r.map(|r| r.stat));
     let mut inner = || -> Result<Probe, RemoteError> {
         let own = parse(&mut fr, path)?;
@@ -277,7 +321,7 @@ async fn probe(
             entries,
         })
     };
-    Ok(inner().map_err(|e| e.to_string()))
+    Ok(inner().map(|p| Probed::Found(Box::new(p))).map_err(|e| e.to_string()))
 }
 
 /// The touch commands for wanted timestamps that differ from `st` (or all of them if `st` is
@@ -415,7 +459,31 @@ impl Module for File {
                 super::copy::join(link_base(&path), s)
             }
         });
-        let p = match probe(
+        // A directory or file to create where nothing is yet is planned without looking (the
+        // plan for an absent path needs no probed facts), so the probe can carry it out at
+        // once when it finds the path absent: one round trip where it would take two.
+        let speculative = match wanted_state {
+            Some(state @ (State::Directory | State::Touch))
+                if !ctx.check_mode
+                    && !recurse
+                    && attributes.is_none()
+                    && !matches!(mtime, Stamp::At(_))
+                    && !matches!(atime, Stamp::At(_)) =>
+            {
+                let absent = Probe::absent();
+                let plan = match state {
+                    State::Directory => plan_directory(
+                        &path, &absent, "absent", follow, &attrs, &mtime, &atime, recurse,
+                    ),
+                    _ => plan_touch(&path, &absent, "absent", follow, &attrs, &mtime, &atime),
+                };
+                plan.ok()
+                    .filter(|p| p.changed && !p.cmd.as_str().is_empty())
+                    .map(|p| (state, p))
+            }
+            _ => None,
+        };
+        let probed = probe(
             ctx,
             &path,
             src_abs.as_deref(),
@@ -424,10 +492,19 @@ impl Module for File {
             recurse,
             follow,
             attributes.is_some(),
+            speculative.as_ref().map(|(_, plan)| plan),
         )
-        .await?
-        {
-            Ok(p) => p,
+        .await?;
+        let p = match probed {
+            Ok(Probed::Found(p)) => *p,
+            Ok(Probed::Created(out)) => {
+                let Some((state, plan)) = speculative else {
+                    return Ok(ModuleResult::failed(format!(
+                        "unexpected probe output for {path}"
+                    )));
+                };
+                return Ok(finish(ctx, &path, state, None, plan, &out));
+            }
             Err(msg) => return Ok(ModuleResult::failed(msg)),
         };
         let mut p = p;
@@ -936,22 +1013,21 @@ fn plan_chattr(plan: &mut Plan, path: &str, wanted: &str, current: &str) {
     chain(&mut plan.cmd, &c);
 }
 
-async fn execute(
+/// The result every outcome of `plan` starts from: changed or not, the path's key, the diff.
+fn base_result(
     ctx: &ModuleContext<'_>,
     path: &str,
     state: State,
     src: Option<&str>,
-    follow: bool,
-    plan: Plan,
-) -> Result<ModuleResult, ModuleError> {
+    plan: &Plan,
+) -> ModuleResult {
     let mut result = if plan.changed {
         ModuleResult::changed()
     } else {
         ModuleResult::ok()
     };
-    let is_link = matches!(state, State::Link | State::Hard);
     // Ansible names the path `dest` for links and touch, `path` otherwise.
-    if is_link || state == State::Touch {
+    if matches!(state, State::Link | State::Hard | State::Touch) {
         result.set("dest", path.to_string());
         if let Some(s) = src {
             result.set("src", s.to_string());
@@ -966,23 +1042,12 @@ async fn execute(
             after: plan.after.clone(),
         });
     }
-    let report_from = |result: &mut ModuleResult, st: &RemoteStat| {
-        remote::add_path_info(result, st);
-    };
-    if !plan.changed || ctx.check_mode || plan.cmd.as_str().is_empty() {
-        if let Some(st) = &plan.report {
-            report_from(&mut result, st);
-        }
-        for key in ["mode", "owner", "group"] {
-            if let Some(v) = plan.after.get(key) {
-                result.set(key, v.clone());
-            }
-        }
-        result.set("state", plan.state_after);
-        return Ok(result);
-    }
+    result
+}
+
+/// The shell line that carries `plan` out and, when asked, stats the path after.
+fn apply_line(path: &str, plan: &Plan, follow: bool, is_link: bool) -> String {
     let mut line = Cmd::empty();
-    line.raw(remote::PRELUDE);
     line.raw(plan.cmd.as_str());
     if plan.stat_after {
         let flag = if is_link {
@@ -992,21 +1057,68 @@ async fn execute(
         };
         line.raw("&& jig_stat").arg(path).arg(flag);
     }
+    line.into_string()
+}
+
+async fn execute(
+    ctx: &ModuleContext<'_>,
+    path: &str,
+    state: State,
+    src: Option<&str>,
+    follow: bool,
+    plan: Plan,
+) -> Result<ModuleResult, ModuleError> {
+    if !plan.changed || ctx.check_mode || plan.cmd.as_str().is_empty() {
+        let mut result = base_result(ctx, path, state, src, &plan);
+        if let Some(st) = &plan.report {
+            remote::add_path_info(&mut result, st);
+        }
+        for key in ["mode", "owner", "group"] {
+            if let Some(v) = plan.after.get(key) {
+                result.set(key, v.clone());
+            }
+        }
+        result.set("state", plan.state_after);
+        return Ok(result);
+    }
+    let is_link = matches!(state, State::Link | State::Hard);
+    let mut line = Cmd::empty();
+    line.raw(remote::PRELUDE);
+    line.raw(&apply_line(path, &plan, follow, is_link));
     let out = remote::run(ctx, line.into_string(), None).await?;
+    Ok(finish(ctx, path, state, src, plan, &out))
+}
+
+/// The result of `plan` once its commands ran with output `out` (whose records may start
+/// after a marker the caller already read: only the path's stat is looked for).
+fn finish(
+    ctx: &ModuleContext<'_>,
+    path: &str,
+    state: State,
+    src: Option<&str>,
+    plan: Plan,
+    out: &ExecOutput,
+) -> ModuleResult {
+    let mut result = base_result(ctx, path, state, src, &plan);
     if out.rc != 0 {
         let mut failed = ModuleResult::failed(
-            remote::host_error(&format!("cannot change {path}"), &out).to_string(),
+            remote::host_error(&format!("cannot change {path}"), out).to_string(),
         );
         failed.values = result.values;
-        return Ok(failed);
+        return failed;
     }
-    if plan.stat_after
-        && let Ok(Some(rec)) = Frames::new(&out.stdout).stat(path)
-    {
-        report_from(&mut result, &rec.stat);
+    if plan.stat_after {
+        let mut frames = Frames::new(&out.stdout);
+        // A speculative run prints its marker record first.
+        if out.stdout.starts_with(b"C\0") {
+            frames.next_record();
+        }
+        if let Ok(Some(rec)) = frames.stat(path) {
+            remote::add_path_info(&mut result, &rec.stat);
+        }
     }
     result.set("state", plan.state_after);
-    Ok(result)
+    result
 }
 
 #[cfg(test)]

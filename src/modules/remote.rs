@@ -621,41 +621,18 @@ pub(crate) async fn write_many(
     jobs: &[WriteJob<'_>],
     opts: &WriteOptions,
 ) -> Result<Vec<Written>, RemoteError> {
-    let validate = match &opts.validate {
-        Some(v) => validate_syntax(v)?,
-        None => String::new(),
-    };
     let mut c = Cmd::empty();
     c.raw(PRELUDE);
-    c.raw(&WRITE_FN.replace("@VALIDATE@", &validate));
+    c.raw(&write_function(opts)?);
     if let Some(setup) = setup
         && !setup.as_str().is_empty()
     {
         c.raw(setup.as_str());
         c.raw("|| exit 6\n");
     }
-    let flag = |b: bool| if b { "1" } else { "0" };
     let mut stdin = Vec::new();
     for job in jobs {
-        let chmod = match &job.attrs.mode {
-            None => String::new(),
-            Some(m) => m.chmod_arg().ok_or_else(|| {
-                RemoteError::failed(format!(
-                    "mode 'preserve' must be resolved before writing {}",
-                    job.path
-                ))
-            })?,
-        };
-        c.raw("jig_write");
-        c.arg(job.path)
-            .arg(flag(job.follow))
-            .arg(&chmod)
-            .arg(job.attrs.owner.as_deref().unwrap_or(""))
-            .arg(job.attrs.group.as_deref().unwrap_or(""))
-            .arg(flag(opts.backup))
-            .arg(flag(opts.unsafe_writes))
-            .arg(&job.content.len().to_string())
-            .arg(job.remote_src.unwrap_or(""));
+        c.raw(write_call(job, opts)?.as_str());
         c.raw("|| exit $?\n");
         if job.remote_src.is_none() {
             stdin.extend_from_slice(job.content);
@@ -664,20 +641,12 @@ pub(crate) async fn write_many(
     let out = run(ctx, c.into_string(), Some(stdin)).await?;
     let mut frames = Frames::new(&out.stdout);
     let mut outcomes = Vec::new();
-    while let Some(rec) = frames.next_record() {
-        let outcome = WriteOutcome {
-            backup_file: rec
-                .strip_prefix(b"B")
-                .map(|r| String::from_utf8_lossy(r).into_owned()),
-        };
-        let path = jobs.get(outcomes.len()).map_or("", |j| j.path);
-        let stat = match frames.stat(path) {
-            Ok(rec) => rec.map(|r| r.stat),
-            // The write succeeded; only the report after it is unreadable.
-            Err(_) if out.rc != 0 => None,
-            Err(e) => return Err(e),
-        };
-        outcomes.push(Written { outcome, stat });
+    while let Some(w) = parse_written(
+        &mut frames,
+        jobs.get(outcomes.len()).map_or("", |j| j.path),
+        out.rc,
+    )? {
+        outcomes.push(w);
     }
     if out.rc == 0 {
         return Ok(outcomes);
@@ -689,7 +658,80 @@ pub(crate) async fn write_many(
     }
 }
 
-fn write_error(path: &str, opts: &WriteOptions, out: &ExecOutput) -> RemoteError {
+/// The `jig_write` shell function (and the traps that remove its temporary file), with the
+/// validate step of `opts` spliced in, for any script that writes files.
+pub(crate) fn write_function(opts: &WriteOptions) -> Result<String, RemoteError> {
+    let validate = match &opts.validate {
+        Some(v) => validate_syntax(v)?,
+        None => String::new(),
+    };
+    Ok(WRITE_FN.replace("@VALIDATE@", &validate))
+}
+
+/// One `jig_write` call for `job`; its content (unless `remote_src`) must follow on stdin, in
+/// job order.
+pub(crate) fn write_call(job: &WriteJob<'_>, opts: &WriteOptions) -> Result<Cmd, RemoteError> {
+    write_call_to(&crate::connection::quote(job.path), job, opts)
+}
+
+/// [`write_call`] with the destination given as a shell word the caller built (such as
+/// `"$p"`, a path the host's own script decided), instead of `job.path`.
+pub(crate) fn write_call_to(
+    path_word: &str,
+    job: &WriteJob<'_>,
+    opts: &WriteOptions,
+) -> Result<Cmd, RemoteError> {
+    let flag = |b: bool| if b { "1" } else { "0" };
+    let chmod = match &job.attrs.mode {
+        None => String::new(),
+        Some(m) => m.chmod_arg().ok_or_else(|| {
+            RemoteError::failed(format!(
+                "mode 'preserve' must be resolved before writing {}",
+                job.path
+            ))
+        })?,
+    };
+    let mut c = Cmd::empty();
+    c.raw("jig_write");
+    c.raw(path_word)
+        .arg(flag(job.follow))
+        .arg(&chmod)
+        .arg(job.attrs.owner.as_deref().unwrap_or(""))
+        .arg(job.attrs.group.as_deref().unwrap_or(""))
+        .arg(flag(opts.backup))
+        .arg(flag(opts.unsafe_writes))
+        .arg(&job.content.len().to_string())
+        .arg(job.remote_src.unwrap_or(""));
+    Ok(c)
+}
+
+/// Reads the report of one successful `jig_write` (its backup record, then the stat of the
+/// file written) from `frames`; `None` when no more reports follow. `rc` is the script's
+/// exit status: after a failure the last report may be cut short.
+pub(crate) fn parse_written(
+    frames: &mut Frames<'_>,
+    path: &str,
+    rc: i32,
+) -> Result<Option<Written>, RemoteError> {
+    let Some(rec) = frames.next_record() else {
+        return Ok(None);
+    };
+    let outcome = WriteOutcome {
+        backup_file: rec
+            .strip_prefix(b"B")
+            .map(|r| String::from_utf8_lossy(r).into_owned()),
+    };
+    let stat = match frames.stat(path) {
+        Ok(rec) => rec.map(|r| r.stat),
+        // The write succeeded; only the report after it is unreadable.
+        Err(_) if rc != 0 => None,
+        Err(e) => return Err(e),
+    };
+    Ok(Some(Written { outcome, stat }))
+}
+
+/// The message for a failed `jig_write` of `path`, by its exit status.
+pub(crate) fn write_error(path: &str, opts: &WriteOptions, out: &ExecOutput) -> RemoteError {
     match out.rc {
         3 => {
             let dir = match path.rfind('/') {

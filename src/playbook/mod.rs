@@ -239,8 +239,8 @@ pub struct Block {
     pub always: Vec<TaskItem>,
     /// Keywords inherited by the tasks inside (`when`, `tags`, `vars`, `become`, ...).
     pub keywords: Keywords,
-    /// `notify`: handlers notified by every task inside that reports a change (added to the
-    /// tasks' own `notify`).
+    /// `notify`: handlers notified by every task inside that reports a change, unless the task
+    /// has its own `notify` (which wins, as Ansible's keyword inheritance does).
     pub notify: Vec<String>,
     /// The role the block belongs to, if any. Role blocks made by expanding `roles:` or
     /// `import_role` carry the role here; their tasks carry it too.

@@ -226,6 +226,7 @@ cases!(
     info_modules,
     yaml_forms,
     hostile_names,
+    exec_keywords,
 );
 
 #[test]

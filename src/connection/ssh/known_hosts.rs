@@ -4,14 +4,15 @@
 //! check knows neither wildcards, negation nor `@revoked` (shared/CRATES.md 1.3). A host is
 //! looked up as `name` on port 22 and `[name]:port` otherwise, as OpenSSH writes it. Plain
 //! patterns (`*`, `?`, `!`) and hashed `|1|salt|hash` names are both matched. `@revoked`
-//! wins over everything; `@cert-authority` lines are skipped (jig does not accept host
-//! certificates).
+//! wins over everything. `@cert-authority` lines make a host certificate signed by that CA
+//! acceptable for the hosts their patterns match ([`check_certificate`]), as OpenSSH does.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use russh::keys::ssh_key::certificate::CertType;
 use russh::keys::ssh_key::known_hosts::{Entry, HostPatterns, Marker};
-use russh::keys::ssh_key::{Algorithm, PublicKey};
+use russh::keys::ssh_key::{Algorithm, Certificate, PublicKey};
 use sha1::{Digest, Sha1};
 
 /// What the known_hosts files say about a host's key.
@@ -94,6 +95,105 @@ pub fn check(files: &[PathBuf], host: &str, port: u16, key: &PublicKey) -> HostK
     } else {
         HostKeyStatus::Unknown { other_types }
     }
+}
+
+/// What the known_hosts files say about a host certificate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CertStatus {
+    /// Signed by a `@cert-authority` listed for the host, valid now, for this host.
+    Trusted,
+    /// No `@cert-authority` listed for the host signed it: the key inside is to be checked
+    /// as a plain key instead (OpenSSH falls back the same way).
+    NoAuthority,
+    /// A listed authority signed it but it is not valid for this host now; why.
+    Invalid(String),
+    /// The certificate's key or its authority's key is `@revoked`.
+    Revoked {
+        /// The file.
+        file: PathBuf,
+        /// 1-based line.
+        line: usize,
+    },
+}
+
+/// Whether some `@cert-authority` line matches `host`:`port`, so the client should ask the
+/// server for its certificate.
+pub fn has_cert_authority(files: &[PathBuf], host: &str, port: u16) -> bool {
+    let name = lookup_name(host, port);
+    files.iter().any(|file| {
+        std::fs::read_to_string(file).is_ok_and(|text| {
+            entries(&text).any(|(_, e)| {
+                e.marker() == Some(&Marker::CertAuthority)
+                    && entry_matches(e.host_patterns(), &name)
+            })
+        })
+    })
+}
+
+/// Checks a host certificate for `host`:`port` at unix time `now`: its signature, that its
+/// signer is a `@cert-authority` listed for the host, that it is a host certificate, valid
+/// now, naming `host` among its principals (or naming none, which OpenSSH accepts), and
+/// that neither its key nor its authority is `@revoked`.
+pub fn check_certificate(
+    files: &[PathBuf],
+    host: &str,
+    port: u16,
+    cert: &Certificate,
+    now: u64,
+) -> CertStatus {
+    let name = lookup_name(host, port);
+    let mut trusted_ca = false;
+    for file in files {
+        let Ok(text) = std::fs::read_to_string(file) else {
+            continue;
+        };
+        for (idx, entry) in entries(&text) {
+            let data = entry.public_key().key_data();
+            match entry.marker() {
+                Some(Marker::Revoked)
+                    if data == cert.public_key() || data == cert.signature_key() =>
+                {
+                    return CertStatus::Revoked {
+                        file: file.clone(),
+                        line: idx + 1,
+                    };
+                }
+                Some(Marker::CertAuthority)
+                    if data == cert.signature_key()
+                        && entry_matches(entry.host_patterns(), &name) =>
+                {
+                    trusted_ca = true;
+                }
+                _ => {}
+            }
+        }
+    }
+    if !trusted_ca {
+        return CertStatus::NoAuthority;
+    }
+    if cert.verify_signature().is_err() {
+        return CertStatus::Invalid("its signature does not verify".into());
+    }
+    if cert.cert_type() != CertType::Host {
+        return CertStatus::Invalid("it is a user certificate, not a host certificate".into());
+    }
+    if now < cert.valid_after() {
+        return CertStatus::Invalid(format!(
+            "it is not valid yet (valid after {} in unix time, now {now})",
+            cert.valid_after()
+        ));
+    }
+    if now >= cert.valid_before() {
+        return CertStatus::Invalid(format!(
+            "it expired (valid before {} in unix time, now {now})",
+            cert.valid_before()
+        ));
+    }
+    let principals = cert.valid_principals();
+    if !principals.is_empty() && !principals.iter().any(|p| p == host) {
+        return CertStatus::Invalid(format!("it names {} but not {host}", principals.join(", ")));
+    }
+    CertStatus::Trusted
 }
 
 /// The key algorithms known for `host`:`port`, so the client can ask the server for one of
@@ -286,5 +386,95 @@ mod tests {
         let text = std::fs::read_to_string(&p).unwrap();
         assert!(text.starts_with("[h]:2200 ssh-ed25519 "), "{text}");
         assert_eq!(check(&[p], "h", 2200, &key(K2)), HostKeyStatus::Known);
+    }
+
+    /// Signs a fresh host key with a fresh CA through ssh-keygen; returns the CA's public
+    /// line and the certificate. `extra` are more ssh-keygen flags (-h, -n, -V...).
+    fn signed(dir: &Path, name: &str, extra: &[&str]) -> (String, Certificate) {
+        let make_key = |p: &Path| {
+            let st = std::process::Command::new("ssh-keygen")
+                .args(["-q", "-t", "ed25519", "-N", "", "-C", "", "-f"])
+                .arg(p)
+                .status()
+                .unwrap();
+            assert!(st.success());
+        };
+        let ca = dir.join(format!("{name}-ca"));
+        let host = dir.join(format!("{name}-host"));
+        make_key(&ca);
+        make_key(&host);
+        let st = std::process::Command::new("ssh-keygen")
+            .args(["-q", "-s"])
+            .arg(&ca)
+            .args(["-I", name])
+            .args(extra)
+            .arg(host.with_extension("pub"))
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let ca_pub = std::fs::read_to_string(ca.with_extension("pub")).unwrap();
+        let cert = Certificate::read_file(&dir.join(format!("{name}-host-cert.pub"))).unwrap();
+        (ca_pub.trim().to_string(), cert)
+    }
+
+    #[test]
+    fn certificates_need_a_listed_ca_host_type_validity_and_principal() {
+        if std::process::Command::new("ssh-keygen")
+            .arg("-?")
+            .output()
+            .is_err()
+        {
+            eprintln!("SKIPPED: no ssh-keygen");
+            return;
+        }
+        let d = tempfile::tempdir().unwrap();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let (ca, cert) = signed(d.path(), "good", &["-h", "-n", "web1,10.0.0.1"]);
+        let kh = d.path().join("kh");
+        std::fs::write(&kh, format!("@cert-authority *.example.com,web? {ca}\n")).unwrap();
+        let files = [kh.clone()];
+        let check = |host: &str, c: &Certificate| check_certificate(&files, host, 22, c, now);
+        assert_eq!(check("web1", &cert), CertStatus::Trusted);
+        assert!(has_cert_authority(&files, "web1", 22));
+        assert!(!has_cert_authority(&files, "db1", 22));
+        // The CA is not listed for this name: the plain key decides.
+        assert_eq!(check("10.0.0.1", &cert), CertStatus::NoAuthority);
+        // Listed for the name, but the certificate does not name it.
+        assert_eq!(
+            check("web2", &cert),
+            CertStatus::Invalid("it names web1, 10.0.0.1 but not web2".into())
+        );
+        assert!(matches!(
+            check_certificate(&files, "web1", 22, &cert, cert.valid_before()),
+            CertStatus::Invalid(m) if m.starts_with("it expired")
+        ));
+
+        let (ca2, user_cert) = signed(d.path(), "user", &["-n", "web1"]);
+        std::fs::write(&kh, format!("@cert-authority * {ca2}\n")).unwrap();
+        assert!(matches!(
+            check("web1", &user_cert),
+            CertStatus::Invalid(m) if m.contains("user certificate")
+        ));
+        let (ca3, old) = signed(d.path(), "old", &["-h", "-V", "20000101:20000102"]);
+        std::fs::write(
+            &kh,
+            format!("@cert-authority * {ca3}\n@revoked web9 {ca}\n"),
+        )
+        .unwrap();
+        assert!(
+            matches!(check("web1", &old), CertStatus::Invalid(m) if m.starts_with("it expired"))
+        );
+        // @revoked matches whatever the name: the key itself is distrusted.
+        std::fs::write(&kh, format!("@cert-authority * {ca}\n@revoked web9 {ca}\n")).unwrap();
+        assert_eq!(
+            check("web1", &cert),
+            CertStatus::Revoked {
+                file: kh.clone(),
+                line: 2
+            }
+        );
     }
 }

@@ -1,14 +1,16 @@
 //! The `ssh` connection: one russh session per host for the whole run, one channel per command.
 //!
 //! Owns connecting (optionally through a `ProxyJump` chain of `direct-tcpip` tunnels), host-key
-//! checking ([`known_hosts`]), authentication ([`auth`]), and running [`ExecRequest`]s: stdin
+//! checking ([`known_hosts`]: plain keys, and host certificates from a `@cert-authority`), authentication ([`auth`]), and running [`ExecRequest`]s: stdin
 //! is written by its own task while output is read, so large inputs cannot deadlock; at most
 //! [`MAX_CHANNELS`] channels are open per host and a refused channel open (sshd's MaxSessions,
 //! whose slots are freed lazily) is retried with backoff instead of failing the task.
 //! The session is opened on first use, so hosts connect concurrently inside their tasks; a
 //! dead or silent host ends in [`ConnectionError`] within the connect timeout or the keepalive
 //! window, never a hang. `sudo` with a password is answered on a per-command prompt, and
-//! the command's own stdin starts only after sudo said it succeeded.
+//! the command's own stdin starts only after sudo said it succeeded. `su` with a password
+//! runs on a PTY (su reads passwords from its terminal only), which turns raw once su's shell
+//! runs, carrying exactly the command's stdin and its stdout/stderr framed by length.
 
 pub mod auth;
 pub mod config;
@@ -76,13 +78,41 @@ impl client::Handler for Client {
             }
             Ok(false)
         };
-        let PublicKeyOrCertificate::PublicKey { key, .. } = key else {
-            return refuse(
-                "the server offered a host certificate; jig checks plain host keys only".into(),
-            );
+        let name = known_hosts::lookup_name(&self.host, self.port);
+        let certified;
+        let key = match key {
+            PublicKeyOrCertificate::PublicKey { key, .. } => key,
+            PublicKeyOrCertificate::Certificate(cert) => {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs());
+                let ca = cert.signature_key().fingerprint(Default::default());
+                match known_hosts::check_certificate(&self.files, &self.host, self.port, cert, now)
+                {
+                    known_hosts::CertStatus::Trusted => return Ok(true),
+                    known_hosts::CertStatus::Revoked { file, line } => {
+                        return refuse(format!(
+                            "the host certificate of {name} (signed by {ca}) is marked \
+                             @revoked in {}:{line}",
+                            file.display()
+                        ));
+                    }
+                    known_hosts::CertStatus::Invalid(why) => {
+                        return refuse(format!(
+                            "the host certificate of {name}, signed by the trusted authority \
+                             {ca}, is refused: {why}"
+                        ));
+                    }
+                    // As OpenSSH: an unknown signer leaves the certified key to be checked
+                    // as a plain host key.
+                    known_hosts::CertStatus::NoAuthority => {
+                        certified = russh::keys::PublicKey::new(cert.public_key().clone(), "");
+                        &certified
+                    }
+                }
+            }
         };
         let fp = key.fingerprint(Default::default());
-        let name = known_hosts::lookup_name(&self.host, self.port);
         match known_hosts::check(&self.files, &self.host, self.port, key) {
             HostKeyStatus::Known => Ok(true),
             HostKeyStatus::Revoked { file, line } => refuse(format!(
@@ -234,6 +264,11 @@ impl SshConnection {
             .map_err(|_| self.lost("connection closed"))?;
         let session = self.session().await?;
         let channel = self.open_channel(&session).await?;
+        if let (Some(b), Some(pw)) = (&req.become_, &self.params.become_password)
+            && b.method == BecomeMethod::Su
+        {
+            return self.exec_su(&session, channel, req, b, pw).await;
+        }
         let (line, sudo_pw) = self.command_line(req);
         let (mut rx, tx) = channel.split();
         tx.exec(true, line.into_bytes())
@@ -343,6 +378,166 @@ impl SshConnection {
         Ok(out)
     }
 
+    /// Runs `req` through `su` with a password. su reads the password from its terminal only,
+    /// so the channel gets a PTY; once su succeeded, the shell it started turns the terminal
+    /// raw (no echo, no line editing, no newline translation), prints [`SU_READY`], takes
+    /// exactly the request's stdin length from the terminal, and keeps the command's stdout and
+    /// stderr in a private (0700) temporary directory of the target user, to send them back
+    /// framed by their lengths: a terminal merges the two streams and has no end-of-file.
+    async fn exec_su(
+        &self,
+        session: &Session,
+        channel: russh::Channel<client::Msg>,
+        req: &ExecRequest,
+        b: &super::Become,
+        password: &Secret,
+    ) -> Result<ExecOutput, ConnectionError> {
+        let inner = ExecRequest {
+            become_: None,
+            ..req.clone()
+        }
+        .shell_line();
+        let stdin_len = req.stdin.as_ref().map_or(0, Vec::len);
+        // The terminal never ends the input: the command reads exactly what was sent.
+        let (feed, no_input) = if req.stdin.is_some() {
+            (format!("head -c {stdin_len} | "), "")
+        } else {
+            (String::new(), " </dev/null")
+        };
+        let script = format!(
+            "stty raw -echo -iexten 2>/dev/null\n\
+             d=$(mktemp -d) || exit 125\n\
+             trap 'rm -rf -- \"$d\"' EXIT\n\
+             echo {SU_READY}\n\
+             {feed}sh -c {}{no_input} >\"$d/o\" 2>\"$d/e\"\n\
+             rc=$?\n\
+             printf '%s %s\\n' \"$(wc -c <\"$d/o\")\" \"$(wc -c <\"$d/e\")\"\n\
+             cat -- \"$d/o\" \"$d/e\"\n\
+             exit $rc\n",
+            super::quote(&inner)
+        );
+        let mut c = Cmd::new("su");
+        c.args(&b.flags);
+        c.arg(&b.user)
+            .arg("-s")
+            .arg("/bin/sh")
+            .arg("-c")
+            .arg(&script);
+        let modes = [
+            (russh::Pty::ECHO, 0),
+            (russh::Pty::TTY_OP_ISPEED, 38400),
+            (russh::Pty::TTY_OP_OSPEED, 38400),
+        ];
+        channel
+            .request_pty(false, "dumb", 80, 24, 0, 0, &modes)
+            .await
+            .map_err(|e| self.lost(format!("cannot get a terminal for su: {e}")))?;
+        let (mut rx, tx) = channel.split();
+        tx.exec(true, c.into_string().into_bytes())
+            .await
+            .map_err(|e| self.lost(format!("cannot start su: {e}")))?;
+        let mut seen: Vec<u8> = Vec::new();
+        let mut answered = false;
+        let mut ready = false;
+        let mut status: Option<i32> = None;
+        let auth_timeout = self.params.connect_timeout * SU_AUTH_TIMEOUTS;
+        let auth_deadline = tokio::time::Instant::now() + auth_timeout;
+        loop {
+            let msg = if ready {
+                rx.wait().await
+            } else {
+                match tokio::time::timeout_at(auth_deadline, rx.wait()).await {
+                    Ok(m) => m,
+                    Err(_) => {
+                        // Closing the channel hangs up su's terminal, which ends su.
+                        let _ = tx.close().await;
+                        let said = String::from_utf8_lossy(&seen).replace('\r', "");
+                        return Ok(ExecOutput {
+                            rc: 1,
+                            stdout: Vec::new(),
+                            stderr: format!(
+                                "{}\nsu: no shell within {}s of asking for the password (a \
+                                 prompt jig did not recognise, or su waits for something else)\n",
+                                said.trim(),
+                                auth_timeout.as_secs()
+                            )
+                            .into_bytes(),
+                        });
+                    }
+                }
+            };
+            let Some(msg) = msg else { break };
+            match msg {
+                ChannelMsg::Data { data } | ChannelMsg::ExtendedData { data, .. } => {
+                    seen.extend_from_slice(&data);
+                    if ready {
+                        continue;
+                    }
+                    if let Some(pos) = find(&seen, SU_READY.as_bytes()) {
+                        let mut end = pos + SU_READY.len();
+                        // The terminal is raw by now: the newline is a bare `\n`.
+                        while seen.get(end).is_some_and(|c| *c == b'\r' || *c == b'\n') {
+                            end += 1;
+                        }
+                        seen.drain(..end);
+                        ready = true;
+                        if let Some(data) = &req.stdin {
+                            tx.data(&data[..]).await.map_err(|e| {
+                                self.lost(format!("cannot send the input to su's shell: {e}"))
+                            })?;
+                        }
+                    } else if !answered && String::from_utf8_lossy(&seen).trim_end().ends_with(':')
+                    {
+                        answered = true;
+                        let mut bytes = password.expose().as_bytes().to_vec();
+                        bytes.push(b'\n');
+                        tx.data(&bytes[..])
+                            .await
+                            .map_err(|e| self.lost(format!("cannot answer su: {e}")))?;
+                    }
+                }
+                ChannelMsg::ExitStatus { exit_status } => {
+                    status = Some(i32::try_from(exit_status).unwrap_or(-1));
+                }
+                ChannelMsg::Failure => {
+                    return Err(self.lost("the host refused to run su"));
+                }
+                _ => {}
+            }
+        }
+        let Some(rc) = status else {
+            return Err(self.lost(if session.handle.is_closed() {
+                "the connection closed while su was running (host down, sshd stopped, or no \
+                 answer to keepalives)"
+            } else {
+                "su's channel closed without an exit status"
+            }));
+        };
+        if !ready {
+            // su itself failed: whatever it printed after the prompt says why.
+            let said = String::from_utf8_lossy(&seen).replace('\r', "");
+            let mut out = ExecOutput {
+                rc: if rc == 0 { 1 } else { rc },
+                ..ExecOutput::default()
+            };
+            out.stderr = format!(
+                "{}\nsu: incorrect become password or su refused (check -K or \
+                 ansible_become_password)\n",
+                said.trim()
+            )
+            .into_bytes();
+            return Ok(out);
+        }
+        split_framed(&seen)
+            .map(|(stdout, stderr)| ExecOutput { rc, stdout, stderr })
+            .ok_or_else(|| {
+                self.lost(format!(
+                    "su's shell answered in an unexpected form (exit {rc}): {}",
+                    String::from_utf8_lossy(&seen[..seen.len().min(200)])
+                ))
+            })
+    }
+
     /// The line to run and, for `sudo` with a password, the password to answer its prompt.
     fn command_line(&self, req: &ExecRequest) -> (String, Option<Secret>) {
         let Some(b) = &req.become_ else {
@@ -417,6 +612,23 @@ const SUDO_PROMPT: &str = "[jig-sudo-password]";
 /// Printed by the become shell once sudo succeeded; removed from stdout.
 const SUDO_SUCCESS: &str = "JIG-BECOME-SUCCESS-7c1e";
 
+/// Printed by su's shell once the terminal is raw and it waits for the command's input.
+const SU_READY: &str = "JIG-SU-READY-5b2d";
+/// How long su may take from start to its shell running, in connect timeouts (PAM delays a
+/// wrong password by about 2 s); past it the task fails instead of waiting on a prompt jig
+/// cannot answer.
+const SU_AUTH_TIMEOUTS: u32 = 3;
+
+/// Splits `<stdout length> <stderr length>\n<stdout><stderr>` as su's shell sends them.
+fn split_framed(bytes: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+    let nl = bytes.iter().position(|b| *b == b'\n')?;
+    let head = std::str::from_utf8(&bytes[..nl]).ok()?;
+    let (o, e) = head.trim().split_once(' ')?;
+    let (o, e): (usize, usize) = (o.trim().parse().ok()?, e.trim().parse().ok()?);
+    let body = &bytes[nl + 1..];
+    (body.len() == o + e).then(|| (body[..o].to_vec(), body[o..].to_vec()))
+}
+
 enum BecomeState {
     Waiting { password: Secret, answered: bool },
     Done,
@@ -428,9 +640,13 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 
 /// `base` with the host-key algorithms already known for the host moved to the front (RSA
 /// matches every RSA signature hash), as OpenSSH orders them.
+///
+/// With `certificates`, the certificate variants of the same algorithms are asked for first,
+/// so a host with a certificate presents it (known_hosts lists a `@cert-authority` for it).
 fn prefer_known_key_types(
     base: &client::Config,
     known: &[russh::keys::ssh_key::Algorithm],
+    certificates: bool,
 ) -> client::Config {
     use russh::keys::ssh_key::Algorithm;
     let rsa = |a: &Algorithm| matches!(a, Algorithm::Rsa { .. });
@@ -443,9 +659,15 @@ fn prefer_known_key_types(
         .cloned()
         .collect();
     order.extend(base.preferred.key.iter().filter(|a| !is_known(a)).cloned());
+    let host_key_certificates = if certificates {
+        order.clone().into()
+    } else {
+        base.preferred.host_key_certificates.clone()
+    };
     client::Config {
         preferred: russh::Preferred {
             key: order.into(),
+            host_key_certificates,
             ..base.preferred.clone()
         },
         nodelay: base.nodelay,
@@ -497,8 +719,10 @@ async fn open_session(p: &SshParams) -> Result<Session, String> {
     });
     let mut jumps: Vec<Handle<Client>> = Vec::new();
     let mut proxy: Option<tokio::process::Child> = None;
-    for hop in hops {
+    let last = hops.len().saturating_sub(1);
+    for (i, hop) in hops.into_iter().enumerate() {
         let where_ = format!("{}:{}", hop.host, hop.port);
+        let role = if i < last { "jump host " } else { "" };
         let refusal = Arc::new(StdMutex::new(None));
         let handler = Client {
             host: hop.host.to_string(),
@@ -510,6 +734,7 @@ async fn open_session(p: &SshParams) -> Result<Session, String> {
         let config = Arc::new(prefer_known_key_types(
             &config,
             &known_hosts::known_algorithms(&p.known_hosts_files, hop.host, hop.port),
+            known_hosts::has_cert_authority(&p.known_hosts_files, hop.host, hop.port),
         ));
         let connected = match jumps.last() {
             None if p.proxy_command.is_some() => {
@@ -532,8 +757,8 @@ async fn open_session(p: &SshParams) -> Result<Session, String> {
             match refused {
                 Some(why) => why,
                 None => match &e {
-                    russh::Error::IO(io) => format!("{where_}: {io}"),
-                    other => format!("{where_}: {other}"),
+                    russh::Error::IO(io) => format!("{role}{where_}: {io}"),
+                    other => format!("{role}{where_}: {other}"),
                 },
             }
         })?;
@@ -578,5 +803,23 @@ fn spawn_proxy_command(
     match (child.stdout.take(), child.stdin.take()) {
         (Some(out), Some(inp)) => Ok((tokio::io::join(out, inp), child)),
         _ => Err(format!("ProxyCommand '{command}' has no pipes")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_framed;
+
+    #[test]
+    fn su_output_is_split_by_the_lengths_in_front() {
+        assert_eq!(
+            split_framed(b"3 5\nout\nerr\n"),
+            Some((b"out".to_vec(), b"\nerr\n".to_vec()))
+        );
+        assert_eq!(split_framed(b"0 0\n"), Some((vec![], vec![])));
+        // Lengths that do not add up: the frame was damaged, never guessed at.
+        assert_eq!(split_framed(b"3 4\nout"), None);
+        assert_eq!(split_framed(b"x 4\nout\n"), None);
+        assert_eq!(split_framed(b"no frame"), None);
     }
 }
