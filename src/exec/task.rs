@@ -296,6 +296,7 @@ impl TaskJob {
             dirs.bases.push(d);
         }
         dirs.bases.push(self.flags.playbook_dir.clone());
+        dirs.action = self.task.action.clone();
         let ctx = Ctx {
             job: &self,
             check,
