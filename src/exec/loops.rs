@@ -130,7 +130,24 @@ fn with_lookup(
     let bound = scope.with(Layer::TaskVars, Arc::new(call));
     templar
         .query(name, &terms, &serde_json::Map::new(), &bound)
-        .map_err(LoopError::Template)
+        .map_err(lookup_error)
+}
+
+/// A failed lookup told as Ansible tells it (`The lookup plugin 'sequence' failed: ...`),
+/// without the expression `Templar::query` evaluates, which the user never wrote.
+fn lookup_error(e: TemplateError) -> LoopError {
+    match e {
+        TemplateError::Render {
+            message, template, ..
+        } if template.contains("__jig_lookup_name") => {
+            let m = message.replace("invalid operation: ", "");
+            LoopError::Invalid(match m.strip_prefix("lookup plugin") {
+                Some(rest) => format!("The lookup plugin{rest}"),
+                None => m,
+            })
+        }
+        other => LoopError::Template(other),
+    }
 }
 
 /// Templates the value of a `with_*` keyword. A bare variable name (`with_items: users`) is
@@ -390,6 +407,12 @@ mod tests {
             let (l, q) = both(term);
             agree(l, q, want);
         }
+        // The loop's message is Ansible's, without jig's internal call expression.
+        assert_eq!(
+            with("sequence", json!("start=0x10 end=3"), &s, &d).unwrap_err(),
+            "The lookup plugin 'sequence' failed: Config 'start' for 'sequence' lookup plugin \
+             from 'Direct' has an invalid value: Invalid value provided for 'integer': '0x10'"
+        );
     }
 
     #[test]
