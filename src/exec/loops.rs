@@ -45,22 +45,20 @@ pub struct SearchDirs {
     /// Base directories in order: the role directory, the task file's directory, the
     /// playbook directory. Lookups try `<base>/<subdir>/<name>` then `<base>/<name>`.
     pub bases: Vec<PathBuf>,
-    /// The task's action (`template`, `include_vars`, `copy`...): `with_first_found` searches
-    /// the subdirectory it implies.
-    pub action: String,
+    /// The subdirectory `with_first_found` looks in, from the task's action as Ansible picks it:
+    /// `templates` for `template`, `vars` for `include_vars`, else `files` (also when empty).
+    pub lookup_subdir: &'static str,
 }
 
-impl SearchDirs {
-    /// The subdirectory `with_first_found` searches: Ansible takes the first of `template`,
-    /// `var`, `file` found in the action's name, pluralised, and `files` otherwise.
-    fn first_found_subdir(&self) -> &'static str {
-        if self.action.contains("template") {
-            "templates"
-        } else if self.action.contains("var") {
-            "vars"
-        } else {
-            "files"
-        }
+/// The subdirectory Ansible's task executor gives a loop lookup: the first of `template`,
+/// `var`, `file` that the action's name contains, plus `s`.
+pub fn lookup_subdir(action: &str) -> &'static str {
+    if action.contains("template") {
+        "templates"
+    } else if action.contains("var") {
+        "vars"
+    } else {
+        "files"
     }
 }
 
@@ -124,7 +122,11 @@ fn with_lookup(
         // Read by the first_found lookup; `query()` elsewhere searches `files`.
         call.insert(
             "__jig_with_subdir".into(),
-            Json::String(dirs.first_found_subdir().into()),
+            Json::String(if dirs.lookup_subdir.is_empty() {
+                "files".into()
+            } else {
+                dirs.lookup_subdir.into()
+            }),
         );
     }
     let bound = scope.with(Layer::TaskVars, Arc::new(call));
@@ -469,7 +471,7 @@ mod tests {
     fn role_dirs(pb: &Path, role: &Path, action: &str) -> SearchDirs {
         SearchDirs {
             bases: vec![role.to_path_buf(), role.join("tasks"), pb.to_path_buf()],
-            action: action.into(),
+            lookup_subdir: lookup_subdir(action),
         }
     }
 
@@ -559,6 +561,8 @@ mod tests {
             vec!["roles/web/tasks/beside.conf"]
         );
         // include_vars searches vars/, template templates/, as Ansible's loop does.
+        assert_eq!(lookup_subdir("ansible.builtin.template"), "templates");
+        assert_eq!(lookup_subdir("copy"), "files");
         let vars = role_dirs(&pb, &role, "include_vars");
         assert_eq!(
             found(json!(["{{ os }}.yml"]), &vars),

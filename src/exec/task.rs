@@ -296,7 +296,7 @@ impl TaskJob {
             dirs.bases.push(d);
         }
         dirs.bases.push(self.flags.playbook_dir.clone());
-        dirs.action = self.task.action.clone();
+        dirs.lookup_subdir = loops::lookup_subdir(&self.task.action);
         let ctx = Ctx {
             job: &self,
             check,

@@ -16,16 +16,24 @@
 //! Controller-only actions that need the variable scope (`debug`, `set_fact`, `assert`, `fail`,
 //! `meta`, `include_*`) are run by the executor, not through this trait.
 
+pub mod accounts;
 pub mod args;
+pub mod authorized_key;
 pub mod copy;
 pub mod file;
+pub mod getent;
+pub mod group;
 pub mod mode;
 pub mod remote;
 pub mod replace;
 pub mod search;
+pub mod service;
+pub mod service_facts;
 pub mod slurp;
 pub mod stat;
+pub mod systemd;
 pub mod template;
+pub mod user;
 
 pub mod blockinfile;
 pub mod command;
@@ -207,15 +215,23 @@ pub fn names() -> Vec<&'static str> {
 
 /// The registry. Add a module here when its file lands.
 static REGISTRY: &[&dyn Module] = &[
+    &authorized_key::AuthorizedKey,
     &blockinfile::BlockInFile,
     &command::Command,
     &command::Raw,
     &command::Shell,
     &copy::Copy,
     &file::File,
+    &getent::Getent,
+    &group::Group,
     &lineinfile::LineInFile,
     &replace::Replace,
+    &service::Service,
+    &service_facts::ServiceFacts,
     &slurp::Slurp,
     &stat::Stat,
+    &systemd::Systemd,
+    &systemd::SystemdService,
     &template::Template,
+    &user::User,
 ];
