@@ -1,25 +1,32 @@
 //! Loops: turning `loop:` and the `with_<lookup>` family into the list of items a task runs
-//! over, with each form's own flattening rules.
+//! over.
 //!
-//! `loop` takes its list as given; `with_items` flattens one level; `with_dict` yields
-//! `{key, value}` items; the file lookups (`with_fileglob`, `with_first_found`) search the
-//! controller like Ansible's `files` search path (role, task file directory, playbook).
+//! `loop` takes its list as given. Every `with_<name>` runs the lookup `name` through
+//! [`Templar::query`], the one implementation `query()` uses too, so a loop and the
+//! equivalent `query('<name>', ...)` agree on numbers, messages and search paths. What is
+//! genuinely loop-specific stays here, as in Ansible's task executor: the keyword's value
+//! becomes the lookup's terms (a list as is, anything else as one term); the lookup sees the
+//! task's search path (role, task file directory, playbook directory) as
+//! `ansible_search_path`; and `with_first_found` drops undefined terms and searches the
+//! directory the task's action implies (`templates` for template, `vars` for include_vars,
+//! else `files`).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::sync::Arc;
 
-use serde_json::{Value as Json, json};
+use serde_json::Value as Json;
 
 use crate::playbook::{Loop, LoopKind};
 use crate::template::{Templar, TemplateError};
-use crate::vars::VarScope;
+use crate::vars::{Layer, VarMap, VarScope};
 
 /// Why a loop could not be expanded.
 #[derive(Debug)]
 pub enum LoopError {
-    /// Templating the loop value failed (an undefined variable is deferred by the caller when
-    /// the task's `when` turns out false, as Ansible does).
+    /// Templating the loop value or running its lookup failed (an undefined variable is
+    /// deferred by the caller when the task's `when` turns out false, as Ansible does).
     Template(TemplateError),
-    /// The value has the wrong shape, or the lookup failed.
+    /// The value has the wrong shape.
     Invalid(String),
 }
 
@@ -32,10 +39,11 @@ impl std::fmt::Display for LoopError {
     }
 }
 
-/// Controller directories searched by file lookups, in order.
+/// The task's search path for controller files, as Ansible's `ansible_search_path`.
 #[derive(Clone, Debug, Default)]
 pub struct SearchDirs {
-    /// Base directories: the role directory, the task file's directory, the playbook directory.
+    /// Base directories in order: the role directory, the task file's directory, the
+    /// playbook directory. Lookups try `<base>/<subdir>/<name>` then `<base>/<name>`.
     pub bases: Vec<PathBuf>,
     /// The subdirectory `with_first_found` looks in, from the task's action as Ansible picks it:
     /// `templates` for `template`, `vars` for `include_vars`, else `files` (also when empty).
@@ -51,29 +59,6 @@ pub fn lookup_subdir(action: &str) -> &'static str {
         "vars"
     } else {
         "files"
-    }
-}
-
-impl SearchDirs {
-    /// Finds `name` (a relative or absolute path) under `subdir` (e.g. `files`) or directly in
-    /// each base, as Ansible's `find_file_in_search_path` does.
-    pub fn find(&self, subdir: &str, name: &str) -> Option<PathBuf> {
-        let p = Path::new(name);
-        if p.is_absolute() {
-            return p.exists().then(|| p.to_path_buf());
-        }
-        for base in &self.bases {
-            for cand in [base.join(subdir).join(p), base.join(p)] {
-                if cand.exists() {
-                    return Some(cand);
-                }
-            }
-        }
-        None
-    }
-
-    fn find_dir(&self, subdir: &str, dir: &str) -> Option<PathBuf> {
-        self.find(subdir, dir).filter(|p| p.is_dir())
     }
 }
 
@@ -99,15 +84,71 @@ pub fn expand(
                 ))),
             }
         }
-        LoopKind::With(name) => {
-            let value = with_terms(&lp.value, templar, scope)?;
-            let short = name.rsplit('.').next().unwrap_or(name);
-            if BUILT_IN_WITH.contains(&short) {
-                with_lookup(name, value, dirs)
+        LoopKind::With(name) => with_lookup(name, &lp.value, templar, scope, dirs),
+    }
+}
+
+/// `with_<name>`: the items are what `query('<name>', *terms)` returns.
+fn with_lookup(
+    name: &str,
+    raw: &Json,
+    templar: &Templar,
+    scope: &VarScope,
+    dirs: &SearchDirs,
+) -> Result<Vec<Json>, LoopError> {
+    let short = name.rsplit('.').next().unwrap_or(name);
+    let first_found = short == "first_found";
+    let value = if first_found {
+        first_found_terms(raw, templar, scope)?
+    } else {
+        with_terms(raw, templar, scope)?
+    };
+    // Ansible: a list is the lookup's terms, anything else is its one term.
+    let terms = match value {
+        Json::Array(items) => items,
+        other => vec![other],
+    };
+    let mut call = VarMap::new();
+    call.insert(
+        "ansible_search_path".into(),
+        Json::Array(
+            dirs.bases
+                .iter()
+                .map(|b| Json::String(b.display().to_string()))
+                .collect(),
+        ),
+    );
+    if first_found {
+        // Read by the first_found lookup; `query()` elsewhere searches `files`.
+        call.insert(
+            "__jig_with_subdir".into(),
+            Json::String(if dirs.lookup_subdir.is_empty() {
+                "files".into()
             } else {
-                any_lookup(short, value, templar, scope)
-            }
+                dirs.lookup_subdir.into()
+            }),
+        );
+    }
+    let bound = scope.with(Layer::TaskVars, Arc::new(call));
+    templar
+        .query(name, &terms, &serde_json::Map::new(), &bound)
+        .map_err(lookup_error)
+}
+
+/// A failed lookup told as Ansible tells it (`The lookup plugin 'sequence' failed: ...`),
+/// without the expression `Templar::query` evaluates, which the user never wrote.
+fn lookup_error(e: TemplateError) -> LoopError {
+    match e {
+        TemplateError::Render {
+            message, template, ..
+        } if template.contains("__jig_lookup_name") => {
+            let m = message.replace("invalid operation: ", "");
+            LoopError::Invalid(match m.strip_prefix("lookup plugin") {
+                Some(rest) => format!("The lookup plugin{rest}"),
+                None => m,
+            })
         }
+        other => LoopError::Template(other),
     }
 }
 
@@ -133,407 +174,47 @@ fn with_terms(raw: &Json, templar: &Templar, scope: &VarScope) -> Result<Json, L
         .map_err(LoopError::Template)
 }
 
-/// The `with_*` loops done here; any other `with_<name>` runs the lookup `name`.
-const BUILT_IN_WITH: &[&str] = &[
-    "items",
-    "flattened",
-    "list",
-    "dict",
-    "indexed_items",
-    "together",
-    "nested",
-    "cartesian",
-    "sequence",
-    "subelements",
-    "fileglob",
-    "first_found",
-];
+/// The terms of `with_first_found`: inside a list or mapping, a value whose template is
+/// undefined is dropped rather than failing the task, so that
+/// `["{{ ansible_distribution }}.yml", "default.yml"]` falls through to the next name, as
+/// Ansible does for this loop only.
+fn first_found_terms(raw: &Json, templar: &Templar, scope: &VarScope) -> Result<Json, LoopError> {
+    match raw {
+        Json::Array(_) | Json::Object(_) => {
+            Ok(defined_part(raw, templar, scope)?.unwrap_or(Json::Array(Vec::new())))
+        }
+        other => with_terms(other, templar, scope),
+    }
+}
 
-/// `with_<name>`: the items are what `query('<name>', terms)` returns, as Ansible runs the
-/// lookup plugin of that name with the loop's terms. An unknown lookup is an error naming it.
-fn any_lookup(
-    name: &str,
-    terms: Json,
+/// `value` templated with its undefined leaves left out (`None` when it is one).
+fn defined_part(
+    value: &Json,
     templar: &Templar,
     scope: &VarScope,
-) -> Result<Vec<Json>, LoopError> {
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return Err(LoopError::Invalid(format!(
-            "with_{name} does not name a lookup"
-        )));
-    }
-    let mut m = crate::vars::VarMap::new();
-    m.insert("__jig_with_terms".into(), Json::Array(as_list(terms)));
-    let bound = scope.with(crate::vars::Layer::TaskVars, std::sync::Arc::new(m));
-    let v = templar
-        .eval_expr(&format!("query('{name}', __jig_with_terms)"), &bound)
-        .map_err(LoopError::Template)?;
-    Ok(as_list(v))
-}
-
-fn as_list(v: Json) -> Vec<Json> {
-    match v {
-        Json::Array(a) => a,
-        Json::Null => Vec::new(),
-        other => vec![other],
-    }
-}
-
-fn flatten_one(v: Json) -> Vec<Json> {
-    let mut out = Vec::new();
-    for item in as_list(v) {
-        match item {
-            Json::Array(inner) => out.extend(inner),
-            other => out.push(other),
+) -> Result<Option<Json>, LoopError> {
+    match value {
+        Json::Array(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for item in items {
+                out.extend(defined_part(item, templar, scope)?);
+            }
+            Ok(Some(Json::Array(out)))
         }
-    }
-    out
-}
-
-fn with_lookup(name: &str, value: Json, dirs: &SearchDirs) -> Result<Vec<Json>, LoopError> {
-    let name = name.rsplit('.').next().unwrap_or(name);
-    match name {
-        "items" => Ok(flatten_one(value)),
-        "flattened" => Ok(flatten_all(value)),
-        "list" => Ok(as_list(value)),
-        "dict" => match value {
-            Json::Object(m) => Ok(m
-                .into_iter()
-                .map(|(k, v)| json!({"key": k, "value": v}))
-                .collect()),
-            other => Err(LoopError::Invalid(format!(
-                "with_dict expects a dict, got {}",
-                compact(&other)
-            ))),
+        Json::Object(map) => {
+            let mut out = serde_json::Map::with_capacity(map.len());
+            for (k, v) in map {
+                if let Some(v) = defined_part(v, templar, scope)? {
+                    out.insert(k.clone(), v);
+                }
+            }
+            Ok(Some(Json::Object(out)))
+        }
+        leaf => match templar.template_value(leaf, scope) {
+            Ok(v) => Ok(Some(v)),
+            Err(TemplateError::Undefined { .. }) => Ok(None),
+            Err(e) => Err(LoopError::Template(e)),
         },
-        "indexed_items" => Ok(flatten_one(value)
-            .into_iter()
-            .enumerate()
-            .map(|(i, v)| json!([i, v]))
-            .collect()),
-        "together" => {
-            let lists: Vec<Vec<Json>> = as_list(value).into_iter().map(as_list).collect();
-            let n = lists.iter().map(Vec::len).max().unwrap_or(0);
-            Ok((0..n)
-                .map(|i| {
-                    Json::Array(
-                        lists
-                            .iter()
-                            .map(|l| l.get(i).cloned().unwrap_or(Json::Null))
-                            .collect(),
-                    )
-                })
-                .collect())
-        }
-        "nested" | "cartesian" => {
-            let mut acc: Vec<Vec<Json>> = vec![Vec::new()];
-            for list in as_list(value) {
-                let list = as_list(list);
-                let mut next = Vec::new();
-                for prefix in &acc {
-                    for x in &list {
-                        let mut p = prefix.clone();
-                        p.push(x.clone());
-                        next.push(p);
-                    }
-                }
-                acc = next;
-            }
-            Ok(acc.into_iter().map(Json::Array).collect())
-        }
-        "sequence" => {
-            let mut out = Vec::new();
-            for term in as_list(value) {
-                let text = match term {
-                    Json::String(s) => s,
-                    other => compact(&other),
-                };
-                out.extend(sequence(&text).map_err(LoopError::Invalid)?);
-            }
-            Ok(out)
-        }
-        "subelements" => subelements(value),
-        "fileglob" => {
-            let mut out = Vec::new();
-            for pat in as_list(value) {
-                if let Json::String(p) = pat {
-                    out.extend(fileglob(&p, dirs).into_iter().map(Json::String));
-                }
-            }
-            Ok(out)
-        }
-        "first_found" => first_found(value, dirs),
-        other => Err(LoopError::Invalid(format!(
-            "with_{other} is not supported by jig yet; use `loop:` with a filter or lookup instead"
-        ))),
-    }
-}
-
-fn flatten_all(v: Json) -> Vec<Json> {
-    let mut out = Vec::new();
-    for item in as_list(v) {
-        match item {
-            Json::Array(_) => out.extend(flatten_all(item)),
-            other => out.push(other),
-        }
-    }
-    out
-}
-
-fn subelements(value: Json) -> Result<Vec<Json>, LoopError> {
-    let terms = as_list(value);
-    let (Some(list), Some(Json::String(key))) = (terms.first(), terms.get(1)) else {
-        return Err(LoopError::Invalid(
-            "with_subelements expects [list, 'key'] (and optionally {skip_missing: true})".into(),
-        ));
-    };
-    let skip_missing = terms
-        .get(2)
-        .and_then(|f| f.get("skip_missing"))
-        .and_then(crate::modules::args::parse_bool)
-        .unwrap_or(false);
-    let parents = match list {
-        Json::Object(m) => m.values().cloned().collect(),
-        other => as_list(other.clone()),
-    };
-    let mut out = Vec::new();
-    for parent in parents {
-        let mut cur = Some(&parent);
-        for part in key.split('.') {
-            cur = cur.and_then(|c| c.get(part));
-        }
-        match cur {
-            Some(Json::Array(subs)) => {
-                for s in subs {
-                    out.push(json!([parent.clone(), s.clone()]));
-                }
-            }
-            None if skip_missing => {}
-            _ => {
-                return Err(LoopError::Invalid(format!(
-                    "could not find '{key}' key in iterated item {}",
-                    compact(&parent)
-                )));
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// `with_sequence`: `start=1 end=10 stride=2 format=web%02d`, `count=5`, or `1-10/2`.
-fn sequence(text: &str) -> Result<Vec<Json>, String> {
-    let (mut start, mut end, mut stride, mut count, mut format) =
-        (1i64, None::<i64>, 1i64, None::<i64>, None::<String>);
-    let parse = |k: &str, v: &str| -> Result<i64, String> {
-        let v = v.trim();
-        let r = if let Some(h) = v.strip_prefix("0x") {
-            i64::from_str_radix(h, 16)
-        } else if let Some(o) = v.strip_prefix("0o") {
-            i64::from_str_radix(o, 8)
-        } else {
-            v.parse()
-        };
-        r.map_err(|_| format!("with_sequence: can't parse {k}={v} as an integer"))
-    };
-    let words: Vec<&str> = text.split_whitespace().collect();
-    for w in &words {
-        if let Some((k, v)) = w.split_once('=') {
-            match k {
-                "start" => start = parse(k, v)?,
-                "end" => end = Some(parse(k, v)?),
-                "stride" => stride = parse(k, v)?,
-                "count" => count = Some(parse(k, v)?),
-                "format" => format = Some(v.to_string()),
-                _ => return Err(format!("with_sequence: unknown argument '{k}'")),
-            }
-        } else {
-            // Shortcut form: [start-]end[/stride][:format]
-            let (body, fmt) = match w.split_once(':') {
-                Some((b, f)) => (b, Some(f.to_string())),
-                None => (*w, None),
-            };
-            let (range, st) = match body.split_once('/') {
-                Some((r, s)) => (r, Some(parse("stride", s)?)),
-                None => (body, None),
-            };
-            match range.split_once('-') {
-                Some((a, b)) => {
-                    start = parse("start", a)?;
-                    end = Some(parse("end", b)?);
-                }
-                None => end = Some(parse("end", range)?),
-            }
-            if let Some(s) = st {
-                stride = s;
-            }
-            if fmt.is_some() {
-                format = fmt;
-            }
-        }
-    }
-    if let Some(c) = count {
-        if end.is_some() {
-            return Err("with_sequence: can't set both count and end".into());
-        }
-        end = Some(start + (c - 1) * stride);
-        if c == 0 {
-            return Ok(Vec::new());
-        }
-    }
-    let end = end.ok_or("with_sequence: must specify count or end")?;
-    if stride == 0 {
-        return Err("with_sequence: stride must not be 0".into());
-    }
-    let mut out = Vec::new();
-    let mut i = start;
-    while (stride > 0 && i <= end) || (stride < 0 && i >= end) {
-        out.push(Json::String(printf_int(
-            format.as_deref().unwrap_or("%d"),
-            i,
-        )));
-        i += stride;
-        if out.len() > 1_000_000 {
-            return Err("with_sequence: more than a million items".into());
-        }
-    }
-    Ok(out)
-}
-
-/// Python `%`-formatting of one integer (`%d`, `%02d`, `%x`, `%o`, `%s`).
-fn printf_int(fmt: &str, n: i64) -> String {
-    let mut out = String::new();
-    let mut chars = fmt.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c != '%' {
-            out.push(c);
-            continue;
-        }
-        let mut spec = String::new();
-        while let Some(&d) = chars.peek() {
-            if d.is_ascii_digit() || d == '-' {
-                spec.push(d);
-                chars.next();
-            } else {
-                break;
-            }
-        }
-        let conv = chars.next().unwrap_or('d');
-        let body = match conv {
-            'x' => format!("{n:x}"),
-            'X' => format!("{n:X}"),
-            'o' => format!("{n:o}"),
-            '%' => "%".to_string(),
-            _ => n.to_string(),
-        };
-        let zero = spec.starts_with('0');
-        let left = spec.starts_with('-');
-        let width: usize = spec.trim_start_matches(['0', '-']).parse().unwrap_or(0);
-        if body.len() >= width {
-            out.push_str(&body);
-        } else if left {
-            out.push_str(&format!("{body:<width$}"));
-        } else if zero {
-            out.push_str(&format!("{body:0>width$}"));
-        } else {
-            out.push_str(&format!("{body:>width$}"));
-        }
-    }
-    out
-}
-
-fn fileglob(pattern: &str, dirs: &SearchDirs) -> Vec<String> {
-    let p = Path::new(pattern);
-    let (dir, file_pat) = match (p.parent(), p.file_name()) {
-        (Some(d), Some(f)) => (
-            d.to_string_lossy().into_owned(),
-            f.to_string_lossy().into_owned(),
-        ),
-        _ => return Vec::new(),
-    };
-    let base = if dir.is_empty() {
-        dirs.find_dir("files", ".")
-    } else {
-        dirs.find_dir("files", &dir)
-    };
-    let Some(base) = base else {
-        return Vec::new();
-    };
-    let Ok(glob) = globset::Glob::new(&file_pat) else {
-        return Vec::new();
-    };
-    let matcher = glob.compile_matcher();
-    let mut out: Vec<String> = std::fs::read_dir(&base)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter(|e| e.path().is_file() && matcher.is_match(e.file_name()))
-        .map(|e| e.path().display().to_string())
-        .collect();
-    out.sort();
-    out
-}
-
-fn first_found(value: Json, dirs: &SearchDirs) -> Result<Vec<Json>, LoopError> {
-    let mut files: Vec<String> = Vec::new();
-    let mut paths: Vec<String> = Vec::new();
-    let mut skip = false;
-    let split = |s: &str| -> Vec<String> {
-        s.split([',', ';'])
-            .map(|p| p.trim().to_string())
-            .filter(|p| !p.is_empty())
-            .collect()
-    };
-    let mut take = |term: &Json, files: &mut Vec<String>, paths: &mut Vec<String>| match term {
-        Json::String(s) => files.push(s.clone()),
-        Json::Object(m) => {
-            for f in as_list(m.get("files").cloned().unwrap_or(Json::Null)) {
-                if let Json::String(s) = f {
-                    files.extend(split(&s));
-                }
-            }
-            for p in as_list(m.get("paths").cloned().unwrap_or(Json::Null)) {
-                if let Json::String(s) = p {
-                    paths.extend(split(&s));
-                }
-            }
-            if let Some(s) = m.get("skip") {
-                skip = crate::modules::args::parse_bool(s).unwrap_or(false);
-            }
-        }
-        _ => {}
-    };
-    for term in flatten_one(value) {
-        take(&term, &mut files, &mut paths);
-    }
-    let subdir = if dirs.lookup_subdir.is_empty() {
-        "files"
-    } else {
-        dirs.lookup_subdir
-    };
-    for f in &files {
-        let found = if paths.is_empty() {
-            dirs.find(subdir, f)
-        } else {
-            paths.iter().find_map(|p| {
-                let cand = Path::new(p).join(f);
-                if cand.is_absolute() {
-                    cand.exists().then_some(cand)
-                } else {
-                    dirs.find(subdir, &cand.to_string_lossy())
-                }
-            })
-        };
-        if let Some(path) = found {
-            return Ok(vec![Json::String(path.display().to_string())]);
-        }
-    }
-    if skip {
-        Ok(Vec::new())
-    } else {
-        Err(LoopError::Invalid(format!(
-            "No file was found when using first_found. Looked for: {}",
-            files.join(", ")
-        )))
     }
 }
 
@@ -594,106 +275,321 @@ pub fn label_of(v: &Json) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    //! Each `with_<lookup>` case is checked against the equivalent `query()`; the expected
+    //! values are ansible-core 2.19's for the same loops and calls.
 
-    #[test]
-    fn with_items_flattens_one_level_only() {
-        let v = json!([1, [2, [3]], "a"]);
-        assert_eq!(
-            flatten_one(v),
-            vec![json!(1), json!(2), json!([3]), json!("a")]
-        );
+    use super::*;
+    use serde_json::json;
+    use std::path::Path;
+
+    fn scope(vars: Json) -> VarScope {
+        let map: VarMap = match vars {
+            Json::Object(m) => m.into_iter().collect(),
+            _ => VarMap::new(),
+        };
+        VarScope::new().with(Layer::PlayVars, Arc::new(map))
+    }
+
+    fn with(name: &str, value: Json, s: &VarScope, dirs: &SearchDirs) -> Result<Vec<Json>, String> {
+        let lp = Loop {
+            kind: LoopKind::With(name.into()),
+            value,
+            pos: Default::default(),
+        };
+        expand(&lp, &Templar::new(), s, dirs).map_err(|e| e.to_string())
+    }
+
+    fn query(expr: &str, s: &VarScope) -> Result<Vec<Json>, String> {
+        match Templar::new().eval_expr(expr, s) {
+            Ok(Json::Array(items)) => Ok(items),
+            Ok(other) => panic!("{expr} gave {other}"),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// The loop and the query both succeed with `want`, or both fail saying `want_err`.
+    fn agree(
+        loop_out: Result<Vec<Json>, String>,
+        query_out: Result<Vec<Json>, String>,
+        want: Result<Json, &str>,
+    ) {
+        match want {
+            Ok(items) => {
+                let items = items.as_array().cloned().unwrap_or_default();
+                assert_eq!(loop_out, Ok(items.clone()), "loop");
+                assert_eq!(query_out, Ok(items), "query");
+            }
+            Err(msg) => {
+                let (l, q) = (loop_out.unwrap_err(), query_out.unwrap_err());
+                assert!(l.contains(msg), "loop error: {l}");
+                assert!(q.contains(msg), "query error: {q}");
+            }
+        }
     }
 
     #[test]
-    fn dict_together_nested_indexed() {
-        let d = with_lookup("dict", json!({"a": 1, "b": 2}), &SearchDirs::default()).unwrap();
+    fn with_family_flattens_as_its_lookup_does() {
+        let s = scope(json!({"nested": [1, [2, [3]], "a"]}));
+        let d = SearchDirs::default();
         assert_eq!(
-            d,
+            with("items", json!("{{ nested }}"), &s, &d).unwrap(),
+            vec![json!(1), json!(2), json!([3]), json!("a")]
+        );
+        assert_eq!(
+            with("community.general.flattened", json!("{{ nested }}"), &s, &d).unwrap(),
+            vec![json!(1), json!(2), json!(3), json!("a")]
+        );
+        assert_eq!(
+            with("dict", json!({"a": 1, "b": 2}), &s, &d).unwrap(),
             vec![
                 json!({"key": "a", "value": 1}),
                 json!({"key": "b", "value": 2})
             ]
         );
-        let t = with_lookup("together", json!([[1, 2], ["a"]]), &SearchDirs::default()).unwrap();
-        assert_eq!(t, vec![json!([1, "a"]), json!([2, null])]);
-        let n = with_lookup(
-            "nested",
-            json!([[1, 2], ["a", "b"]]),
-            &SearchDirs::default(),
-        )
-        .unwrap();
+        assert_eq!(
+            with("together", json!([[1, 2], ["a"]]), &s, &d).unwrap(),
+            vec![json!([1, "a"]), json!([2, null])]
+        );
+        let n = with("nested", json!([[1, 2], ["a", "b"]]), &s, &d).unwrap();
         assert_eq!(n.len(), 4);
         assert_eq!(n[1], json!([1, "b"]));
-        let i = with_lookup("indexed_items", json!(["x", "y"]), &SearchDirs::default()).unwrap();
-        assert_eq!(i, vec![json!([0, "x"]), json!([1, "y"])]);
+        assert_eq!(
+            with("indexed_items", json!(["x", "y"]), &s, &d).unwrap(),
+            vec![json!([0, "x"]), json!([1, "y"])]
+        );
+        // A bare variable name is read as the variable, as old Ansible did.
+        assert_eq!(with("items", json!("nested"), &s, &d).unwrap().len(), 4);
+        // The executor's call variables are not the user's.
+        assert_eq!(
+            with("varnames", json!("^__jig"), &s, &d).unwrap(),
+            Vec::<Json>::new()
+        );
+        let e = with("frobnicate", json!(["a"]), &s, &d).unwrap_err();
+        assert!(e.contains("frobnicate"), "{e}");
     }
 
     #[test]
-    fn sequences() {
+    fn sequences_parse_numbers_as_ansible_config_does() {
+        let s = scope(json!({}));
+        let d = SearchDirs::default();
+        let both = |term: &str| {
+            (
+                with("sequence", json!(term), &s, &d),
+                query(&format!("query('sequence', '{term}')"), &s),
+            )
+        };
+        let cases: [(&str, Result<Json, &str>); 7] = [
+            (
+                "start=0 end=16 stride=4 format=%02x",
+                Ok(json!(["00", "04", "08", "0c", "10"])),
+            ),
+            (
+                "count=3 start=4 format=web%02d",
+                Ok(json!(["web04", "web05", "web06"])),
+            ),
+            // Leading zeros are decimal; hex is rejected, in the shortcut form too.
+            ("010-012", Ok(json!(["10", "11", "12"]))),
+            ("start=1e1 end=12", Ok(json!(["10", "11", "12"]))),
+            (
+                "start=0x10 end=0x12",
+                Err("Invalid value provided for 'integer': '0x10'"),
+            ),
+            (
+                "0x0a-0x0c",
+                Err(
+                    "Config 'start' for 'sequence' lookup plugin from 'Direct' has an invalid value",
+                ),
+            ),
+            (
+                "start=3 end=1",
+                Err("to count backwards make stride negative"),
+            ),
+        ];
+        for (term, want) in cases {
+            let (l, q) = both(term);
+            agree(l, q, want);
+        }
+        // The loop's message is Ansible's, without jig's internal call expression.
         assert_eq!(
-            sequence("start=1 end=3").unwrap(),
-            vec![json!("1"), json!("2"), json!("3")]
+            with("sequence", json!("start=0x10 end=3"), &s, &d).unwrap_err(),
+            "The lookup plugin 'sequence' failed: Config 'start' for 'sequence' lookup plugin \
+             from 'Direct' has an invalid value: Invalid value provided for 'integer': '0x10'"
         );
-        assert_eq!(
-            sequence("count=2 start=4 format=web%02d").unwrap(),
-            vec![json!("web04"), json!("web05")]
-        );
-        assert_eq!(
-            sequence("2-6/2").unwrap(),
-            vec![json!("2"), json!("4"), json!("6")]
-        );
-        assert!(sequence("start=a end=2").is_err());
-        assert!(sequence("start=1 end=5 stride=0").is_err());
     }
 
     #[test]
-    fn subelements_pairs_parent_and_child() {
-        let v =
-            json!([[{"name": "a", "keys": [1, 2]}, {"name": "b"}], "keys", {"skip_missing": true}]);
-        let out = subelements(v).unwrap();
-        assert_eq!(out.len(), 2);
-        assert_eq!(out[1][1], json!(2));
-        let bad = json!([[{"name": "b"}], "keys"]);
-        assert!(subelements(bad).is_err());
+    fn subelements_skip_missing_pops_the_list_and_skips_skipped() {
+        let s = scope(json!({"users": [
+            {"name": "a", "keys": [1, 2]},
+            {"name": "b"},
+            {"name": "c", "keys": [3], "skipped": true},
+        ]}));
+        let d = SearchDirs::default();
+        agree(
+            with(
+                "subelements",
+                json!(["{{ users }}", "keys", {"skip_missing": true}]),
+                &s,
+                &d,
+            ),
+            query(
+                "query('subelements', users, 'keys', {'skip_missing': true})",
+                &s,
+            ),
+            Ok(json!([[{"name": "a"}, 1], [{"name": "a"}, 2]])),
+        );
+        agree(
+            with("subelements", json!(["{{ users }}", "keys"]), &s, &d),
+            query("query('subelements', users, 'keys')", &s),
+            Err("could not find 'keys' key in iterated item '{'name': 'b'}'"),
+        );
     }
 
-    #[test]
-    fn files_are_found_in_search_dirs() {
+    /// A role with files/, templates/, vars/ and a file beside its tasks, under a playbook
+    /// directory with its own files/.
+    fn role_tree() -> (tempfile::TempDir, PathBuf, PathBuf) {
         let d = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(d.path().join("files")).unwrap();
-        std::fs::write(d.path().join("files/a.conf"), "").unwrap();
-        std::fs::write(d.path().join("files/b.conf"), "").unwrap();
-        std::fs::write(d.path().join("files/c.txt"), "").unwrap();
-        std::fs::create_dir_all(d.path().join("vars")).unwrap();
-        std::fs::write(d.path().join("vars/Debian.yml"), "").unwrap();
-        let dirs = SearchDirs {
-            bases: vec![d.path().to_path_buf()],
-            lookup_subdir: "",
-        };
-        let g = fileglob("*.conf", &dirs);
-        assert_eq!(g.len(), 2);
-        assert!(g[0].ends_with("a.conf"));
-        let f = first_found(json!(["vars/RedHat.yml", "vars/Debian.yml"]), &dirs).unwrap();
-        assert!(f[0].as_str().unwrap().ends_with("vars/Debian.yml"));
-        let f = first_found(json!({"files": ["Debian.yml"], "paths": ["vars"]}), &dirs).unwrap();
-        assert_eq!(f.len(), 1);
-        assert!(first_found(json!(["nope.yml"]), &dirs).is_err());
-        assert!(
-            first_found(json!({"files": ["nope.yml"], "skip": true}), &dirs)
-                .unwrap()
-                .is_empty()
+        let pb = d.path().to_path_buf();
+        let role = pb.join("roles/web");
+        for (path, text) in [
+            ("roles/web/files/a.conf", "a"),
+            ("roles/web/files/b.conf", "b"),
+            ("roles/web/files/c.txt", "c"),
+            ("roles/web/files/sub dir/s.conf", "s"),
+            ("roles/web/templates/t.j2", "t"),
+            ("roles/web/vars/Debian.yml", "x: 1"),
+            ("roles/web/tasks/beside.conf", "k"),
+            ("files/pb.conf", "p"),
+        ] {
+            let p = pb.join(path);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        }
+        (d, pb, role)
+    }
+
+    fn role_dirs(pb: &Path, role: &Path, action: &str) -> SearchDirs {
+        SearchDirs {
+            bases: vec![role.to_path_buf(), role.join("tasks"), pb.to_path_buf()],
+            lookup_subdir: lookup_subdir(action),
+        }
+    }
+
+    fn role_scope(pb: &Path, role: &Path) -> VarScope {
+        scope(json!({
+            "role_path": role.display().to_string(),
+            "playbook_dir": pb.display().to_string(),
+            "os": "Debian",
+        }))
+    }
+
+    fn names(items: Result<Vec<Json>, String>, base: &Path) -> Vec<String> {
+        items
+            .unwrap()
+            .iter()
+            .map(|i| {
+                let p = Path::new(i.as_str().unwrap());
+                p.strip_prefix(base).unwrap().display().to_string()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn fileglob_in_a_role_searches_its_files_then_the_playbooks() {
+        let (_keep, pb, role) = role_tree();
+        let s = role_scope(&pb, &role);
+        let d = role_dirs(&pb, &role, "copy");
+        for (pattern, want) in [
+            (
+                "*.conf",
+                vec!["roles/web/files/a.conf", "roles/web/files/b.conf"],
+            ),
+            ("sub dir/*.conf", vec!["roles/web/files/sub dir/s.conf"]),
+            ("pb.conf", vec!["files/pb.conf"]),
+            ("*.none", vec![]),
+        ] {
+            let l = names(with("fileglob", json!([pattern]), &s, &d), &pb);
+            let q = names(query(&format!("query('fileglob', '{pattern}')"), &s), &pb);
+            assert_eq!(l, want, "loop {pattern}");
+            assert_eq!(q, want, "query {pattern}");
+        }
+    }
+
+    #[test]
+    fn first_found_skip_subdir_by_action_and_undefined_terms() {
+        let (_keep, pb, role) = role_tree();
+        let s = role_scope(&pb, &role);
+        let copy = role_dirs(&pb, &role, "copy");
+        agree(
+            with(
+                "first_found",
+                json!([{"files": ["nope.yml"], "skip": true}]),
+                &s,
+                &copy,
+            ),
+            query(
+                "query('first_found', {'files': ['nope.yml'], 'skip': true})",
+                &s,
+            ),
+            Ok(json!([])),
         );
-        // For include_vars, Ansible's loop lookups look in vars/ rather than files/.
-        let vars_dirs = SearchDirs {
-            lookup_subdir: lookup_subdir("include_vars"),
-            ..dirs.clone()
-        };
-        let f = first_found(json!(["RedHat.yml", "Debian.yml"]), &vars_dirs).unwrap();
-        assert!(f[0].as_str().unwrap().ends_with("vars/Debian.yml"));
-        assert!(first_found(json!(["Debian.yml"]), &dirs).is_err());
-        assert_eq!(lookup_subdir("template"), "templates");
+        agree(
+            with("first_found", json!(["nope.yml"]), &s, &copy),
+            query("query('first_found', ['nope.yml'])", &s),
+            Err("No file was found when using first_found"),
+        );
+        // files/ for other actions, `paths` joined with each name, ',' splitting.
+        let found = |v: Json, d: &SearchDirs| names(with("first_found", v, &s, d), &pb);
+        assert_eq!(
+            found(json!(["c.txt", "a.conf"]), &copy),
+            vec!["roles/web/files/c.txt"]
+        );
+        assert_eq!(
+            found(json!([{"files": "nope.yml,b.conf"}]), &copy),
+            vec!["roles/web/files/b.conf"]
+        );
+        assert_eq!(
+            found(
+                json!([{"files": ["{{ os }}.yml"], "paths": ["vars"]}]),
+                &copy
+            ),
+            vec!["roles/web/vars/Debian.yml"]
+        );
+        // The directory beside the task file is on the search path.
+        assert_eq!(
+            found(json!(["beside.conf"]), &copy),
+            vec!["roles/web/tasks/beside.conf"]
+        );
+        // include_vars searches vars/, template templates/, as Ansible's loop does.
+        assert_eq!(lookup_subdir("ansible.builtin.template"), "templates");
         assert_eq!(lookup_subdir("copy"), "files");
+        let vars = role_dirs(&pb, &role, "include_vars");
+        assert_eq!(
+            found(json!(["{{ os }}.yml"]), &vars),
+            vec!["roles/web/vars/Debian.yml"]
+        );
+        assert!(with("first_found", json!(["Debian.yml"]), &s, &copy).is_err());
+        let tpl = role_dirs(&pb, &role, "template");
+        assert_eq!(
+            found(json!(["t.j2"]), &tpl),
+            vec!["roles/web/templates/t.j2"]
+        );
+        // Undefined terms are dropped in the loop only; query() fails on them.
+        assert_eq!(
+            found(
+                json!(["{{ missing_os }}.yml", {"files": ["{{ nope }}", "Debian.yml"]}]),
+                &vars
+            ),
+            vec!["roles/web/vars/Debian.yml"]
+        );
+        let q = query(
+            "query('first_found', [missing_os ~ '.yml', 'Debian.yml'])",
+            &s,
+        );
+        assert!(q.unwrap_err().contains("missing_os"));
+        // A template error that is not an undefined variable still fails the loop.
+        let bad = with("first_found", json!(["{{ os | frobnicate }}"]), &s, &vars);
+        assert!(bad.unwrap_err().contains("frobnicate"));
     }
 
     #[test]

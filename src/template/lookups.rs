@@ -132,19 +132,36 @@ fn var_str(r: &Resolver, name: &str) -> Option<String> {
     }
 }
 
-/// Where Ansible looks for a relative file of a lookup: `<role>/<subdir>`, `<role>`,
-/// `<playbook_dir>/<subdir>`, `<playbook_dir>`, then as given.
+/// The directories a lookup searches, in order: `ansible_search_path` when the caller gives
+/// one (a `with_<lookup>` loop gives the task's: its role, the task file's directory, the
+/// playbook's, as Ansible's lookups read that variable), else the role's and the playbook's.
+fn search_bases(r: &Resolver) -> Vec<String> {
+    if let Some(Json::Array(dirs)) = r.scope.get("ansible_search_path") {
+        let dirs: Vec<String> = dirs
+            .iter()
+            .filter_map(|d| d.as_str().map(String::from))
+            .collect();
+        if !dirs.is_empty() {
+            return dirs;
+        }
+    }
+    ["role_path", "playbook_dir"]
+        .into_iter()
+        .filter_map(|v| var_str(r, v))
+        .collect()
+}
+
+/// Where Ansible looks for a relative file of a lookup: `<base>/<subdir>` then `<base>` for
+/// each search base, then as given.
 fn search_paths(r: &Resolver, subdir: &str, name: &str) -> Vec<PathBuf> {
     let p = Path::new(name);
     if p.is_absolute() {
         return vec![p.to_path_buf()];
     }
     let mut out = Vec::new();
-    for base in ["role_path", "playbook_dir"] {
-        if let Some(dir) = var_str(r, base) {
-            out.push(Path::new(&dir).join(subdir).join(p));
-            out.push(Path::new(&dir).join(p));
-        }
+    for dir in search_bases(r) {
+        out.push(Path::new(&dir).join(subdir).join(p));
+        out.push(Path::new(&dir).join(p));
     }
     out.push(p.to_path_buf());
     out
@@ -275,7 +292,13 @@ fn run_lookup(
             let mut out = Vec::new();
             for t in flat_terms(terms)? {
                 let re = super::filters::regex::compile(&to_text(&t), false, false)?;
-                for n in r.scope.names() {
+                // The executor's own call variables (`__jig_...`) are not the user's.
+                for n in r
+                    .scope
+                    .names()
+                    .into_iter()
+                    .filter(|n| !n.starts_with("__jig_"))
+                {
                     if re.is_match(&n).unwrap_or(false) && !out.contains(&Value::from(n.as_str())) {
                         out.push(Value::from(n));
                     }
@@ -350,28 +373,43 @@ fn run_lookup(
             let mut out = Vec::new();
             for t in flat_terms(terms)? {
                 let pattern = to_text(&t);
-                let dir = Path::new(&pattern)
+                let path = Path::new(&pattern);
+                let file = path
+                    .file_name()
+                    .map(|f| f.to_string_lossy().to_string())
+                    .unwrap_or_default();
+                let dir = path
                     .parent()
                     .map(|p| p.display().to_string())
                     .unwrap_or_default();
-                // The directory part is searched like a file; the first that exists is used.
-                let base = if Path::new(&pattern).is_absolute() {
-                    pattern.clone()
-                } else {
-                    search_paths(&r, "files", if dir.is_empty() { "." } else { &dir })
+                // As Ansible: a pattern with a directory globs in the first place that
+                // directory is found (searched like a file); a bare pattern tries
+                // `<base>/files` then `<base>` for each search base, and the first place
+                // with matches wins.
+                let places: Vec<PathBuf> = if path.is_absolute() || !dir.is_empty() {
+                    search_paths(&r, "files", &dir)
                         .into_iter()
                         .find(|p| p.is_dir())
-                        .map(|d| {
-                            let file = Path::new(&pattern)
-                                .file_name()
-                                .map(|f| f.to_string_lossy().to_string())
-                                .unwrap_or_default();
-                            d.join(file).display().to_string()
-                        })
-                        .unwrap_or(pattern.clone())
+                        .into_iter()
+                        .collect()
+                } else {
+                    let bases = search_bases(&r);
+                    if bases.is_empty() {
+                        vec![PathBuf::new()]
+                    } else {
+                        bases
+                            .iter()
+                            .flat_map(|b| [Path::new(b).join("files"), PathBuf::from(b)])
+                            .collect()
+                    }
                 };
-                for f in super::filters::paths_glob(&base)? {
-                    out.push(Value::from(f));
+                for place in places {
+                    let found =
+                        super::filters::paths_glob(&place.join(&file).display().to_string())?;
+                    if !found.is_empty() {
+                        out.extend(found.into_iter().map(Value::from));
+                        break;
+                    }
                 }
             }
             Ok(out)
@@ -506,14 +544,18 @@ fn first_found(state: &State, terms: &[Value], kw: &Kwargs) -> Result<Vec<Value>
             files.extend(split(&t)?);
         }
     }
+    // `with_first_found` searches the directory the task's action implies (`templates` for
+    // template, `vars` for include_vars), as Ansible's lookup does when invoked as a loop;
+    // the loop says so through this call variable.
+    let subdir = var_str(&r, "__jig_with_subdir").unwrap_or_else(|| "files".into());
     let mut candidates: Vec<PathBuf> = Vec::new();
     for f in &files {
         if paths.is_empty() {
-            candidates.extend(search_paths(&r, "files", f));
+            candidates.extend(search_paths(&r, &subdir, f));
         } else {
             for p in &paths {
                 let joined = Path::new(p).join(f);
-                candidates.extend(search_paths(&r, "files", &joined.display().to_string()));
+                candidates.extend(search_paths(&r, &subdir, &joined.display().to_string()));
             }
         }
     }
@@ -536,40 +578,23 @@ fn first_found(state: &State, terms: &[Value], kw: &Kwargs) -> Result<Vec<Value>
 
 /// `sequence`: `start=1 end=5 stride=1 format=%d`, `count=`, or `1-5/1:fmt` shorthand.
 fn sequence(terms: &[Value], kw: &Kwargs) -> Result<Vec<Value>, Error> {
-    // Options are integers as Ansible's config reads them: decimal, Python's int().
+    // Options are integers as Ansible's config reads them (Python's `Decimal`, which must be
+    // integral): `010` is ten, `1e1` and `10.0` are ten, hex is an error.
     let decimal = |key: &str, s: &str| -> Result<i64, Error> {
-        let t = s.trim().replace('_', "");
-        t.strip_prefix('+')
-            .unwrap_or(&t)
-            .parse::<i64>()
-            .ok()
-            .filter(|_| !s.trim().starts_with('_') && !s.trim().ends_with('_'))
-            .ok_or_else(|| {
-                fail(format!(
-                    "Config '{key}' for 'sequence' lookup plugin from 'Direct' has an invalid \
-                     value: Invalid value provided for 'integer': '{s}'"
-                ))
-            })
-    };
-    // The shortcut form `[start-]end[/stride][:format]` reads numbers as int(x, 0).
-    let base0 = |s: &str| -> Result<i64, Error> {
-        let lower = s.to_lowercase();
-        let v = match lower.strip_prefix("0x") {
-            Some(h) => i64::from_str_radix(h, 16).ok(),
-            None if lower.len() > 1 && lower.starts_with('0') => None,
-            None => lower.parse().ok(),
-        };
-        v.ok_or_else(|| {
+        decimal_int(s).ok_or_else(|| {
             fail(format!(
-                "unknown error parsing with_sequence arguments: '{s}'. Error was: invalid \
-                 literal for int() with base 0: '{s}'"
+                "Config '{key}' for 'sequence' lookup plugin from 'Direct' has an invalid \
+                 value: Invalid value provided for 'integer': '{s}'"
             ))
         })
     };
+    // The shortcut form `[start-]end[/stride][:format]`, matched with Ansible's pattern; its
+    // numbers set the same options, so they are read the same way (2.19 rejects `0x0a-0x0c`
+    // although the plugin's documentation shows hex).
     static SHORTCUT: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
         regex::Regex::new(concat!(
-            r"(?i)^(?:([0-9]+|0x[0-9a-f]+|0[0-7]+)-)?([0-9]+|0x[0-9a-f]+|0[0-7]+)",
-            r"(?:/([0-9]+|0x[0-9a-f]+|0[0-7]+))?(?::(.+))?$"
+            r"(?i)^(?:(0?x?[0-9a-f]+)-)?(0?x?[0-9a-f]+)",
+            r"(?:/(0?x?[0-9a-f]+))?(?::(.+))?$"
         ))
         .expect("static regex")
     });
@@ -610,15 +635,10 @@ fn sequence(terms: &[Value], kw: &Kwargs) -> Result<Vec<Value>, Error> {
         let term = to_text(t);
         let term = term.trim();
         if let Some(c) = SHORTCUT.captures(term) {
-            if let Some(s) = c.get(1) {
-                start = base0(s.as_str())?;
-            }
-            end = Some(base0(&c[2])?);
-            if let Some(s) = c.get(3) {
-                stride = base0(s.as_str())?;
-            }
-            if let Some(f) = c.get(4) {
-                format = f.as_str().to_string();
+            for (i, key) in [(1, "start"), (2, "end"), (3, "stride"), (4, "format")] {
+                if let Some(v) = c.get(i) {
+                    set(key, v.as_str())?;
+                }
             }
         } else {
             let mut unknown = Vec::new();
@@ -684,6 +704,55 @@ fn sequence(terms: &[Value], kw: &Kwargs) -> Result<Vec<Value>, Error> {
         }
     }
     Ok(out)
+}
+
+/// An integer as Python's `int(Decimal(text))` reads it when the value is integral: sign,
+/// digits with single `_` between them, an optional fraction and exponent (`1e1`, `10.0`).
+fn decimal_int(text: &str) -> Option<i64> {
+    let t = text.trim();
+    let (neg, t) = match t.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, t.strip_prefix('+').unwrap_or(t)),
+    };
+    let (mantissa, exp) = match t.find(['e', 'E']) {
+        Some(i) => (&t[..i], t[i + 1..].parse::<i64>().ok()?),
+        None => (t, 0),
+    };
+    let (int_part, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let clean = |d: &str| -> Option<String> {
+        let ok = !d.starts_with('_')
+            && !d.ends_with('_')
+            && !d.contains("__")
+            && d.chars().all(|c| c.is_ascii_digit() || c == '_');
+        ok.then(|| d.replace('_', ""))
+    };
+    let (int_digits, frac_digits) = (clean(int_part)?, clean(frac)?);
+    if int_digits.is_empty() && frac_digits.is_empty() {
+        return None;
+    }
+    let digits = format!("{int_digits}{frac_digits}");
+    let zero = digits.chars().all(|c| c == '0');
+    // Where the decimal point falls in `digits` once the exponent is applied.
+    let point = int_digits.len() as i64 + exp;
+    let whole = if zero {
+        "0".to_string()
+    } else if point <= 0 {
+        return None;
+    } else if point as usize >= digits.len() {
+        let pad = point as usize - digits.len();
+        if pad > 20 {
+            return None;
+        }
+        format!("{digits}{}", "0".repeat(pad))
+    } else {
+        let (w, f) = digits.split_at(point as usize);
+        if !f.chars().all(|c| c == '0') {
+            return None;
+        }
+        w.to_string()
+    };
+    let n: i64 = whole.parse().ok()?;
+    Some(if neg { -n } else { n })
 }
 
 /// Python `%`-formatting of one integer (`%d`, `%02d`, `%x`, `%o` inside other text).
