@@ -321,7 +321,9 @@ async fn probe(
             entries,
         })
     };
-    Ok(inner().map(|p| Probed::Found(Box::new(p))).map_err(|e| e.to_string()))
+    Ok(inner()
+        .map(|p| Probed::Found(Box::new(p)))
+        .map_err(|e| e.to_string()))
 }
 
 /// The touch commands for wanted timestamps that differ from `st` (or all of them if `st` is

@@ -63,6 +63,8 @@ fn res(host: &str, status: Status) -> TaskResult {
         diffs: vec![],
         result: Map::new(),
         debug_output: None,
+        error: None,
+        ignore_unreachable: false,
     }
 }
 
