@@ -13,6 +13,7 @@ use serde_json::{Map, Value as Json, json};
 use super::keywords;
 use super::task::{ActionOutput, Ctx, Directive, run_module};
 use crate::modules::args::parse_bool;
+use crate::modules::pyregex::{Dollar, PyRegex};
 use crate::template::{OMIT, TemplateError};
 use crate::vars::{VarMap, VarScope};
 
@@ -31,6 +32,7 @@ pub const ACTION_NAMES: &[&str] = &[
     "setup",
     "gather_facts",
     "pause",
+    "validate_argument_spec",
 ];
 
 /// The `meta` actions jig understands.
@@ -63,6 +65,7 @@ pub async fn dispatch(ctx: &Ctx<'_>, scope: &VarScope, loop_vars: Option<&VarMap
         "ping" => return ping(ctx, scope).await,
         "setup" | "gather_facts" => return setup(ctx, scope).await,
         "pause" => return pause(ctx, scope).await,
+        "validate_argument_spec" => return super::argspec::run(ctx, scope),
         _ => match template_args(ctx, scope, &with_module_defaults(ctx, scope, &task.args)) {
             Ok(args) => return run_module(ctx, scope, args).await,
             Err(out) => Err(out),
@@ -198,10 +201,35 @@ fn debug(ctx: &Ctx<'_>, scope: &VarScope) -> Outcome {
     Ok(out)
 }
 
+/// `set_fact`: keys and values templated; with `cacheable: true` the facts also join the
+/// host's `ansible_facts` (Ansible's fact cache), as well as being variables.
 fn set_fact(ctx: &Ctx<'_>, scope: &VarScope) -> Outcome {
     let mut raw = ctx.job.task.args.clone();
-    raw.shift_remove("cacheable");
-    let args = template_args(ctx, scope, &raw)?;
+    let cacheable = match raw.shift_remove("cacheable") {
+        None => false,
+        Some(v) => {
+            let v = templ(ctx, scope, "cacheable", &v)?;
+            parse_bool(&v).ok_or_else(|| {
+                bad(format!(
+                    "{}: cacheable must be a boolean, got {}",
+                    ctx.location(),
+                    crate::pyfmt::str(&v)
+                ))
+            })?
+        }
+    };
+    let mut args = VarMap::new();
+    for (k, v) in template_args(ctx, scope, &raw)? {
+        let key = if crate::template::is_template(&k) {
+            match ctx.job.templar.render_str(&k, scope) {
+                Ok(k) => k,
+                Err(e) => return Err(bad(ctx.template_failure("a variable name", &e))),
+            }
+        } else {
+            k
+        };
+        args.insert(key, v);
+    }
     let mut out = ActionOutput::new(false, false, None);
     for k in args.keys() {
         if !is_identifier(k) {
@@ -216,6 +244,21 @@ fn set_fact(ctx: &Ctx<'_>, scope: &VarScope) -> Outcome {
         "ansible_facts".into(),
         Json::Object(args.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
     );
+    if cacheable {
+        out.result
+            .insert("_ansible_facts_cacheable".into(), json!(true));
+        let mut all = match scope.get("ansible_facts") {
+            Some(Json::Object(m)) => m.clone(),
+            _ => Map::new(),
+        };
+        let mut gathered = VarMap::new();
+        for (k, v) in &args {
+            all.insert(k.clone(), v.clone());
+            gathered.insert(k.clone(), v.clone());
+        }
+        gathered.insert("ansible_facts".into(), Json::Object(all));
+        out.gathered = Some(gathered);
+    }
     out.facts = args;
     Ok(out)
 }
@@ -425,67 +468,194 @@ pub fn load_vars_file(path: &Path) -> Result<VarMap, String> {
     }
 }
 
+/// The arguments `include_vars` takes, by kind (Ansible refuses a mix of file and dir ones).
+const INCLUDE_VARS_DIR_ARGS: &[&str] = &[
+    "dir",
+    "depth",
+    "files_matching",
+    "ignore_files",
+    "extensions",
+    "ignore_unknown_extensions",
+];
+const INCLUDE_VARS_FILE_ARGS: &[&str] = &["file", "_raw_params"];
+
+/// An `include_vars` failure as Ansible reports it: its text under `message`, jig's located
+/// version under `msg`.
+fn include_vars_failure(ctx: &Ctx<'_>, message: String, loaded: &[PathBuf]) -> Box<ActionOutput> {
+    let mut out = ActionOutput::failed(format!("{}: {message}", ctx.location()));
+    out.result.insert("message".into(), json!(message));
+    out.result.insert("ansible_facts".into(), json!({}));
+    out.result.insert(
+        "ansible_included_var_files".into(),
+        json!(
+            loaded
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+        ),
+    );
+    Box::new(out)
+}
+
+/// `include_vars`: a file (found like Ansible's `vars` files: the role's `vars/`, the role, the
+/// task's directory, the playbook's) or a directory walked in name order, optionally under
+/// `name:`, optionally merged into the existing values (`hash_behaviour: merge`).
 fn include_vars(ctx: &Ctx<'_>, scope: &VarScope) -> Outcome {
     let args = template_args(ctx, scope, &ctx.job.task.args)?;
-    let mut files = Vec::new();
+    let mut dir_args = 0;
+    let mut file_args = 0;
+    for k in args.keys() {
+        if INCLUDE_VARS_DIR_ARGS.contains(&k.as_str()) {
+            dir_args += 1;
+        } else if INCLUDE_VARS_FILE_ARGS.contains(&k.as_str()) {
+            file_args += 1;
+        } else if !matches!(k.as_str(), "name" | "hash_behaviour" | "free_form") {
+            return Err(bad(format!(
+                "{}: {k} is not a valid option in include_vars",
+                ctx.location()
+            )));
+        }
+    }
+    if dir_args > 0 && file_args > 0 {
+        return Err(bad(format!(
+            "{}: You are mixing file only and dir only arguments, these are incompatible",
+            ctx.location()
+        )));
+    }
+    let mut loaded: Vec<PathBuf> = Vec::new();
+    let mut data = VarMap::new();
     if let Some(dir) = arg_str(&args, &["dir"]) {
-        let dirs: Vec<PathBuf> = candidates(ctx, &dir, "vars");
-        let Some(base) = dirs.iter().find(|d| d.is_dir()) else {
-            return Err(not_found(ctx, "the vars directory", &dir, &dirs));
+        let base = include_vars_dir(ctx, &dir);
+        if !base.exists() {
+            let m = format!("{} directory does not exist", base.display());
+            return Err(include_vars_failure(ctx, m, &loaded));
+        }
+        if !base.is_dir() {
+            let m = format!("{} is not a directory", base.display());
+            return Err(include_vars_failure(ctx, m, &loaded));
+        }
+        let depth = match args.get("depth") {
+            None | Some(Json::Null) => 0,
+            Some(v) => v
+                .as_u64()
+                .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+                .ok_or_else(|| {
+                    bad(format!(
+                        "{}: depth must be a number, got {v}",
+                        ctx.location()
+                    ))
+                })? as usize,
         };
-        let depth = args.get("depth").and_then(Json::as_u64).unwrap_or(0) as usize;
-        let matching = match arg_str(&args, &["files_matching"]) {
-            Some(re) => Some(
-                regex::Regex::new(&re)
-                    .map_err(|e| bad(format!("{}: bad files_matching: {e}", ctx.location())))?,
-            ),
+        let matching = match arg_str(&args, &["files_matching"]).filter(|s| !s.is_empty()) {
+            Some(re) => Some(PyRegex::compile(&re, Dollar::Line, false).map_err(|e| {
+                bad(format!(
+                    "{}: bad files_matching '{re}': {e}",
+                    ctx.location()
+                ))
+            })?),
             None => None,
         };
         let ignore: Vec<String> = match args.get("ignore_files") {
-            Some(Json::Array(a)) => a
-                .iter()
-                .filter_map(|x| x.as_str().map(String::from))
-                .collect(),
-            Some(Json::String(s)) => vec![s.clone()],
-            _ => Vec::new(),
+            Some(Json::Array(a)) => a.iter().map(crate::pyfmt::str).collect(),
+            Some(Json::String(s)) => s.split_whitespace().map(String::from).collect(),
+            None | Some(Json::Null) => Vec::new(),
+            Some(other) => {
+                return Err(bad(format!(
+                    "{}: {} must be a list",
+                    ctx.location(),
+                    crate::pyfmt::str(other)
+                )));
+            }
         };
+        let ignore: Vec<PyRegex> = ignore
+            .iter()
+            .map(|p| {
+                PyRegex::compile(&format!("{p}$"), Dollar::Line, false).map_err(|_| {
+                    bad(format!(
+                        "{}: Invalid regular expression: {p}",
+                        ctx.location()
+                    ))
+                })
+            })
+            .collect::<Result<_, _>>()?;
         let exts: Vec<String> = match args.get("extensions") {
-            Some(Json::Array(a)) => a
-                .iter()
-                .filter_map(|x| x.as_str().map(String::from))
-                .collect(),
-            _ => vec!["yaml".into(), "yml".into(), "json".into()],
+            Some(Json::Array(a)) => a.iter().map(crate::pyfmt::str).collect(),
+            // Ansible turns a string into the list of its characters.
+            Some(Json::String(s)) => s.chars().map(String::from).collect(),
+            None | Some(Json::Null) => vec!["yaml".into(), "yml".into(), "json".into()],
+            Some(_) => {
+                return Err(bad(format!(
+                    "{}: Invalid type for \"extensions\" option, it must be a list",
+                    ctx.location()
+                )));
+            }
         };
-        walk_dir(base, 1, depth, &mut files);
-        files.retain(|p| {
-            let name = p
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let ext_ok = p
+        let skip_unknown = args
+            .get("ignore_unknown_extensions")
+            .and_then(parse_bool)
+            .unwrap_or(false);
+        let valid_ext = |name: &str| {
+            let ext = Path::new(name)
                 .extension()
-                .is_some_and(|e| exts.iter().any(|x| x.as_str() == e.to_string_lossy()));
-            ext_ok
-                && !ignore.contains(&name)
-                && matching.as_ref().is_none_or(|re| re.is_match(&name))
-        });
+                .map(|e| e.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            exts.contains(&ext)
+        };
+        for (root, names) in walk_vars_dir(&base, depth) {
+            let mut from_dir = VarMap::new();
+            for name in names {
+                if matching
+                    .as_ref()
+                    .is_some_and(|re| !re.is_match(&name).unwrap_or(false))
+                {
+                    continue;
+                }
+                if ignore.iter().any(|re| re.is_match(&name).unwrap_or(false)) {
+                    continue;
+                }
+                if skip_unknown && !valid_ext(&name) {
+                    continue;
+                }
+                let path = root.join(&name);
+                if !valid_ext(&name) {
+                    let m = format!(
+                        "{} does not have a valid extension: {}",
+                        path.display(),
+                        exts.join(", ")
+                    );
+                    return Err(include_vars_failure(ctx, m, &loaded));
+                }
+                let m = load_vars_file(&path).map_err(|e| include_vars_failure(ctx, e, &loaded))?;
+                loaded.push(path);
+                from_dir.extend(m);
+            }
+            data.extend(from_dir);
+        }
     } else {
-        let Some(name) = arg_str(&args, &["file", "_raw_params"]) else {
+        let Some(name) = arg_str(&args, &["file", "_raw_params", "free_form"]) else {
             return Err(bad(format!(
-                "{}: include_vars needs a file or dir",
+                "{}: include_vars needs a file (`file:` or free-form) or a `dir:`",
                 ctx.location()
             )));
         };
-        let path = find_first(candidates(ctx, name.trim(), "vars"))
-            .map_err(|tried| not_found(ctx, "the vars file", &name, &tried))?;
-        files.push(path);
+        let name = name.trim_end_matches('\n');
+        let path = find_first(candidates(ctx, name.trim(), "vars")).map_err(|tried| {
+            let m = format!(
+                "Could not find or access '{name}'\nSearched in:\n\t{} on the Ansible Controller.\n\
+                 If you are using a module and expect the file to exist on the remote, see the \
+                 remote_src option",
+                tried
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join("\n\t")
+            );
+            include_vars_failure(ctx, m, &loaded)
+        })?;
+        data = load_vars_file(&path).map_err(|e| include_vars_failure(ctx, e, &loaded))?;
+        loaded.push(path);
     }
-    let mut data = VarMap::new();
-    for f in &files {
-        let m = load_vars_file(f).map_err(ActionOutput::failed)?;
-        data.extend(m);
-    }
-    let facts = match arg_str(&args, &["name"]) {
+    let mut facts = match arg_str(&args, &["name"]) {
         Some(n) => {
             let mut v = VarMap::new();
             v.insert(
@@ -496,6 +666,22 @@ fn include_vars(ctx: &Ctx<'_>, scope: &VarScope) -> Outcome {
         }
         None => data,
     };
+    match arg_str(&args, &["hash_behaviour"]).as_deref() {
+        None | Some("replace") => {}
+        Some("merge") => {
+            for (k, v) in facts.iter_mut() {
+                if let Some(old) = scope.get(k) {
+                    *v = merge_hash(old, v);
+                }
+            }
+        }
+        Some(other) => {
+            return Err(bad(format!(
+                "{}: hash_behaviour must be 'replace' or 'merge', got '{other}'",
+                ctx.location()
+            )));
+        }
+    }
     let mut out = ActionOutput::new(false, false, None);
     out.result.insert(
         "ansible_facts".into(),
@@ -504,7 +690,7 @@ fn include_vars(ctx: &Ctx<'_>, scope: &VarScope) -> Outcome {
     out.result.insert(
         "ansible_included_var_files".into(),
         json!(
-            files
+            loaded
                 .iter()
                 .map(|p| p.display().to_string())
                 .collect::<Vec<_>>()
@@ -514,21 +700,74 @@ fn include_vars(ctx: &Ctx<'_>, scope: &VarScope) -> Outcome {
     Ok(out)
 }
 
-fn walk_dir(dir: &Path, level: usize, depth: usize, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut entries: Vec<PathBuf> = rd.flatten().map(|e| e.path()).collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            if depth == 0 || level < depth {
-                walk_dir(&p, level + 1, depth, out);
+/// Where `include_vars: dir:` looks: in a role, `ROLE/vars/DIR` (or `ROLE/DIR` when DIR
+/// already starts with `vars/` and exists); elsewhere, beside the task's file.
+fn include_vars_dir(ctx: &Ctx<'_>, dir: &str) -> PathBuf {
+    let as_path = Path::new(dir);
+    if as_path.is_absolute() {
+        return as_path.to_path_buf();
+    }
+    if let Some(role) = ctx.role_path() {
+        if dir.split('/').next() == Some("vars") && role.join(dir).exists() {
+            return role.join(dir);
+        }
+        return role.join("vars").join(dir);
+    }
+    match ctx.task_dir() {
+        Some(d) => d.join(dir),
+        None => ctx.job.flags.playbook_dir.join(dir),
+    }
+}
+
+/// Ansible's `combine_vars(..., merge=True)`: mappings merge recursively, anything else is
+/// replaced by the newer value.
+fn merge_hash(old: &Json, new: &Json) -> Json {
+    match (old, new) {
+        (Json::Object(a), Json::Object(b)) => {
+            let mut out = a.clone();
+            for (k, v) in b {
+                let merged = match out.get(k) {
+                    Some(prev) => merge_hash(prev, v),
+                    None => v.clone(),
+                };
+                out.insert(k.clone(), merged);
             }
-        } else {
-            out.push(p);
+            Json::Object(out)
+        }
+        _ => new.clone(),
+    }
+}
+
+/// The directories under `base` (itself first) with their file names, as `os.walk` sorted by
+/// path gives them, down to `depth` levels (0: all).
+fn walk_vars_dir(base: &Path, depth: usize) -> Vec<(PathBuf, Vec<String>)> {
+    fn walk(dir: &Path, level: usize, depth: usize, out: &mut Vec<(PathBuf, Vec<String>)>) {
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return;
+        };
+        let mut files = Vec::new();
+        let mut subdirs = Vec::new();
+        for e in rd.flatten() {
+            let p = e.path();
+            // `os.walk(followlinks=True)`: a link to a directory is walked.
+            if p.is_dir() {
+                subdirs.push(p);
+            } else {
+                files.push(e.file_name().to_string_lossy().into_owned());
+            }
+        }
+        files.sort();
+        if depth == 0 || level <= depth {
+            out.push((dir.to_path_buf(), files));
+        }
+        for d in subdirs {
+            walk(&d, level + 1, depth, out);
         }
     }
+    let mut out = Vec::new();
+    walk(base, 1, depth, &mut out);
+    out.sort_by(|a, b| a.0.as_os_str().cmp(b.0.as_os_str()));
+    out
 }
 
 async fn ping(ctx: &Ctx<'_>, scope: &VarScope) -> ActionOutput {

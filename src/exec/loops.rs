@@ -37,6 +37,21 @@ impl std::fmt::Display for LoopError {
 pub struct SearchDirs {
     /// Base directories: the role directory, the task file's directory, the playbook directory.
     pub bases: Vec<PathBuf>,
+    /// The subdirectory `with_first_found` looks in, from the task's action as Ansible picks it:
+    /// `templates` for `template`, `vars` for `include_vars`, else `files` (also when empty).
+    pub lookup_subdir: &'static str,
+}
+
+/// The subdirectory Ansible's task executor gives a loop lookup: the first of `template`,
+/// `var`, `file` that the action's name contains, plus `s`.
+pub fn lookup_subdir(action: &str) -> &'static str {
+    if action.contains("template") {
+        "templates"
+    } else if action.contains("var") {
+        "vars"
+    } else {
+        "files"
+    }
 }
 
 impl SearchDirs {
@@ -490,16 +505,21 @@ fn first_found(value: Json, dirs: &SearchDirs) -> Result<Vec<Json>, LoopError> {
     for term in flatten_one(value) {
         take(&term, &mut files, &mut paths);
     }
+    let subdir = if dirs.lookup_subdir.is_empty() {
+        "files"
+    } else {
+        dirs.lookup_subdir
+    };
     for f in &files {
         let found = if paths.is_empty() {
-            dirs.find("files", f)
+            dirs.find(subdir, f)
         } else {
             paths.iter().find_map(|p| {
                 let cand = Path::new(p).join(f);
                 if cand.is_absolute() {
                     cand.exists().then_some(cand)
                 } else {
-                    dirs.find("files", &cand.to_string_lossy())
+                    dirs.find(subdir, &cand.to_string_lossy())
                 }
             })
         };
@@ -649,6 +669,7 @@ mod tests {
         std::fs::write(d.path().join("vars/Debian.yml"), "").unwrap();
         let dirs = SearchDirs {
             bases: vec![d.path().to_path_buf()],
+            lookup_subdir: "",
         };
         let g = fileglob("*.conf", &dirs);
         assert_eq!(g.len(), 2);
@@ -663,6 +684,16 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
+        // For include_vars, Ansible's loop lookups look in vars/ rather than files/.
+        let vars_dirs = SearchDirs {
+            lookup_subdir: lookup_subdir("include_vars"),
+            ..dirs.clone()
+        };
+        let f = first_found(json!(["RedHat.yml", "Debian.yml"]), &vars_dirs).unwrap();
+        assert!(f[0].as_str().unwrap().ends_with("vars/Debian.yml"));
+        assert!(first_found(json!(["Debian.yml"]), &dirs).is_err());
+        assert_eq!(lookup_subdir("template"), "templates");
+        assert_eq!(lookup_subdir("copy"), "files");
     }
 
     #[test]

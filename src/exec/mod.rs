@@ -7,10 +7,12 @@
 //!
 //! Layout: `runner` schedules (plays, blocks, includes, handlers, meta); `task` runs one task on
 //! one host (when, loops, until, changed_when/failed_when, register); `actions` holds the
-//! controller-side actions (debug, set_fact, assert, include_*...); `loops` expands `loop` and
-//! `with_*`; `keywords` does keyword inheritance; `connect` picks a host's transport.
+//! controller-side actions (debug, set_fact, assert, include_*...); `argspec` validates role
+//! arguments; `loops` expands `loop` and `with_*`; `keywords` does keyword inheritance;
+//! `connect` picks a host's transport.
 
 mod actions;
+mod argspec;
 pub mod connect;
 pub mod facts;
 mod keywords;

@@ -306,6 +306,7 @@ impl TaskJob {
             dirs.bases.push(d);
         }
         dirs.bases.push(self.flags.playbook_dir.clone());
+        dirs.lookup_subdir = loops::lookup_subdir(&self.task.action);
         let ctx = Ctx {
             job: &self,
             check,
@@ -386,6 +387,7 @@ impl TaskJob {
             })
             .unwrap_or(0.0);
 
+        let mut squashed = squash_package_loop(&ctx, &self.scope, &items, &loop_var).await;
         let mut results = Vec::new();
         let mut shown = Vec::new();
         let mut facts = VarMap::new();
@@ -436,7 +438,10 @@ impl TaskJob {
                     .unwrap_or_else(|_| loops::label_of(item)),
                 None => loops::label_of(item),
             };
-            let mut out = run_item(&ctx, &item_scope, Some(&lv)).await;
+            let mut out = match squashed.as_mut().and_then(|outs| outs.get_mut(i)) {
+                Some(o) => std::mem::take(o),
+                None => run_item(&ctx, &item_scope, Some(&lv)).await,
+            };
             out.result.insert(loop_var.clone(), item.clone());
             out.result
                 .insert("ansible_loop_var".into(), json!(loop_var));
@@ -701,6 +706,82 @@ fn check_when(ctx: &Ctx<'_>, scope: &VarScope) -> Result<Option<ActionOutput>, B
         }
     }
     Ok(None)
+}
+
+/// `apt`/`package` looping over package names (`name: "{{ item }}"`) runs as ONE module call
+/// with every name (one probe, one `apt-get install`), as Ansible's old `squash_actions` did;
+/// each item then reports whether apt acted on its package. Returns None (run item by item)
+/// unless every item's `when` holds, the arguments differ only in the name, and no
+/// `until`/`retries`/`changed_when`/`failed_when` needs per-item runs.
+async fn squash_package_loop(
+    ctx: &Ctx<'_>,
+    scope: &VarScope,
+    items: &[Json],
+    loop_var: &str,
+) -> Option<Vec<ActionOutput>> {
+    let task = &ctx.job.task;
+    if !matches!(task.action.as_str(), "apt" | "package")
+        || items.len() < 2
+        || task.until.is_some()
+        || task.retries.is_some()
+        || task.changed_when.is_some()
+        || task.failed_when.is_some()
+    {
+        return None;
+    }
+    let mut per_item = Vec::new();
+    let mut first_scope = None;
+    for item in items {
+        let mut lv = VarMap::new();
+        lv.insert(loop_var.to_string(), item.clone());
+        let item_scope = scope.with(Layer::TaskVars, Arc::new(lv));
+        if !matches!(check_when(ctx, &item_scope), Ok(None)) {
+            return None;
+        }
+        let args = actions::template_args(ctx, &item_scope, &task.args).ok()?;
+        per_item.push(ModuleArgs::new(task.action.clone(), args));
+        first_scope.get_or_insert(item_scope);
+    }
+    let merged = crate::modules::apt::squash(&per_item)?;
+    let values: VarMap = merged
+        .keys()
+        .filter_map(|k| merged.get(k).map(|v| (k.to_string(), v.clone())))
+        .collect();
+    let out = run_module(ctx, &first_scope?, values).await;
+    let stdout = out
+        .result
+        .get("stdout")
+        .and_then(Json::as_str)
+        .unwrap_or("")
+        .to_string();
+    Some(
+        per_item
+            .iter()
+            .map(|a| {
+                // apt results carry no facts or directives: result, diffs and reachability
+                // are all there is to share.
+                let mut o = ActionOutput {
+                    result: out.result.clone(),
+                    diffs: out.diffs.clone(),
+                    unreachable: out.unreachable,
+                    ..ActionOutput::default()
+                };
+                if o.flag("changed") && !o.flag("failed") {
+                    let name = ["name", "pkg", "package"]
+                        .iter()
+                        .find_map(|k| a.get(k).and_then(Json::as_str))
+                        .unwrap_or("");
+                    let mine = crate::modules::apt::item_changed(&stdout, name);
+                    o.result.insert("changed".into(), json!(mine));
+                    if !mine {
+                        o.diffs.clear();
+                        o.result.shift_remove("diff");
+                    }
+                }
+                o
+            })
+            .collect(),
+    )
 }
 
 /// Runs one item (or the whole task when there is no loop): `when`, the action with `until`

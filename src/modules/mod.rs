@@ -16,16 +16,33 @@
 //! Controller-only actions that need the variable scope (`debug`, `set_fact`, `assert`, `fail`,
 //! `meta`, `include_*`) are run by the executor, not through this trait.
 
+pub mod accounts;
+pub mod apt;
+pub mod apt_key;
+pub mod apt_repository;
 pub mod args;
+pub mod authorized_key;
 pub mod copy;
+pub mod deb822_repository;
+pub mod debconf;
+pub mod dpkg;
+pub mod dpkg_selections;
 pub mod file;
+pub mod getent;
+pub mod group;
 pub mod mode;
+pub mod package;
+pub mod package_facts;
 pub mod remote;
 pub mod replace;
 pub mod search;
+pub mod service;
+pub mod service_facts;
 pub mod slurp;
 pub mod stat;
+pub mod systemd;
 pub mod template;
+pub mod user;
 
 pub mod blockinfile;
 pub mod command;
@@ -207,15 +224,31 @@ pub fn names() -> Vec<&'static str> {
 
 /// The registry. Add a module here when its file lands.
 static REGISTRY: &[&dyn Module] = &[
+    &authorized_key::AuthorizedKey,
+    &apt::Apt,
+    &apt_key::AptKey,
+    &apt_repository::AptRepository,
     &blockinfile::BlockInFile,
     &command::Command,
     &command::Raw,
     &command::Shell,
     &copy::Copy,
+    &deb822_repository::Deb822Repository,
+    &debconf::Debconf,
+    &dpkg_selections::DpkgSelections,
     &file::File,
+    &getent::Getent,
+    &group::Group,
     &lineinfile::LineInFile,
+    &package::Package,
+    &package_facts::PackageFacts,
     &replace::Replace,
+    &service::Service,
+    &service_facts::ServiceFacts,
     &slurp::Slurp,
     &stat::Stat,
+    &systemd::Systemd,
+    &systemd::SystemdService,
     &template::Template,
+    &user::User,
 ];

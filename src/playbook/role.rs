@@ -37,9 +37,22 @@ pub fn load_role_with_vars(
     let mut loader = Loader::new(opts);
     loader.extra_vars = vars.clone();
     let mut acc = PlayAcc::default();
-    loader
+    let mut loaded = loader
         .role_use(req, false, &mut acc)?
-        .ok_or_else(|| invalid(&req.pos, format!("the role '{}' was skipped", req.name)))
+        .ok_or_else(|| invalid(&req.pos, format!("the role '{}' was skipped", req.name)))?;
+    // An included role has no parameters in Ansible: the include's `vars` (which jig hands in
+    // as `req.params`) are variables, validated only where the spec names them.
+    for item in &mut loaded.tasks {
+        if let TaskItem::Task(t) = item
+            && is_validation_task(t)
+        {
+            t.args.insert(
+                "provided_arguments".into(),
+                Json::Object(Default::default()),
+            );
+        }
+    }
+    Ok(loaded)
 }
 
 /// A role as written in `roles:` or `dependencies:`.
@@ -327,7 +340,15 @@ impl Loader<'_> {
         // again is a cycle.
         let frame = (canon.clone(), req.tasks_from.map(str::to_string));
         if self.role_stack.contains(&frame) {
-            let mut chain: Vec<String> = req.parents.iter().rev().cloned().collect();
+            let mut chain: Vec<String> = self
+                .role_stack
+                .iter()
+                .map(|(dir, _)| {
+                    dir.file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default()
+                })
+                .collect();
             chain.push(req.name.to_string());
             return Err(invalid(
                 &req.pos,
@@ -361,16 +382,9 @@ impl Loader<'_> {
         } else {
             req.name.to_string()
         };
-        let entry_point = req
-            .tasks_from
-            .map(|f| {
-                let file = f.rsplit('/').next().unwrap_or(f);
-                [".yml", ".yaml", ".json"]
-                    .iter()
-                    .find_map(|e| file.strip_suffix(e))
-                    .unwrap_or(file)
-            })
-            .unwrap_or("main");
+        // Ansible looks the spec up by `tasks_from` exactly as written: `tasks_from: x.yml`
+        // finds no entry point `x` and so is not validated.
+        let entry_point = req.tasks_from.unwrap_or("main");
         let specs = match find_in_dir(&path.join("meta"), "argument_specs") {
             Some(file) => {
                 let node = yaml::load_file(&file)?;
@@ -411,8 +425,9 @@ impl Loader<'_> {
         {
             dep_search.push(parent.to_path_buf());
         }
-        let mut parents = vec![role.name.clone()];
-        parents.extend(req.parents.iter().cloned());
+        // `ansible_parent_role_names` lists the roles whose `include_role`/`import_role` led
+        // here; a dependency is not included by its dependent, so it shares the dependent's.
+        let parents = req.parents.clone();
 
         let mut tasks: Vec<TaskItem> = Vec::new();
         let mut handlers: Vec<TaskItem> = Vec::new();
@@ -457,6 +472,9 @@ impl Loader<'_> {
             ));
         }
 
+        if let Some(task) = validation_task(req, role) {
+            tasks.push(TaskItem::Task(Box::new(task)));
+        }
         for (sub, from, out) in [
             ("tasks", req.tasks_from, &mut tasks),
             ("handlers", req.handlers_from, &mut handlers),
@@ -583,6 +601,7 @@ impl Loader<'_> {
         }
         let mut name: Option<&str> = None;
         let mut froms: [Option<&str>; 4] = [None; 4];
+        let mut rolespec_validate = true;
         for (k, v) in &t.args {
             let slot = match k.as_str() {
                 "name" | "_raw_params" => &mut name,
@@ -590,7 +609,11 @@ impl Loader<'_> {
                 "vars_from" => &mut froms[1],
                 "defaults_from" => &mut froms[2],
                 "handlers_from" => &mut froms[3],
-                "allow_duplicates" | "public" | "rolespec_validate" => continue,
+                "allow_duplicates" | "public" => continue,
+                "rolespec_validate" => {
+                    rolespec_validate = crate::modules::args::parse_bool(v).unwrap_or(true);
+                    continue;
+                }
                 other => {
                     return Err(invalid(
                         &t.action_pos,
@@ -645,9 +668,14 @@ impl Loader<'_> {
             search_from: &scope.search_from,
             parents,
         };
-        let loaded = self
+        let mut loaded = self
             .role_use(&req, false, acc)?
             .ok_or_else(|| invalid(&t.pos, format!("the role '{name}' was skipped")))?;
+        if !rolespec_validate {
+            loaded
+                .tasks
+                .retain(|item| !matches!(item, TaskItem::Task(t) if is_validation_task(t)));
+        }
         acc.add_role_name(&loaded.role.name);
         if !loaded.handlers.is_empty() {
             acc.import_handlers.push(role_block(
@@ -666,6 +694,70 @@ impl Loader<'_> {
             &loaded.role,
         ))
     }
+}
+
+/// The task Ansible puts before a role's own tasks (after its dependencies) when the role has an
+/// argument spec for the entry point: `validate_argument_spec` (src/exec/argspec.rs) with the
+/// entry point's `options`, the role's parameters and where they come from, tagged `always`.
+fn validation_task(req: &RoleRequest<'_>, role: &Arc<Role>) -> Option<Task> {
+    let spec = role.argument_spec.as_ref()?;
+    // An empty spec is no spec, as in Ansible (`if entrypoint_arg_spec:`).
+    if spec.as_object().is_some_and(|m| m.is_empty()) || spec.is_null() {
+        return None;
+    }
+    let entry_point = req.tasks_from.unwrap_or("main");
+    let mut name = format!("Validating arguments against arg spec '{entry_point}'");
+    if let Some(desc) = spec.get("short_description") {
+        let desc = match desc {
+            Json::String(s) => s.clone(),
+            other => crate::pyfmt::str(other),
+        };
+        name = format!("{name} - {desc}");
+    }
+    let mut args = VarMap::new();
+    args.insert(
+        "argument_spec".into(),
+        spec.get("options")
+            .cloned()
+            .filter(|o| !o.is_null())
+            .unwrap_or_else(|| Json::Object(Default::default())),
+    );
+    args.insert(
+        "provided_arguments".into(),
+        Json::Object(role.params.clone().into_iter().collect()),
+    );
+    args.insert(
+        "validate_args_context".into(),
+        serde_json::json!({
+            "type": "role",
+            "name": role.name,
+            "argument_spec_name": entry_point,
+            "path": role.path.display().to_string(),
+        }),
+    );
+    Some(Task {
+        name: Some(name),
+        pos: req.pos.clone(),
+        action: "validate_argument_spec".into(),
+        action_as_written: "ansible.builtin.validate_argument_spec".into(),
+        action_pos: req.pos.clone(),
+        args,
+        keywords: Keywords {
+            tags: vec!["always".into()],
+            ..Keywords::default()
+        },
+        role: Some(role.clone()),
+        ..Task::default()
+    })
+}
+
+/// Whether `t` is the task [`validation_task`] made.
+fn is_validation_task(t: &Task) -> bool {
+    t.action == "validate_argument_spec"
+        && t.action_as_written == "ansible.builtin.validate_argument_spec"
+        && t.name
+            .as_deref()
+            .is_some_and(|n| n.starts_with("Validating arguments against arg spec"))
 }
 
 /// `value` with every mapping's keys in sorted order.

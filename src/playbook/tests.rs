@@ -107,10 +107,20 @@ fn roles_expand_with_dependencies_dedupe_and_roles_path() {
     assert_eq!(dep.keywords.tags, vec!["depdup"]);
     let dep_role = dep.role.as_ref().unwrap();
     assert_eq!(dep_role.params["level"], json!(2));
-    assert_eq!(dep_role.parents, vec!["web"]);
-    assert_eq!(names(&web.block), vec!["dup task", "web pkg", "web conf"]);
+    // A dependency is not included by its dependent: no parent names of its own.
+    assert!(dep_role.parents.is_empty());
+    // The argument validation Ansible inserts comes after the dependencies.
+    assert_eq!(
+        names(&web.block),
+        vec![
+            "dup task",
+            "Validating arguments against arg spec 'main' - The web role",
+            "web pkg",
+            "web conf"
+        ]
+    );
     // import_tasks inside a role resolves in the role's tasks/ and keeps the role on tasks.
-    let install = block(&web.block[1]);
+    let install = block(&web.block[2]);
     assert!(install.role.is_none());
     assert_eq!(install.name.as_deref(), Some("web install"));
     assert_eq!(task(&install.block[0]).role.as_ref().unwrap().name, "web");
@@ -248,14 +258,19 @@ fn load_role_for_include_role() {
     // Both dependencies (nothing ran before in this load), then the tasks_from file.
     assert_eq!(
         names(&loaded.tasks),
-        vec!["base task", "dup task", "web pkg"]
+        vec![
+            "base task",
+            "dup task",
+            "Validating arguments against arg spec 'install' - Only install",
+            "web pkg"
+        ]
     );
     assert_eq!(names(&loaded.handlers), vec!["base handler", "restart web"]);
     let deps: Vec<Vec<String>> = loaded.tasks[..2]
         .iter()
         .map(|b| block(b).role.as_ref().unwrap().parents.clone())
         .collect();
-    assert_eq!(deps, vec![vec!["web", "caller"], vec!["web", "caller"]]);
+    assert_eq!(deps, vec![vec!["caller"], vec!["caller"]]);
 
     let missing = RoleRequest {
         tasks_from: Some("nope"),
@@ -603,7 +618,7 @@ fn nested_role_names_and_dependencies_beside_their_parent() {
 #[test]
 fn include_tasks_files_are_found_like_ansible() {
     let pb = site();
-    let role_task = task(&block(&pb.plays[0].roles[1]).block[2]);
+    let role_task = task(&block(&pb.plays[0].roles[1]).block[3]);
     assert_eq!(role_task.name.as_deref(), Some("web conf"));
     let found = find_tasks_file("install.yml", role_task, &pb.dir).unwrap();
     assert!(found.ends_with("roles/web/tasks/install.yml"), "{found:?}");
@@ -633,7 +648,7 @@ fn argument_specs_of_the_entry_point_are_attached() {
         name: "web",
         params: VarMap::new(),
         pos: Pos::unknown(),
-        tasks_from: Some("install.yml"),
+        tasks_from: Some("install"),
         vars_from: None,
         defaults_from: None,
         handlers_from: None,
@@ -911,7 +926,7 @@ fn import_role_entry_points() {
 fn display_names_follow_ansible() {
     let pb = site();
     let web = block(&pb.plays[0].roles[1]);
-    let conf = task(&web.block[2]);
+    let conf = task(&web.block[3]);
     assert_eq!(conf.display_name(), "web : web conf");
     let pre = task(&pb.plays[0].pre_tasks[0]);
     assert_eq!(pre.display_name(), "Before");

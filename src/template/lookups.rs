@@ -12,7 +12,9 @@ use minijinja::{Environment, Error, ErrorKind, State};
 use serde_json::Value as Json;
 
 use super::convert::{to_text, value_to_json};
+use super::filters::crypt::Scheme;
 use super::filters::{fail, items_of};
+use super::pyrandom::{PyRandom, Seed};
 use super::scope::{RESOLVER_KEY, Resolver, ScopeObj};
 
 pub(crate) fn register(env: &mut Environment<'static>) {
@@ -55,6 +57,13 @@ fn lookup_fn(
         .strip_prefix("ansible.builtin.")
         .or_else(|| name.strip_prefix("community.general."))
         .unwrap_or(name);
+    if !SUPPORTED.contains(&name) {
+        // Like Ansible, a lookup that does not exist fails even with errors='ignore'.
+        return Err(fail(format!(
+            "lookup plugin '{name}' is not supported by jig (it knows {})",
+            SUPPORTED.join(", ")
+        )));
+    }
     let result = run_lookup(state, name, terms, &kw).and_then(|r| {
         kw.assert_all_used()?;
         Ok(r)
@@ -88,6 +97,33 @@ fn lookup_fn(
         _ => Value::from(items),
     })
 }
+
+/// The lookups `run_lookup` implements.
+const SUPPORTED: &[&str] = &[
+    "cartesian",
+    "dict",
+    "env",
+    "file",
+    "fileglob",
+    "first_found",
+    "flattened",
+    "indexed_items",
+    "ini",
+    "inventory_hostnames",
+    "items",
+    "lines",
+    "list",
+    "nested",
+    "password",
+    "pipe",
+    "sequence",
+    "subelements",
+    "template",
+    "together",
+    "url",
+    "varnames",
+    "vars",
+];
 
 fn var_str(r: &Resolver, name: &str) -> Option<String> {
     match r.scope.get(name) {
@@ -217,7 +253,7 @@ fn run_lookup(
         }
         "vars" => {
             let r = resolver(state)?;
-            let default = kw.get::<Option<Value>>("default")?;
+            let default = kw.get::<Option<Value>>("default")?.filter(|d| !d.is_none());
             let mut out = Vec::new();
             for t in flat_terms(terms)? {
                 let var = to_text(&t);
@@ -227,7 +263,7 @@ fn run_lookup(
                     None => match &default {
                         Some(d) => out.push(d.clone()),
                         None => {
-                            return Err(fail(format!("No variable found with this name: {var}")));
+                            return Err(fail(format!("No variable named '{var}' was found.")));
                         }
                     },
                 }
@@ -365,11 +401,18 @@ fn run_lookup(
             Ok(out)
         }
         "sequence" => sequence(terms, kw),
+        "url" => super::url::url_lookup(&flat_terms(terms)?, kw),
         "ini" => {
             let r = resolver(state)?;
             let mut out = Vec::new();
             for t in flat_terms(terms)? {
-                out.push(ini(&r, &to_text(&t), kw)?);
+                // A `re=` lookup's values join the results one by one.
+                let v = ini(&r, &to_text(&t), kw)?;
+                if v.kind() == ValueKind::Seq {
+                    out.extend(items_of("ini", &v)?);
+                } else {
+                    out.push(v);
+                }
             }
             Ok(out)
         }
@@ -459,7 +502,8 @@ fn first_found(state: &State, terms: &[Value], kw: &Kwargs) -> Result<Vec<Value>
                 skip = super::filters::ansible_bool(&s);
             }
         } else {
-            files.push(to_text(&t));
+            // Deprecated in Ansible, still honoured: a string term is split on `,` and `;`.
+            files.extend(split(&t)?);
         }
     }
     let mut candidates: Vec<PathBuf> = Vec::new();
@@ -485,116 +529,158 @@ fn first_found(state: &State, terms: &[Value], kw: &Kwargs) -> Result<Vec<Value>
         return Ok(Vec::new());
     }
     Err(fail(format!(
-        "No file was found when using first_found (searched: {})",
+        "No file was found when using first_found. Searched for: {}",
         files.join(", ")
     )))
 }
 
 /// `sequence`: `start=1 end=5 stride=1 format=%d`, `count=`, or `1-5/1:fmt` shorthand.
 fn sequence(terms: &[Value], kw: &Kwargs) -> Result<Vec<Value>, Error> {
-    let mut start: i64 = 1;
-    let mut end: Option<i64> = None;
-    let mut count: Option<i64> = None;
-    let mut stride: i64 = 1;
-    let mut format = "%d".to_string();
-    let num = |s: &str| -> Result<i64, Error> {
-        let s = s.trim();
-        let v = if let Some(h) = s.strip_prefix("0x") {
-            i64::from_str_radix(h, 16)
-        } else if let Some(o) = s
-            .strip_prefix("0o")
-            .or_else(|| s.strip_prefix("0").filter(|r| !r.is_empty()))
-        {
-            i64::from_str_radix(o, 8)
-        } else {
-            s.parse()
+    // Options are integers as Ansible's config reads them: decimal, Python's int().
+    let decimal = |key: &str, s: &str| -> Result<i64, Error> {
+        let t = s.trim().replace('_', "");
+        t.strip_prefix('+')
+            .unwrap_or(&t)
+            .parse::<i64>()
+            .ok()
+            .filter(|_| !s.trim().starts_with('_') && !s.trim().ends_with('_'))
+            .ok_or_else(|| {
+                fail(format!(
+                    "Config '{key}' for 'sequence' lookup plugin from 'Direct' has an invalid \
+                     value: Invalid value provided for 'integer': '{s}'"
+                ))
+            })
+    };
+    // The shortcut form `[start-]end[/stride][:format]` reads numbers as int(x, 0).
+    let base0 = |s: &str| -> Result<i64, Error> {
+        let lower = s.to_lowercase();
+        let v = match lower.strip_prefix("0x") {
+            Some(h) => i64::from_str_radix(h, 16).ok(),
+            None if lower.len() > 1 && lower.starts_with('0') => None,
+            None => lower.parse().ok(),
         };
-        v.map_err(|_| fail(format!("sequence: can't parse '{s}' as a number")))
+        v.ok_or_else(|| {
+            fail(format!(
+                "unknown error parsing with_sequence arguments: '{s}'. Error was: invalid \
+                 literal for int() with base 0: '{s}'"
+            ))
+        })
     };
-    for key in ["start", "end", "count", "stride"] {
+    static SHORTCUT: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(concat!(
+            r"(?i)^(?:([0-9]+|0x[0-9a-f]+|0[0-7]+)-)?([0-9]+|0x[0-9a-f]+|0[0-7]+)",
+            r"(?:/([0-9]+|0x[0-9a-f]+|0[0-7]+))?(?::(.+))?$"
+        ))
+        .expect("static regex")
+    });
+    let mut kw_opts: Vec<(&str, String)> = Vec::new();
+    for key in ["start", "end", "count", "stride", "format"] {
         if let Some(v) = kw.get::<Option<Value>>(key)? {
-            let n = num(&to_text(&v))?;
-            match key {
-                "start" => start = n,
-                "end" => end = Some(n),
-                "count" => count = Some(n),
-                _ => stride = n,
-            }
+            kw_opts.push((key, to_text(&v)));
         }
-    }
-    if let Some(f) = kw.get::<Option<String>>("format")? {
-        format = f;
-    }
-    for t in terms {
-        let term = to_text(t);
-        let term = term.trim();
-        if term.contains('=') {
-            for pair in term.split_whitespace() {
-                let (k, v) = pair
-                    .split_once('=')
-                    .ok_or_else(|| fail(format!("sequence: bad argument '{pair}'")))?;
-                match k {
-                    "start" => start = num(v)?,
-                    "end" => end = Some(num(v)?),
-                    "count" => count = Some(num(v)?),
-                    "stride" => stride = num(v)?,
-                    "format" => format = v.to_string(),
-                    other => {
-                        return Err(fail(format!("sequence: unrecognized argument '{other}'")));
-                    }
-                }
-            }
-        } else if !term.is_empty() {
-            let (range, fmt) = match term.split_once(':') {
-                Some((a, b)) => (a, Some(b)),
-                None => (term, None),
-            };
-            let (range, st) = match range.split_once('/') {
-                Some((a, b)) => (a, Some(b)),
-                None => (range, None),
-            };
-            match range.split_once('-') {
-                Some((a, b)) => {
-                    start = num(a)?;
-                    end = Some(num(b)?);
-                }
-                None => end = Some(num(range)?),
-            }
-            if let Some(s) = st {
-                stride = num(s)?;
-            }
-            if let Some(f) = fmt {
-                format = f.to_string();
-            }
-        }
-    }
-    let end = match (end, count) {
-        (Some(_), Some(_)) => return Err(fail("sequence: can't specify both count and end")),
-        (Some(e), None) => e,
-        (None, Some(0)) => return Ok(Vec::new()),
-        (None, Some(c)) => (c - 1)
-            .checked_mul(stride)
-            .and_then(|x| x.checked_add(start))
-            .ok_or_else(|| fail("sequence: count is too large"))?,
-        (None, None) => return Err(fail("sequence: must specify count or end")),
-    };
-    if stride == 0 {
-        return Ok(Vec::new());
-    }
-    if (stride > 0 && end < start) || (stride < 0 && end > start) {
-        return Err(fail("sequence: to count backwards make stride negative"));
-    }
-    let span = (i128::from(end) - i128::from(start)) / i128::from(stride);
-    if span > 1_000_000 {
-        return Err(fail("sequence: more than a million items requested"));
     }
     let mut out = Vec::new();
-    let mut i = start;
-    while (stride > 0 && i <= end) || (stride < 0 && i >= end) {
-        out.push(Value::from(printf_int(&format, i)?));
-        match i.checked_add(stride) {
-            Some(n) => i = n,
-            None => break,
+    // Keyword options alone make one sequence, as in Ansible.
+    let only_keywords = [Value::from("")];
+    let terms = if terms.is_empty() {
+        &only_keywords[..]
+    } else {
+        terms
+    };
+    for t in terms {
+        // Each term starts from the defaults and the keyword options.
+        let mut start: i64 = 1;
+        let mut end: Option<i64> = None;
+        let mut count: Option<i64> = None;
+        let mut stride: i64 = 1;
+        let mut format = "%d".to_string();
+        let mut set = |k: &str, v: &str| -> Result<(), Error> {
+            match k {
+                "start" => start = decimal(k, v)?,
+                "end" => end = Some(decimal(k, v)?),
+                "count" => count = Some(decimal(k, v)?),
+                "stride" => stride = decimal(k, v)?,
+                _ => format = v.to_string(),
+            }
+            Ok(())
+        };
+        for (k, v) in &kw_opts {
+            set(k, v)?;
+        }
+        let term = to_text(t);
+        let term = term.trim();
+        if let Some(c) = SHORTCUT.captures(term) {
+            if let Some(s) = c.get(1) {
+                start = base0(s.as_str())?;
+            }
+            end = Some(base0(&c[2])?);
+            if let Some(s) = c.get(3) {
+                stride = base0(s.as_str())?;
+            }
+            if let Some(f) = c.get(4) {
+                format = f.as_str().to_string();
+            }
+        } else {
+            let mut unknown = Vec::new();
+            for word in term.split_whitespace() {
+                match word.split_once('=') {
+                    Some((k, v)) if ["start", "end", "count", "stride", "format"].contains(&k) => {
+                        set(k, v)?
+                    }
+                    Some((k, _)) => unknown.push(format!("'{k}'")),
+                    None if !unknown.contains(&"'_raw_params'".to_string()) => {
+                        unknown.push("'_raw_params'".into())
+                    }
+                    None => {}
+                }
+            }
+            if !unknown.is_empty() {
+                return Err(fail(format!(
+                    "unrecognized arguments to with_sequence: [{}]",
+                    unknown.join(", ")
+                )));
+            }
+        }
+        let end = match (end, count) {
+            (None, None) => return Err(fail("must specify count or end in with_sequence")),
+            (Some(_), Some(_)) => {
+                return Err(fail("can't specify both count and end in with_sequence"));
+            }
+            (Some(e), None) => e,
+            (None, Some(0)) => {
+                start = 0;
+                stride = 0;
+                0
+            }
+            // Ansible's arithmetic, odd as it is for strides other than 1.
+            (None, Some(c)) => c
+                .checked_mul(stride)
+                .and_then(|x| x.checked_add(start))
+                .and_then(|x| x.checked_sub(1))
+                .ok_or_else(|| fail("sequence: count is too large"))?,
+        };
+        if stride > 0 && end < start {
+            return Err(fail("to count backwards make stride negative"));
+        }
+        if stride < 0 && end > start {
+            return Err(fail("to count forward don't make stride negative"));
+        }
+        if format.matches('%').count() != 1 {
+            return Err(fail(format!("bad formatting string: {format}")));
+        }
+        if stride == 0 {
+            continue;
+        }
+        let span = (i128::from(end) - i128::from(start)) / i128::from(stride);
+        if span > 1_000_000 {
+            return Err(fail("sequence: more than a million items requested"));
+        }
+        // Python's range(start, end + adjust, stride).
+        let stop = i128::from(end) + if stride > 0 { 1 } else { -1 };
+        let mut i = i128::from(start);
+        while (stride > 0 && i < stop) || (stride < 0 && i > stop) {
+            out.push(Value::from(printf_int(&format, i as i64)?));
+            i += i128::from(stride);
         }
     }
     Ok(out)
@@ -629,131 +715,250 @@ fn printf_int(fmt: &str, n: i64) -> Result<String, Error> {
     Ok(out.replace("%%", "%"))
 }
 
-/// The characters a `chars=` name of the `password` lookup stands for (Python's `string`).
+/// The characters a `chars=` entry of the `password` lookup stands for: the name of a
+/// constant of Python's `string` module, or else the characters themselves.
 fn char_set(name: &str) -> String {
     const LOWER: &str = "abcdefghijklmnopqrstuvwxyz";
     const UPPER: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
     const DIGITS: &str = "0123456789";
+    const PUNCT: &str = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
+    const WHITE: &str = " \t\n\r\x0b\x0c";
     match name {
-        "ascii_letters" | "letters" => format!("{LOWER}{UPPER}"),
-        "ascii_lowercase" | "lowercase" => LOWER.into(),
-        "ascii_uppercase" | "uppercase" => UPPER.into(),
+        "ascii_letters" => format!("{LOWER}{UPPER}"),
+        "ascii_lowercase" => LOWER.into(),
+        "ascii_uppercase" => UPPER.into(),
         "digits" => DIGITS.into(),
         "hexdigits" => "0123456789abcdefABCDEF".into(),
         "octdigits" => "01234567".into(),
-        "punctuation" => "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~".into(),
+        "punctuation" => PUNCT.into(),
+        "whitespace" => WHITE.into(),
+        "printable" => format!("{DIGITS}{LOWER}{UPPER}{PUNCT}{WHITE}"),
         other => other.into(),
     }
 }
 
-/// Ansible's `password` lookup: the password stored in the file, or a new random one
-/// written there (mode 0600, directories 0700); `/dev/null` never stores. Parameters come
-/// as `path key=value...` in the term or as keywords.
-fn password(r: &Resolver, term: &str, kw: &Kwargs) -> Result<String, Error> {
-    let (rel, params) = match term.split_once(' ') {
-        Some((p, rest)) => (p, rest),
-        None => (term, ""),
+/// The options of one `password` lookup term.
+struct PasswordParams {
+    length: usize,
+    chars: Vec<String>,
+    seed: Option<String>,
+    encrypt: Option<Scheme>,
+    ident: Option<String>,
+}
+
+/// `chars=` text: comma-separated entries, `,,` standing for a literal comma.
+fn split_chars(v: &str) -> Vec<String> {
+    let mut list = Vec::new();
+    if v.contains(",,") {
+        list.push(",".to_string());
+    }
+    list.extend(
+        v.replace(",,", ",")
+            .split(',')
+            .filter(|c| !c.is_empty())
+            .map(String::from),
+    );
+    list
+}
+
+/// The path and options of a `password` term. As in Ansible, options written in the term
+/// replace the keyword options entirely, and words without `=` belong to the path.
+fn password_params(term: &str, kw: &Kwargs) -> Result<(String, PasswordParams), Error> {
+    let mut p = PasswordParams {
+        length: 20,
+        chars: vec!["ascii_letters".into(), "digits".into(), ".,:-_".into()],
+        seed: None,
+        encrypt: None,
+        ident: None,
     };
-    let mut length: usize = 20;
-    let mut chars: Vec<String> = vec!["ascii_letters".into(), "digits".into(), ".,:-_".into()];
-    let mut seed: Option<String> = None;
-    let set_chars = |v: &str| {
-        let mut list = Vec::new();
-        if v.contains(",,") {
-            list.push(",".to_string());
-        }
-        list.extend(
-            v.replace(",,", ",")
-                .split(',')
-                .filter(|c| !c.is_empty())
-                .map(String::from),
-        );
-        list
+    let mut given: Vec<(String, Value)> = Vec::new();
+    let (mut path, rest) = match term.split_once(' ') {
+        Some((a, b)) => (a.to_string(), b),
+        None => (term.to_string(), ""),
     };
-    for pair in params.split_whitespace() {
-        let (k, v) = pair.split_once('=').ok_or_else(|| {
-            fail("Unrecognized value after key=value parameters given to password lookup")
-        })?;
-        match k {
-            "length" => {
-                length = v
-                    .parse()
-                    .map_err(|_| fail(format!("password: invalid length '{v}'")))?
+    for word in rest.split(' ').filter(|w| !w.is_empty()) {
+        match word.split_once('=') {
+            Some((k, v)) => given.push((k.to_string(), Value::from(v))),
+            None if given.is_empty() => {
+                path.push(' ');
+                path.push_str(word);
             }
-            "chars" => chars = set_chars(v),
-            "seed" => seed = Some(v.to_string()),
-            "encrypt" | "ident" => {
+            None => {
                 return Err(fail(
-                    "password lookup: encrypt= is not supported by jig yet; store the plain password and hash it on the host",
+                    "Unrecognized value after key=value parameters given to password lookup",
                 ));
             }
-            other => {
-                return Err(fail(format!(
-                    "Unrecognized parameter(s) given to password lookup: {other}"
-                )));
+        }
+    }
+    let unknown: Vec<&str> = given
+        .iter()
+        .map(|(k, _)| k.as_str())
+        .filter(|k| !["length", "encrypt", "chars", "ident", "seed"].contains(k))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(fail(format!(
+            "Unrecognized parameter(s) given to password lookup: {}",
+            unknown.join(", ")
+        )));
+    }
+    // Every keyword is read, so that none is reported unused even when the term's own
+    // options win.
+    let mut from_kw = Vec::new();
+    for k in ["length", "encrypt", "chars", "ident", "seed"] {
+        if let Some(v) = kw.get::<Option<Value>>(k)? {
+            from_kw.push((k.to_string(), v));
+        }
+    }
+    if given.is_empty() {
+        given = from_kw;
+    }
+    for (k, v) in given {
+        if v.is_none() {
+            continue;
+        }
+        match k.as_str() {
+            "length" => {
+                p.length = to_text(&v).trim().parse().map_err(|_| {
+                    fail(format!(
+                        "Config 'length' for 'password' lookup plugin has an invalid value: \
+                         Invalid value provided for 'integer': '{}'",
+                        to_text(&v)
+                    ))
+                })?
             }
+            "chars" => {
+                p.chars = match v.as_str() {
+                    Some(s) => split_chars(s),
+                    None => items_of("password", &v)?.iter().map(to_text).collect(),
+                }
+            }
+            "seed" => p.seed = Some(to_text(&v)),
+            "encrypt" => p.encrypt = Some(Scheme::from_name(&to_text(&v)).map_err(fail)?),
+            _ => p.ident = Some(to_text(&v)),
         }
     }
-    if let Some(l) = kw.get::<Option<usize>>("length")? {
-        length = l;
-    }
-    if let Some(c) = kw.get::<Option<Value>>("chars")? {
-        chars = match c.as_str() {
-            Some(s) => set_chars(s),
-            None => items_of("password", &c)?.iter().map(to_text).collect(),
-        };
-    }
-    if let Some(s) = kw.get::<Option<Value>>("seed")? {
-        seed = Some(to_text(&s));
-    }
-    let path = if Path::new(rel).is_absolute() {
-        PathBuf::from(rel)
-    } else {
-        match var_str(r, "playbook_dir") {
-            Some(d) => Path::new(&d).join(rel),
-            None => PathBuf::from(rel),
-        }
-    };
-    let null = path == Path::new("/dev/null");
-    if !null && let Ok(content) = std::fs::read_to_string(&path) {
-        let content = content.trim_end_matches('\n');
-        let plain = match content.rfind(" salt=") {
-            Some(i) => &content[..i],
-            None => content,
-        };
-        return Ok(plain.to_string());
-    }
-    let pool: Vec<char> = chars
+    Ok((path, p))
+}
+
+/// Ansible's `random_password`: `length` draws of `Random(seed).choice(chars)` (the
+/// system's randomness without a seed), quotes taken out of the pool.
+fn random_password(p: &PasswordParams) -> Result<String, Error> {
+    let pool: Vec<char> = p
+        .chars
         .iter()
         .flat_map(|c| char_set(c).chars().collect::<Vec<_>>())
+        .filter(|c| *c != '"' && *c != '\'')
         .collect();
     if pool.is_empty() {
         return Err(fail(
             "password lookup: chars= gives no characters to choose from",
         ));
     }
-    let mut out = String::with_capacity(length);
-    for i in 0..length {
-        let bytes = match &seed {
-            Some(s) => {
-                *uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, format!("{s}:{i}").as_bytes())
-                    .as_bytes()
-            }
-            None => *uuid::Uuid::new_v4().as_bytes(),
-        };
-        let mut x = [0u8; 8];
-        x.copy_from_slice(&bytes[..8]);
-        out.push(pool[(u64::from_le_bytes(x) % pool.len() as u64) as usize]);
+    let mut rng = match &p.seed {
+        Some(s) => PyRandom::new(Seed::Text(s)),
+        None => PyRandom::from_entropy(),
+    };
+    Ok((0..p.length)
+        .map(|_| pool[rng.below(pool.len() as u128) as usize])
+        .collect())
+}
+
+/// The stored file's `password[ salt=SALT[ ident=IDENT]]`.
+fn parse_password_file(content: &str) -> (String, Option<String>, Option<String>) {
+    let Some(i) = content.rfind(" salt=") else {
+        return (content.to_string(), None, None);
+    };
+    let (password, rem) = (&content[..i], &content[i + " salt=".len()..]);
+    if rem.is_empty() {
+        return (password.to_string(), None, None);
     }
-    if !null {
-        write_secret(&path, &format!("{out}\n")).map_err(|e| {
+    match rem.rfind(" ident=") {
+        Some(j) => (
+            password.to_string(),
+            Some(rem[..j].to_string()),
+            Some(rem[j + " ident=".len()..].to_string()),
+        ),
+        None => (password.to_string(), Some(rem.to_string()), None),
+    }
+}
+
+/// Ansible's `password` lookup: the password stored in the file, or a new random one
+/// written there (mode 0600, directories 0700); `/dev/null` never stores. With `encrypt=`
+/// the file also keeps the salt (`password salt=...`) and the crypt hash is returned.
+fn password(r: &Resolver, term: &str, kw: &Kwargs) -> Result<String, Error> {
+    let (rel, params) = password_params(term, kw)?;
+    let path = if Path::new(&rel).is_absolute() {
+        PathBuf::from(&rel)
+    } else {
+        match var_str(r, "playbook_dir") {
+            Some(d) => Path::new(&d).join(&rel),
+            None => PathBuf::from(&rel),
+        }
+    };
+    let null = path == Path::new("/dev/null");
+    let stored = if null {
+        None
+    } else {
+        match std::fs::read(&path) {
+            Ok(bytes) => Some(String::from_utf8_lossy(&bytes).trim_end().to_string()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => {
+                return Err(fail(format!(
+                    "password lookup: cannot read {}: {e}",
+                    path.display()
+                )));
+            }
+        }
+    };
+    let (plain, mut salt, mut ident, mut changed) = match stored {
+        Some(content) => {
+            let (p, s, i) = parse_password_file(&content);
+            (p, s, i, false)
+        }
+        None => (random_password(&params)?, None, None, true),
+    };
+    if let Some(scheme) = params.encrypt
+        && salt.is_none()
+    {
+        salt = Some(super::filters::crypt::random_salt(scheme.salt_size()));
+        changed = true;
+    }
+    match (&ident, &params.ident) {
+        (None, given) => ident = given.clone(),
+        (Some(stored), Some(given)) if stored != given => {
+            return Err(fail(format!(
+                "The ident parameter provided ({given}) does not match the stored one ({stored})."
+            )));
+        }
+        _ => {}
+    }
+    if changed && !null {
+        let mut content = plain.clone();
+        if let Some(s) = &salt {
+            content.push_str(&format!(" salt={s}"));
+            if let Some(i) = &ident {
+                content.push_str(&format!(" ident={i}"));
+            }
+        }
+        write_secret(&path, &format!("{content}\n")).map_err(|e| {
             fail(format!(
                 "password lookup: cannot write {}: {e}",
                 path.display()
             ))
         })?;
     }
-    Ok(out)
+    match params.encrypt {
+        Some(scheme) => {
+            if let Some(i) = ident {
+                return Err(fail(format!(
+                    "Could not hash the secret: ident={i} is only used by bcrypt"
+                )));
+            }
+            super::filters::crypt::hash_password(&plain, scheme, salt.as_deref(), None, None)
+                .map_err(fail)
+        }
+        None => Ok(plain),
+    }
 }
 
 fn write_secret(path: &Path, content: &str) -> std::io::Result<()> {
@@ -774,58 +979,66 @@ fn write_secret(path: &Path, content: &str) -> std::io::Result<()> {
     f.write_all(content.as_bytes())
 }
 
-/// Hosts matching an inventory pattern (`all`, a group, a host, `a:b`, `a:&b`, `a:!b`, `*`
-/// globs), resolved from the `groups` variable.
+/// Hosts matching an inventory pattern, resolved from the `groups` variable as Ansible's
+/// lookup does (it builds an inventory from it): `a,b` or `a:b` unions, `&` intersections
+/// and `!` exclusions (applied in that order, from `all` when there is no plain term),
+/// group and host names with globs, `~regex`, and `[i]`/`[x:y]` subscripts.
 fn inventory_hostnames(r: &Resolver, pattern: &str) -> Vec<String> {
-    let groups: serde_json::Map<String, Json> = match r.scope.get("groups") {
-        Some(Json::Object(m)) => m.clone(),
-        _ => serde_json::Map::new(),
-    };
-    let all: Vec<String> = match groups.get("all") {
-        Some(Json::Array(a)) => a
+    let groups: Vec<(String, Vec<String>)> = match r.scope.get("groups") {
+        Some(Json::Object(m)) => m
             .iter()
-            .filter_map(|h| h.as_str().map(String::from))
+            .map(|(g, hosts)| {
+                let hosts = match hosts {
+                    Json::Array(a) => a
+                        .iter()
+                        .filter_map(|h| h.as_str().map(String::from))
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                (g.clone(), hosts)
+            })
             .collect(),
-        _ => r
+        _ => Vec::new(),
+    };
+    let all: Vec<String> = match groups.iter().find(|(g, _)| g == "all") {
+        Some((_, hosts)) => hosts.clone(),
+        None => r
             .scope
             .hostvars()
             .map(|h| h.host_names())
             .unwrap_or_default(),
     };
-    let resolve = |term: &str| -> Vec<String> {
-        if let Some(Json::Array(hosts)) = groups.get(term) {
-            return hosts
-                .iter()
-                .filter_map(|h| h.as_str().map(String::from))
-                .collect();
-        }
-        if term.contains('*') || term.contains('?') {
-            let Ok(g) = globset::Glob::new(term) else {
-                return Vec::new();
-            };
-            let m = g.compile_matcher();
-            return all
-                .iter()
-                .filter(|h| m.is_match(h.as_str()))
-                .cloned()
-                .collect();
-        }
-        all.iter().filter(|h| *h == term).cloned().collect()
-    };
+    let terms = split_host_pattern(pattern);
+    let mut ordered: Vec<&str> = terms
+        .iter()
+        .map(String::as_str)
+        .filter(|t| !t.starts_with('&') && !t.starts_with('!'))
+        .collect();
+    if ordered.is_empty() {
+        ordered.push("all");
+    }
+    ordered.extend(
+        terms
+            .iter()
+            .map(String::as_str)
+            .filter(|t| t.starts_with('&')),
+    );
+    ordered.extend(
+        terms
+            .iter()
+            .map(String::as_str)
+            .filter(|t| t.starts_with('!')),
+    );
     let mut out: Vec<String> = Vec::new();
-    for part in pattern
-        .split([':', ','])
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-    {
-        if let Some(t) = part.strip_prefix('&') {
-            let keep = resolve(t);
+    for term in ordered {
+        if let Some(t) = term.strip_prefix('&') {
+            let keep = match_host_term(&groups, &all, t);
             out.retain(|h| keep.contains(h));
-        } else if let Some(t) = part.strip_prefix('!') {
-            let drop = resolve(t);
+        } else if let Some(t) = term.strip_prefix('!') {
+            let drop = match_host_term(&groups, &all, t);
             out.retain(|h| !drop.contains(h));
         } else {
-            for h in resolve(part) {
+            for h in match_host_term(&groups, &all, term) {
                 if !out.contains(&h) {
                     out.push(h);
                 }
@@ -833,6 +1046,103 @@ fn inventory_hostnames(r: &Resolver, pattern: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// Ansible's `split_host_pattern`: on commas if there are any, else on colons outside
+/// `[...]`.
+fn split_host_pattern(pattern: &str) -> Vec<String> {
+    static PARTS: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"(?:[^\s:\[\]]|\[[^\]]*\])+").expect("static regex")
+    });
+    let parts: Vec<String> = if pattern.contains(',') {
+        pattern.split(',').map(String::from).collect()
+    } else {
+        PARTS
+            .find_iter(pattern)
+            .map(|m| m.as_str().to_string())
+            .collect()
+    };
+    parts
+        .into_iter()
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
+/// The hosts one pattern term names: matching groups' hosts, then matching host names
+/// (for globs and regexes even when a group matched), then the subscript.
+fn match_host_term(groups: &[(String, Vec<String>)], all: &[String], term: &str) -> Vec<String> {
+    static SUBSCRIPT: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"^(.+)\[(?:(-?[0-9]+)|([0-9]+)([:-])([0-9]*))\]$").expect("static regex")
+    });
+    let (base, subscript) = match SUBSCRIPT.captures(term).filter(|_| !term.starts_with('~')) {
+        Some(c) => {
+            let num = |i: usize| c.get(i).and_then(|m| m.as_str().parse::<i64>().ok());
+            let sub = match num(2) {
+                Some(i) => (i, None),
+                None => (num(3).unwrap_or(0), Some(num(5).unwrap_or(-1))),
+            };
+            (c.get(1).map_or(term, |m| m.as_str()), Some(sub))
+        }
+        None => (term, None),
+    };
+    let matcher: Box<dyn Fn(&str) -> bool> = if let Some(re) = base.strip_prefix('~') {
+        match super::filters::regex::compile(&format!("^(?:{re})"), false, false) {
+            Ok(re) => Box::new(move |s: &str| re.is_match(s).unwrap_or(false)),
+            Err(_) => Box::new(|_: &str| false),
+        }
+    } else if base.contains(['*', '?', '[']) {
+        match globset::Glob::new(base) {
+            Ok(g) => {
+                let m = g.compile_matcher();
+                Box::new(move |s: &str| m.is_match(s))
+            }
+            Err(_) => Box::new(|_: &str| false),
+        }
+    } else {
+        let exact = base.to_string();
+        Box::new(move |s: &str| s == exact)
+    };
+    let mut hosts: Vec<String> = Vec::new();
+    let mut push = |h: &String| {
+        if !hosts.contains(h) {
+            hosts.push(h.clone());
+        }
+    };
+    let mut group_matched = false;
+    for (g, members) in groups {
+        if matcher(g) {
+            group_matched = true;
+            members.iter().for_each(&mut push);
+        }
+    }
+    if !group_matched || base.starts_with('~') || base.contains(['.', '?', '*', '[']) {
+        all.iter().filter(|h| matcher(h)).for_each(&mut push);
+    }
+    let Some((start, end)) = subscript else {
+        return hosts;
+    };
+    let len = hosts.len() as i64;
+    let index = |i: i64| if i < 0 { len + i } else { i };
+    // Ansible's `if end:` — an end of 0 means a single index, -1 the last host.
+    match end.filter(|e| *e != 0) {
+        Some(e) => {
+            let e = if e == -1 { len - 1 } else { e };
+            let (s, e) = (index(start).clamp(0, len), (e + 1).clamp(0, len));
+            hosts
+                .get(s as usize..e.max(s) as usize)
+                .map(<[String]>::to_vec)
+                .unwrap_or_default()
+        }
+        None => {
+            let i = index(start);
+            if (0..len).contains(&i) {
+                vec![hosts[i as usize].clone()]
+            } else {
+                Vec::new()
+            }
+        }
+    }
 }
 
 /// The `subelements` lookup: like the filter, but each element is given without the list it
@@ -862,11 +1172,17 @@ fn subelements_lookup(obj: &Value, path: &str, skip_missing: bool) -> Result<Vec
             let Some(map) = here else { continue 'elements };
             match map.get(*k) {
                 None if skip_missing => continue 'elements,
-                None => return Err(fail(format!("could not find '{k}' key in iterated item"))),
+                None => {
+                    return Err(fail(format!(
+                        "could not find '{k}' key in iterated item '{}'",
+                        crate::pyfmt::repr(&el)
+                    )));
+                }
                 Some(Json::Array(_)) if last => {}
                 Some(other) if last => {
                     return Err(fail(format!(
-                        "the key {k} should point to a list, got '{other}'"
+                        "the key {k} should point to a list, got '{}'",
+                        crate::pyfmt::str(other)
                     )));
                 }
                 Some(Json::Object(_)) => {
@@ -970,63 +1286,102 @@ fn ini(r: &Resolver, term: &str, kw: &Kwargs) -> Result<Value, Error> {
         .ok_or_else(|| fail(format!("ini lookup: could not locate file {file}")))?;
     let text = std::fs::read_to_string(&path)
         .map_err(|e| fail(format!("ini lookup: cannot read {}: {e}", path.display())))?;
-    let norm = |s: &str| {
-        if case_sensitive {
-            s.to_string()
-        } else {
-            s.to_lowercase()
-        }
-    };
-    let matcher = if use_re {
-        Some(super::filters::regex::compile(
-            &format!(r"\A(?:{key})\z"),
-            false,
-            false,
-        )?)
+    let text = if properties {
+        format!("[java_properties]\n{text}")
     } else {
-        None
+        text
     };
-    let mut current = if properties {
-        Some(String::new())
-    } else {
-        None
-    };
-    let want_section = if properties {
-        String::new()
+    let sections = parse_ini(&text, case_sensitive)?;
+    let want = if properties {
+        "java_properties".to_string()
     } else {
         section.clone()
     };
-    let mut found: Vec<Value> = Vec::new();
-    for line in text.lines() {
-        let l = line.trim();
-        if l.is_empty() || l.starts_with('#') || l.starts_with(';') {
-            continue;
-        }
-        if !properties && l.starts_with('[') && l.ends_with(']') {
-            current = Some(l[1..l.len() - 1].trim().to_string());
-            continue;
-        }
-        if current.as_deref() != Some(want_section.as_str()) {
-            continue;
-        }
-        let (k, v) = match l.find(['=', ':']) {
-            Some(i) => (l[..i].trim(), l[i + 1..].trim()),
-            None => (l, ""),
-        };
-        let hit = match &matcher {
-            Some(re) => re.is_match(k).unwrap_or(false),
-            None => norm(k) == norm(&key),
-        };
-        if hit {
-            found.push(Value::from(v));
-            if matcher.is_none() {
-                break;
-            }
+    let defaults: Vec<(String, String)> = sections
+        .iter()
+        .find(|(n, _)| n == "DEFAULT")
+        .map(|(_, e)| e.clone())
+        .unwrap_or_default();
+    let Some((_, entries)) = sections.iter().find(|(n, _)| *n == want) else {
+        return Err(fail(format!("No section '{want}' in '{file}'.")));
+    };
+    // A section's own keys first, then [DEFAULT]'s it does not override, as
+    // ConfigParser.items() gives them.
+    let mut all: Vec<(String, String)> = entries.clone();
+    for (k, v) in defaults {
+        if !all.iter().any(|(x, _)| *x == k) {
+            all.push((k, v));
         }
     }
-    Ok(match (found.len(), use_re) {
-        (0, _) => Value::from(get("default", "")),
-        (_, true) => Value::from(found),
-        _ => found.swap_remove(0),
+    if use_re {
+        // re.match: anchored at the start only.
+        let re = super::filters::regex::compile(&format!("^(?:{key})"), false, false)?;
+        return Ok(Value::from(
+            all.iter()
+                .filter(|(k, _)| re.is_match(k).unwrap_or(false))
+                .map(|(_, v)| Value::from(v.as_str()))
+                .collect::<Vec<_>>(),
+        ));
+    }
+    let key = if case_sensitive {
+        key
+    } else {
+        key.to_lowercase()
+    };
+    Ok(match all.iter().find(|(k, _)| *k == key) {
+        Some((_, v)) => Value::from(v.as_str()),
+        None => Value::from(get("default", "")),
     })
+}
+
+/// A section's name and its keys and values, in file order.
+type IniSection = (String, Vec<(String, String)>);
+
+/// INI text read as Python's ConfigParser reads it: `[section]` headers, `key = value` or
+/// `key: value` (keys lowercased unless case-sensitive), `#`/`;` comment lines, indented
+/// continuation lines joined with newlines.
+fn parse_ini(text: &str, case_sensitive: bool) -> Result<Vec<IniSection>, Error> {
+    let mut sections: Vec<IniSection> = Vec::new();
+    for (n, raw) in text.lines().enumerate() {
+        let line = raw.trim_end();
+        let trimmed = line.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with(';') {
+            continue;
+        }
+        let indented = line.len() != trimmed.len();
+        if indented
+            && let Some((_, entries)) = sections.last_mut()
+            && let Some((_, v)) = entries.last_mut()
+        {
+            v.push('\n');
+            v.push_str(trimmed);
+            continue;
+        }
+        if let Some(name) = trimmed.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+            sections.push((name.to_string(), Vec::new()));
+            continue;
+        }
+        let Some((_, entries)) = sections.last_mut() else {
+            return Err(fail("File contains no section headers."));
+        };
+        let (k, v) = match trimmed.find(['=', ':']) {
+            Some(i) => (trimmed[..i].trim(), trimmed[i + 1..].trim()),
+            None => {
+                return Err(fail(format!(
+                    "Source contains parsing errors: line {}: {trimmed}",
+                    n + 1
+                )));
+            }
+        };
+        let k = if case_sensitive {
+            k.to_string()
+        } else {
+            k.to_lowercase()
+        };
+        match entries.iter_mut().find(|(x, _)| *x == k) {
+            Some(slot) => slot.1 = v.to_string(),
+            None => entries.push((k, v.to_string())),
+        }
+    }
+    Ok(sections)
 }

@@ -140,6 +140,25 @@ fn extra_method(value: &Value, method: &str, args: &[Value]) -> Result<Option<Va
                         Some(Value::from(format!("{}{s}{}", f.repeat(l), f.repeat(r))))
                     }
                 }
+                "istitle" => {
+                    // Python: uppercase only after uncased characters, lowercase only
+                    // after cased ones, and at least one cased character.
+                    let (mut cased, mut prev_cased, mut ok) = (false, false, true);
+                    for c in s.chars() {
+                        if c.is_uppercase() {
+                            ok &= !prev_cased;
+                            prev_cased = true;
+                            cased = true;
+                        } else if c.is_lowercase() {
+                            ok &= prev_cased;
+                            prev_cased = true;
+                            cased = true;
+                        } else {
+                            prev_cased = false;
+                        }
+                    }
+                    Some(Value::from(ok && cased))
+                }
                 "zfill" => {
                     let width = arg_int(args, 0).unwrap_or(0).max(0) as usize;
                     let len = s.chars().count();

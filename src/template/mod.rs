@@ -31,8 +31,11 @@ mod header;
 mod lookups;
 mod methods;
 mod mutable;
+mod pyrandom;
 mod scope;
 pub(crate) mod tests;
+mod url;
+mod version;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -249,6 +252,41 @@ impl Templar {
         resolver.finish(out)
     }
 
+    /// Runs lookup `name` as `query()` does (always a list): the terms and keyword options
+    /// are given as data, already templated, so that `with_<lookup>` loops and other callers
+    /// reach every lookup jig implements with Ansible's semantics and errors.
+    pub fn query(
+        &self,
+        name: &str,
+        terms: &[Json],
+        options: &serde_json::Map<String, Json>,
+        scope: &VarScope,
+    ) -> Result<Vec<Json>, TemplateError> {
+        let mut call = scope.clone();
+        let args: crate::vars::VarMap = [
+            (
+                "__jig_lookup_name".to_string(),
+                Json::String(name.to_string()),
+            ),
+            (
+                "__jig_lookup_terms".to_string(),
+                Json::Array(terms.to_vec()),
+            ),
+            (
+                "__jig_lookup_options".to_string(),
+                Json::Object(options.clone()),
+            ),
+        ]
+        .into_iter()
+        .collect();
+        call.push(crate::vars::Layer::TaskVars, Arc::new(args));
+        let expr = "query(__jig_lookup_name, *__jig_lookup_terms, **__jig_lookup_options)";
+        match self.eval_expr(expr, &call)? {
+            Json::Array(items) => Ok(items),
+            other => Ok(vec![other]),
+        }
+    }
+
     /// Renders a template file for the `template` module: `#jinja2:` header honoured,
     /// trim_blocks on, trailing newline kept, `{% include %}`/`{% import %}` relative to the
     /// template's directory (and the role's templates/).
@@ -339,6 +377,8 @@ mod unit_tests;
 
 #[cfg(test)]
 mod golden_tests;
+#[cfg(test)]
+mod recorded_tests;
 
 #[cfg(test)]
 mod parity_tests;

@@ -128,6 +128,18 @@ impl Object for MutList {
             }
             "clear" => items.clear(),
             "reverse" => items.reverse(),
+            "sort" => {
+                // `sort(reverse=False)`; a `key=` function has no Jinja spelling.
+                let reverse = args
+                    .last()
+                    .and_then(|a| minijinja::value::Kwargs::try_from(a.clone()).ok())
+                    .and_then(|k| k.get::<Option<bool>>("reverse").ok().flatten())
+                    .unwrap_or(false);
+                items.sort();
+                if reverse {
+                    items.reverse();
+                }
+            }
             "copy" => return Ok(Value::from(items.clone())),
             "count" => {
                 let x = arg(args, 0, method)?;

@@ -3,7 +3,6 @@
 //! `changed`, `skipped`...), `truthy`/`falsy`, `contains`, `subset`/`superset`, `any`/`all`,
 //! and controller-side path tests (`file`, `directory`, `link`, `exists`, `abs`).
 
-use std::cmp::Ordering;
 use std::path::Path;
 
 use minijinja::value::{Kwargs, Value, ValueKind};
@@ -11,6 +10,8 @@ use minijinja::{Environment, Error};
 
 use super::convert::to_text;
 use super::filters::{fail, items_of, regex::compile};
+pub(crate) use super::version::loose_cmp;
+use super::version::{Op, Scheme};
 
 pub(crate) fn register(env: &mut Environment<'static>) {
     env.add_test("defined", |v: Value| !v.is_undefined());
@@ -41,8 +42,10 @@ pub(crate) fn register(env: &mut Environment<'static>) {
             .map(|f| f.is_undefined() || f.is_true())
             .unwrap_or(true))
     });
-    env.add_test("truthy", |v: Value| v.is_true());
-    env.add_test("falsy", |v: Value| !v.is_true());
+    env.add_test("truthy", |v: Value, kw: Kwargs| truthy(&v, &kw));
+    env.add_test("falsy", |v: Value, kw: Kwargs| {
+        Ok::<_, Error>(!truthy(&v, &kw)?)
+    });
     env.add_test("contains", |v: Value, x: Value| -> Result<bool, Error> {
         Ok(items_of("contains", &v)?.contains(&x))
     });
@@ -70,23 +73,99 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     env.add_test("float", |v: Value| {
         v.kind() == ValueKind::Number && !v.is_integer()
     });
-    env.add_test("file", |v: Value| Path::new(&to_text(&v)).is_file());
-    env.add_test("directory", |v: Value| Path::new(&to_text(&v)).is_dir());
-    env.add_test("link", |v: Value| Path::new(&to_text(&v)).is_symlink());
-    env.add_test("exists", |v: Value| {
-        let p = to_text(&v);
-        Path::new(&p).exists() || Path::new(&p).is_symlink()
-    });
-    env.add_test("abs", |v: Value| to_text(&v).starts_with('/'));
-    env.add_test("same_file", |a: Value, b: Value| {
-        match (
-            Path::new(&to_text(&a)).canonicalize(),
-            Path::new(&to_text(&b)).canonicalize(),
-        ) {
-            (Ok(x), Ok(y)) => x == y,
-            _ => false,
+    // Controller-side path tests, each with Ansible's `is_` alias (os.path semantics:
+    // `exists` follows symlinks, `link_exists` does not).
+    for (name, alias, f) in [
+        (
+            "file",
+            "is_file",
+            (|p: &Path| p.is_file()) as fn(&Path) -> bool,
+        ),
+        ("directory", "is_dir", |p: &Path| p.is_dir()),
+        ("link", "is_link", |p: &Path| p.is_symlink()),
+        ("exists", "exists", |p: &Path| p.exists()),
+        ("link_exists", "link_exists", |p: &Path| {
+            p.exists() || p.is_symlink()
+        }),
+        ("abs", "is_abs", |p: &Path| p.is_absolute()),
+        ("mount", "is_mount", is_mount),
+    ] {
+        let test = move |v: Value| -> Result<bool, Error> { Ok(f(Path::new(&path_arg(&v)?))) };
+        env.add_test(name, test);
+        env.add_test(alias, test);
+    }
+    let same_file = |a: Value, b: Value| -> Result<bool, Error> {
+        let canon = |v: &Value| -> Result<std::path::PathBuf, Error> {
+            let p = path_arg(v)?;
+            Path::new(&p)
+                .canonicalize()
+                .map_err(|e| fail(format!("[Errno 2] {e}: '{p}'")))
+        };
+        Ok(canon(&a)? == canon(&b)?)
+    };
+    env.add_test("same_file", same_file);
+    env.add_test("is_same_file", same_file);
+}
+
+/// `truthy(convert_bool=False)`: with `convert_bool`, Ansible's boolean spellings ('no',
+/// 'off', 'f', '0'...) count first; anything else falls back to Python truth.
+fn truthy(v: &Value, kw: &Kwargs) -> Result<bool, Error> {
+    let convert = kw
+        .get::<Option<Value>>("convert_bool")?
+        .is_some_and(|c| c.is_true());
+    kw.assert_all_used()?;
+    if convert {
+        match v.kind() {
+            ValueKind::String => {
+                let s = v.as_str().unwrap_or_default().trim().to_lowercase();
+                if ["y", "yes", "on", "1", "true", "t"].contains(&s.as_str()) {
+                    return Ok(true);
+                }
+                if ["n", "no", "off", "0", "false", "f"].contains(&s.as_str()) {
+                    return Ok(false);
+                }
+            }
+            ValueKind::Number => {
+                if let Ok(f) = f64::try_from(v.clone()) {
+                    if f == 1.0 {
+                        return Ok(true);
+                    }
+                    if f == 0.0 {
+                        return Ok(false);
+                    }
+                }
+            }
+            _ => {}
         }
-    });
+    }
+    Ok(v.is_true())
+}
+
+/// A path test's argument: a string, as `os.path` requires.
+fn path_arg(v: &Value) -> Result<String, Error> {
+    match v.as_str() {
+        Some(s) => Ok(s.to_string()),
+        None => Err(fail(format!(
+            "expected str, bytes or os.PathLike object, not {}",
+            super::filters::py_type_name(v)
+        ))),
+    }
+}
+
+/// `os.path.ismount`: `/`, or a directory on another device than its parent (or the same
+/// inode as its parent).
+fn is_mount(p: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(meta) = std::fs::symlink_metadata(p) else {
+        return false;
+    };
+    if !meta.is_dir() {
+        return false;
+    }
+    let Ok(parent) = std::fs::symlink_metadata(p.join("..")) else {
+        return false;
+    };
+    meta.dev() != parent.dev() || meta.ino() == parent.ino()
 }
 
 #[derive(Clone, Copy)]
@@ -165,126 +244,43 @@ fn result_flag(v: &Value, key: &str, test: &str) -> Result<bool, Error> {
     Ok(!f.is_undefined() && f.is_true())
 }
 
-/// One component of a LooseVersion: numbers compare as numbers, words as text.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Part {
-    Num(u64),
-    Word(String),
-}
-
-fn loose_parts(v: &str) -> Vec<Part> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut cur_num: Option<bool> = None;
-    let flush = |cur: &mut String, cur_num: &mut Option<bool>, out: &mut Vec<Part>| {
-        if !cur.is_empty() {
-            match cur_num {
-                Some(true) => out.push(Part::Num(cur.parse().unwrap_or(u64::MAX))),
-                _ => out.push(Part::Word(cur.clone())),
-            }
-        }
-        cur.clear();
-        *cur_num = None;
-    };
-    for c in v.chars() {
-        if c == '.' {
-            flush(&mut cur, &mut cur_num, &mut out);
-            continue;
-        }
-        let is_num = c.is_ascii_digit();
-        if cur_num.is_some_and(|n| n != is_num) {
-            flush(&mut cur, &mut cur_num, &mut out);
-        }
-        cur_num = Some(is_num);
-        cur.push(c);
-    }
-    flush(&mut cur, &mut cur_num, &mut out);
-    out
-}
-
-/// Python's LooseVersion ordering (numbers before words when types differ, as Ansible's
-/// compat implementation orders them).
-pub(crate) fn loose_cmp(a: &str, b: &str) -> Ordering {
-    let (pa, pb) = (loose_parts(a), loose_parts(b));
-    for (x, y) in pa.iter().zip(&pb) {
-        let o = match (x, y) {
-            (Part::Num(m), Part::Num(n)) => m.cmp(n),
-            (Part::Word(m), Part::Word(n)) => m.cmp(n),
-            (Part::Num(_), Part::Word(_)) => Ordering::Less,
-            (Part::Word(_), Part::Num(_)) => Ordering::Greater,
-        };
-        if o != Ordering::Equal {
-            return o;
-        }
-    }
-    pa.len().cmp(&pb.len())
-}
-
-/// `version(other, operator='eq', strict=False, version_type=None)`.
+/// `version(other, operator='eq', strict=None, version_type=None)`, Ansible's checks and
+/// messages included.
 fn version_test(v: Value, other: Value, op: Option<String>, kw: Kwargs) -> Result<bool, Error> {
     let op = match kw.get::<Option<String>>("operator")? {
         Some(o) => o,
         None => op.unwrap_or_else(|| "eq".into()),
     };
-    let _ = kw.get::<Option<bool>>("strict")?;
-    let vt = kw.get::<Option<String>>("version_type")?;
+    let strict = kw.get::<Option<Value>>("strict")?.filter(|s| !s.is_none());
+    let vt = kw
+        .get::<Option<Value>>("version_type")?
+        .filter(|s| !s.is_none());
     kw.assert_all_used()?;
-    let a = to_text(&v);
-    let b = to_text(&other);
-    if a.is_empty() {
-        return Err(fail(
-            "version test: the input version value cannot be empty",
-        ));
+    if strict.is_some() && vt.is_some() {
+        return Err(fail("Cannot specify both 'strict' and 'version_type'"));
     }
-    if b.is_empty() {
-        return Err(fail(
-            "version test: the version value to compare against cannot be empty",
-        ));
+    if !v.is_true() {
+        return Err(fail("Input version value cannot be empty"));
     }
-    let ord = match vt.as_deref() {
-        Some("semver") | Some("semantic") => semver_cmp(&a, &b)?,
-        _ => loose_cmp(&a, &b),
+    if !other.is_true() {
+        return Err(fail("Version parameter to compare against cannot be empty"));
+    }
+    let scheme = if strict.is_some_and(|s| s.is_true()) {
+        Scheme::Strict
+    } else if let Some(t) = vt {
+        Scheme::parse(&to_text(&t)).map_err(fail)?
+    } else {
+        Scheme::Loose
     };
-    Ok(match op.as_str() {
-        "<" | "lt" => ord == Ordering::Less,
-        "<=" | "le" => ord != Ordering::Greater,
-        ">" | "gt" => ord == Ordering::Greater,
-        ">=" | "ge" => ord != Ordering::Less,
-        "==" | "=" | "eq" => ord == Ordering::Equal,
-        "!=" | "<>" | "ne" => ord != Ordering::Equal,
-        other => {
-            return Err(fail(format!(
-                "version test: invalid operator type ({other})"
-            )));
-        }
-    })
-}
-
-fn semver_cmp(a: &str, b: &str) -> Result<Ordering, Error> {
-    let parse = |s: &str| -> Result<(Vec<u64>, Option<String>), Error> {
-        let s = s.trim_start_matches('v');
-        let core = s.split('+').next().unwrap_or(s);
-        let (nums, pre) = match core.split_once('-') {
-            Some((n, p)) => (n, Some(p.to_string())),
-            None => (core, None),
-        };
-        let parts: Result<Vec<u64>, _> = nums.split('.').map(|p| p.parse::<u64>()).collect();
-        let parts = parts.map_err(|_| fail(format!("invalid semantic version '{s}'")))?;
-        Ok((parts, pre))
-    };
-    let (na, pa) = parse(a)?;
-    let (nb, pb) = parse(b)?;
-    Ok(na.cmp(&nb).then_with(|| match (pa, pb) {
-        (None, None) => Ordering::Equal,
-        (None, Some(_)) => Ordering::Greater,
-        (Some(_), None) => Ordering::Less,
-        (Some(x), Some(y)) => loose_cmp(&x, &y),
-    }))
+    let op = Op::parse(&op).map_err(fail)?;
+    super::version::compare(scheme, &to_text(&v), &to_text(&other), op)
+        .map_err(|e| fail(format!("Version comparison failed: {e}")))
 }
 
 #[cfg(test)]
 mod unit {
     use super::*;
+    use std::cmp::Ordering;
 
     #[test]
     fn loose_version_orders_like_python() {

@@ -711,7 +711,7 @@ fn ini_lookup() {
     );
     assert_eq!(
         r("{{ q('ini', 'opt_.* section=db file=app.ini re=true') }}"),
-        "[['1', '2']]"
+        "['1', '2']"
     );
     assert_eq!(
         r("{{ lookup('ini', 'x.y type=properties file=app.properties') }}"),

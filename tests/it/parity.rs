@@ -226,6 +226,8 @@ cases!(
     info_modules,
     yaml_forms,
     hostile_names,
+    roles_lang,
+    example_roles,
     exec_keywords,
 );
 

@@ -7,6 +7,7 @@ use minijinja::{Environment, Error, ErrorKind, State};
 
 use super::{fail, items_of};
 use crate::template::convert::{py_str, to_text};
+use crate::template::pyrandom::{PyRandom, Seed};
 
 pub(super) fn register(env: &mut Environment<'static>) {
     super::strict(env, "bool", to_bool);
@@ -391,13 +392,20 @@ fn to_uuid(v: Value, namespace: Option<String>, kw: Kwargs) -> Result<String, Er
 }
 
 /// `strftime(format, second=None, utc=False)`: formats a Unix time (now by default).
-fn strftime(state: &State, fmt: String, second: Option<Value>, kw: Kwargs) -> Result<Value, Error> {
+fn strftime(state: &State, fmt: Value, second: Option<Value>, kw: Kwargs) -> Result<Value, Error> {
     let utc: bool = kw.get::<Option<bool>>("utc")?.unwrap_or(false);
     kw.assert_all_used()?;
+    let Some(fmt) = fmt.as_str() else {
+        return Err(fail(format!(
+            "strftime() argument 1 must be str, not {}",
+            py_type_name(&fmt)
+        )));
+    };
+    let fmt = c_locale_formats(fmt, utc);
     let ts = match second.filter(|v| !v.is_none()) {
         Some(v) => f64::try_from(v.clone())
             .or_else(|_| to_text(&v).trim().parse::<f64>())
-            .map_err(|_| fail(format!("strftime: invalid value for epoch value ({v})")))?,
+            .map_err(|_| fail(format!("Invalid value for epoch value ({v})")))?,
         None => std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs_f64())
@@ -411,6 +419,33 @@ fn strftime(state: &State, fmt: String, second: Option<Value>, kw: Kwargs) -> Re
     };
     let kwargs = Kwargs::from_iter([("format", Value::from(fmt))]);
     minijinja_contrib::filters::datetimeformat(state, Value::from(shifted), kwargs).map(Value::from)
+}
+
+/// Spells out the C locale's composite conversions (`%c`, `%x`, `%X`, `%h`, `%r`) that
+/// the date formatter lacks, and `%Z` as Python's `gmtime` names UTC; `%%` stays.
+fn c_locale_formats(fmt: &str, utc: bool) -> String {
+    let mut out = String::with_capacity(fmt.len());
+    let mut chars = fmt.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('c') => out.push_str("%a %b %e %H:%M:%S %Y"),
+            Some('x') => out.push_str("%m/%d/%y"),
+            Some('X') => out.push_str("%H:%M:%S"),
+            Some('h') => out.push_str("%b"),
+            Some('r') => out.push_str("%I:%M:%S %p"),
+            Some('Z') if utc => out.push_str("GMT"),
+            Some(other) => {
+                out.push('%');
+                out.push(other);
+            }
+            None => out.push('%'),
+        }
+    }
+    out
 }
 
 fn urlsplit(v: Value, query: Option<String>) -> Result<Value, Error> {
@@ -471,11 +506,16 @@ fn urlsplit(v: Value, query: Option<String>) -> Result<Value, Error> {
     let port = if port.is_empty() {
         Value::from(())
     } else {
-        Value::from(port.parse::<i64>().map_err(|_| {
+        let n = port.parse::<i64>().map_err(|_| {
             fail(format!(
-                "urlsplit: port could not be cast to integer value as '{port}'"
+                "Port could not be cast to integer value as '{port}'"
             ))
-        })?)
+        })?;
+        // Python's urlsplit rejects ports outside 0..=65535 when `.port` is read.
+        if !(0..=65535).contains(&n) {
+            return Err(fail("Port out of range 0-65535"));
+        }
+        Value::from(n)
     };
     let fields: Vec<(&str, Value)> = vec![
         ("fragment", Value::from(fragment)),
@@ -498,61 +538,70 @@ fn urlsplit(v: Value, query: Option<String>) -> Result<Value, Error> {
     }
 }
 
-/// A random number below `n` (n > 0); seeded when `seed` is given, so that the same seed
-/// gives the same result on every run (Python's generator is not reproduced).
-fn random_below(n: u64, seed: Option<&str>) -> u64 {
-    if n == 0 {
-        return 0;
-    }
-    let bytes: [u8; 16] = match seed {
-        Some(s) => *uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, s.as_bytes()).as_bytes(),
-        None => *uuid::Uuid::new_v4().as_bytes(),
+/// The generator Ansible makes: `Random(seed)` for a seed, the system's randomness without.
+pub(crate) fn generator(seed: Option<&Value>) -> Result<PyRandom, Error> {
+    let Some(seed) = seed.filter(|s| !s.is_none() && !s.is_undefined()) else {
+        return Ok(PyRandom::from_entropy());
     };
-    let mut x = [0u8; 8];
-    x.copy_from_slice(&bytes[..8]);
-    u64::from_le_bytes(x) % n
+    Ok(match seed.kind() {
+        ValueKind::Bool => PyRandom::new(Seed::Int(i128::from(seed.is_true()))),
+        ValueKind::Number => match i128::try_from(seed.clone()) {
+            Ok(i) => PyRandom::new(Seed::Int(i)),
+            Err(_) => PyRandom::new(Seed::Float(f64::try_from(seed.clone())?)),
+        },
+        ValueKind::String => PyRandom::new(Seed::Text(seed.as_str().unwrap_or_default())),
+        other => {
+            return Err(fail(format!(
+                "random: a seed must be a string or a number, got {other}"
+            )));
+        }
+    })
 }
 
-fn shuffle(v: Value, seed: Option<Value>) -> Result<Value, Error> {
-    let mut items = items_of("shuffle", &v)?;
-    let seed = seed.filter(|s| !s.is_none()).map(|s| to_text(&s));
-    for i in (1..items.len()).rev() {
-        let key = seed.as_ref().map(|s| format!("{s}:{i}"));
-        let j = random_below(i as u64 + 1, key.as_deref()) as usize;
-        items.swap(i, j);
-    }
+/// Ansible's `shuffle`: a seeded (truthy seed) or unseeded `Random().shuffle` of a copy.
+fn shuffle(v: Value, seed: Option<Value>, kw: Kwargs) -> Result<Value, Error> {
+    let seed = match kw.get::<Option<Value>>("seed")? {
+        Some(s) => Some(s),
+        None => seed,
+    };
+    kw.assert_all_used()?;
+    let mut items = if let Some(s) = v.as_str() {
+        s.chars().map(|c| Value::from(c.to_string())).collect()
+    } else {
+        items_of("shuffle", &v)?
+    };
+    // Ansible seeds only with a truthy seed (`if seed:`).
+    let seed = seed.filter(|s| s.is_true());
+    generator(seed.as_ref())?.shuffle(&mut items);
     Ok(Value::from(items))
 }
 
-/// Ansible's `random`: an integer in `range(start, end, step)`, or a random item of a list.
+/// Ansible's `random`: `Random(seed).randrange(start, end, step)` for an integer, or
+/// `.choice()` of a sequence.
 fn random(v: Value, start: Option<i64>, step: Option<i64>, kw: Kwargs) -> Result<Value, Error> {
     let start = match kw.get::<Option<i64>>("start")? {
-        Some(s) => s,
-        None => start.unwrap_or(0),
+        Some(s) => Some(s),
+        None => start,
     };
     let step = match kw.get::<Option<i64>>("step")? {
-        Some(s) => s,
-        None => step.unwrap_or(1),
+        Some(s) => Some(s),
+        None => step,
     };
-    let seed = kw
-        .get::<Option<Value>>("seed")?
-        .filter(|s| !s.is_none())
-        .map(|s| to_text(&s));
+    let seed = kw.get::<Option<Value>>("seed")?;
     kw.assert_all_used()?;
+    let mut rng = generator(seed.as_ref())?;
     if v.kind() == ValueKind::Number {
         let end = i64::try_from(v).map_err(|_| fail("random: end must be an integer"))?;
-        if step <= 0 || end <= start {
-            return Err(fail(format!(
-                "random: empty range for randrange({start}, {end}, {step})"
-            )));
-        }
-        let (start, end, step) = (i128::from(start), i128::from(end), i128::from(step));
-        let count = ((end - start) + step - 1) / step;
-        let count = u64::try_from(count).unwrap_or(u64::MAX);
-        let k = i128::from(random_below(count, seed.as_deref()));
-        return Ok(Value::from(
-            i64::try_from(start + k * step).unwrap_or(i64::MAX),
-        ));
+        // Python's `if not start`/`if not step`: zero means the default.
+        let start = start.filter(|s| *s != 0).unwrap_or(0);
+        let step = step.filter(|s| *s != 0).unwrap_or(1);
+        let n = rng
+            .randrange(i128::from(start), i128::from(end), i128::from(step))
+            .map_err(fail)?;
+        return Ok(Value::from(i64::try_from(n).unwrap_or(i64::MAX)));
+    }
+    if start.is_some_and(|s| s != 0) || step.is_some_and(|s| s != 0) {
+        return Err(fail("start and step can only be used with integer values"));
     }
     let items = if let Some(s) = v.as_str() {
         s.chars().map(|c| Value::from(c.to_string())).collect()
@@ -560,9 +609,9 @@ fn random(v: Value, start: Option<i64>, step: Option<i64>, kw: Kwargs) -> Result
         items_of("random", &v)?
     };
     if items.is_empty() {
-        return Err(fail("random: cannot choose from an empty sequence"));
+        return Err(fail("Cannot choose from an empty sequence"));
     }
-    let k = random_below(items.len() as u64, seed.as_deref()) as usize;
+    let k = rng.below(items.len() as u128) as usize;
     Ok(items[k].clone())
 }
 

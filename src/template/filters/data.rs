@@ -499,9 +499,16 @@ fn symmetric_difference(a: Value, b: Value) -> Result<Value, Error> {
 fn product(v: Value, rest: Rest<Value>, kw: Kwargs) -> Result<Value, Error> {
     let repeat = kw.get::<Option<usize>>("repeat")?.unwrap_or(1);
     kw.assert_all_used()?;
-    let mut lists = vec![items_of("product", &v)?];
+    // itertools.product takes any iterable; a string gives its characters.
+    let iterable = |v: &Value| -> Result<Vec<Value>, Error> {
+        match v.as_str() {
+            Some(s) => Ok(s.chars().map(|c| Value::from(c.to_string())).collect()),
+            None => items_of("product", v),
+        }
+    };
+    let mut lists = vec![iterable(&v)?];
     for r in rest.iter() {
-        lists.push(items_of("product", r)?);
+        lists.push(iterable(r)?);
     }
     let lists: Vec<Vec<Value>> = (0..repeat).flat_map(|_| lists.clone()).collect();
     let mut acc: Vec<Vec<Value>> = vec![Vec::new()];

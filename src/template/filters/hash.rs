@@ -1,8 +1,7 @@
-//! Hash filters: `hash(type)`, `checksum`, `md5`, `sha1`. `password_hash` is not provided:
-//! its crypt(3) formats need a dedicated implementation, and a template that uses it gets an
-//! error saying so.
+//! Hash filters: `hash(type)`, `checksum`, `md5`, `sha1`, and `password_hash` (the crypt
+//! formats themselves are in `crypt.rs`).
 
-use minijinja::value::Value;
+use minijinja::value::{Kwargs, Value, ValueKind};
 use minijinja::{Environment, Error};
 use sha1::Digest;
 
@@ -16,12 +15,62 @@ pub(super) fn register(env: &mut Environment<'static>) {
     super::strict(env, "checksum", |v: Value| hash(&to_text(&v), "sha1"));
     super::strict(env, "sha1", |v: Value| hash(&to_text(&v), "sha1"));
     super::strict(env, "md5", |v: Value| hash(&to_text(&v), "md5"));
-    super::strict(env, "password_hash", |_v: Value| -> Result<String, Error> {
-        Err(fail(
-            "password_hash is not supported by jig yet; precompute the hash (e.g. with \
-             `mkpasswd -m sha-512`) and store it in a vaulted variable",
-        ))
-    });
+    super::strict(env, "password_hash", password_hash);
+}
+
+/// `password_hash(hashtype='sha512', salt=None, salt_size=None, rounds=None, ident=None)`,
+/// as Ansible computes it with passlib.
+fn password_hash(
+    v: Value,
+    hashtype: Option<Value>,
+    salt: Option<Value>,
+    kw: Kwargs,
+) -> Result<String, Error> {
+    let arg = |name: &str, positional: Option<Value>| -> Result<Option<Value>, Error> {
+        Ok(match kw.get::<Option<Value>>(name)? {
+            Some(v) => Some(v),
+            None => positional,
+        }
+        .filter(|v| !v.is_none()))
+    };
+    let hashtype = arg("hashtype", hashtype)?;
+    let salt = arg("salt", salt)?;
+    let salt_size = arg("salt_size", None)?;
+    let rounds = arg("rounds", None)?;
+    let ident = arg("ident", None)?;
+    kw.assert_all_used()?;
+    if v.kind() != ValueKind::String {
+        return Err(fail(format!(
+            "secret must be unicode or bytes, not {}",
+            super::py_type_name(&v)
+        )));
+    }
+    let scheme = super::crypt::Scheme::from_name(
+        &hashtype
+            .map(|h| to_text(&h))
+            .unwrap_or_else(|| "sha512".into()),
+    )
+    .map_err(fail)?;
+    if ident.is_some() {
+        return Err(fail(
+            "Could not hash the secret: ident is only used by bcrypt",
+        ));
+    }
+    let number = |what: &str, v: &Value| -> Result<u64, Error> {
+        to_text(v).trim().parse::<u64>().map_err(|_| {
+            fail(format!(
+                "password_hash: {what} must be a positive integer, got '{}'",
+                to_text(v)
+            ))
+        })
+    };
+    let rounds = rounds.map(|r| number("rounds", &r)).transpose()?;
+    let salt_size = salt_size
+        .map(|s| number("salt_size", &s).map(|n| n as usize))
+        .transpose()?;
+    let salt = salt.map(|s| to_text(&s));
+    super::crypt::hash_password(&to_text(&v), scheme, salt.as_deref(), salt_size, rounds)
+        .map_err(fail)
 }
 
 /// The hex digest of `text` with algorithm `kind` (sha1, sha224, sha256, sha384, sha512, md5).
@@ -41,6 +90,11 @@ pub(crate) fn hash(text: &str, kind: &str) -> Result<String, Error> {
 /// MD5 (RFC 1321), kept here because no MD5 crate is a dependency; used for `md5` and
 /// `hash('md5')` only, never for security.
 fn md5_hex(input: &[u8]) -> String {
+    hex::encode(md5_digest(input))
+}
+
+/// The MD5 digest of `input`.
+pub(super) fn md5_digest(input: &[u8]) -> [u8; 16] {
     const S: [u32; 64] = [
         7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 5, 9, 14, 20, 5, 9, 14, 20, 5,
         9, 14, 20, 5, 9, 14, 20, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 6, 10,
@@ -82,9 +136,9 @@ fn md5_hex(input: &[u8]) -> String {
         c0 = c0.wrapping_add(c);
         d0 = d0.wrapping_add(d);
     }
-    let mut out = Vec::with_capacity(16);
-    for w in [a0, b0, c0, d0] {
-        out.extend_from_slice(&w.to_le_bytes());
+    let mut out = [0u8; 16];
+    for (i, w) in [a0, b0, c0, d0].into_iter().enumerate() {
+        out[i * 4..i * 4 + 4].copy_from_slice(&w.to_le_bytes());
     }
-    hex::encode(out)
+    out
 }

@@ -2,6 +2,7 @@
 //! that Jinja2 and minijinja share keep minijinja's implementation unless Ansible's differs.
 
 mod basic;
+pub(crate) mod crypt;
 mod data;
 mod hash;
 mod net;

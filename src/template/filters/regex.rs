@@ -140,16 +140,39 @@ pub(crate) fn py_sub(
     Ok((out, n))
 }
 
+/// `regex_replace(pattern='', replacement='', ignorecase=False, multiline=False, count=0,
+/// mandatory_count=0)`: the flags and counts may come by position too, as in Ansible.
 fn regex_replace(
     v: Value,
     pattern: Option<String>,
     replacement: Option<String>,
+    rest: Rest<Value>,
     kw: Kwargs,
 ) -> Result<String, Error> {
-    let ignorecase = kw.get::<Option<bool>>("ignorecase")?.unwrap_or(false);
-    let multiline = kw.get::<Option<bool>>("multiline")?.unwrap_or(false);
-    let count = kw.get::<Option<usize>>("count")?.unwrap_or(0);
-    let mandatory = kw.get::<Option<usize>>("mandatory_count")?.unwrap_or(0);
+    if rest.len() > 4 {
+        return Err(fail("regex_replace takes at most 6 arguments"));
+    }
+    let arg = |i: usize, name: &str| -> Result<Option<Value>, Error> {
+        Ok(match kw.get::<Option<Value>>(name)? {
+            Some(v) => Some(v),
+            None => rest.get(i).cloned(),
+        })
+    };
+    let flag = |v: Option<Value>| v.is_some_and(|v| v.is_true());
+    let number = |v: Option<Value>, name: &str| -> Result<usize, Error> {
+        match v {
+            None => Ok(0),
+            Some(v) => usize::try_from(v.clone()).map_err(|_| {
+                fail(format!(
+                    "regex_replace: {name} must be a non-negative integer, got {v}"
+                ))
+            }),
+        }
+    };
+    let ignorecase = flag(arg(0, "ignorecase")?);
+    let multiline = flag(arg(1, "multiline")?);
+    let count = number(arg(2, "count")?, "count")?;
+    let mandatory = number(arg(3, "mandatory_count")?, "mandatory_count")?;
     kw.assert_all_used()?;
     let text = to_text(&v);
     let pattern = pattern.unwrap_or_default();
@@ -236,7 +259,12 @@ fn regex_findall(v: Value, pattern: String, kw: Kwargs) -> Result<Value, Error> 
     Ok(Value::from(out))
 }
 
-fn regex_escape(v: Value, re_type: Option<String>) -> Result<String, Error> {
+fn regex_escape(v: Value, re_type: Option<String>, kw: Kwargs) -> Result<String, Error> {
+    let re_type = match kw.get::<Option<String>>("re_type")? {
+        Some(t) => Some(t),
+        None => re_type,
+    };
+    kw.assert_all_used()?;
     let text = to_text(&v);
     match re_type.as_deref().unwrap_or("python") {
         "python" => {

@@ -5,7 +5,7 @@
 
 use std::sync::OnceLock;
 
-use minijinja::value::{Kwargs, Value};
+use minijinja::value::{Kwargs, Value, ValueKind};
 use minijinja::{Environment, Error};
 use serde_json::Value as Json;
 
@@ -27,7 +27,7 @@ fn opts(kw: &Kwargs, indent: usize, flow: Option<bool>) -> Result<Opts, Error> {
     let width = kw.get::<Option<usize>>("width")?.unwrap_or(80);
     let sort_keys = kw.get::<Option<bool>>("sort_keys")?.unwrap_or(true);
     let _ = kw.get::<Option<bool>>("allow_unicode")?;
-    let _ = kw.get::<Option<bool>>("explicit_start")?;
+    let explicit_start = kw.get::<Option<bool>>("explicit_start")?.unwrap_or(false);
     kw.assert_all_used()?;
     if !(2..=9).contains(&indent) {
         return Err(fail("to_yaml: indent must be between 2 and 9"));
@@ -37,17 +37,89 @@ fn opts(kw: &Kwargs, indent: usize, flow: Option<bool>) -> Result<Opts, Error> {
         flow,
         width,
         sort_keys,
+        explicit_start,
     })
+}
+
+/// Marks a mapping key that was not a string (`{1: 'a'}`): the rest is the key's JSON, so
+/// that it is written as PyYAML writes an int, float, bool or null key.
+const NON_STRING_KEY: char = '\u{0}';
+
+/// `value_to_json`, except that mapping keys keep their kind (see `NON_STRING_KEY`).
+fn yaml_json(v: &Value) -> Result<Json, Error> {
+    match v.kind() {
+        ValueKind::Map => {
+            let mut out = serde_json::Map::new();
+            for key in v.try_iter()? {
+                let item = yaml_json(&v.get_item(&key)?)?;
+                let k = match key.as_str() {
+                    Some(s) => s.to_string(),
+                    None => format!("{NON_STRING_KEY}{}", value_to_json(&key)?),
+                };
+                out.insert(k, item);
+            }
+            Ok(Json::Object(out))
+        }
+        ValueKind::Seq | ValueKind::Iterable => Ok(Json::Array(
+            v.try_iter()?
+                .map(|x| yaml_json(&x))
+                .collect::<Result<_, _>>()?,
+        )),
+        _ => value_to_json(v),
+    }
+}
+
+/// A mapping key as the scalar to write.
+fn key_json(k: &str) -> Json {
+    match k.strip_prefix(NON_STRING_KEY) {
+        Some(raw) => serde_json::from_str(raw).unwrap_or_else(|_| Json::String(k.to_string())),
+        None => Json::String(k.to_string()),
+    }
+}
+
+/// Python's ordering of sorted keys: numbers (and bools) by value, strings by code point;
+/// Python cannot order a number against a string, so numbers go first.
+fn key_order(a: &str, b: &str) -> std::cmp::Ordering {
+    let num = |j: &Json| match j {
+        Json::Number(n) => n.as_f64(),
+        Json::Bool(b) => Some(f64::from(u8::from(*b))),
+        _ => None,
+    };
+    let (ja, jb) = (key_json(a), key_json(b));
+    match (num(&ja), num(&jb)) {
+        (Some(x), Some(y)) => x.total_cmp(&y),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => a.cmp(b),
+    }
 }
 
 fn to_yaml(v: Value, kw: Kwargs) -> Result<String, Error> {
     let o = opts(&kw, 2, None)?;
-    Ok(dump_yaml(&value_to_json(&v)?, &o))
+    let j = yaml_json(&v)?;
+    Ok(document(&j, dump_yaml(&j, &o), &o))
 }
 
 fn to_nice_yaml(v: Value, indent: Option<usize>, kw: Kwargs) -> Result<String, Error> {
     let o = opts(&kw, indent.unwrap_or(4), Some(false))?;
-    Ok(dump_yaml(&value_to_json(&v)?, &o))
+    let j = yaml_json(&v)?;
+    Ok(document(&j, dump_yaml(&j, &o), &o))
+}
+
+/// PyYAML's `explicit_start`: `---` on its own line before a block collection, followed by
+/// a space before a scalar or flow collection.
+fn document(v: &Json, body: String, o: &Opts) -> String {
+    if !o.explicit_start {
+        return body;
+    }
+    let collection = matches!(v, Json::Array(a) if !a.is_empty())
+        || matches!(v, Json::Object(m) if !m.is_empty());
+    let block = collection && !body.starts_with('[') && !body.starts_with('{');
+    if block {
+        format!("---\n{body}")
+    } else {
+        format!("--- {body}")
+    }
 }
 
 /// Emitter options (PyYAML's `indent`, `default_flow_style`, `width`, `sort_keys`).
@@ -56,6 +128,8 @@ pub(crate) struct Opts {
     pub flow: Option<bool>,
     pub width: usize,
     pub sort_keys: bool,
+    /// Start the document with `---`.
+    pub explicit_start: bool,
 }
 
 /// PyYAML's `yaml.dump` of a JSON value.
@@ -69,7 +143,7 @@ pub(crate) fn dump_yaml(v: &Json, o: &Opts) -> String {
             e.block(v, 0, false);
         }
         _ => {
-            let s = e.flow_or_scalar(v, 0, true);
+            let s = e.flow_or_scalar(v, None, 0);
             e.out.push_str(&s);
             e.out.push('\n');
         }
@@ -121,42 +195,66 @@ impl Emitter<'_> {
     fn entries<'b>(&self, m: &'b serde_json::Map<String, Json>) -> Vec<(&'b String, &'b Json)> {
         let mut e: Vec<_> = m.iter().collect();
         if self.o.sort_keys {
-            e.sort_by(|a, b| a.0.cmp(b.0));
+            e.sort_by(|a, b| key_order(a.0, b.0));
         }
         e
     }
 
-    /// A scalar or a flow collection as text, written at the current `column`.
-    fn flow_or_scalar(&self, v: &Json, indent: usize, _top: bool) -> String {
-        match v {
-            Json::Array(a) => {
-                let items: Vec<String> = a.iter().map(|x| self.flow_item(x, indent)).collect();
-                format!("[{}]", items.join(", "))
-            }
-            Json::Object(m) => {
-                let items: Vec<String> = self
-                    .entries(m)
+    /// A scalar or a flow collection as text starting at column `col`. `parent` is PyYAML's
+    /// indent of the enclosing node (`None` at the document root): a flow collection indents
+    /// one step more, its scalars one more again, and an item that would start beyond the
+    /// width goes on a new line at the collection's indent, as PyYAML's emitter does.
+    fn flow_or_scalar(&self, v: &Json, parent: Option<usize>, col: usize) -> String {
+        let step = self.o.indent;
+        let here = parent.map_or(step, |p| p + step);
+        let column = |out: &str| match out.rfind('\n') {
+            Some(i) => out[i + 1..].chars().count(),
+            None => col + out.chars().count(),
+        };
+        let (open, close, items): (char, char, Vec<(Option<&String>, &Json)>) = match v {
+            Json::Array(a) => ('[', ']', a.iter().map(|x| (None, x)).collect()),
+            Json::Object(m) => (
+                '{',
+                '}',
+                self.entries(m)
                     .into_iter()
-                    .map(|(k, x)| {
-                        format!(
-                            "{}: {}",
-                            scalar_text(&Json::String(k.clone()), true, indent, self.o.width, 0),
-                            self.flow_item(x, indent)
-                        )
-                    })
-                    .collect();
-                format!("{{{}}}", items.join(", "))
+                    .map(|(k, x)| (Some(k), x))
+                    .collect(),
+            ),
+            _ => return scalar_text(v, false, here, self.o.width, col),
+        };
+        let mut out = String::new();
+        out.push(open);
+        for (i, (key, x)) in items.into_iter().enumerate() {
+            if i > 0 {
+                out.push(',');
             }
-            _ => scalar_text(v, false, indent + self.o.indent, self.o.width, 0),
+            if column(&out) > self.o.width {
+                out.push('\n');
+                out.push_str(&" ".repeat(here));
+            } else if i > 0 {
+                out.push(' ');
+            }
+            if let Some(k) = key {
+                let c = column(&out);
+                out.push_str(&scalar_text(
+                    &key_json(k),
+                    true,
+                    here + step,
+                    self.o.width,
+                    c,
+                ));
+                out.push_str(": ");
+            }
+            let c = column(&out);
+            if is_collection(x) {
+                out.push_str(&self.flow_or_scalar(x, Some(here), c));
+            } else {
+                out.push_str(&scalar_text(x, true, here + step, self.o.width, c));
+            }
         }
-    }
-
-    fn flow_item(&self, v: &Json, indent: usize) -> String {
-        if is_collection(v) {
-            self.flow_or_scalar(v, indent, false)
-        } else {
-            scalar_text(v, true, indent + self.o.indent, self.o.width, 0)
-        }
+        out.push(close);
+        out
     }
 
     fn column(&self) -> usize {
@@ -169,7 +267,8 @@ impl Emitter<'_> {
     /// Writes a value that follows `key: ` or `- ` on the current line.
     fn inline_value(&mut self, v: &Json, indent: usize) {
         if is_collection(v) && self.is_flow(v) {
-            let s = self.flow_or_scalar(v, indent, false);
+            let col = self.column();
+            let s = self.flow_or_scalar(v, Some(indent), col);
             self.out.push_str(&s);
             self.out.push('\n');
         } else {
@@ -201,7 +300,7 @@ impl Emitter<'_> {
                     }
                     let col = self.column();
                     let key = scalar_text(
-                        &Json::String(k.clone()),
+                        &key_json(k),
                         false,
                         indent + self.o.indent,
                         self.o.width,
