@@ -764,6 +764,7 @@ async fn squash_package_loop(
                     result: out.result.clone(),
                     diffs: out.diffs.clone(),
                     unreachable: out.unreachable,
+                    failure: out.failure,
                     ..ActionOutput::default()
                 };
                 if o.flag("changed") && !o.flag("failed") {
