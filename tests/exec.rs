@@ -659,11 +659,44 @@ fn includes_block_notify_and_max_fail_print_as_ansible_does() {
     let shown = stdout.replace(&dir.display().to_string(), "[DIR]");
     insta::assert_snapshot!("flow_console", shown);
     let ansible = std::fs::read_to_string(dir.join("ansible-2.19.out")).unwrap();
-    // 2.19 prefixes the message of a failed action plugin (fail, assert) with "Action
-    // failed: "; jig's console does not yet (src/report, not the executor's).
-    let ansible = ansible.replace("Task failed: Action failed: ", "Task failed: ");
     assert_eq!(shown, ansible);
     assert_eq!(code, Some(2));
+}
+
+/// Failures, retries and unreachable hosts print as ansible-playbook 2.19 prints them
+/// (`failures-2.19.out`, recorded with `-e out=<scratch dir>`): "Action failed: " and "Module
+/// failed: " in the `[ERROR]` line, a message's chain as 2.19 shortens it, an assertion's result
+/// in full, an identical `[ERROR]` block once, a `no_log` task's error but not its result,
+/// `FAILED - RETRYING` lines (with `retries` alone retrying failures), and `...ignoring` after
+/// an ignored unreachable host. Only what cannot be equal is masked: command timings and the
+/// text of the refused connection (OpenSSH's words against jig's own).
+#[test]
+fn failures_retries_and_unreachable_print_as_ansible_does() {
+    let dir = fixture("flow");
+    let scratch = tempfile::tempdir().unwrap();
+    let out_var = format!("out={}", scratch.path().display());
+    let (code, stdout) = jig_stdout(
+        &dir,
+        &["run", "failures.yml", "-i", "failures.ini", "-e", &out_var],
+    );
+    let mask = |text: &str| {
+        let timings = regex::Regex::new(r#""(delta|start|end)": "[^"]*""#).unwrap();
+        let refused = regex::Regex::new(concat!(
+            r"Task failed: (Failed to connect to the host via ssh: ssh: connect to host ",
+            r"127\.0\.0\.1 port 1: Connection refused|cannot connect to jig-flow-gone ",
+            r#"\(127\.0\.0\.1:1\): [^\n"]*Connection refused[^\n"]*)"#,
+        ))
+        .unwrap();
+        let text = timings.replace_all(text, r#""$1": "[TIME]""#);
+        refused
+            .replace_all(&text, "Task failed: [REFUSED]")
+            .into_owned()
+    };
+    let shown = mask(&stdout.replace(&dir.display().to_string(), "[DIR]"));
+    let ansible = mask(&std::fs::read_to_string(dir.join("failures-2.19.out")).unwrap());
+    assert!(shown.contains("Task failed: [REFUSED]"), "{shown}");
+    pretty_assertions::assert_eq!(shown, ansible);
+    assert_eq!(code, Some(4));
 }
 
 /// `PLAY RECAP` lines as `host ok=.. changed=.. ...`, whitespace-normalised.

@@ -283,6 +283,11 @@ fn assert(ctx: &Ctx<'_>, scope: &VarScope) -> Outcome {
             )));
         }
     };
+    // Ansible shows an assertion's whole result, failed or not, unless `quiet`.
+    let quiet = match args.get("quiet") {
+        Some(q) => parse_bool(&templ(ctx, scope, "quiet", q)?).unwrap_or(false),
+        None => false,
+    };
     for cond in &that {
         let ok = ctx
             .job
@@ -298,6 +303,7 @@ fn assert(ctx: &Ctx<'_>, scope: &VarScope) -> Outcome {
             out.result.insert("msg".into(), msg);
             out.result.insert("assertion".into(), cond.clone());
             out.result.insert("evaluated_to".into(), json!(false));
+            out.verbose_always = !quiet;
             return Ok(out);
         }
     }
@@ -307,10 +313,6 @@ fn assert(ctx: &Ctx<'_>, scope: &VarScope) -> Outcome {
     };
     let mut out = ActionOutput::new(false, false, None);
     out.result.insert("msg".into(), msg);
-    let quiet = match args.get("quiet") {
-        Some(q) => parse_bool(&templ(ctx, scope, "quiet", q)?).unwrap_or(false),
-        None => false,
-    };
     out.verbose_always = !quiet;
     Ok(out)
 }

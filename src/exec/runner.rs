@@ -1127,6 +1127,7 @@ impl<'r> Runner<'r> {
         let sem = Arc::new(Semaphore::new(self.opts.forks.max(1).min(throttle)));
         let mut set = JoinSet::new();
         let mut ids = std::collections::HashMap::new();
+        let (progress, mut retries) = tokio::sync::mpsc::unbounded_channel();
         for h in &targets {
             let scope = self.task_scope(h, task, inh, eff.role.as_ref(), &pm);
             let conn = self.connection(h, &scope);
@@ -1140,6 +1141,7 @@ impl<'r> Runner<'r> {
                 local: self.local.clone(),
                 templar: self.templar.clone(),
                 flags: self.flags.clone(),
+                progress: Some(progress.clone()),
             };
             let sem = sem.clone();
             let handle = set.spawn(async move {
@@ -1149,7 +1151,9 @@ impl<'r> Runner<'r> {
             ids.insert(handle.id(), h.clone());
         }
         let mut outcomes: Vec<HostOutcome> = Vec::new();
-        while let Some(joined) = set.join_next_with_id().await {
+        while let Some(joined) =
+            super::task::join_next_showing(&mut set, &mut retries, &mut *self.renderer).await
+        {
             let outcome = match joined {
                 Ok((_, o)) => o,
                 Err(e) => {
@@ -1652,6 +1656,8 @@ impl<'r> Runner<'r> {
                     diffs: Vec::new(),
                     result,
                     debug_output: None,
+                    error: None,
+                    ignore_unreachable: false,
                 },
                 looped: false,
                 status: Status::Failed,
@@ -1687,6 +1693,8 @@ fn internal_failure(host: &str, task: &str, why: &str) -> HostOutcome {
             diffs: Vec::new(),
             result,
             debug_output: None,
+            error: None,
+            ignore_unreachable: false,
         },
         looped: false,
         status: Status::Failed,

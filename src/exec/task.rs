@@ -20,7 +20,7 @@ use crate::connection::{Become, BecomeMethod, Connection};
 use crate::modules::args::parse_bool;
 use crate::modules::{Diff, ModuleArgs, ModuleContext, ModuleError, TemplateRenderer};
 use crate::playbook::{Keywords, Task};
-use crate::report::{Status, TaskResult};
+use crate::report::{Event, FailureSource, Status, TaskError, TaskResult};
 use crate::template::{Templar, TemplateError};
 use crate::vars::{Layer, VarMap, VarScope};
 
@@ -65,6 +65,9 @@ pub struct TaskJob {
     pub templar: Templar,
     /// Run-wide settings.
     pub flags: Arc<Flags>,
+    /// Where events that cannot wait for the task's end go (`until` retries), if anyone shows
+    /// them as they come.
+    pub progress: Option<tokio::sync::mpsc::UnboundedSender<Event>>,
 }
 
 /// Something only the scheduler can do, asked for by a task.
@@ -153,6 +156,9 @@ pub struct ActionOutput {
     /// Show the whole result even without `-v` (Ansible's `_ansible_verbose_always`, set by
     /// `assert` unless `quiet`).
     pub verbose_always: bool,
+    /// Who found the failure, if the result is one: the action unless a module reported it
+    /// or the task could not run ([`ActionOutput::failed`]).
+    pub failure: FailureSource,
 }
 
 impl ActionOutput {
@@ -170,9 +176,12 @@ impl ActionOutput {
         }
     }
 
-    /// A failed result with a message.
+    /// A failed result with a message: the task could not run (a template, a loop, its
+    /// arguments), as opposed to an action or module that ran and failed.
     pub fn failed(msg: impl Into<String>) -> Self {
-        ActionOutput::new(false, true, Some(msg.into()))
+        let mut out = ActionOutput::new(false, true, Some(msg.into()));
+        out.failure = FailureSource::Task;
+        out
     }
 
     /// An unreachable result.
@@ -180,6 +189,7 @@ impl ActionOutput {
         let mut out = ActionOutput::new(false, false, Some(msg.into()));
         out.result.insert("unreachable".into(), json!(true));
         out.unreachable = true;
+        out.failure = FailureSource::Task;
         out
     }
 
@@ -325,8 +335,13 @@ impl TaskJob {
             .ok()
             .flatten()
             .unwrap_or(false);
+        let ignore_unreachable = eval_bool_kw(&templar, &kw.ignore_unreachable, &self.scope)
+            .ok()
+            .flatten()
+            .unwrap_or(false);
         let post = Post {
             ignore_errors,
+            ignore_unreachable,
             no_log,
             delegated: delegated.clone(),
             facts_host: delegated.clone().filter(|_| delegate_facts),
@@ -576,6 +591,27 @@ impl TaskJob {
         label: Option<String>,
         post: &Post,
     ) -> TaskResult {
+        let msg = out.result.get("msg").and_then(|m| match m {
+            Json::String(s) => Some(s.clone()),
+            Json::Null => None,
+            other => Some(loops::compact(other)),
+        });
+        // 2.19 names why a task failed even under no_log (its result alone is censored). A
+        // message made up for a failure without one (`run_item`) is not a cause of its own.
+        let error = matches!(
+            status,
+            Status::Failed | Status::Ignored | Status::Unreachable
+        )
+        .then(|| {
+            let unknown = TaskError {
+                source: out.failure,
+                message: None,
+            };
+            TaskError {
+                message: msg.clone().filter(|m| *m != unknown.headline()),
+                ..unknown
+            }
+        });
         if post.no_log {
             return TaskResult {
                 host: self.host.clone(),
@@ -584,15 +620,12 @@ impl TaskJob {
                 item_label: label.map(|_| "(censored due to no_log)".to_string()),
                 msg: None,
                 diffs: Vec::new(),
-                result: censored(out.flag("changed")),
+                result: censor(&out.result),
                 debug_output: None,
+                error,
+                ignore_unreachable: post.ignore_unreachable,
             };
         }
-        let msg = out.result.get("msg").and_then(|m| match m {
-            Json::String(s) => Some(s.clone()),
-            Json::Null => None,
-            other => Some(loops::compact(other)),
-        });
         let debug_output = match &out.debug_output {
             None if out.verbose_always => {
                 let mut shown = out.result.clone();
@@ -611,15 +644,30 @@ impl TaskJob {
             diffs: out.diffs.clone(),
             result: out.result.clone(),
             debug_output,
+            error,
+            ignore_unreachable: post.ignore_unreachable,
         }
     }
 }
 
 struct Post {
     ignore_errors: bool,
+    ignore_unreachable: bool,
     no_log: bool,
     delegated: Option<String>,
     facts_host: Option<String>,
+}
+
+/// A `no_log` result as Ansible shows it: the notice, and only the keys it keeps (`changed`,
+/// `until`'s `attempts` and `retries`, warnings).
+fn censor(result: &Map<String, Json>) -> Map<String, Json> {
+    let mut m = censored(result.get("changed").and_then(parse_bool).unwrap_or(false));
+    for k in ["attempts", "retries", "warnings", "deprecations"] {
+        if let Some(v) = result.get(k) {
+            m.insert(k.into(), v.clone());
+        }
+    }
+    m
 }
 
 fn censored(changed: bool) -> Map<String, Json> {
@@ -718,6 +766,7 @@ async fn squash_package_loop(
                     result: out.result.clone(),
                     diffs: out.diffs.clone(),
                     unreachable: out.unreachable,
+                    failure: out.failure,
                     ..ActionOutput::default()
                 };
                 if o.flag("changed") && !o.flag("failed") {
@@ -746,22 +795,35 @@ async fn run_item(ctx: &Ctx<'_>, scope: &VarScope, loop_vars: Option<&VarMap>) -
         Ok(Some(skipped)) => return skipped,
         Err(failed) => return *failed,
     }
+    let mut out = run_attempts(ctx, scope, loop_vars).await;
+    // 2.19 gives a failure without a message the one its error shows, in the registered
+    // result too: `Task failed: Action failed: Unknown error.`
+    if out.flag("failed") && !out.unreachable && !out.result.contains_key("msg") {
+        let error = TaskError {
+            source: out.failure,
+            message: None,
+        };
+        out.result.insert("msg".into(), json!(error.headline()));
+    }
+    out
+}
+
+/// The action, run again while `until` (or, with `retries` alone, success) does not hold,
+/// as ansible-core 2.19 does: one run plus `retries` (3 when only `until` is given), each
+/// retry announced as a [`Event::Retry`].
+async fn run_attempts(ctx: &Ctx<'_>, scope: &VarScope, loop_vars: Option<&VarMap>) -> ActionOutput {
     let task = &ctx.job.task;
     let templar = &ctx.job.templar;
-    let attempts_allowed: u64 = if task.until.is_some() || task.retries.is_some() {
-        let retries = task
-            .retries
-            .as_ref()
-            .and_then(|r| templar.template_value(r, scope).ok())
-            .and_then(|r| {
-                r.as_u64()
-                    .or_else(|| r.as_str().and_then(|s| s.trim().parse().ok()))
-            })
-            .unwrap_or(3);
-        if task.until.is_some() { retries + 1 } else { 1 }
-    } else {
-        1
-    };
+    let retries = task
+        .retries
+        .as_ref()
+        .and_then(|r| templar.template_value(r, scope).ok())
+        .and_then(|r| {
+            r.as_i64()
+                .or_else(|| r.as_str().and_then(|s| s.trim().parse().ok()))
+        })
+        .map(|r| r.max(0).unsigned_abs());
+    let attempts_allowed = 1 + retries.unwrap_or(if task.until.is_some() { 3 } else { 0 });
     let delay = task
         .delay
         .as_ref()
@@ -802,18 +864,26 @@ async fn run_item(ctx: &Ctx<'_>, scope: &VarScope, loop_vars: Option<&VarMap>) -
         if out.unreachable {
             return out;
         }
+        // As in Ansible, `changed_when`/`failed_when` already see the attempt's number.
+        if attempts_allowed > 1 {
+            out.result.insert("attempts".into(), json!(attempt));
+        }
         if let Err(msg) = post_conditions(ctx, scope, &mut out) {
             return ActionOutput::failed(msg);
         }
-        let Some(until) = &task.until else {
+        if attempts_allowed <= 1 {
             return out;
+        }
+        let done = match &task.until {
+            Some(until) => {
+                let bound = bind_register(scope, task, &out);
+                match templar.eval_condition(until, &bound) {
+                    Ok(b) => b,
+                    Err(e) => return ActionOutput::failed(ctx.template_failure("until", &e)),
+                }
+            }
+            None => !out.flag("failed"),
         };
-        let bound = bind_register(scope, task, &out);
-        let done = match templar.eval_condition(until, &bound) {
-            Ok(b) => b,
-            Err(e) => return ActionOutput::failed(ctx.template_failure("until", &e)),
-        };
-        out.result.insert("attempts".into(), json!(attempt));
         if done {
             return out;
         }
@@ -821,17 +891,88 @@ async fn run_item(ctx: &Ctx<'_>, scope: &VarScope, loop_vars: Option<&VarMap>) -
             // Ansible's own number when retries run out: `attempts` is the retries asked for.
             out.result.insert("failed".into(), json!(true));
             out.result
-                .insert("attempts".into(), json!(attempts_allowed.saturating_sub(1)));
-            if !out.result.contains_key("msg") {
-                out.result.insert(
-                    "msg".into(),
-                    json!("Retries exhausted, the 'until' condition never held"),
-                );
-            }
+                .insert("attempts".into(), json!(attempts_allowed - 1));
             return out;
         }
+        out.result.insert("retries".into(), json!(attempts_allowed));
+        announce_retry(ctx, scope, &out, attempts_allowed - attempt);
         tokio::time::sleep(Duration::from_secs_f64(delay.max(0.0))).await;
     }
+}
+
+/// The next task of `set` to finish, showing on `out` the progress events (`until` retries)
+/// its jobs send on `progress` meanwhile: they appear as they happen, each before the result
+/// of the host it belongs to.
+pub async fn join_next_showing<T: 'static>(
+    set: &mut tokio::task::JoinSet<T>,
+    progress: &mut tokio::sync::mpsc::UnboundedReceiver<Event>,
+    out: &mut dyn crate::report::Renderer,
+) -> Option<Result<(tokio::task::Id, T), tokio::task::JoinError>> {
+    loop {
+        tokio::select! {
+            biased;
+            Some(e) = progress.recv() => out.event(&e),
+            joined = set.join_next_with_id() => {
+                // A job's events were all sent before it finished.
+                while let Ok(e) = progress.try_recv() {
+                    out.event(&e);
+                }
+                return joined;
+            }
+        }
+    }
+}
+
+/// Sends the [`Event::Retry`] for a failed attempt to whoever shows progress: the task's name
+/// as 2.19 shows it there (templated, without the role prefix) and the attempt's result,
+/// censored under `no_log`.
+fn announce_retry(ctx: &Ctx<'_>, scope: &VarScope, out: &ActionOutput, retries_left: u64) {
+    let job = ctx.job;
+    let Some(progress) = &job.progress else {
+        return;
+    };
+    let templar = &job.templar;
+    let task = match &job.task.name {
+        Some(n) if crate::template::is_template(n) => {
+            templar.render_str(n, scope).unwrap_or_else(|_| n.clone())
+        }
+        Some(n) => n.clone(),
+        None => job.task.action.clone(),
+    };
+    let no_log = eval_bool_kw(templar, &job.eff.kw.no_log, scope)
+        .ok()
+        .flatten()
+        .unwrap_or(false);
+    let delegated_to = job
+        .eff
+        .kw
+        .delegate_to
+        .as_ref()
+        .and_then(|d| templar.template_value(d, scope).ok())
+        .and_then(|d| d.as_str().map(str::to_string))
+        .filter(|d| *d != job.host);
+    let attempt = TaskResult {
+        host: job.host.clone(),
+        delegated_to,
+        status: out.status(false),
+        item_label: None,
+        msg: None,
+        diffs: Vec::new(),
+        result: if no_log {
+            censor(&out.result)
+        } else {
+            out.result.clone()
+        },
+        debug_output: None,
+        error: None,
+        ignore_unreachable: false,
+    };
+    // Nobody listening any more (the run is ending) is no reason to stop retrying.
+    let _ = progress.send(Event::Retry {
+        task,
+        retries_left,
+        attempt,
+    });
 }
 
 /// A scope where the task's `register` name already holds `out`'s result, as `changed_when`,
@@ -1158,6 +1299,9 @@ pub async fn run_module(ctx: &Ctx<'_>, scope: &VarScope, args: VarMap) -> Action
 /// the module's `ansible_facts` as facts for the host.
 fn module_output(r: crate::modules::ModuleResult, diff: bool) -> ActionOutput {
     let mut out = ActionOutput::new(r.changed, r.failed, r.msg.clone());
+    if r.failed {
+        out.failure = FailureSource::Module;
+    }
     if r.skipped {
         out.result.insert("skipped".into(), json!(true));
     }
@@ -1343,6 +1487,7 @@ mod tests {
                 ssh: Arc::new(crate::connection::ssh::SshHub::default()),
                 known: Default::default(),
             }),
+            progress: None,
         }
     }
 

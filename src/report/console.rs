@@ -11,7 +11,7 @@
 //! headers cyan) and are applied line by line exactly as Ansible's `stringc` does, so a captured
 //! coloured log compares equal too.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 
@@ -19,7 +19,7 @@ use indexmap::IndexMap;
 use serde_json::{Map, Value as Json};
 
 use super::pyfmt;
-use super::{Event, HostStats, Renderer, Status, TaskResult};
+use super::{Event, FailureSource, HostStats, Renderer, Status, TaskError, TaskResult};
 use crate::modules::Diff;
 use crate::yaml::Pos;
 
@@ -115,6 +115,10 @@ pub struct ConsoleRenderer {
     /// Diffs of changed loop items, shown when the loop finishes on that host, as Ansible does.
     item_diffs: IndexMap<String, Vec<Diff>>,
     sources: HashMap<PathBuf, Option<Vec<String>>>,
+    /// `[ERROR]` blocks and warnings already shown: Ansible's display prints each text once
+    /// per run (the same failure on many hosts or items shows one block).
+    shown_errors: HashSet<String>,
+    shown_warnings: HashSet<String>,
 }
 
 impl ConsoleRenderer {
@@ -131,6 +135,8 @@ impl ConsoleRenderer {
             task_pos: None,
             item_diffs: IndexMap::new(),
             sources: HashMap::new(),
+            shown_errors: HashSet::new(),
+            shown_warnings: HashSet::new(),
         }
     }
 
@@ -154,6 +160,9 @@ impl ConsoleRenderer {
 
     fn warn(&mut self, message: &str) {
         let text = format!("[WARNING]: {message}");
+        if !self.shown_warnings.insert(text.clone()) {
+            return;
+        }
         let mut line = if self.opts.color {
             stringc(&text, COLOR_WARN)
         } else {
@@ -250,7 +259,7 @@ impl ConsoleRenderer {
             }
             (None, Status::Failed | Status::Ignored) => {
                 self.error_block(r);
-                let msg = format!("fatal: [{label}]: FAILED! => {}", self.dump(r, false));
+                let msg = format!("fatal: [{label}]: FAILED! => {}", self.failed_dump(r));
                 self.display(&msg, Some(COLOR_ERROR));
                 if r.status == Status::Ignored {
                     self.display("...ignoring", Some(COLOR_SKIP));
@@ -258,7 +267,7 @@ impl ConsoleRenderer {
             }
             (Some(item), Status::Failed | Status::Ignored) => {
                 self.error_block(r);
-                let msg = format!("failed: [{label}] (item={item}) => {}", self.dump(r, false));
+                let msg = format!("failed: [{label}] (item={item}) => {}", self.failed_dump(r));
                 self.display(&msg, Some(COLOR_ERROR));
             }
             (_, Status::Unreachable) => self.unreachable(r),
@@ -292,12 +301,47 @@ impl ConsoleRenderer {
 
     fn unreachable(&mut self, r: &TaskResult) {
         self.error_block(r);
+        // The connection's error reaches the result through 2.19's task error, whose message
+        // the result's `msg` then carries: `Task failed: <why>`.
+        let mut shown = r.clone();
+        let why = shown
+            .result
+            .get("msg")
+            .and_then(Json::as_str)
+            .map(str::to_string)
+            .or_else(|| r.msg.clone());
+        if let Some(why) = why {
+            let error = TaskError {
+                source: FailureSource::Task,
+                message: Some(why),
+            };
+            shown
+                .result
+                .insert("msg".into(), Json::String(error.headline()));
+        }
         let msg = format!(
             "fatal: [{}]: UNREACHABLE! => {}",
             host_label(r),
-            self.dump(r, false)
+            self.dump(&shown, false)
         );
         self.display(&msg, Some(COLOR_UNREACHABLE));
+        if r.ignore_unreachable {
+            self.display("...ignoring", Some(COLOR_SKIP));
+        }
+    }
+
+    /// `FAILED - RETRYING: [web1]: name (2 retries left).`, with the attempt's result from
+    /// `-vvv` (2.19 appends it without a space).
+    fn on_retry(&mut self, task: &str, retries_left: u64, attempt: &TaskResult) {
+        let mut msg = format!(
+            "FAILED - RETRYING: [{}]: {task} ({retries_left} retries left).",
+            host_label(attempt)
+        );
+        if self.opts.verbosity > 2 {
+            msg.push_str("Result was: ");
+            msg.push_str(&self.dump(attempt, false));
+        }
+        self.display(&msg, Some(COLOR_DEBUG));
     }
 
     fn on_recap(&mut self, stats: &IndexMap<String, HostStats>) {
@@ -381,6 +425,20 @@ impl ConsoleRenderer {
         }
     }
 
+    /// A failed result's JSON: a result Ansible always shows in full (`assert`, a `debug` made
+    /// to fail) is indented as it is on success, with what `debug` leaves out left out.
+    fn failed_dump(&self, r: &TaskResult) -> String {
+        match &r.debug_output {
+            Some(Json::Object(shown)) => pyfmt::dumps(&Json::Object(shown.clone()), Some(4)),
+            Some(other) => {
+                let mut m = Map::new();
+                m.insert("msg".into(), other.clone());
+                pyfmt::dumps(&Json::Object(m), Some(4))
+            }
+            None => self.dump(r, false),
+        }
+    }
+
     /// The result as Ansible shows it: internal keys, `failed`/`skipped` (the status says it),
     /// warnings and exceptions removed; `invocation` and `diff` only from `-vvv`.
     fn dump(&self, r: &TaskResult, loop_summary: bool) -> String {
@@ -413,29 +471,37 @@ impl ConsoleRenderer {
     }
 
     /// 2.19's `[ERROR]: Task failed: ...` block naming the task's file:line:column with the
-    /// source lines leading to it.
+    /// source lines leading to it; a block already shown in this run is not shown again.
     fn error_block(&mut self, r: &TaskResult) {
-        let msg = r
-            .msg
-            .clone()
-            .or_else(|| {
+        let error = r.error.clone().unwrap_or_else(|| TaskError {
+            source: FailureSource::Task,
+            message: r.msg.clone().or_else(|| {
                 r.result
                     .get("msg")
                     .and_then(Json::as_str)
                     .map(str::to_string)
-            })
-            .unwrap_or_else(|| "Task failed.".to_string());
-        let mut text = format!("[ERROR]: Task failed: {msg}\n");
+            }),
+        });
+        let headline = error.headline();
+        let mut text = format!("[ERROR]: {headline}\n");
+        let mut context = false;
         if let Some(pos) = self.task_pos.clone()
             && pos.file.is_some()
         {
             // Ansible names the origin by its absolute path.
             text.push_str(&format!("Origin: {}\n", absolute(&pos)));
+            context = true;
             if let Some(snippet) = self.snippet(&pos) {
                 text.push('\n');
                 text.push_str(&snippet);
-                text.push('\n');
             }
+        }
+        // Ansible ends a message of several lines with a blank line.
+        if context || headline.contains('\n') {
+            text.push('\n');
+        }
+        if !self.shown_errors.insert(text.clone()) {
+            return;
         }
         self.display(&text, Some(COLOR_ERROR));
     }
@@ -467,6 +533,11 @@ impl Renderer for ConsoleRenderer {
             Event::PlayStart { name, .. } => self.on_play_start(name),
             Event::TaskStart { name, pos, handler } => self.on_task_start(name, pos, *handler),
             Event::Result(r) => self.on_result(r),
+            Event::Retry {
+                task,
+                retries_left,
+                attempt,
+            } => self.on_retry(task, *retries_left, attempt),
             Event::LoopDone(r) => self.on_loop_done(r),
             Event::NoHosts { reason } => {
                 if reason.to_ascii_lowercase().contains("no more hosts") {
@@ -553,20 +624,60 @@ pub fn source_snippet(pos: &Pos) -> Option<String> {
 }
 
 fn snippet_of(lines: &[String], pos: &Pos) -> Option<String> {
+    // ansible-core's `SourceContext.from_origin`: two lines of context, lines cut to fit 120
+    // columns with their label, a caret under the column (or a note when the line is not
+    // there), an empty line with no space after its number.
+    const WIDTH: usize = 120;
+    const MARKER: &str = "...";
     let line = pos.line as usize;
-    if line == 0 || line > lines.len() {
+    if line == 0 {
         return None;
     }
-    let width = line.to_string().len();
-    let mut out = String::new();
-    for n in line.saturating_sub(2).max(1)..=line {
-        out.push_str(&format!("{n:>width$} {}\n", lines[n - 1]));
+    if lines
+        .first()
+        .is_some_and(|l| l.starts_with("$ANSIBLE_VAULT;"))
+    {
+        return Some("(source not shown: content encrypted)\n".to_string());
     }
-    let col = pos.column.max(1) as usize;
-    out.push_str(&format!(
-        "{}^ column {col}\n",
-        " ".repeat(width + 1 + col - 1)
-    ));
+    if line > lines.len() {
+        return Some("(source not shown: file truncated)\n".to_string());
+    }
+    let label = line.to_string().len();
+    let max_len = WIDTH - label - 1;
+    let mut usable = max_len;
+    let mut out = String::new();
+    let mut last = String::new();
+    for n in line.saturating_sub(2).max(1)..=line {
+        let mut text = lines[n - 1].replace('\t', " ");
+        if text.chars().count() > max_len {
+            text = text
+                .chars()
+                .take(max_len - MARKER.len())
+                .collect::<String>()
+                + MARKER;
+            usable = max_len - MARKER.len();
+        }
+        let sep = if text.is_empty() { "" } else { " " };
+        last = format!("{n:>label$}{sep}{text}");
+        out.push_str(&last);
+        out.push('\n');
+    }
+    let col = pos.column as usize;
+    let pad = " ".repeat(label);
+    if col == 0 {
+        // No column known: the whole line is underlined.
+        let underline = last.chars().count().saturating_sub(label + 1);
+        out.push_str(&format!("{pad} {}\n", "^".repeat(underline)));
+    } else if col <= usable {
+        let text = format!("column {col}");
+        let idx = col - 1;
+        let marker = if idx + 2 + text.len() > max_len {
+            format!("{}{text} ^", " ".repeat(idx.saturating_sub(text.len() + 1)))
+        } else {
+            format!("{}^ {text}", " ".repeat(idx))
+        };
+        out.push_str(&format!("{pad} {marker}\n"));
+    }
     Some(out)
 }
 

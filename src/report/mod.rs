@@ -74,6 +74,72 @@ pub struct TaskResult {
     /// (`{"msg": "..."}` for `msg:`, `{"var_name": value}` for `var:`); any other value is
     /// printed as `{"msg": value}`. The console always shows it, indented, as Ansible does.
     pub debug_output: Option<Json>,
+    /// For a failed, ignored or unreachable result: the cause the console names in 2.19's
+    /// `[ERROR]: Task failed: ...` block (`None`: the message in `msg`, found by the task).
+    pub error: Option<TaskError>,
+    /// The task has `ignore_unreachable`: an unreachable result is followed by `...ignoring`.
+    pub ignore_unreachable: bool,
+}
+
+/// Where a failure was found, which 2.19 names in front of its message.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FailureSource {
+    /// The controller-side action decided (`fail`, `assert`, `failed_when`, an `until` that
+    /// never held): `Task failed: Action failed: <msg>`.
+    #[default]
+    Action,
+    /// The module on the host reported the failure: `Task failed: Module failed: <msg>`.
+    Module,
+    /// The task could not run at all (a template, a loop, the connection): `Task failed: <msg>`.
+    Task,
+}
+
+/// Why a task failed, as the `[ERROR]` block shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskError {
+    /// Who found the failure.
+    pub source: FailureSource,
+    /// The failure's message (`None` when the result has none). 2.19 shows it even for a
+    /// `no_log` task, whose result is censored: only the result is secret, not why it failed.
+    pub message: Option<String>,
+}
+
+impl TaskError {
+    /// The text after `[ERROR]: `, as 2.19 chains its messages: `Task failed: Action failed:
+    /// boom`, `Task failed: Action failed.` for an empty message, and a part that already ends
+    /// with the rest is not repeated.
+    pub fn headline(&self) -> String {
+        let mut parts = vec!["Task failed."];
+        let missing = match self.source {
+            FailureSource::Action => {
+                parts.push("Action failed.");
+                "Unknown error."
+            }
+            FailureSource::Module => {
+                parts.push("Module failed.");
+                "Unknown error."
+            }
+            FailureSource::Task => "",
+        };
+        parts.push(self.message.as_deref().unwrap_or(missing));
+        chain_messages(&parts)
+    }
+}
+
+/// ansible-core's `deduplicate_message_parts`: joins an error and its causes, outermost first,
+/// as `outer: inner`, except that a part ending with what follows replaces it.
+fn chain_messages(parts: &[&str]) -> String {
+    let mut rev = parts.iter().rev();
+    let mut message = rev.next().map(|s| s.to_string()).unwrap_or_default();
+    for part in rev {
+        message = if part.ends_with(message.as_str()) {
+            part.to_string()
+        } else {
+            format!("{}: {message}", part.trim_end_matches(['.', ' ']))
+        };
+    }
+    message
 }
 
 /// Everything the report layer can be told.
@@ -97,6 +163,16 @@ pub enum Event {
     },
     /// A task finished on one host (or one loop item).
     Result(TaskResult),
+    /// An attempt of a task with `until`/`retries` did not succeed and the task runs again on
+    /// that host: 2.19's `FAILED - RETRYING: [host]: name (N retries left).`
+    Retry {
+        /// The task's name as written (templated, without the role prefix), or its action.
+        task: String,
+        /// Attempts still allowed after this one.
+        retries_left: u64,
+        /// The failed attempt (its result censored under `no_log`), shown from `-vvv`.
+        attempt: TaskResult,
+    },
     /// A loop finished on one host: the aggregated status of all items. The console shows
     /// the diffs of the changed items (sent with their `Result`s) here, as Ansible does,
     /// and nothing else unless the loop was skipped, ignored or unreachable.

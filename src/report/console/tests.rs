@@ -63,6 +63,8 @@ fn res(host: &str, status: Status) -> TaskResult {
         diffs: vec![],
         result: Map::new(),
         debug_output: None,
+        error: None,
+        ignore_unreachable: false,
     }
 }
 
@@ -452,4 +454,190 @@ fn diff_hunks_follow_difflib() {
         render_diff(&removed, false),
         "--- before: f\n+++ after: f\n@@ -1 +0,0 @@\n-x\n\\ No newline at end of file\n\n"
     );
+}
+
+/// What 2.19's `[ERROR]` line says for each kind of failure: the chain `Task failed: Action
+/// failed: msg`, a missing message, an empty one, and a message that already ends the chain.
+#[test]
+fn error_headlines_chain_as_ansible_core_does() {
+    let e = |source, message: Option<&str>| {
+        TaskError {
+            source,
+            message: message.map(str::to_string),
+        }
+        .headline()
+    };
+    use FailureSource::{Action, Module, Task};
+    assert_eq!(e(Action, Some("boom")), "Task failed: Action failed: boom");
+    assert_eq!(
+        e(Module, Some("non-zero return code")),
+        "Task failed: Module failed: non-zero return code"
+    );
+    assert_eq!(e(Action, Some("")), "Task failed: Action failed.");
+    assert_eq!(
+        e(Action, None),
+        "Task failed: Action failed: Unknown error."
+    );
+    assert_eq!(
+        e(Module, None),
+        "Task failed: Module failed: Unknown error."
+    );
+    assert_eq!(e(Action, Some("failed.")), "Task failed: Action failed.");
+    assert_eq!(e(Task, Some("no route")), "Task failed: no route");
+    assert_eq!(e(Task, None), "Task failed.");
+}
+
+/// `FAILED - RETRYING` lines as ansible-playbook 2.19 printed them: dark grey, the delegated
+/// host in the label, and from `-vvv` the attempt's result glued on (here a `no_log` one).
+#[test]
+fn retry_lines_match_ansible() {
+    let mut attempt = res("localhost", Status::Failed);
+    attempt.delegated_to = Some("two".into());
+    let retry = Event::Retry {
+        task: "deleg retry".into(),
+        retries_left: 1,
+        attempt: attempt.clone(),
+    };
+    let colored = render(
+        std::slice::from_ref(&retry),
+        ConsoleOptions {
+            color: true,
+            ..ConsoleOptions::default()
+        },
+    );
+    assert_eq!(
+        colored,
+        "\x1b[1;30mFAILED - RETRYING: [localhost -> two]: deleg retry (1 retries left).\x1b[0m\n"
+    );
+    attempt.delegated_to = None;
+    attempt.status = Status::Changed;
+    attempt.result = obj(json!({"attempts": 1, "changed": true, "retries": 2,
+        "censored": "the output has been hidden due to the fact that 'no_log: true' was \
+                     specified for this result"}));
+    let verbose = render(
+        &[Event::Retry {
+            task: "nolog retry".into(),
+            retries_left: 1,
+            attempt,
+        }],
+        ConsoleOptions {
+            verbosity: 3,
+            ..ConsoleOptions::default()
+        },
+    );
+    assert_eq!(
+        verbose,
+        "FAILED - RETRYING: [localhost]: nolog retry (1 retries left).Result was: {\n    \
+         \"attempts\": 1,\n    \"censored\": \"the output has been hidden due to the fact that \
+         'no_log: true' was specified for this result\",\n    \"changed\": true,\n    \
+         \"retries\": 2\n}\n"
+    );
+}
+
+/// Ansible's display prints a text once per run: the same failure on a second host shows
+/// no second `[ERROR]` block (another task's is shown), and a warning repeats nowhere. An
+/// ignored unreachable host is followed by `...ignoring`, its message as 2.19 wraps it.
+#[test]
+fn errors_and_warnings_show_once_and_ignored_unreachable_says_so() {
+    let failed = |host: &str| {
+        let mut r = res(host, Status::Failed);
+        r.msg = Some("same".into());
+        r.result = obj(json!({"failed": true, "msg": "same"}));
+        r.error = Some(TaskError {
+            source: FailureSource::Action,
+            message: Some("same".into()),
+        });
+        Event::Result(r)
+    };
+    let warn = Event::Warning {
+        message: "twice".into(),
+    };
+    let mut gone = res("gone", Status::Unreachable);
+    gone.msg = Some("refused".into());
+    gone.result = obj(json!({"msg": "refused", "unreachable": true}));
+    gone.ignore_unreachable = true;
+    let ev = vec![
+        task("one", 5),
+        failed("web1"),
+        failed("db1"),
+        warn.clone(),
+        warn,
+        task("two", 9),
+        failed("web1"),
+        Event::Result(gone),
+    ];
+    let out = render(&ev, ConsoleOptions::default());
+    let file = playbook().display().to_string();
+    let expected = format!(
+        "\nTASK [one] *********************************************************************\n\
+         [ERROR]: Task failed: Action failed: same\nOrigin: {file}:5:7\n\n\
+         3   gather_facts: false\n4   tasks:\n5     - name: mode\n        ^ column 7\n\n\
+         fatal: [web1]: FAILED! => {{\"changed\": false, \"msg\": \"same\"}}\n\
+         fatal: [db1]: FAILED! => {{\"changed\": false, \"msg\": \"same\"}}\n\
+         [WARNING]: twice\n\
+         \nTASK [two] *********************************************************************\n\
+         [ERROR]: Task failed: Action failed: same\nOrigin: {file}:9:7\n\n\
+         7       when: inventory_hostname == 'web1'\n8       notify: h1\n9     - name: edit\n\
+         \x20       ^ column 7\n\n\
+         fatal: [web1]: FAILED! => {{\"changed\": false, \"msg\": \"same\"}}\n\
+         [ERROR]: Task failed: refused\nOrigin: {file}:9:7\n\n\
+         7       when: inventory_hostname == 'web1'\n8       notify: h1\n9     - name: edit\n\
+         \x20       ^ column 7\n\n\
+         fatal: [gone]: UNREACHABLE! => {{\"changed\": false, \"msg\": \"Task failed: refused\", \
+         \"unreachable\": true}}\n...ignoring\n"
+    );
+    pretty_assertions::assert_eq!(out, expected);
+}
+
+/// Source lines as 2.19's `SourceContext` shows them (expected values printed by ansible-core's
+/// own `SourceContext.from_origin` for the same file): tabs made spaces, long lines cut with
+/// `...`, an empty line without a space after its number, no caret past the usable width, and
+/// a line past the end of the file.
+#[test]
+fn source_snippets_follow_ansible_core() {
+    let lines: Vec<String> = [
+        "- name: long".to_string(),
+        "  hosts: x".to_string(),
+        String::new(),
+        format!("\tdebug: {}", "y".repeat(130)),
+        "    - name: deep".to_string(),
+    ]
+    .into_iter()
+    .collect();
+    let at = |line, column| Pos {
+        file: Some(Arc::new(PathBuf::from("/tmp/src.yml"))),
+        line,
+        column,
+    };
+    let cut = format!(" debug: {}...", "y".repeat(107));
+    let cases = [
+        (4, 3, format!("2   hosts: x\n3\n4 {cut}\n    ^ column 3\n")),
+        (
+            3,
+            1,
+            "1 - name: long\n2   hosts: x\n3\n  ^ column 1\n".to_string(),
+        ),
+        (
+            5,
+            7,
+            format!("3\n4 {cut}\n5     - name: deep\n        ^ column 7\n"),
+        ),
+        (4, 118, format!("2   hosts: x\n3\n4 {cut}\n")),
+        (
+            5,
+            40,
+            format!(
+                "3\n4 {cut}\n5     - name: deep\n{}^ column 40\n",
+                " ".repeat(41)
+            ),
+        ),
+        (9, 1, "(source not shown: file truncated)\n".to_string()),
+    ];
+    for (line, column, expected) in cases {
+        assert_eq!(
+            snippet_of(&lines, &at(line, column)).as_deref(),
+            Some(expected.as_str()),
+            "{line}:{column}"
+        );
+    }
 }
