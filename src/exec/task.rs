@@ -596,8 +596,9 @@ impl TaskJob {
             Json::Null => None,
             other => Some(loops::compact(other)),
         });
-        // 2.19 names why a task failed even under no_log (its result alone is censored). A
-        // message made up for a failure without one (`run_item`) is not a cause of its own.
+        // A message made up for a failure without one (`run_item`) is not a cause of its own.
+        // Under no_log the cause is censored too: 2.19 prints it, but a failure message is as
+        // likely as any result key to carry the secret (docs/differences.md).
         let error = matches!(
             status,
             Status::Failed | Status::Ignored | Status::Unreachable
@@ -622,7 +623,10 @@ impl TaskJob {
                 diffs: Vec::new(),
                 result: censor(&out.result),
                 debug_output: None,
-                error,
+                error: error.map(|e| TaskError {
+                    message: Some(NO_LOG_NOTICE.to_string()),
+                    ..e
+                }),
                 ignore_unreachable: post.ignore_unreachable,
             };
         }
