@@ -104,19 +104,7 @@ impl Entry {
         put("ctime", self.ctime.into());
         put("gr_name", self.group.clone().into());
         put("pw_name", self.owner.clone().into());
-        for (k, bit) in [
-            ("wusr", 0o200),
-            ("rusr", 0o400),
-            ("xusr", 0o100),
-            ("wgrp", 0o020),
-            ("rgrp", 0o040),
-            ("xgrp", 0o010),
-            ("woth", 0o002),
-            ("roth", 0o004),
-            ("xoth", 0o001),
-            ("isuid", 0o4000),
-            ("isgid", 0o2000),
-        ] {
+        for (k, bit) in super::stat::MODE_BITS {
             put(k, (m_ & bit != 0).into());
         }
         m

@@ -12,6 +12,21 @@ use serde_json::{Map, Value as Json};
 use super::remote::{self, Frames, S_IFDIR, S_IFLNK, S_IFREG};
 use super::{Module, ModuleArgs, ModuleContext, ModuleError, ModuleResult};
 
+/// The permission bits Ansible's `stat` reports as booleans, by key (`find` reports them too).
+pub(crate) const MODE_BITS: [(&str, u32); 11] = [
+    ("wusr", 0o200),
+    ("rusr", 0o400),
+    ("xusr", 0o100),
+    ("wgrp", 0o020),
+    ("rgrp", 0o040),
+    ("xgrp", 0o010),
+    ("woth", 0o002),
+    ("roth", 0o004),
+    ("xoth", 0o001),
+    ("isuid", 0o4000),
+    ("isgid", 0o2000),
+];
+
 /// The `stat` module.
 pub struct Stat;
 
@@ -192,19 +207,7 @@ impl Module for Stat {
         put("atime", s.atime.into());
         put("mtime", s.mtime.into());
         put("ctime", s.ctime.into());
-        for (k, bit) in [
-            ("wusr", 0o200),
-            ("rusr", 0o400),
-            ("xusr", 0o100),
-            ("wgrp", 0o020),
-            ("rgrp", 0o040),
-            ("xgrp", 0o010),
-            ("woth", 0o002),
-            ("roth", 0o004),
-            ("xoth", 0o001),
-            ("isuid", 0o4000),
-            ("isgid", 0o2000),
-        ] {
+        for (k, bit) in MODE_BITS {
             put(k, (m & bit != 0).into());
         }
         let mut nums = extra.split(' ').map(|n| n.parse::<u64>().ok());
