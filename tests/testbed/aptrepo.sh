@@ -13,9 +13,11 @@ here="$(cd "$(dirname "$0")" && pwd)"
 # whose dependencies are not in the image (jq: libjq1, libonig5), one that ships a service
 # (cron); the tools modules drive on a host (git, curl, wget, unzip, xz-utils, locales,
 # tzdata); and the services and runtimes popular roles install (nginx, redis-server,
-# memcached, rsyslog, fail2ban, openjdk-17-jre-headless).
+# memcached, rsyslog, fail2ban, openjdk-17-jre-headless, unattended-upgrades, apache2,
+# ntp, haproxy, ufw, iptables, logrotate, acl, gnupg).
 REPO_PACKAGES=(hello tree jq cron git curl wget unzip xz-utils locales tzdata
-    nginx redis-server memcached rsyslog fail2ban openjdk-17-jre-headless)
+    nginx redis-server memcached rsyslog fail2ban openjdk-17-jre-headless
+    unattended-upgrades apache2 ntp haproxy ufw iptables logrotate acl gnupg)
 
 need_root
 need_cmd apt-get dpkg-scanpackages flock sha256sum gzip
