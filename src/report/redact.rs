@@ -8,8 +8,8 @@
 //! report files all show the same redacted story.
 //!
 //! What is matched: the plaintext itself, its JSON-escaped spelling (a secret inside JSON text
-//! such as a command's output) and its shell-quoted spelling (`connection::quote`, as in a
-//! `cmd` string), and each line of a multi-line secret (diffs are shown line by line).
+//! such as a command's output, with and without Python's `\uXXXX` escapes) and its
+//! shell-quoted spellings (`connection::quote`, and the `quote` filter's), and each line of a multi-line secret (diffs are shown line by line).
 //! Derived values (base64, hashes, a substring) are not recognised: docs/differences.md says
 //! so. Secrets shorter than [`MIN_SECRET_LEN`] characters are ignored, because redacting every
 //! `yes` or `80` in the output would hide everything and protect nothing.
@@ -70,9 +70,15 @@ impl Secrets {
         };
         push(secret);
         if let Ok(json) = serde_json::to_string(secret) {
-            push(&json[1..json.len() - 1]);
+            let inner = &json[1..json.len() - 1];
+            push(inner);
+            // Python's json.dumps (and so `to_json`/`to_nice_json`) escapes non-ASCII.
+            push(&ascii_escaped(inner));
         }
-        push(&crate::connection::quote(secret));
+        let quoted = crate::connection::quote(secret);
+        push(&quoted);
+        // The `quote` filter spells an embedded `'` as Python's shlex.quote does.
+        push(&quoted.replace("'\\''", "'\"'\"'"));
         if secret.contains('\n') {
             for line in secret.lines() {
                 push(line.trim_end_matches('\r'));
@@ -168,7 +174,12 @@ impl Secrets {
             return;
         }
         match diff {
-            Diff::Text { before_header, after_header, before, after } => {
+            Diff::Text {
+                before_header,
+                after_header,
+                before,
+                after,
+            } => {
                 self.redact_string(before_header);
                 self.redact_string(after_header);
                 if self.contains_secret(before) || self.contains_secret(after) {
@@ -177,7 +188,11 @@ impl Secrets {
                     *after = a;
                 }
             }
-            Diff::Fields { path, before, after } => {
+            Diff::Fields {
+                path,
+                before,
+                after,
+            } => {
                 self.redact_string(path);
                 for v in before.values_mut().chain(after.values_mut()) {
                     self.redact_string(v);
@@ -245,7 +260,10 @@ impl Secrets {
 
     /// The byte offset of the first secret in `line`.
     fn first_secret_at(&self, line: &str) -> Option<usize> {
-        self.read().iter().filter_map(|f| line.find(f.as_str())).min()
+        self.read()
+            .iter()
+            .filter_map(|f| line.find(f.as_str()))
+            .min()
     }
 
     /// Redacts every text an event carries, in place.
@@ -265,7 +283,9 @@ impl Secrets {
                 self.redact_result(attempt);
             }
             Event::NoHosts { reason } => self.redact_string(reason),
-            Event::Included { file, item_label, .. } => {
+            Event::Included {
+                file, item_label, ..
+            } => {
                 self.redact_string(file);
                 if let Some(l) = item_label {
                     self.redact_string(l);
@@ -291,6 +311,23 @@ impl Secrets {
             self.redact_string(m);
         }
     }
+}
+
+/// JSON text with every non-ASCII character written as `\uXXXX` (UTF-16), as Python's
+/// `json.dumps` writes it by default.
+fn ascii_escaped(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{u:04x}"));
+            }
+        }
+    }
+    out
 }
 
 /// A renderer that redacts every event before handing it to the one it wraps.
@@ -339,7 +376,14 @@ mod tests {
         assert_eq!(s.redact(&format!("pw={SECRET}!")), "pw=<redacted>!");
         let cmd = format!("echo {}", crate::connection::quote(SECRET));
         assert_eq!(s.redact(&cmd), "echo <redacted>");
-        assert_eq!(s.redact(r#"{"p": "pa\"ss\\word"}"#), r#"{"p": "<redacted>"}"#);
+        assert_eq!(
+            s.redact(r#"{"p": "pa\"ss\\word"}"#),
+            r#"{"p": "<redacted>"}"#
+        );
+        assert_eq!(
+            s.redact(r#"["s3cr3t 'quoted' $(x) \u00e9"]"#),
+            r#"["<redacted>"]"#
+        );
         assert_eq!(s.redact("nothing here"), "nothing here");
     }
 
@@ -366,13 +410,30 @@ mod tests {
             after: format!("user = app\npassword = {SECRET}\nport = 2\n"),
         };
         s.redact_diff(&mut d);
-        let Diff::Text { before, after, .. } = &d else { unreachable!() };
-        assert_eq!(before, "user = app\npassword = <redacted: secret changed>\nport = 1\n");
-        assert_eq!(after, "user = app\npassword = <redacted: new secret>\nport = 2\n");
+        let Diff::Text { before, after, .. } = &d else {
+            unreachable!()
+        };
+        assert_eq!(
+            before,
+            "user = app\npassword = <redacted: secret changed>\nport = 1\n"
+        );
+        assert_eq!(
+            after,
+            "user = app\npassword = <redacted: new secret>\nport = 2\n"
+        );
         let shown = crate::report::console::render_diff(&d, false);
-        assert!(shown.contains("-password = <redacted: secret changed>"), "{shown}");
-        assert!(shown.contains("+password = <redacted: new secret>"), "{shown}");
-        assert!(!shown.contains("old-unknown") && !shown.contains("s3cr3t"), "{shown}");
+        assert!(
+            shown.contains("-password = <redacted: secret changed>"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("+password = <redacted: new secret>"),
+            "{shown}"
+        );
+        assert!(
+            !shown.contains("old-unknown") && !shown.contains("s3cr3t"),
+            "{shown}"
+        );
     }
 
     #[test]
@@ -386,8 +447,13 @@ mod tests {
             after: "head\nline one of key\nline two of key\n".into(),
         };
         s.redact_diff(&mut d);
-        let Diff::Text { after, .. } = &d else { unreachable!() };
-        assert_eq!(after, "head\n<redacted: new secret>\n<redacted: new secret>\n");
+        let Diff::Text { after, .. } = &d else {
+            unreachable!()
+        };
+        assert_eq!(
+            after,
+            "head\n<redacted: new secret>\n<redacted: new secret>\n"
+        );
     }
 
     #[test]
@@ -420,7 +486,9 @@ mod tests {
             }),
             ignore_unreachable: false,
         }));
-        r.event(&Event::Warning { message: SECRET.into() });
+        r.event(&Event::Warning {
+            message: SECRET.into(),
+        });
         r.event(&Event::TaskStart {
             name: SECRET.into(),
             pos: crate::yaml::Pos::unknown(),

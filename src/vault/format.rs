@@ -75,12 +75,18 @@ impl Envelope {
         let (header, body) = text.split_once('\n').unwrap_or((text, ""));
         let parts: Vec<&str> = header.trim_end().split(';').collect();
         if parts.first() != Some(&MAGIC) || parts.len() < 3 {
-            return Err(FormatError::Malformed("the header line is not $ANSIBLE_VAULT;1.x;AES256".into()));
+            return Err(FormatError::Malformed(
+                "the header line is not $ANSIBLE_VAULT;1.x;AES256".into(),
+            ));
         }
         let version = match parts[1] {
             "1.1" => Version::V1_1,
             "1.2" => Version::V1_2,
-            other => return Err(FormatError::Malformed(format!("unknown format version {other}"))),
+            other => {
+                return Err(FormatError::Malformed(format!(
+                    "unknown format version {other}"
+                )));
+            }
         };
         if parts[2] != "AES256" {
             return Err(FormatError::Cipher(parts[2].to_string()));
@@ -88,7 +94,9 @@ impl Envelope {
         let label = match (version, parts.get(3)) {
             (Version::V1_2, Some(l)) if !l.is_empty() => Some((*l).to_string()),
             (Version::V1_2, _) => {
-                return Err(FormatError::Malformed("a 1.2 header must name its vault id".into()));
+                return Err(FormatError::Malformed(
+                    "a 1.2 header must name its vault id".into(),
+                ));
             }
             (Version::V1_1, _) => None,
         };
@@ -100,13 +108,16 @@ impl Envelope {
             let f = fields
                 .next()
                 .ok_or_else(|| FormatError::Malformed(format!("the {name} is missing")))?;
-            hex::decode(f).map_err(|e| FormatError::Malformed(format!("the {name} is not hexadecimal ({e})")))
+            hex::decode(f)
+                .map_err(|e| FormatError::Malformed(format!("the {name} is not hexadecimal ({e})")))
         };
         let salt = field("salt")?;
         let mac = field("HMAC")?;
         let ciphertext = field("ciphertext")?;
         if salt.is_empty() || mac.len() != 32 {
-            return Err(FormatError::Malformed("the salt or HMAC has the wrong length".into()));
+            return Err(FormatError::Malformed(
+                "the salt or HMAC has the wrong length".into(),
+            ));
         }
         Ok(Envelope {
             version,
@@ -156,7 +167,12 @@ fn seal_with_salt(
         .map_err(|e| FormatError::Malformed(e.to_string()))?;
     mac.update(&data);
     let tag = mac.finalize().into_bytes();
-    let inner = format!("{}\n{}\n{}", hex::encode(salt), hex::encode(tag), hex::encode(&data));
+    let inner = format!(
+        "{}\n{}\n{}",
+        hex::encode(salt),
+        hex::encode(tag),
+        hex::encode(&data)
+    );
     let body = hex::encode(inner.as_bytes());
     let mut out = match label {
         Some(l) => format!("{MAGIC};1.2;AES256;{l}\n"),
@@ -185,7 +201,11 @@ fn apply_ctr(keys: &[u8; 2 * KEY_LEN + IV_LEN], data: &mut [u8]) {
 fn unpad(mut data: Vec<u8>) -> Result<Vec<u8>, FormatError> {
     let bad = || FormatError::Malformed("bad padding after decryption".into());
     let n = usize::from(*data.last().ok_or_else(bad)?);
-    if n == 0 || n > BLOCK || n > data.len() || !data[data.len() - n..].iter().all(|b| usize::from(*b) == n) {
+    if n == 0
+        || n > BLOCK
+        || n > data.len()
+        || !data[data.len() - n..].iter().all(|b| usize::from(*b) == n)
+    {
         return Err(bad());
     }
     data.truncate(data.len() - n);
@@ -196,13 +216,8 @@ fn fill_random(buf: &mut [u8]) -> Result<(), FormatError> {
     let mut filled = 0;
     while filled < buf.len() {
         // SAFETY: the pointer and length describe the unfilled tail of `buf`, which we own.
-        let n = unsafe {
-            libc::getrandom(
-                buf[filled..].as_mut_ptr().cast(),
-                buf.len() - filled,
-                0,
-            )
-        };
+        let n =
+            unsafe { libc::getrandom(buf[filled..].as_mut_ptr().cast(), buf.len() - filled, 0) };
         if n < 0 {
             let e = std::io::Error::last_os_error();
             if e.kind() == std::io::ErrorKind::Interrupted {
@@ -235,7 +250,10 @@ mod tests {
     #[test]
     fn labels_make_a_1_2_header() {
         let text = seal(b"x", b"pw", Some("prod")).unwrap();
-        assert!(text.starts_with("$ANSIBLE_VAULT;1.2;AES256;prod\n"), "{text}");
+        assert!(
+            text.starts_with("$ANSIBLE_VAULT;1.2;AES256;prod\n"),
+            "{text}"
+        );
         let env = Envelope::parse(&text).unwrap();
         assert_eq!(env.version, Version::V1_2);
         assert_eq!(env.label.as_deref(), Some("prod"));
@@ -243,7 +261,10 @@ mod tests {
 
     #[test]
     fn two_seals_differ_by_their_salt() {
-        assert_ne!(seal(b"x", b"pw", None).unwrap(), seal(b"x", b"pw", None).unwrap());
+        assert_ne!(
+            seal(b"x", b"pw", None).unwrap(),
+            seal(b"x", b"pw", None).unwrap()
+        );
         let a = seal_with_salt(b"x", b"pw", None, &[1; 32]).unwrap();
         assert_eq!(a, seal_with_salt(b"x", b"pw", None, &[1; 32]).unwrap());
     }

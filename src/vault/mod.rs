@@ -58,9 +58,7 @@ pub enum VaultError {
     )]
     NoPassword,
     /// No password given decrypts it.
-    #[error(
-        "decryption failed: none of the vault passwords given ({tried}) decrypts it{hint}"
-    )]
+    #[error("decryption failed: none of the vault passwords given ({tried}) decrypts it{hint}")]
     WrongPassword {
         /// The vault ids tried, comma-separated.
         tried: String,
@@ -111,7 +109,11 @@ impl Keyring {
             .entries
             .iter()
             .filter(|(l, _)| Some(l.as_str()) == wanted)
-            .chain(self.entries.iter().filter(|(l, _)| Some(l.as_str()) != wanted));
+            .chain(
+                self.entries
+                    .iter()
+                    .filter(|(l, _)| Some(l.as_str()) != wanted),
+            );
         for (_, pw) in ordered {
             match env.open(pw.bytes()) {
                 Ok(plain) => return Ok(plain),
@@ -250,14 +252,20 @@ mod tests {
         assert_eq!(k.decrypt(&fixture("v11-empty")).unwrap(), b"");
         // 1.2: the matching id first, then the others; the hint names a missing id.
         let both = ring(&[("default", "correct horse é"), ("prod", "prod-pass")]);
-        assert_eq!(both.decrypt(&fixture("v12-prod.yml")).unwrap(), plain.as_bytes());
+        assert_eq!(
+            both.decrypt(&fixture("v12-prod.yml")).unwrap(),
+            plain.as_bytes()
+        );
         let other_label = ring(&[("dev", "prod-pass")]);
         assert_eq!(
             other_label.decrypt(&fixture("v12-prod.yml")).unwrap(),
             plain.as_bytes()
         );
         let err = k.decrypt(&fixture("v12-prod.yml")).unwrap_err().to_string();
-        assert!(err.contains("(default)") && err.contains("--vault-id prod@FILE"), "{err}");
+        assert!(
+            err.contains("(default)") && err.contains("--vault-id prod@FILE"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -278,7 +286,10 @@ mod tests {
         assert!(text.starts_with("$ANSIBLE_VAULT;1.1;AES256\n"));
         assert_eq!(k.decrypt(&text).unwrap(), b"hello");
         let two = ring(&[("dev", "d-pass"), ("prod", "p-pass")]);
-        assert!(matches!(two.encrypt(b"x", None), Err(VaultError::Choose(_))));
+        assert!(matches!(
+            two.encrypt(b"x", None),
+            Err(VaultError::Choose(_))
+        ));
         let text = two.encrypt(b"x", Some("prod")).unwrap();
         assert!(text.starts_with("$ANSIBLE_VAULT;1.2;AES256;prod\n"));
         assert_eq!(ring(&[("any", "p-pass")]).decrypt(&text).unwrap(), b"x");

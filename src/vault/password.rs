@@ -119,8 +119,8 @@ pub fn read_password_file(path: &Path, label: &str) -> Result<Password, String> 
     if meta.is_file() && meta.permissions().mode() & 0o111 != 0 {
         return run_password_script(path, label);
     }
-    let data = std::fs::read(path)
-        .map_err(|e| format!("vault password file {}: {e}", path.display()))?;
+    let data =
+        std::fs::read(path).map_err(|e| format!("vault password file {}: {e}", path.display()))?;
     Ok(Password::new(data.trim_ascii().to_vec()))
 }
 
@@ -180,13 +180,19 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let f = tmp.path().join("pw");
         std::fs::write(&f, " pass word é \n\n").unwrap();
-        assert_eq!(read_password_file(&f, "default").unwrap().bytes(), "pass word é".as_bytes());
+        assert_eq!(
+            read_password_file(&f, "default").unwrap().bytes(),
+            "pass word é".as_bytes()
+        );
         // An executable prints the password; only newlines around it are stripped, and a
         // `-client` script is told which vault id is wanted.
         let s = tmp.path().join("my-client.sh");
         std::fs::write(&s, "#!/bin/sh\nprintf ' from %s \\n' \"$2\"\n").unwrap();
         std::fs::set_permissions(&s, std::fs::Permissions::from_mode(0o755)).unwrap();
-        assert_eq!(read_password_file(&s, "prod").unwrap().bytes(), b" from prod ");
+        assert_eq!(
+            read_password_file(&s, "prod").unwrap().bytes(),
+            b" from prod "
+        );
         let bad = tmp.path().join("bad.sh");
         std::fs::write(&bad, "#!/bin/sh\necho nope >&2\nexit 3\n").unwrap();
         std::fs::set_permissions(&bad, std::fs::Permissions::from_mode(0o755)).unwrap();

@@ -240,7 +240,7 @@ fn load_file_with(path: &Path, vault: &crate::vault::Context) -> Result<Node, Ya
             path: path.to_path_buf(),
             source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
         })?;
-        return parse_with(&text, Some(path), vault);
+        return parse_str_with(&text, Some(path), vault);
     }
     let text = vault
         .decrypt_text(&String::from_utf8_lossy(&bytes))
@@ -248,7 +248,7 @@ fn load_file_with(path: &Path, vault: &crate::vault::Context) -> Result<Node, Ya
             location: format!("{}:1:1", path.display()),
             message: e.to_string(),
         })?;
-    let node = parse_with(&text, Some(path), vault)?;
+    let node = parse_str_with(&text, Some(path), vault)?;
     // Every value of a vaulted file is secret; its YAML spelling (keys, punctuation) is not.
     vault.secrets.add_value(&node.to_json());
     Ok(node)
@@ -256,10 +256,11 @@ fn load_file_with(path: &Path, vault: &crate::vault::Context) -> Result<Node, Ya
 
 /// Parses YAML text; `file` is used for positions and messages.
 pub fn parse_str(text: &str, file: Option<&Path>) -> Result<Node, YamlError> {
-    parse_with(text, file, &crate::vault::current())
+    parse_str_with(text, file, &crate::vault::current())
 }
 
-fn parse_with(
+/// [`parse_str`] with an explicit vault context instead of the run's.
+pub(crate) fn parse_str_with(
     text: &str,
     file: Option<&Path>,
     vault: &crate::vault::Context,
@@ -460,19 +461,38 @@ fn pos_of(loc: &serde_saphyr::Location, file: &Option<Arc<PathBuf>>) -> Pos {
     }
 }
 
-/// The tag written before a scalar or collection at `loc` (`!vault`), after any anchor.
-fn tag_source<'t>(loc: &serde_saphyr::Location, text: &'t str) -> Option<&'t str> {
-    let span = loc.span();
-    let start = usize::try_from(span.byte_offset()?).ok()?;
-    let mut src = text.get(start..)?;
-    if let Some(rest) = src.strip_prefix('&') {
-        src = rest.split_once([' ', '\t', '\n'])?.1.trim_start();
+/// True if the scalar at `loc` is tagged `!vault`. serde-saphyr's span may start at the tag, at
+/// the block indicator (`|`) or at the content, so both sides of its start are read.
+fn is_vault_tagged(loc: &serde_saphyr::Location, text: &str) -> bool {
+    let Some(start) = loc
+        .span()
+        .byte_offset()
+        .and_then(|o| usize::try_from(o).ok())
+    else {
+        return false;
+    };
+    let (Some(before), Some(after)) = (text.get(..start), text.get(start..)) else {
+        return false;
+    };
+    let tag_word = |s: &str| {
+        s.strip_prefix("!vault")
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with(char::is_whitespace))
+    };
+    if tag_word(after) {
+        return true;
     }
-    let tag = src.strip_prefix('!')?;
-    let end = tag
-        .find(|c: char| c.is_whitespace())
-        .unwrap_or(tag.len());
-    Some(&src[..=end])
+    let mut head = before.trim_end();
+    // A block scalar's indicator with its chomping/indentation marks: `|`, `|-`, `>+2`...
+    if let Some(i) = head.rfind(['|', '>'])
+        && head[i + 1..]
+            .chars()
+            .all(|c| matches!(c, '-' | '+' | '1'..='9'))
+    {
+        head = head[..i].trim_end();
+    }
+    head.strip_suffix("!vault").is_some_and(|rest| {
+        rest.is_empty() || rest.ends_with(|c: char| c.is_whitespace() || c == ':' || c == '-')
+    })
 }
 
 /// The name no variable has, behind the template an undecryptable `!vault` value becomes.
@@ -490,7 +510,7 @@ impl Convert<'_> {
         let (file, text) = (self.file, self.text);
         let pos = pos_of(&raw.referenced, file);
         if let RawValue::Str(s) = &raw.value
-            && tag_source(&raw.defined, text) == Some("!vault")
+            && is_vault_tagged(&raw.defined, text)
         {
             let value = self.open_inline(s, &pos);
             return Node {
@@ -763,21 +783,26 @@ mod tests {
         let text = std::fs::read_to_string(fixture("inline.yml")).unwrap();
         let text = format!("before: 1\n{text}after: &a !vault x\nlist:\n  - {}\n", "ok");
         let ctx = vault_context("correct horse é");
-        let n = parse_with(&text, Some(Path::new("v.yml")), &ctx).unwrap();
+        let n = parse_str_with(&text, Some(Path::new("v.yml")), &ctx).unwrap();
         let j = n.to_json();
         assert_eq!(j["api_key"], "s3cr3t 'quoted' $(x) é");
-        assert_eq!(n.get("api_key").unwrap().pos.line, 2);
+        // A block scalar's position is its content's, the line after `!vault |`.
+        assert_eq!(n.get("api_key").unwrap().pos.line, 3);
         assert!(ctx.secrets.contains_secret("s3cr3t 'quoted' $(x) é"));
         assert_eq!(j["before"], 1);
         // A damaged or unopenable value fails on use only, naming where it is written.
         assert!(j["after"].as_str().unwrap().contains("v.yml:9:"), "{j}");
-        let wrong = parse_with(&text, Some(Path::new("v.yml")), &vault_context("nope")).unwrap();
+        let wrong =
+            parse_str_with(&text, Some(Path::new("v.yml")), &vault_context("nope")).unwrap();
         let lazy = wrong.to_json()["api_key"].as_str().unwrap().to_string();
         let err = crate::template::Templar::new()
             .render_str(&lazy, &crate::vars::VarScope::new())
             .unwrap_err()
             .to_string();
-        assert!(err.contains("v.yml:2:10: cannot decrypt this !vault value"), "{err}");
+        assert!(
+            err.contains("v.yml:3:11: cannot decrypt this !vault value"),
+            "{err}"
+        );
         assert!(!err.contains("s3cr3t"), "{err}");
     }
 
@@ -792,7 +817,10 @@ mod tests {
         let err = load_file_with(&fixture("v11.yml"), &vault_context("nope"))
             .unwrap_err()
             .to_string();
-        assert!(err.contains("v11.yml:1:1: cannot decrypt this file: decryption failed"), "{err}");
+        assert!(
+            err.contains("v11.yml:1:1: cannot decrypt this file: decryption failed"),
+            "{err}"
+        );
         let err = load_file_with(&fixture("v11.yml"), &crate::vault::Context::default())
             .unwrap_err()
             .to_string();
