@@ -15,4 +15,5 @@ pub mod pyfmt;
 pub mod report;
 pub mod template;
 pub mod vars;
+pub mod vault;
 pub mod yaml;

@@ -11,6 +11,7 @@ pub mod facts;
 pub mod inventory;
 pub mod list;
 pub mod run;
+pub mod vault;
 
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
@@ -71,6 +72,17 @@ pub enum Command {
     ///   jig facts web1 -i hosts.ini --gather-subset '!all,network'
     #[command(after_long_help = ExitCode::HELP, verbatim_doc_comment)]
     Facts(facts::FactsArgs),
+    /// Encrypt and decrypt Ansible Vault files and strings, like ansible-vault
+    ///
+    /// Examples:
+    ///
+    ///   jig vault encrypt group_vars/prod/vault.yml --vault-password-file ~/.vault_pass
+    ///
+    ///   jig vault encrypt_string --vault-id prod@prompt -n db_password 's3cr3t'
+    ///
+    ///   jig vault edit host_vars/web1.yml --vault-id prod@~/.prod_pass
+    #[command(verbatim_doc_comment)]
+    Vault(vault::VaultArgs),
 }
 
 /// Runs jig with the process arguments and returns the exit code.
@@ -110,6 +122,7 @@ where
         Command::Run(args) => run::execute(args),
         Command::Inventory(args) => inventory::execute(args),
         Command::Facts(args) => facts::execute(args),
+        Command::Vault(args) => vault::execute(args),
     }));
     match outcome {
         Ok(code) => code,
