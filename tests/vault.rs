@@ -236,6 +236,74 @@ fn an_inline_value_that_cannot_be_opened_fails_the_task_that_uses_it() {
     assert_no_secret(&out, "failed run");
 }
 
+#[test]
+fn every_loader_opens_vaulted_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(dir.join("pw"), "vault pass word\n").unwrap();
+    let mut ring = jig::vault::Keyring::new();
+    ring.add(
+        "default",
+        jig::vault::Password::new(b"vault pass word".to_vec()),
+    );
+    let vaulted = |path: &str, plain: &str| {
+        let p = dir.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, ring.encrypt(plain.as_bytes(), None).unwrap()).unwrap();
+    };
+    vaulted("extra.yml", "from_extra: s3cr3t-extra\n");
+    vaulted("inc.yml", "from_include: s3cr3t-include\n");
+    vaulted(
+        "roles/r/defaults/main.yml",
+        "from_defaults: s3cr3t-defaults\n",
+    );
+    vaulted("roles/r/vars/main.yml", "from_role_vars: s3cr3t-rolevars\n");
+    vaulted(
+        "files/key.txt",
+        "s3cr3t-file line one\nline two of the file\n",
+    );
+    std::fs::create_dir_all(dir.join("roles/r/tasks")).unwrap();
+    std::fs::write(
+        dir.join("roles/r/tasks/main.yml"),
+        "- debug:\n    msg: \"{{ from_defaults }} {{ from_role_vars }}\"\n",
+    )
+    .unwrap();
+    let dest = dir.join("copied.txt");
+    std::fs::write(
+        dir.join("site.yml"),
+        format!(
+            "- hosts: localhost\n  gather_facts: false\n  roles: [r]\n  tasks:\n    \
+             - include_vars: inc.yml\n    \
+             - assert:\n        that:\n          - from_extra == 's3cr3t-extra'\n          \
+             - from_include == 's3cr3t-include'\n          - from_defaults == 's3cr3t-defaults'\n          \
+             - from_role_vars == 's3cr3t-rolevars'\n    \
+             - copy:\n        src: key.txt\n        dest: {}\n",
+            dest.display()
+        ),
+    )
+    .unwrap();
+    let (code, out) = run(
+        dir,
+        &[
+            "run",
+            "site.yml",
+            "-e",
+            "@extra.yml",
+            "--vault-password-file",
+            "pw",
+            "--diff",
+            "-vvv",
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert_no_secret(&out, "run");
+    assert!(!out.contains("line two of the file"), "{out}");
+    assert_eq!(
+        std::fs::read_to_string(&dest).unwrap(),
+        "s3cr3t-file line one\nline two of the file\n"
+    );
+}
+
 /// A play whose vars are `encrypt_string`'s output for `k`, asserting that `k` is [`OLD`].
 fn asserting_play(vars: &str) -> String {
     let vars: String = vars.lines().map(|l| format!("    {l}\n")).collect();

@@ -106,6 +106,9 @@ pub enum VaultAction {
 #[derive(Debug, Args)]
 pub struct FilesArgs {
     /// Files to work on; `-` (or none, for encrypt/decrypt/view) is standard input.
+    ///
+    /// encrypt and decrypt rewrite each file in place (keeping its mode) unless --output is
+    /// given; standard input goes to standard output.
     #[arg(value_name = "FILE")]
     pub files: Vec<String>,
 
@@ -130,6 +133,8 @@ pub struct FilesArgs {
 #[derive(Debug, Args)]
 pub struct RekeyArgs {
     /// Vaulted files to re-encrypt in place.
+    ///
+    /// Each is decrypted with the current passwords and encrypted with the new one.
     #[arg(value_name = "FILE", required = true)]
     pub files: Vec<String>,
 
@@ -158,10 +163,14 @@ pub struct RekeyArgs {
 #[derive(Debug, Args)]
 pub struct StringArgs {
     /// Strings to encrypt; `-` (or none) reads one from standard input.
+    ///
+    /// Each is printed as an inline `!vault |` block to paste into YAML.
     #[arg(value_name = "STRING")]
     pub strings: Vec<String>,
 
     /// Variable names for the strings, in order (repeatable): prints `name: !vault |`.
+    ///
+    /// The first name goes with the first string, and so on.
     #[arg(short = 'n', long = "name", value_name = "NAME")]
     pub names: Vec<String>,
 

@@ -12,8 +12,8 @@
 //! Deliberate differences from Ansible, each because Ansible's behaviour hides a mistake:
 //! a `-i` source that does not exist or does not parse is an error naming the file and line
 //! (Ansible warns and carries on with an empty inventory); dynamic inventory scripts, TOML
-//! files, inventory plugin configurations and vault-encrypted vars files are refused with a
-//! message saying what to do; a subscript past the end (`web[9]`) is a [`PatternError`]; the
+//! files and inventory plugin configurations are refused with a message saying what to do
+//! (vault-encrypted vars files are decrypted with the run's vault passwords); a subscript past the end (`web[9]`) is a [`PatternError`]; the
 //! implicit `localhost` gets no `ansible_python_interpreter` (no Python is needed); `@file`
 //! works in any pattern, not only `--limit`; and groups nested two or more levels deep are
 //! enumerated in a fixed order where Ansible iterates a set.

@@ -258,6 +258,21 @@ impl Secrets {
         (out_old, out_new)
     }
 
+    /// A result's `{before, after}` diff mapping, redacted as [`Secrets::redact_diff`] does.
+    fn redact_json_diff(&self, diff: &mut Json) {
+        let Json::Object(m) = diff else { return };
+        let (Some(Json::String(b)), Some(Json::String(a))) = (m.get("before"), m.get("after"))
+        else {
+            return;
+        };
+        if !self.contains_secret(b) && !self.contains_secret(a) {
+            return;
+        }
+        let (b, a) = self.redact_text_pair(b, a);
+        m.insert("before".into(), Json::String(b));
+        m.insert("after".into(), Json::String(a));
+    }
+
     /// The byte offset of the first secret in `line`.
     fn first_secret_at(&self, line: &str) -> Option<usize> {
         self.read()
@@ -301,6 +316,13 @@ impl Secrets {
             self.redact_string(s);
         }
         r.diffs.iter_mut().for_each(|d| self.redact_diff(d));
+        // The registered result carries the diffs again (`diff: {before, after}`, shown from
+        // -vvv): their old side may hold a secret no longer known, so they get the diff rule.
+        match r.result.get_mut("diff") {
+            Some(Json::Array(items)) => items.iter_mut().for_each(|d| self.redact_json_diff(d)),
+            Some(d @ Json::Object(_)) => self.redact_json_diff(d),
+            _ => {}
+        }
         self.redact_map(&mut r.result);
         if let Some(d) = &mut r.debug_output {
             self.redact_json(d);
@@ -470,6 +492,10 @@ mod tests {
         let mut r = Redacting::new(&mut keep, s.clone());
         let mut result = serde_json::Map::new();
         result.insert("stdout".into(), json!(SECRET));
+        result.insert(
+            "diff".into(),
+            json!([{"before": "pw = unknown-old\n", "after": format!("pw = {SECRET}\n")}]),
+        );
         use super::super::Renderer as _;
         r.event(&Event::Result(TaskResult {
             host: "h".into(),
@@ -495,7 +521,11 @@ mod tests {
             handler: false,
         });
         let shown = format!("{:?}", keep.0);
-        assert!(!shown.contains("s3cr3t"), "{shown}");
+        assert!(
+            !shown.contains("s3cr3t") && !shown.contains("unknown-old"),
+            "{shown}"
+        );
+        assert!(shown.contains("pw = <redacted: secret changed>"), "{shown}");
         assert_eq!(shown.matches("<redacted>").count(), 8, "{shown}");
     }
 }

@@ -568,7 +568,15 @@ impl Convert<'_> {
         match self.vault.open_text(ciphertext) {
             Ok(plain) => plain,
             Err(e) => {
-                let why = format!("{pos}: cannot decrypt this !vault value: {e}");
+                // Short: the template error repeats the template's text around it.
+                let reason = match e {
+                    crate::vault::VaultError::NoPassword => "no vault password given".to_string(),
+                    crate::vault::VaultError::WrongPassword { .. } => {
+                        "wrong vault password".to_string()
+                    }
+                    other => other.to_string(),
+                };
+                let why = format!("{pos}: cannot decrypt this !vault value ({reason})");
                 let literal = serde_json::to_string(&why).unwrap_or_else(|_| "\"\"".into());
                 format!("{{{{ {UNDECRYPTABLE} | mandatory({literal}) }}}}")
             }
@@ -800,7 +808,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("v.yml:3:11: cannot decrypt this !vault value"),
+            err.contains("v.yml:3:11: cannot decrypt this !vault value (wrong vault password)"),
             "{err}"
         );
         assert!(!err.contains("s3cr3t"), "{err}");
