@@ -767,3 +767,31 @@ fn fleet_check_on_the_test_bed_reports_the_edited_line_and_the_stopped_host() {
         out.show()
     );
 }
+
+#[test]
+fn check_help_documents_the_exit_statuses_and_report_flags() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = jig(tmp.path(), &["check", "--help"]);
+    assert_eq!(out.code, 0, "{}", out.show());
+    for needle in [
+        "--report <DIR>",
+        "--output <FORMAT>",
+        "-l, --limit",
+        "-e, --extra-vars",
+        "--private-key",
+        "1    error: a task failed",
+        "4    one or more hosts were unreachable",
+        "2    drift",
+        "0    in compliance",
+    ] {
+        assert!(
+            out.stdout.contains(needle),
+            "check --help lacks {needle}:\n{}",
+            out.stdout
+        );
+    }
+    // Flags that make no sense for a check are not offered.
+    for absent in ["--start-at-task", "--list-tasks", "-C, --check"] {
+        assert!(!out.stdout.contains(absent), "check --help offers {absent}");
+    }
+}
