@@ -1,11 +1,12 @@
-//! The command line: `jig run` (ansible-playbook's flags) and `jig inventory`
-//! (ansible-inventory's), as thin commands over the library.
+//! The command line: `jig run` (ansible-playbook's flags), `jig check` (a compliance check
+//! with reports) and `jig inventory` (ansible-inventory's), as thin commands over the library.
 //!
 //! This module owns parsing arguments (clap), turning them into [`crate::exec::RunOptions`] and
 //! friends, printing errors for people (`ERROR! <message>` on stderr, with the source lines of
 //! a file:line:column), and the process exit status ([`exit::ExitCode`]). Everything a play
 //! prints goes through [`crate::report::console::ConsoleRenderer`].
 
+pub mod check;
 pub mod exit;
 pub mod facts;
 pub mod inventory;
@@ -54,6 +55,19 @@ pub enum Command {
     ///   jig run site.yml -i hosts.ini --list-tasks
     #[command(after_long_help = ExitCode::HELP, after_help = ExitCode::HELP, verbatim_doc_comment)]
     Run(run::RunArgs),
+    /// Check the fleet against its playbooks: a --check --diff run, drift summary and reports
+    ///
+    /// Runs like `jig run --check --diff` (nothing on any host changes) and ends with a drift
+    /// summary; the exit status separates compliance, drift, unreachable hosts and errors.
+    /// Examples:
+    ///
+    ///   jig check site.yml -i inventories/prod
+    ///
+    ///   jig check site.yml -i inventories/prod --report /var/lib/jig/report
+    ///
+    ///   jig check site.yml -i hosts.ini -l web --output json
+    #[command(after_long_help = check::HELP, after_help = check::HELP, verbatim_doc_comment)]
+    Check(check::CheckArgs),
     /// Show an inventory as ansible-inventory does (--list, --graph, --host)
     ///
     /// Examples:
@@ -120,6 +134,7 @@ where
     // A panic is a bug: report it as one, with its own status, instead of a Rust backtrace.
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match cli.command {
         Command::Run(args) => run::execute(args),
+        Command::Check(args) => check::execute(args),
         Command::Inventory(args) => inventory::execute(args),
         Command::Facts(args) => facts::execute(args),
         Command::Vault(args) => vault::execute(args),
