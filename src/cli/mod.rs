@@ -10,7 +10,9 @@ pub mod exit;
 pub mod facts;
 pub mod inventory;
 pub mod list;
+pub mod plan;
 pub mod run;
+pub mod schedule;
 
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
@@ -71,6 +73,37 @@ pub enum Command {
     ///   jig facts web1 -i hosts.ini --gather-subset '!all,network'
     #[command(after_long_help = ExitCode::HELP, verbatim_doc_comment)]
     Facts(facts::FactsArgs),
+    /// Plan a playbook's changes into a file to review and apply later
+    ///
+    /// A check run with diffs that records, per host, every planned change and a fingerprint
+    /// of the state it was planned against, plus hashes of the playbook's files. Examples:
+    ///
+    ///   jig plan site.yml -i inventories/prod -o plan.json
+    ///
+    ///   jig plan site.yml -i hosts.ini -l web -t nginx -e version=1.2 -o web.plan.json
+    #[command(after_long_help = ExitCode::HELP, verbatim_doc_comment)]
+    Plan(plan::PlanArgs),
+    /// Apply a plan: exactly its changes, refusing hosts whose state changed since
+    ///
+    /// Refuses the whole plan if its playbook, roles, inventory or variable files changed;
+    /// re-plans each host and refuses those whose fingerprint no longer matches, saying which
+    /// task and file differ; applies the others and checks their changes equal the plan's.
+    /// Example:
+    ///
+    ///   jig apply plan.json
+    #[command(after_long_help = plan::APPLY_HELP, after_help = plan::APPLY_HELP, verbatim_doc_comment)]
+    Apply(plan::ApplyArgs),
+    /// Run jig on a schedule (systemd timer or cron): compliance checks with kept reports
+    ///
+    /// Examples:
+    ///
+    ///   jig schedule install drift --every 1h --keep 48 -- check site.yml -i prod --report /var/lib/jig/drift
+    ///
+    ///   jig schedule list
+    ///
+    ///   jig schedule remove drift
+    #[command(verbatim_doc_comment)]
+    Schedule(schedule::ScheduleArgs),
 }
 
 /// Runs jig with the process arguments and returns the exit code.
@@ -110,6 +143,9 @@ where
         Command::Run(args) => run::execute(args),
         Command::Inventory(args) => inventory::execute(args),
         Command::Facts(args) => facts::execute(args),
+        Command::Plan(args) => plan::execute_plan(args),
+        Command::Apply(args) => plan::execute_apply(args),
+        Command::Schedule(args) => schedule::execute(args),
     }));
     match outcome {
         Ok(code) => code,
