@@ -392,3 +392,92 @@ fn bad_schedules_are_refused_before_anything_is_written() {
     assert!(bad_name.stderr.contains("cannot name a schedule"));
     assert!(!s.root.join("home").exists(), "nothing was written");
 }
+
+#[test]
+fn explicit_unit_and_cron_directories_are_used_as_given() {
+    let s = Scratch::new();
+    let units = s.root.join("my units");
+    let crons = s.root.join("my crons");
+    let out = s.ok(&[
+        "schedule",
+        "install",
+        "weekly",
+        "--user",
+        "--on-calendar",
+        "Mon *-*-* 06:00:00",
+        "--unit-dir",
+        &units.display().to_string(),
+        "--",
+        "run",
+        "--check",
+        "site.yml",
+    ]);
+    assert!(
+        out.stdout
+            .contains("(systemd, on-calendar Mon *-*-* 06:00:00)"),
+        "{}",
+        out.show()
+    );
+    let timer = std::fs::read_to_string(units.join("jig-weekly.timer")).unwrap();
+    assert!(
+        timer.contains("\nOnCalendar=Mon *-*-* 06:00:00\nPersistent=true\n"),
+        "{timer}"
+    );
+    if which("systemd-analyze") {
+        let v = Command::new("systemd-analyze")
+            .args(["verify", "--man=no"])
+            .arg(units.join("jig-weekly.service"))
+            .arg(units.join("jig-weekly.timer"))
+            .output()
+            .unwrap();
+        assert!(v.status.success(), "systemd-analyze verify: {v:?}");
+        let bad = s.jig(&[
+            "schedule",
+            "install",
+            "bad",
+            "--user",
+            "--on-calendar",
+            "every blue moon",
+            "--",
+            "run",
+            "site.yml",
+        ]);
+        assert_eq!(bad.code, Some(1));
+        assert!(
+            bad.stderr.contains("is not a systemd calendar expression"),
+            "{}",
+            bad.show()
+        );
+    }
+    s.ok(&[
+        "schedule",
+        "install",
+        "often",
+        "--user",
+        "--cron",
+        "@hourly",
+        "--cron-dir",
+        &crons.display().to_string(),
+        "--",
+        "run",
+        "--check",
+        "site.yml",
+    ]);
+    let cron = std::fs::read_to_string(crons.join("jig-often")).unwrap();
+    // A user's cron file has no user field.
+    assert!(cron.contains("\n@hourly cd "), "{cron}");
+    let listed = s.ok(&["schedule", "list", "--user"]).stdout;
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.starts_with("often ") && l.contains(" cron "))
+    );
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.starts_with("weekly ") && l.contains(" systemd "))
+    );
+    s.ok(&["schedule", "remove", "--user", "weekly"]);
+    s.ok(&["schedule", "remove", "--user", "often"]);
+    assert!(!units.join("jig-weekly.timer").exists() && !crons.join("jig-often").exists());
+}

@@ -557,3 +557,47 @@ fn apply_inner(args: &ApplyArgs) -> Result<ExitCode, ExitCode> {
     let _ = out.flush();
     Ok(code)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_and_failures_outrank_unreachable_hosts_and_errors_outrank_all() {
+        use ExitCode::*;
+        assert_eq!(worse(Ok, HostUnreachable), HostUnreachable);
+        assert_eq!(worse(HostUnreachable, HostFailed), HostFailed);
+        assert_eq!(worse(HostFailed, HostUnreachable), HostFailed);
+        assert_eq!(worse(HostFailed, Error), Error);
+        assert_eq!(worse(Ok, Ok), Ok);
+    }
+
+    #[test]
+    fn plan_sources_are_absolute_and_keep_host_lists() {
+        let cli = <crate::cli::Cli as clap::Parser>::try_parse_from([
+            "jig",
+            "plan",
+            "site.yml",
+            "-o",
+            "p.json",
+            "-i",
+            "web1,web2",
+            "-e",
+            "@vars/x.yml",
+            "-e",
+            "a=b",
+            "-t",
+            "x,y",
+        ])
+        .unwrap();
+        let crate::cli::Command::Plan(args) = cli.command else {
+            panic!("not plan");
+        };
+        let s = args.source();
+        assert!(s.playbook.is_absolute() && s.playbook.ends_with("site.yml"));
+        assert_eq!(s.inventory, vec!["web1,web2"]);
+        assert!(s.extra_vars[0].starts_with("@/") && s.extra_vars[0].ends_with("vars/x.yml"));
+        assert_eq!(s.extra_vars[1], "a=b");
+        assert_eq!(s.tags, vec!["x", "y"]);
+    }
+}

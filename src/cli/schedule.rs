@@ -334,6 +334,9 @@ fn install(a: InstallArgs) -> Result<(), String> {
         }
     }
     .validated()?;
+    if let When::OnCalendar(spec) = &when {
+        check_calendar(spec)?;
+    }
     if a.keep.is_some() && schedule::stamp_report(&mut a.command.clone(), "x").is_none() {
         return Err(
             "--keep needs a report directory to prune: add --report DIR to the command".into(),
@@ -447,6 +450,26 @@ fn install(a: InstallArgs) -> Result<(), String> {
         );
     }
     Ok(())
+}
+
+/// Asks `systemd-analyze calendar` whether systemd accepts `spec`, when it is installed
+/// (without it the timer itself reports a bad expression when it is loaded).
+fn check_calendar(spec: &str) -> Result<(), String> {
+    let Ok(out) = Command::new("systemd-analyze")
+        .args(["calendar", "--", spec])
+        .stdin(Stdio::null())
+        .output()
+    else {
+        return Ok(());
+    };
+    if out.status.success() {
+        return Ok(());
+    }
+    Err(format!(
+        "--on-calendar '{spec}' is not a systemd calendar expression ({}); see `man \
+         systemd.time`, for example 'daily', 'Mon..Fri 06:00', '*-*-* 03:00:00'",
+        String::from_utf8_lossy(&out.stderr).trim()
+    ))
 }
 
 /// `systemctl daemon-reload` and `enable --now` the timer; a failure is a warning (the units
