@@ -11,8 +11,10 @@ pub mod exit;
 pub mod facts;
 pub mod inventory;
 pub mod list;
+pub mod plan;
 pub mod run;
 pub mod vault;
+pub mod schedule;
 
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
@@ -89,14 +91,31 @@ pub enum Command {
     /// Encrypt and decrypt Ansible Vault files and strings, like ansible-vault
     ///
     /// Examples:
-    ///
     ///   jig vault encrypt group_vars/prod/vault.yml --vault-password-file ~/.vault_pass
-    ///
     ///   jig vault encrypt_string --vault-id prod@prompt -n db_password 's3cr3t'
-    ///
     ///   jig vault edit host_vars/web1.yml --vault-id prod@~/.prod_pass
     #[command(verbatim_doc_comment)]
     Vault(vault::VaultArgs),
+    /// Plan a playbook's changes into a file to review and apply later
+    /// A check run with diffs that records, per host, every planned change and a fingerprint
+    /// of the state it was planned against, plus hashes of the playbook's files. Examples:
+    ///   jig plan site.yml -i inventories/prod -o plan.json
+    ///   jig plan site.yml -i hosts.ini -l web -t nginx -e version=1.2 -o web.plan.json
+    #[command(after_long_help = ExitCode::HELP, verbatim_doc_comment)]
+    Plan(plan::PlanArgs),
+    /// Apply a plan: exactly its changes, refusing hosts whose state changed since
+    /// Refuses the whole plan if its playbook, roles, inventory or variable files changed;
+    /// re-plans each host and refuses those whose fingerprint no longer matches, saying which
+    /// task and file differ; applies the others and checks their changes equal the plan's.
+    /// Example:
+    ///   jig apply plan.json
+    #[command(after_long_help = plan::APPLY_HELP, after_help = plan::APPLY_HELP, verbatim_doc_comment)]
+    Apply(plan::ApplyArgs),
+    /// Run jig on a schedule (systemd timer or cron): compliance checks with kept reports
+    ///   jig schedule install drift --every 1h --keep 48 -- check site.yml -i prod --report /var/lib/jig/drift
+    ///   jig schedule list
+    ///   jig schedule remove drift
+    Schedule(schedule::ScheduleArgs),
 }
 
 /// Runs jig with the process arguments and returns the exit code.
@@ -138,6 +157,9 @@ where
         Command::Inventory(args) => inventory::execute(args),
         Command::Facts(args) => facts::execute(args),
         Command::Vault(args) => vault::execute(args),
+        Command::Plan(args) => plan::execute_plan(args),
+        Command::Apply(args) => plan::execute_apply(args),
+        Command::Schedule(args) => schedule::execute(args),
     }));
     match outcome {
         Ok(code) => code,
