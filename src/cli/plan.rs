@@ -130,6 +130,23 @@ pub struct CommonFlags {
     /// SSH connection flags.
     #[command(flatten)]
     pub ssh: Box<SshFlags>,
+
+    /// Vault password flags (`--vault-id`, `--vault-password-file`, `--ask-vault-pass`).
+    #[command(flatten)]
+    pub vault: super::vault::VaultFlags,
+}
+
+impl CommonFlags {
+    /// Reads the vault passwords and installs the run's keyring and secrets, before anything
+    /// is loaded (playbooks and variable files may be vaulted). Errors are printed.
+    fn install_secrets(&self) -> Result<(), ExitCode> {
+        let keyring = self.vault.keyring().map_err(|e| {
+            print_error(&e);
+            ExitCode::Error
+        })?;
+        crate::vault::install(keyring, crate::report::redact::Secrets::new());
+        Ok(())
+    }
 }
 
 /// The exit statuses of `jig apply` (shown by `jig apply --help`).
@@ -149,7 +166,7 @@ fn worse(a: ExitCode, b: ExitCode) -> ExitCode {
     let rank = |c: ExitCode| match c {
         ExitCode::Ok => 0,
         ExitCode::HostUnreachable => 1,
-        ExitCode::HostFailed => 2,
+        ExitCode::HostFailed | ExitCode::Drift => 2,
         ExitCode::Usage => 3,
         ExitCode::Error => 4,
         ExitCode::Internal => 5,
@@ -234,6 +251,9 @@ fn run_options(source: &Source, common: &CommonFlags, ssh: SshCliOptions) -> Run
         roles_path: source.roles_path.clone(),
         ssh,
         interactive: false,
+        vault: crate::vault::current().keyring,
+        secrets: crate::vault::current().secrets,
+        secret_vars: Vec::new(),
     }
 }
 
@@ -293,6 +313,7 @@ fn plan_inner(args: &PlanArgs) -> Result<ExitCode, ExitCode> {
             ExitCode::Error
         })?;
     (source.git_commit, source.git_dirty) = plan::files::git_state(&base);
+    args.common.install_secrets()?;
     let rt = runtime()?;
     let ssh = args.common.ssh.options()?;
     let opts = run_options(&source, &args.common, ssh);
@@ -455,6 +476,7 @@ fn apply_inner(args: &ApplyArgs) -> Result<ExitCode, ExitCode> {
             }
         }
     }
+    args.common.install_secrets()?;
     let rt = runtime()?;
     let ssh = args.common.ssh.options()?;
     let mut accepted: Vec<String> = Vec::new();
