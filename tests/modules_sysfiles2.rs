@@ -62,7 +62,7 @@ fn builtin_playbook() -> String {
 /// The same starting state on both hosts.
 fn builtin_seed() -> String {
     format!(
-        "apt-get install -y -q cron >/dev/null 2>&1 && \
+        "apt-get update -q >/dev/null 2>&1 && apt-get install -y -q cron >/dev/null 2>&1 && \
          printf '#Ansible: old job\\n* * * * * echo old\\n#Ansible: kept\\n* * * * * echo kept\\n' | crontab - && \
          printf '#Ansible: gone\\n* * * * * root echo gone\\n' > /etc/cron.d/jig-gone && \
          mkdir -p /root/.ssh && \

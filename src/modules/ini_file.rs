@@ -447,6 +447,14 @@ impl Module for IniFile {
     }
 }
 
+/// A string argument where YAML's `null` means "not given" (`section: null`).
+fn opt_str(args: &ModuleArgs, name: &str) -> Result<Option<String>, Stop> {
+    match args.get(name) {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(_) => Ok(args.str(name)?),
+    }
+}
+
 async fn run(args: &ModuleArgs, ctx: &ModuleContext<'_>) -> Result<ModuleResult, Stop> {
     let known: Vec<&str> = FILE_ARGS.iter().chain(OWN_ARGS).copied().collect();
     args.check_known(&known)?;
@@ -465,17 +473,17 @@ async fn run(args: &ModuleArgs, ctx: &ModuleContext<'_>) -> Result<ModuleResult,
                 .into());
         }
     };
-    if args.get("value").is_some() && args.get("values").is_some() {
+    if opt_str(args, "value")?.is_some() && args.get("values").is_some() {
         return Err(args
             .error("parameters are mutually exclusive: value|values")
             .into());
     }
     let mut values = args.list("values")?.unwrap_or_default();
-    if let Some(v) = args.str("value")? {
+    if let Some(v) = opt_str(args, "value")? {
         values = vec![v];
     }
     let allow_no_value = args.bool_or("allow_no_value", false)?;
-    let option = args.str("option")?;
+    let option = opt_str(args, "option")?;
     if present && !allow_no_value && values.is_empty() && option.is_some() {
         return Err(Stop::Fail(
             "Parameter 'value(s)' must be defined if state=present and allow_no_value=False."
@@ -483,7 +491,7 @@ async fn run(args: &ModuleArgs, ctx: &ModuleContext<'_>) -> Result<ModuleResult,
         ));
     }
     let params = IniParams {
-        section: args.str("section")?,
+        section: opt_str(args, "section")?,
         section_has_values: conditions(args)?,
         option,
         values,
