@@ -59,11 +59,12 @@ fn builtin_playbook() -> String {
     )
 }
 
-/// The same starting state on both hosts.
+/// The same starting state on both hosts. Check mode on a fresh host cannot see what an
+/// earlier task would have written, so the variable the others are placed beside is there.
 fn builtin_seed() -> String {
     format!(
         "apt-get update -q >/dev/null 2>&1 && apt-get install -y -q cron >/dev/null 2>&1 && \
-         printf '#Ansible: old job\\n* * * * * echo old\\n#Ansible: kept\\n* * * * * echo kept\\n' | crontab - && \
+         printf 'PATH=\"/bin\"\\n#Ansible: old job\\n* * * * * echo old\\n#Ansible: kept\\n* * * * * echo kept\\n' | crontab - && \
          printf '#Ansible: gone\\n* * * * * root echo gone\\n' > /etc/cron.d/jig-gone && \
          mkdir -p /root/.ssh && \
          printf 'removed.org {ED1}\\nreplaced.org {ED1}\\n' > /root/.ssh/known_hosts && \
