@@ -209,7 +209,7 @@ impl Editor<'_> {
         }
         let mut kept = vec![false; self.lines.len()];
         let mut no_value_present = false;
-        for i in start..end {
+        for (i, keep) in kept.iter_mut().enumerate().take(end).skip(start) {
             let Some(found) = option_value(&self.lines[i], option, false) else {
                 continue;
             };
@@ -224,26 +224,26 @@ impl Editor<'_> {
                     self.assignment(option, Some(&v))
                 };
                 self.update(i, new);
-                kept[i] = true;
+                *keep = true;
             } else if self.p.values.is_empty() && self.p.allow_no_value {
                 let new = self.assignment(option, None);
                 self.update(i, new);
-                kept[i] = true;
+                *keep = true;
                 no_value_present = true;
                 break;
             }
         }
         let inactive = self.p.modify_inactive_option;
         if self.p.exclusive && !self.p.allow_no_value {
-            for i in start..end {
+            for (i, keep) in kept.iter_mut().enumerate().take(end).skip(start) {
                 if values.is_empty() {
                     break;
                 }
-                if !kept[i] && option_value(&self.lines[i], option, inactive).is_some() {
+                if !*keep && option_value(&self.lines[i], option, inactive).is_some() {
                     let v = values.remove(0);
                     let new = self.assignment(option, Some(&v));
                     self.update(i, new);
-                    kept[i] = true;
+                    *keep = true;
                 }
             }
             for i in (start..end).rev() {

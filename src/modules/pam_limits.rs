@@ -283,8 +283,10 @@ async fn run(args: &ModuleArgs, ctx: &ModuleContext<'_>) -> Result<ModuleResult,
         };
         if ctx.diff_mode && changed {
             result.diffs.push(Diff::Text {
-                before_header: "before".into(),
-                after_header: "after".into(),
+                // community.general's diff names no file: the console prints plain
+                // "before"/"after".
+                before_header: String::new(),
+                after_header: String::new(),
                 before: before.clone(),
                 after: e.text.clone(),
             });
