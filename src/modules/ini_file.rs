@@ -106,7 +106,9 @@ fn option_value(line: &str, option: &str, inactive: bool) -> Option<Option<Strin
         s = rest.trim_start_matches([' ', '\t']);
     }
     let rest = s.strip_prefix(option)?;
-    let rest = rest.trim_end_matches(['\n', '\r']).trim_start_matches([' ', '\t']);
+    let rest = rest
+        .trim_end_matches(['\n', '\r'])
+        .trim_start_matches([' ', '\t']);
     if rest.is_empty() {
         return Some(None);
     }
@@ -159,7 +161,11 @@ impl Editor<'_> {
         let headers: Vec<usize> = (0..self.lines.len())
             .filter(|&i| is_header(&self.lines[i]))
             .collect();
-        let mut out = vec![(None, 0, headers.first().copied().unwrap_or(self.lines.len()))];
+        let mut out = vec![(
+            None,
+            0,
+            headers.first().copied().unwrap_or(self.lines.len()),
+        )];
         for (n, &h) in headers.iter().enumerate() {
             let end = headers.get(n + 1).copied().unwrap_or(self.lines.len());
             out.push((Some(h), h + 1, end));
@@ -203,7 +209,7 @@ impl Editor<'_> {
         }
         let mut kept = vec![false; self.lines.len()];
         let mut no_value_present = false;
-        for i in start..end {
+        for (i, keep) in kept.iter_mut().enumerate().take(end).skip(start) {
             let Some(found) = option_value(&self.lines[i], option, false) else {
                 continue;
             };
@@ -218,26 +224,26 @@ impl Editor<'_> {
                     self.assignment(option, Some(&v))
                 };
                 self.update(i, new);
-                kept[i] = true;
+                *keep = true;
             } else if self.p.values.is_empty() && self.p.allow_no_value {
                 let new = self.assignment(option, None);
                 self.update(i, new);
-                kept[i] = true;
+                *keep = true;
                 no_value_present = true;
                 break;
             }
         }
         let inactive = self.p.modify_inactive_option;
         if self.p.exclusive && !self.p.allow_no_value {
-            for i in start..end {
+            for (i, keep) in kept.iter_mut().enumerate().take(end).skip(start) {
                 if values.is_empty() {
                     break;
                 }
-                if !kept[i] && option_value(&self.lines[i], option, inactive).is_some() {
+                if !*keep && option_value(&self.lines[i], option, inactive).is_some() {
                     let v = values.remove(0);
                     let new = self.assignment(option, Some(&v));
                     self.update(i, new);
-                    kept[i] = true;
+                    *keep = true;
                 }
             }
             for i in (start..end).rev() {
@@ -292,7 +298,13 @@ impl Editor<'_> {
         let mut own: Vec<String> = self.p.values.clone();
         for c in &self.p.section_has_values {
             if Some(&c.option) == self.p.option.as_ref() {
-                own.extend(c.values.iter().filter(|v| !own.contains(v)).cloned().collect::<Vec<_>>());
+                own.extend(
+                    c.values
+                        .iter()
+                        .filter(|v| !own.contains(v))
+                        .cloned()
+                        .collect::<Vec<_>>(),
+                );
                 continue;
             }
             for v in &c.values {
@@ -435,6 +447,14 @@ impl Module for IniFile {
     }
 }
 
+/// A string argument where YAML's `null` means "not given" (`section: null`).
+fn opt_str(args: &ModuleArgs, name: &str) -> Result<Option<String>, Stop> {
+    match args.get(name) {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(_) => Ok(args.str(name)?),
+    }
+}
+
 async fn run(args: &ModuleArgs, ctx: &ModuleContext<'_>) -> Result<ModuleResult, Stop> {
     let known: Vec<&str> = FILE_ARGS.iter().chain(OWN_ARGS).copied().collect();
     args.check_known(&known)?;
@@ -446,21 +466,24 @@ async fn run(args: &ModuleArgs, ctx: &ModuleContext<'_>) -> Result<ModuleResult,
         "absent" => false,
         other => {
             return Err(args
-                .invalid("state", format!("must be one of: present, absent, got: {other}"))
+                .invalid(
+                    "state",
+                    format!("must be one of: present, absent, got: {other}"),
+                )
                 .into());
         }
     };
-    if args.get("value").is_some() && args.get("values").is_some() {
+    if opt_str(args, "value")?.is_some() && args.get("values").is_some() {
         return Err(args
             .error("parameters are mutually exclusive: value|values")
             .into());
     }
     let mut values = args.list("values")?.unwrap_or_default();
-    if let Some(v) = args.str("value")? {
+    if let Some(v) = opt_str(args, "value")? {
         values = vec![v];
     }
     let allow_no_value = args.bool_or("allow_no_value", false)?;
-    let option = args.str("option")?;
+    let option = opt_str(args, "option")?;
     if present && !allow_no_value && values.is_empty() && option.is_some() {
         return Err(Stop::Fail(
             "Parameter 'value(s)' must be defined if state=present and allow_no_value=False."
@@ -468,7 +491,7 @@ async fn run(args: &ModuleArgs, ctx: &ModuleContext<'_>) -> Result<ModuleResult,
         ));
     }
     let params = IniParams {
-        section: args.str("section")?,
+        section: opt_str(args, "section")?,
         section_has_values: conditions(args)?,
         option,
         values,
@@ -574,10 +597,9 @@ mod tests {
     /// message here.
     #[test]
     fn every_recorded_case_matches_community_general() {
-        let cases: serde_json::Value = serde_json::from_str(include_str!(
-            "../../tests/fixtures/sysfiles/ini_cases.json"
-        ))
-        .unwrap();
+        let cases: serde_json::Value =
+            serde_json::from_str(include_str!("../../tests/fixtures/sysfiles/ini_cases.json"))
+                .unwrap();
         let cases = cases.as_array().unwrap();
         assert_eq!(cases.len(), 39);
         for (i, c) in cases.iter().enumerate() {
@@ -586,12 +608,19 @@ mod tests {
             assert_eq!(before, c["before"].as_str().unwrap(), "case {i}: before");
             let e = edit(&before, &p);
             assert_eq!(e.text, c["after"].as_str().unwrap(), "case {i}: {p:?}");
-            assert_eq!(e.changed, c["changed"].as_bool().unwrap(), "case {i}: changed");
+            assert_eq!(
+                e.changed,
+                c["changed"].as_bool().unwrap(),
+                "case {i}: changed"
+            );
             assert_eq!(e.msg, c["msg"].as_str().unwrap(), "case {i}: msg");
             // Converged: a second run changes nothing.
             if e.changed {
                 let again = edit(&e.text, &p);
-                assert!(!again.changed || !p.present, "case {i}: second run {again:?}");
+                assert!(
+                    !again.changed || !p.present,
+                    "case {i}: second run {again:?}"
+                );
             }
         }
     }
@@ -621,7 +650,10 @@ mod tests {
             ..base()
         };
         let e = edit("[a]\nx = 1\nx = 2\nx = 3\n", &p);
-        assert_eq!((e.text.as_str(), e.msg.as_str()), ("[a]\n", "option changed"));
+        assert_eq!(
+            (e.text.as_str(), e.msg.as_str()),
+            ("[a]\n", "option changed")
+        );
         // Absent on an empty file is not a change.
         let e = edit("", &p);
         assert!(!e.changed);

@@ -23,6 +23,7 @@ pub mod apt_repository;
 pub mod args;
 pub mod authorized_key;
 pub mod copy;
+pub mod cron;
 pub mod deb822_repository;
 pub mod debconf;
 pub mod dpkg;
@@ -38,10 +39,13 @@ pub mod group;
 pub mod hostname;
 pub mod ini_file;
 pub mod known;
+pub mod known_hosts;
 pub mod mode;
 pub mod mount;
 pub mod package;
 pub mod package_facts;
+pub mod pam_limits;
+pub mod pamd;
 pub mod remote;
 pub mod replace;
 pub mod script;
@@ -258,6 +262,7 @@ static REGISTRY: &[&dyn Module] = &[
     &command::Raw,
     &command::Shell,
     &copy::Copy,
+    &cron::Cron,
     &deb822_repository::Deb822Repository,
     &debconf::Debconf,
     &dpkg_selections::DpkgSelections,
@@ -269,9 +274,12 @@ static REGISTRY: &[&dyn Module] = &[
     &get_url::GetUrl,
     &git::Git,
     &ini_file::IniFile,
+    &known_hosts::KnownHosts,
     &lineinfile::LineInFile,
     &package::Package,
     &package_facts::PackageFacts,
+    &pam_limits::PamLimits,
+    &pamd::Pamd,
     &dpkg_divert::DpkgDivert,
     &hostname::Hostname,
     &mount::Mount,
