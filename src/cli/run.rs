@@ -556,6 +556,7 @@ impl<R: Renderer> Renderer for RecapMerger<R> {
                     t.skipped += s.skipped;
                     t.rescued += s.rescued;
                     t.ignored += s.ignored;
+                    t.would_run += s.would_run;
                 }
             }
             other => self.inner.event(other),

@@ -41,6 +41,7 @@ pub mod mode;
 pub mod mount;
 pub mod package;
 pub mod package_facts;
+pub mod predict;
 pub mod remote;
 pub mod replace;
 pub mod script;
@@ -96,6 +97,9 @@ pub struct ModuleContext<'a> {
     /// Files whose content jig knows on this host (written earlier in the run), so an edit
     /// can skip reading them; see [`known`].
     pub known: &'a known::KnownFiles,
+    /// In check mode, what earlier tasks of the run would have changed on this host; modules
+    /// record the changes they plan and plan against it (see [`predict`]).
+    pub predicted: &'a predict::Prediction,
 }
 
 /// Finds the controller-side files a task refers to (`src:` of copy/template/script...).

@@ -50,6 +50,10 @@ pub struct HostStats {
     pub rescued: u32,
     /// `ignored=`.
     pub ignored: u32,
+    /// Commands check mode skipped that a real run would run (`command`/`shell` without
+    /// `creates`/`removes`), also counted in `skipped`. Shown in the recap only when non-zero,
+    /// which only check mode makes it.
+    pub would_run: u32,
 }
 
 /// The result of one task on one host, ready to show.
