@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 
 use indexmap::{IndexMap, IndexSet};
 
-use super::mode::{self, DEFAULT_UMASK};
+use super::mode::DEFAULT_UMASK;
 use super::remote::{FileAttrs, FileKind, RemoteStat};
 
 /// A path as predicted to exist.
@@ -376,11 +376,6 @@ pub fn checksum(algorithm: &str, content: &[u8]) -> Option<String> {
     })
 }
 
-/// Renders a predicted mode as the modules report it (`0644`).
-pub fn render_mode(stat: &RemoteStat) -> String {
-    mode::render(stat.mode)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -420,15 +415,10 @@ mod tests {
 
         p.put_dir("/d/", &FileAttrs::default(), None);
         assert!(p.is_dir("/d"));
-        assert_eq!(
-            render_mode(&{
-                let Some(Predicted::Present(d)) = p.path("/d") else {
-                    panic!()
-                };
-                d.stat
-            }),
-            "0755"
-        );
+        let Some(Predicted::Present(d)) = p.path("/d") else {
+            panic!("predicted directory")
+        };
+        assert_eq!(d.stat.mode, 0o755);
         p.put_link("/l", "d");
         assert!(p.is_dir("/l"), "a relative link is followed");
         assert!(
