@@ -1363,6 +1363,21 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    #[test]
+    fn a_simulated_install_predicts_every_package_it_brings() {
+        let sim = "Reading package lists...\nThe following NEW packages will be installed:\n                     nginx nginx-common\nInst nginx-common (1.22.1-9 jig-testbed:localhost [all])\n\
+                   Inst libfoo:amd64 (1.0 x [amd64])\nConf nginx-common (1.22.1-9 x [all])\n";
+        let names: Vec<String> = simulated_installs(sim).collect();
+        assert_eq!(names, vec!["nginx-common", "libfoo"]);
+        let tmp = tempfile::tempdir().unwrap();
+        let env = remote::testutil::Env::new(tmp.path());
+        predict_installed(&env.ctx(true, false), &["nginx=1.22*".to_string()], sim);
+        for p in ["nginx", "nginx-common", "libfoo"] {
+            assert!(env.predicted.has_package(p), "{p}");
+        }
+        assert!(!env.predicted.has_package("Reading"));
+    }
+
     fn params(v: Json) -> Params {
         let map = v.as_object().unwrap().clone().into_iter().collect();
         Params::from_args(&ModuleArgs::new("apt", map)).unwrap()
