@@ -52,8 +52,13 @@ pub struct HostStats {
     pub ignored: u32,
     /// Commands check mode skipped that a real run would run (`command`/`shell` without
     /// `creates`/`removes`), also counted in `skipped`. Shown in the recap only when non-zero,
-    /// which only check mode makes it.
+    /// which only check mode makes it; likewise left out of JSON when zero.
+    #[serde(skip_serializing_if = "is_zero")]
     pub would_run: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// The result of one task on one host, ready to show.
