@@ -683,13 +683,7 @@ impl<R: Renderer> Renderer for RecapMerger<R> {
                 self.elapsed += *elapsed;
                 for (host, s) in stats {
                     let t = self.stats.entry(host.clone()).or_default();
-                    t.ok += s.ok;
-                    t.changed += s.changed;
-                    t.unreachable += s.unreachable;
-                    t.failed += s.failed;
-                    t.skipped += s.skipped;
-                    t.rescued += s.rescued;
-                    t.ignored += s.ignored;
+                    *t += s;
                 }
             }
             other => self.inner.event(other),

@@ -173,6 +173,7 @@ impl<'r> Runner<'r> {
                 playbook_dir,
                 ssh: Arc::new(crate::connection::ssh::SshHub::new(opts.ssh.clone())),
                 known: Default::default(),
+                predicted: Default::default(),
             }),
             local: Arc::new(Connection::Local(LocalConnection::new("localhost"))),
             hosts: IndexMap::new(),
@@ -1372,7 +1373,12 @@ impl<'r> Runner<'r> {
                 st.ok += 1;
                 st.changed += 1;
             }
-            Status::Skipped => st.skipped += 1,
+            Status::Skipped => {
+                st.skipped += 1;
+                if self.flags.check && would_run(&o.summary, &o.items) {
+                    st.would_run += 1;
+                }
+            }
             Status::Ignored => {
                 st.ok += 1;
                 st.ignored += 1;
@@ -1909,6 +1915,15 @@ fn serial_batches(
         out.push(Vec::new());
     }
     Ok(out)
+}
+
+/// A result check mode skipped because the command would have run (see
+/// [`crate::report::HostStats::would_run`]): the task's, or one of its loop items'.
+fn would_run(summary: &TaskResult, items: &[TaskResult]) -> bool {
+    let says = |r: &TaskResult| {
+        r.result.get("msg").and_then(Json::as_str) == Some(crate::modules::command::WOULD_RUN)
+    };
+    says(summary) || items.iter().any(says)
 }
 
 #[cfg(test)]

@@ -43,6 +43,8 @@ pub struct Flags {
     pub ssh: Arc<crate::connection::ssh::SshHub>,
     /// Files jig knows the content of, per host, for the whole run.
     pub known: Arc<crate::modules::known::KnownHosts>,
+    /// What check mode predicts of each host, for the whole run.
+    pub predicted: Arc<crate::modules::predict::PredictedHosts>,
 }
 
 /// One task to run on one host.
@@ -1276,8 +1278,11 @@ pub async fn run_module(ctx: &Ctx<'_>, scope: &VarScope, args: VarMap) -> Action
         scope: scope.clone(),
     };
     // What jig knows of the host's files is the host's own: a delegated task starts afresh.
-    let known = match &job.conn {
-        Ok(own) if Arc::ptr_eq(own, &conn) => job.flags.known.for_host(&job.host),
+    let (known, predicted) = match &job.conn {
+        Ok(own) if Arc::ptr_eq(own, &conn) => (
+            job.flags.known.for_host(&job.host),
+            job.flags.predicted.for_host(&job.host),
+        ),
         _ => Default::default(),
     };
     let mctx = ModuleContext {
@@ -1290,6 +1295,7 @@ pub async fn run_module(ctx: &Ctx<'_>, scope: &VarScope, args: VarMap) -> Action
         files: &files,
         templates: &renderer,
         known: &known,
+        predicted: &predicted,
     };
     let margs = ModuleArgs::new(task.action.clone(), args);
     match module.run(&margs, &mctx).await {
@@ -1490,6 +1496,7 @@ mod tests {
                 playbook_dir: PathBuf::from("/"),
                 ssh: Arc::new(crate::connection::ssh::SshHub::default()),
                 known: Default::default(),
+                predicted: Default::default(),
             }),
             progress: None,
         }

@@ -1148,6 +1148,9 @@ async fn decide(
             return Ok(failed_cmd(cmd.as_str(), rc, &o, &e));
         }
         let mut r = ModuleResult::changed();
+        if check {
+            predict_installed(ctx, &[], &o);
+        }
         set_output(&mut r, &o, &e);
         add_diff(&mut r, ctx, &o);
         return Ok(r);
@@ -1209,10 +1212,15 @@ async fn decide(
         add_diff(&mut r, ctx, &o);
         return Ok(r);
     }
-    let plan = match plan_install(params, &probe) {
+    let mut plan = match plan_install(params, &probe) {
         Ok(p) => p,
         Err(e) => return Ok(with_cache(ModuleResult::failed(e))),
     };
+    if check && params.state == State::Present {
+        // An earlier task of this check run would have installed these already.
+        plan.install
+            .retain(|w| !ctx.predicted.has_package(&PackageSpec::parse(w).name));
+    }
     let marks = if check || params.state == State::BuildDep {
         Vec::new()
     } else {
@@ -1236,9 +1244,32 @@ async fn decide(
     if params.state == State::BuildDep {
         r.changed = !o.contains(APT_GET_ZERO);
     }
+    if check {
+        predict_installed(ctx, &plan.install, &o);
+    }
     set_output(&mut r, &o, &e);
     add_diff(&mut r, ctx, &o);
     Ok(with_cache(r))
+}
+
+/// Records as predicted (check mode) the packages an install would bring: the ones asked for
+/// and every `Inst NAME ...` line of apt-get's simulation (dependencies included), so later
+/// tasks can count on them (see [`super::predict`]).
+fn predict_installed(ctx: &ModuleContext<'_>, asked: &[String], simulation: &str) {
+    let names: Vec<String> = asked
+        .iter()
+        .map(|w| PackageSpec::parse(w).name)
+        .chain(simulated_installs(simulation))
+        .collect();
+    ctx.predicted.put_packages(names.iter().map(String::as_str));
+}
+
+/// The package names of the `Inst` lines of `apt-get --simulate` output (without `:arch`).
+fn simulated_installs(simulation: &str) -> impl Iterator<Item = String> + '_ {
+    simulation.lines().filter_map(|l| {
+        let name = l.strip_prefix("Inst ")?.split_whitespace().next()?;
+        Some(name.split(':').next().unwrap_or(name).to_string())
+    })
 }
 
 async fn run_upgrade(
@@ -1331,6 +1362,21 @@ pub fn item_changed(stdout: &str, spec: &str) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_simulated_install_predicts_every_package_it_brings() {
+        let sim = "Reading package lists...\nThe following NEW packages will be installed:\n                     nginx nginx-common\nInst nginx-common (1.22.1-9 jig-testbed:localhost [all])\n\
+                   Inst libfoo:amd64 (1.0 x [amd64])\nConf nginx-common (1.22.1-9 x [all])\n";
+        let names: Vec<String> = simulated_installs(sim).collect();
+        assert_eq!(names, vec!["nginx-common", "libfoo"]);
+        let tmp = tempfile::tempdir().unwrap();
+        let env = remote::testutil::Env::new(tmp.path());
+        predict_installed(&env.ctx(true, false), &["nginx=1.22*".to_string()], sim);
+        for p in ["nginx", "nginx-common", "libfoo"] {
+            assert!(env.predicted.has_package(p), "{p}");
+        }
+        assert!(!env.predicted.has_package("Reading"));
+    }
 
     fn params(v: Json) -> Params {
         let map = v.as_object().unwrap().clone().into_iter().collect();

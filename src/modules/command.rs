@@ -590,6 +590,39 @@ async fn run_command(
         return Ok(result);
     }
 
+    if ctx.check_mode {
+        match predicted_guard(ctx, &opts) {
+            Some(Guard::Skip { path, exists: true }) => {
+                set_msg(
+                    &mut result,
+                    format!("Would not run command since '{path}' exists"),
+                );
+                result.set("stdout", format!("skipped, since {path} exists"));
+                result.set("rc", 0);
+                return Ok(result);
+            }
+            Some(Guard::Skip {
+                path,
+                exists: false,
+            }) => {
+                set_msg(
+                    &mut result,
+                    format!("Would not run command since '{path}' does not exist"),
+                );
+                result.set("stdout", format!("skipped, since {path} does not exist"));
+                result.set("rc", 0);
+                return Ok(result);
+            }
+            Some(Guard::Run) => {
+                predict_ran(ctx, &opts);
+                result.changed = true;
+                result.set("rc", 0);
+                set_msg(&mut result, WOULD_RUN);
+                return Ok(result);
+            }
+            None => {}
+        }
+    }
     let token = format!("JIG-{}", uuid::Uuid::new_v4().simple());
     let body = script(
         &token,
@@ -643,9 +676,10 @@ async fn run_command(
             Ok(result)
         }
         Some(Early::WouldRun) if decides_in_check => {
+            predict_ran(ctx, &opts);
             result.changed = true;
             result.set("rc", 0);
-            set_msg(&mut result, "Command would have run if not in check mode");
+            set_msg(&mut result, WOULD_RUN);
             Ok(result)
         }
         Some(Early::WouldRun) => {
@@ -659,11 +693,76 @@ async fn run_command(
     }
 }
 
+/// What check mode's prediction decides of a `creates`/`removes` guard.
+#[derive(Debug, PartialEq)]
+enum Guard {
+    /// The command would not run: the guard's path would exist (`creates`) or would not
+    /// (`removes`).
+    Skip { path: String, exists: bool },
+    /// The prediction says the command would run.
+    Run,
+}
+
+/// Decides `creates` and `removes` from what earlier tasks of a check run would have done
+/// (see [`super::predict`]); `None` when the prediction knows nothing of a guard's path (or
+/// it is a pattern or relative to `chdir`), so the host decides as usual.
+fn predicted_guard(ctx: &ModuleContext<'_>, opts: &Options) -> Option<Guard> {
+    use super::predict::Predicted;
+    let plain = |p: &str| p.starts_with('/') && !p.contains(['*', '?', '[']);
+    let mut decided = false;
+    if let Some(c) = opts.creates.as_deref().filter(|p| plain(p)) {
+        match ctx.predicted.follow(c)? {
+            Predicted::Present(_) => {
+                return Some(Guard::Skip {
+                    path: c.to_string(),
+                    exists: true,
+                });
+            }
+            Predicted::Absent => decided = true,
+        }
+    } else if opts.creates.is_some() {
+        return None;
+    }
+    if let Some(r) = opts.removes.as_deref() {
+        if !plain(r) {
+            return None;
+        }
+        match ctx.predicted.follow(r)? {
+            Predicted::Absent => {
+                return Some(Guard::Skip {
+                    path: r.to_string(),
+                    exists: false,
+                });
+            }
+            Predicted::Present(_) => decided = true,
+        }
+    }
+    decided.then_some(Guard::Run)
+}
+
+/// A guarded command that would run in check mode is assumed to do what its guard says: the
+/// `creates` path then exists (as a file whose content jig cannot know), the `removes` path
+/// is gone.
+fn predict_ran(ctx: &ModuleContext<'_>, opts: &Options) {
+    let plain = |p: &&String| p.starts_with('/') && !p.contains(['*', '?', '[']);
+    if let Some(c) = opts.creates.as_ref().filter(plain) {
+        ctx.predicted
+            .put_file(c, None, 0, &super::remote::FileAttrs::default(), None);
+    }
+    if let Some(r) = opts.removes.as_ref().filter(plain) {
+        ctx.predicted.put_absent(r);
+    }
+}
+
+/// The message of a command that check mode skips (Ansible's words); the executor counts
+/// such results as "would run" in the recap.
+pub const WOULD_RUN: &str = "Command would have run if not in check mode";
+
 fn skip_in_check(result: &mut ModuleResult) {
     result.skipped = true;
     result.changed = false;
     result.set("rc", 0);
-    set_msg(result, "Command would have run if not in check mode");
+    set_msg(result, WOULD_RUN);
 }
 
 /// Fills in a result from a command that ran.

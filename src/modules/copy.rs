@@ -184,7 +184,9 @@ if [ "$3" = 1 ] && [ -f "$p" ]; then jig_head "$p"; fi
         ));
     }
     let bad = || ModuleResult::failed(format!("unexpected probe output for {}", spec.dest));
-    let into_dir = frames.next_record() == Some(b"D");
+    // In check mode a directory an earlier task would create receives dest/<basename> too.
+    let into_dir = frames.next_record() == Some(b"D")
+        || (ctx.check_mode && !inside.is_empty() && ctx.predicted.is_dir(&direct));
     let dest = if into_dir { inside.clone() } else { direct };
 
     // The new content's checksums, and (for diffs) the bytes themselves.
@@ -240,6 +242,11 @@ if [ "$3" = 1 ] && [ -f "$p" ]; then jig_head "$p"; fi
         } else {
             None
         };
+    let (current, current_sum, current_bytes) = if ctx.check_mode {
+        predicted_current(ctx, &dest, spec.follow).unwrap_or((current, current_sum, current_bytes))
+    } else {
+        (current, current_sum, current_bytes)
+    };
 
     let mut attrs = spec.attrs.clone();
     if attrs.mode == Some(Mode::Preserve) {
@@ -277,6 +284,12 @@ if [ "$3" = 1 ] && [ -f "$p" ]; then jig_head "$p"; fi
         }
         if ctx.check_mode {
             predict(&mut result, current.as_ref(), &attrs, new_size);
+            let bytes = match spec.content {
+                Content::Bytes(b) => Some(b),
+                Content::Remote(_) => None,
+            };
+            ctx.predicted
+                .put_file(&dest, bytes, new_size, &attrs, current.as_ref());
             return Ok(result);
         }
         let setup = if trailing && !into_dir {
@@ -350,12 +363,44 @@ if [ "$3" = 1 ] && [ -f "$p" ]; then jig_head "$p"; fi
         Ok(p) => p,
         Err(e) => return Ok(ModuleResult::failed(e.to_string())),
     };
+    if ctx.check_mode && !plan.is_empty() {
+        let bytes = match spec.content {
+            Content::Bytes(b) => Some(b),
+            Content::Remote(_) => None,
+        };
+        ctx.predicted
+            .put_file(&dest, bytes, new_size, &attrs, Some(&cur));
+    }
     attrs_only(ctx, &dest, &cur, &plan, result).await
+}
+
+/// In check mode, what an earlier task predicted of `dest` stands for the probed state: its
+/// stat, sha256 and (for diffs) content. `None` when nothing is predicted of it.
+#[allow(clippy::type_complexity)]
+fn predicted_current(
+    ctx: &ModuleContext<'_>,
+    dest: &str,
+    follow: bool,
+) -> Option<(Option<RemoteStat>, Option<String>, Option<Vec<u8>>)> {
+    let found = if follow {
+        ctx.predicted.follow(dest)
+    } else {
+        ctx.predicted.path(dest)
+    }?;
+    Some(match found {
+        super::predict::Predicted::Absent => (None, None, None),
+        super::predict::Predicted::Present(p) => {
+            let sum = p.content.as_ref().map(|c| hex::encode(Sha256::digest(c)));
+            let bytes = p.content.as_ref().map(|c| c.to_vec());
+            (Some(p.stat), sum, bytes)
+        }
+    })
 }
 
 /// Records what `dest` now holds for later edits of it (see [`super::known`]): the bytes
 /// written, or nothing known for content copied on the host.
 fn remember(ctx: &ModuleContext<'_>, dest: &str, content: &Content<'_>) {
+    ctx.predicted.forget(dest);
     match content {
         Content::Bytes(b) => ctx.known.record(dest, b),
         Content::Remote(_) => ctx.known.forget(dest),

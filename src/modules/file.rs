@@ -6,10 +6,13 @@
 //! the directory. The plan is made on the controller; one apply script creates, links or
 //! removes, sets attributes and times, and reports the final stat.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use indexmap::IndexMap;
 
 use super::mode::{self, DEFAULT_UMASK};
+use super::predict::Predicted;
 use super::remote::{self, AttrPlan, FileAttrs, FileKind, Frames, RemoteError, RemoteStat};
 use super::{Diff, Module, ModuleArgs, ModuleContext, ModuleError, ModuleResult};
 use crate::connection::{Cmd, ExecOutput};
@@ -510,6 +513,11 @@ impl Module for File {
             Err(msg) => return Ok(ModuleResult::failed(msg)),
         };
         let mut p = p;
+        if ctx.check_mode {
+            overlay_prediction(ctx, &path, src_abs.as_deref(), &mut p);
+        } else {
+            ctx.predicted.forget(&path);
+        }
         let prev = p.own.as_ref().map(state_of).unwrap_or("absent");
         // Without `state`, Ansible keeps what is there (a multiply-linked file is treated as a
         // plain file here, as it has no `src` to check).
@@ -574,7 +582,85 @@ impl Module for File {
         {
             plan_chattr(&mut plan, &path, wanted, &p.attr_flags);
         }
+        if ctx.check_mode && plan.changed {
+            record_prediction(ctx, &path, state, src.as_deref(), &p, follow, &attrs);
+        }
         execute(ctx, &path, state, src.as_deref(), follow, plan).await
+    }
+}
+
+/// In check mode, what earlier tasks would have done stands for what the probe found: the
+/// path itself, where it leads, and a link's source.
+fn overlay_prediction(ctx: &ModuleContext<'_>, path: &str, src_abs: Option<&str>, p: &mut Probe) {
+    let present = |found: Option<Predicted>| match found {
+        Some(Predicted::Present(pp)) => Some(pp.stat),
+        _ => None,
+    };
+    match ctx.predicted.path(path) {
+        Some(Predicted::Absent) => {
+            p.own = None;
+            p.followed = None;
+            p.entries.clear();
+            p.attr_flags.clear();
+        }
+        Some(Predicted::Present(pp)) => {
+            p.followed = if pp.stat.kind == FileKind::Link {
+                present(ctx.predicted.follow(path))
+            } else {
+                Some(pp.stat.clone())
+            };
+            p.own = Some(pp.stat);
+        }
+        None => {}
+    }
+    if let Some(src) = src_abs {
+        match ctx.predicted.follow(src) {
+            Some(Predicted::Absent) => p.src = None,
+            found @ Some(Predicted::Present(_)) => p.src = present(found),
+            None => {}
+        }
+    }
+}
+
+/// Records the change planned in check mode as the path's predicted state.
+fn record_prediction(
+    ctx: &ModuleContext<'_>,
+    path: &str,
+    state: State,
+    src: Option<&str>,
+    p: &Probe,
+    follow: bool,
+    attrs: &FileAttrs,
+) {
+    let predicted = ctx.predicted;
+    let content = || match predicted.follow(path) {
+        Some(Predicted::Present(pp)) => pp.content,
+        _ => None,
+    };
+    match state {
+        State::Absent => predicted.put_absent(path),
+        State::Directory => predicted.put_dir(path, attrs, target(p, follow)),
+        State::Link => predicted.put_link(path, src.unwrap_or_default()),
+        State::Hard => predicted.put_file(
+            path,
+            None,
+            p.src.as_ref().map_or(0, |s| s.size),
+            attrs,
+            p.src.as_ref(),
+        ),
+        // Attributes of a link's target are not predicted (the target may be anywhere).
+        State::File | State::Touch if p.own.as_ref().is_some_and(|o| o.kind == FileKind::Link) => {}
+        State::File | State::Touch => {
+            let cur = p.own.as_ref();
+            let known = match cur {
+                Some(_) => content(),
+                None => Some(Arc::from(&b""[..])),
+            };
+            let size = known
+                .as_ref()
+                .map_or(cur.map_or(0, |c| c.size), |k| k.len() as u64);
+            predicted.put_file(path, known.as_deref(), size, attrs, cur);
+        }
     }
 }
 

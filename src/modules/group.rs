@@ -174,6 +174,9 @@ impl Module for Group {
             Plan::Add(a) | Plan::Modify(a) | Plan::Delete(a) => Some(a),
         };
         if ctx.check_mode && matches!(plan, Plan::Add(_) | Plan::Delete(_)) {
+            if matches!(plan, Plan::Add(_)) {
+                ctx.predicted.put_group(&spec.name);
+            }
             // Ansible exits with a bare `changed` here.
             return Ok(ModuleResult::changed());
         }

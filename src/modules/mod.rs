@@ -46,6 +46,7 @@ pub mod package;
 pub mod package_facts;
 pub mod pam_limits;
 pub mod pamd;
+pub mod predict;
 pub mod remote;
 pub mod replace;
 pub mod script;
@@ -101,6 +102,9 @@ pub struct ModuleContext<'a> {
     /// Files whose content jig knows on this host (written earlier in the run), so an edit
     /// can skip reading them; see [`known`].
     pub known: &'a known::KnownFiles,
+    /// In check mode, what earlier tasks of the run would have changed on this host; modules
+    /// record the changes they plan and plan against it (see [`predict`]).
+    pub predicted: &'a predict::Prediction,
 }
 
 /// Finds the controller-side files a task refers to (`src:` of copy/template/script...).

@@ -1078,6 +1078,7 @@ pub(crate) mod testutil {
         pub files: TaskFiles,
         pub templates: Subst,
         pub known: crate::modules::known::KnownFiles,
+        pub predicted: crate::modules::predict::Prediction,
     }
 
     impl Env {
@@ -1093,6 +1094,7 @@ pub(crate) mod testutil {
                 },
                 templates: Subst(vec![("name".into(), "wörld $(x) 'q'".into())]),
                 known: Default::default(),
+                predicted: Default::default(),
             }
         }
 
@@ -1107,6 +1109,7 @@ pub(crate) mod testutil {
                 files: &self.files,
                 templates: &self.templates,
                 known: &self.known,
+                predicted: &self.predicted,
             }
         }
     }

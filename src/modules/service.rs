@@ -382,6 +382,12 @@ impl Module for Service {
             return systemd::run_systemd(&to_systemd(), ctx).await;
         }
         let plan = plan(&spec, &probe);
+        if !(probe.initscript && probe.update_rc_d)
+            && let Some(predicted) =
+                systemd::from_predicted_package(ctx, &spec.name, spec.state, spec.enabled)
+        {
+            return Ok(predicted);
+        }
         if let Some(e) = plan.error {
             return Ok(ModuleResult::failed(e));
         }

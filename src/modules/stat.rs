@@ -9,7 +9,8 @@
 use async_trait::async_trait;
 use serde_json::{Map, Value as Json};
 
-use super::remote::{self, Frames, S_IFDIR, S_IFLNK, S_IFREG};
+use super::predict::Predicted;
+use super::remote::{self, FileKind, Frames, S_IFDIR, S_IFLNK, S_IFREG};
 use super::{Module, ModuleArgs, ModuleContext, ModuleError, ModuleResult};
 
 /// The permission bits Ansible's `stat` reports as booleans, by key (`find` reports them too).
@@ -144,6 +145,22 @@ impl Module for Stat {
             Some((n, _)) => args.bool_or(n, true)?,
             None => true,
         };
+        if ctx.check_mode {
+            let found = if follow {
+                ctx.predicted.follow(&path)
+            } else {
+                ctx.predicted.path(&path)
+            };
+            if let Some(found) = found {
+                let sum_with = get_checksum.then_some(algorithm.as_str());
+                let mut result = ModuleResult::ok();
+                result.set(
+                    "stat",
+                    predicted_stat(&path, found, sum_with, get_mime, get_attributes),
+                );
+                return Ok(result);
+            }
+        }
         let cmd = remote::script(
             &[
                 &path,
@@ -280,6 +297,73 @@ impl Module for Stat {
         result.set("stat", Json::Object(st));
         Ok(result)
     }
+}
+
+/// The `stat` dictionary of a path as check mode predicts it (see [`super::predict`]): the
+/// keys a real stat would have, from the predicted kind, mode, owner and content (its
+/// checksum when jig knows the content); what only the host could say (inode, device,
+/// blocks, MIME type) is left out or given Ansible's value for "unknown".
+fn predicted_stat(
+    path: &str,
+    found: Predicted,
+    checksum_with: Option<&str>,
+    get_mime: bool,
+    get_attributes: bool,
+) -> Json {
+    let mut st = Map::new();
+    let Predicted::Present(pp) = found else {
+        st.insert("exists".into(), Json::Bool(false));
+        return Json::Object(st);
+    };
+    let s = &pp.stat;
+    let m = s.mode;
+    let mut put = |k: &str, v: Json| {
+        st.insert(k.to_string(), v);
+    };
+    put("exists", true.into());
+    put("path", path.into());
+    put("mode", format!("{m:04o}").into());
+    put("isdir", (s.kind == FileKind::Directory).into());
+    put("ischr", false.into());
+    put("isblk", false.into());
+    put("isreg", (s.kind == FileKind::File).into());
+    put("isfifo", false.into());
+    put("islnk", (s.kind == FileKind::Link).into());
+    put("issock", false.into());
+    put("uid", s.uid.into());
+    put("gid", s.gid.into());
+    put("size", s.size.into());
+    put("nlink", s.nlink.into());
+    put("atime", s.atime.into());
+    put("mtime", s.mtime.into());
+    put("ctime", s.ctime.into());
+    for (k, bit) in MODE_BITS {
+        put(k, (m & bit != 0).into());
+    }
+    put("readable", (m & 0o444 != 0).into());
+    put("writeable", (m & 0o222 != 0).into());
+    put("executable", (m & 0o111 != 0).into());
+    put("pw_name", s.owner.clone().into());
+    put("gr_name", s.group.clone().into());
+    if let Some(target) = &s.link_target {
+        put("lnk_target", target.clone().into());
+    }
+    if let (Some(alg), Some(content)) = (checksum_with, &pp.content)
+        && s.kind == FileKind::File
+        && let Some(sum) = super::predict::checksum(alg, content)
+    {
+        put("checksum", sum.into());
+    }
+    if get_mime {
+        put("mimetype", "unknown".into());
+        put("charset", "unknown".into());
+    }
+    if get_attributes {
+        put("version", Json::Null);
+        put("attributes", Json::Array(Vec::new()));
+        put("attr_flags", "".into());
+    }
+    Json::Object(st)
 }
 
 #[cfg(test)]

@@ -426,6 +426,17 @@ pub(crate) async fn run_systemd(
     let plan = plan(spec, &probe);
     let mut r = ModuleResult::ok();
     super::textfile::add_warnings(&mut r, &plan.warnings);
+    if let Some(e) = &plan.error
+        && e.starts_with("Could not find the requested service")
+        && let Some(predicted) = from_predicted_package(
+            ctx,
+            spec.name.as_deref().unwrap_or_default(),
+            spec.state,
+            spec.enabled,
+        )
+    {
+        return Ok(predicted);
+    }
     if let Some(e) = plan.error {
         r.failed = true;
         r.msg = Some(e);
@@ -495,6 +506,46 @@ impl Module for SystemdService {
     ) -> Result<ModuleResult, ModuleError> {
         run_systemd(&Spec::from_args(args)?, ctx).await
     }
+}
+
+/// In check mode, a service the host does not have yet while an earlier task would install
+/// packages: the service is assumed to come with them (see [`super::predict`]) and the task
+/// is planned as a package's fresh service would be: installed enabled (Debian's
+/// `update-rc.d defaults`) and stopped, so `started`, `restarted`, `reloaded` and
+/// `enabled: false` would change it. The result says so in `msg`. `None` outside check mode
+/// or when no package is predicted: the service is missing, as the caller reports.
+pub(crate) fn from_predicted_package(
+    ctx: &ModuleContext<'_>,
+    name: &str,
+    state: Option<Wanted>,
+    enabled: Option<bool>,
+) -> Option<ModuleResult> {
+    if !ctx.check_mode {
+        return None;
+    }
+    let note = ctx
+        .predicted
+        .from_packages_note(&format!("service {name}"))?;
+    let mut r = ModuleResult::ok();
+    r.changed = matches!(
+        state,
+        Some(Wanted::Started | Wanted::Restarted | Wanted::Reloaded)
+    ) || enabled == Some(false);
+    r.msg = Some(note);
+    r.set("name", name);
+    if let Some(e) = enabled {
+        r.set("enabled", e);
+    }
+    if let Some(s) = state {
+        r.set(
+            "state",
+            match s {
+                Wanted::Stopped => "stopped",
+                _ => "started",
+            },
+        );
+    }
+    Some(r)
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@
 //! attribute change), with Ansible's messages and diffs.
 
 use super::mode::Mode;
+use super::predict::{Predicted, PredictedPath};
 use super::remote::{self, AttrPlan, FileAttrs, FileKind, RemoteError, RemoteStat, WriteOptions};
 use super::{ArgError, Diff, ModuleArgs, ModuleContext, ModuleError, ModuleResult};
 use crate::connection::Cmd;
@@ -358,6 +359,27 @@ pub async fn probe(
     path: &str,
     decode: impl FnOnce(&[u8]) -> Result<Text, String>,
 ) -> Result<Option<Probed>, Stop> {
+    // In check mode a file an earlier task would write is edited as it would be then.
+    if ctx.check_mode {
+        match ctx.predicted.follow(path) {
+            Some(Predicted::Absent) => return Ok(None),
+            Some(Predicted::Present(pp)) if pp.stat.kind == FileKind::Directory => {
+                return Err(Stop::Fail(format!("Path {path} is a directory !")));
+            }
+            Some(Predicted::Present(PredictedPath {
+                stat,
+                content: Some(bytes),
+            })) => {
+                return Ok(Some(Probed {
+                    stat,
+                    text: decode(&bytes)
+                        .map_err(|e| Stop::Fail(format!("cannot read {path}: {e}")))?,
+                }));
+            }
+            // Content jig cannot know: the host's file is the best guess.
+            Some(Predicted::Present(_)) | None => {}
+        }
+    }
     match remote::read_file(ctx, path).await {
         Ok(None) => Ok(None),
         Ok(Some((stat, bytes))) => Ok(Some(Probed {
@@ -395,8 +417,26 @@ pub async fn commit(
 ) -> Result<Option<String>, Stop> {
     let plan = annotate(ctx, fa, planned.current.map(|p| &p.stat), result)?;
     if ctx.check_mode {
+        if result.changed {
+            let current = planned.current;
+            let bytes = match &planned.new_content {
+                Some(b) => Some(b.clone()),
+                None => current.and_then(|p| p.text.encode(&p.text.text).ok()),
+            };
+            let size = bytes
+                .as_ref()
+                .map_or(current.map_or(0, |p| p.stat.size), |b| b.len() as u64);
+            ctx.predicted.put_file(
+                &fa.path,
+                bytes.as_deref(),
+                size,
+                &fa.attrs,
+                current.map(|p| &p.stat),
+            );
+        }
         return Ok(None);
     }
+    ctx.predicted.forget(&fa.path);
     if let Some(bytes) = &planned.new_content {
         let written = remote::write_file(ctx, &fa.path, bytes, &fa.attrs, &fa.write).await;
         let outcome = match written {

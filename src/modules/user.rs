@@ -402,6 +402,28 @@ fn plan(spec: &Spec, probe: &Probe) -> Plan {
     p
 }
 
+/// Records a user check mode would add, and the home directory `useradd -m` would make
+/// (owned by the user), for later tasks (see [`super::predict`]).
+fn predict_added(ctx: &ModuleContext<'_>, spec: &Spec, probe: &Probe) {
+    ctx.predicted.put_user(&spec.name);
+    if spec.group.is_none() {
+        // USERGROUPS_ENAB: useradd makes a group of the user's name.
+        ctx.predicted.put_group(&spec.name);
+    }
+    if spec.create_home && !spec.system && !probe.home_exists {
+        let home = spec
+            .home
+            .clone()
+            .unwrap_or_else(|| format!("/home/{}", spec.name));
+        let attrs = super::remote::FileAttrs {
+            mode: Some(super::mode::Mode::Octal(0o755)),
+            owner: Some(spec.name.clone()),
+            group: Some(spec.group.clone().unwrap_or_else(|| spec.name.clone())),
+        };
+        ctx.predicted.put_dir(&home, &attrs, None);
+    }
+}
+
 fn group_error(g: &str) -> String {
     format!("Group {g} does not exist")
 }
@@ -848,7 +870,24 @@ impl Module for User {
         if ctx.check_mode && exists != spec.present {
             // Ansible exits with a bare `changed` before creating or removing, before it
             // looks at the groups (which may be created by an earlier task).
+            if spec.present {
+                predict_added(ctx, &spec, &probe);
+            }
             return Ok(ModuleResult::changed());
+        }
+        if ctx.check_mode && plan.error.is_some() {
+            // Groups an earlier task would add: the change is planned, not failed.
+            let missing: Vec<&String> = spec
+                .group
+                .iter()
+                .chain(spec.groups.iter().flatten())
+                .filter(|g| accounts::find_group(&probe.groups, g).is_none())
+                .collect();
+            if !missing.is_empty() && missing.iter().all(|g| ctx.predicted.has_group(g)) {
+                let mut r = ModuleResult::changed();
+                r.set("name", spec.name.clone()).set("state", "present");
+                return Ok(r);
+            }
         }
         if let Some(e) = plan.error {
             return Ok(ModuleResult::failed(e));

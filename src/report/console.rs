@@ -437,6 +437,15 @@ impl ConsoleRenderer {
                 self.colorize("rescued", t.rescued, COLOR_OK),
                 self.colorize("ignored", t.ignored, COLOR_WARN),
             );
+            // Check mode's own column, after Ansible's; absent otherwise (byte-identical).
+            let line = if t.would_run > 0 {
+                format!(
+                    "{line} {}",
+                    self.colorize("would_run", t.would_run, COLOR_SKIP)
+                )
+            } else {
+                line
+            };
             self.display(&line, None);
         }
         self.display("", None);

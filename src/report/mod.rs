@@ -62,6 +62,29 @@ pub struct HostStats {
     pub rescued: u32,
     /// `ignored=`.
     pub ignored: u32,
+    /// Commands check mode skipped that a real run would run (`command`/`shell` without
+    /// `creates`/`removes`), also counted in `skipped`. Shown in the recap only when non-zero,
+    /// which only check mode makes it; likewise left out of JSON when zero.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub would_run: u32,
+}
+
+impl std::ops::AddAssign<&HostStats> for HostStats {
+    /// Adds another run's totals, as the one recap of several playbooks does.
+    fn add_assign(&mut self, o: &HostStats) {
+        self.ok += o.ok;
+        self.changed += o.changed;
+        self.unreachable += o.unreachable;
+        self.failed += o.failed;
+        self.skipped += o.skipped;
+        self.rescued += o.rescued;
+        self.ignored += o.ignored;
+        self.would_run += o.would_run;
+    }
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// The result of one task on one host, ready to show.

@@ -433,13 +433,7 @@ impl Collector {
                 for (host, s) in stats {
                     self.hosts.insert(host.clone());
                     let t = self.stats.entry(host.clone()).or_default();
-                    t.ok += s.ok;
-                    t.changed += s.changed;
-                    t.unreachable += s.unreachable;
-                    t.failed += s.failed;
-                    t.skipped += s.skipped;
-                    t.rescued += s.rescued;
-                    t.ignored += s.ignored;
+                    *t += s;
                 }
             }
             Event::PlaybookStart { .. }

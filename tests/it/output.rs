@@ -47,6 +47,9 @@ fn console_output_of_a_first_run_and_of_a_check_diff_run() {
         ],
     );
     assert!(!check.panicked(), "{}", check.tail());
+    // One deliberate difference from ansible-playbook here (docs/differences.md, "Check mode
+    // with predicted state"): "Write it again" plans against the content the first write
+    // would leave, so it is `ok` and the recap says changed=1, as the real run would.
     insta::assert_snapshot!(
         "console_check_diff_after_hand_edit",
         filtered(out.path(), &check.stdout)

@@ -641,3 +641,40 @@ fn source_snippets_follow_ansible_core() {
         );
     }
 }
+
+/// Check mode's `would_run=` column follows Ansible's seven only when non-zero.
+#[test]
+fn would_run_is_shown_only_when_counted() {
+    let recap = |would_run: u32| {
+        let mut st = IndexMap::new();
+        st.insert(
+            "web1".to_string(),
+            HostStats {
+                would_run,
+                ..stats(3, 1, 2, 0)
+            },
+        );
+        render(
+            &[Event::Recap {
+                stats: st,
+                elapsed: Duration::from_secs(1),
+            }],
+            ConsoleOptions::default(),
+        )
+    };
+    let line = |out: &str| {
+        out.lines()
+            .find(|l| l.starts_with("web1"))
+            .unwrap()
+            .to_string()
+    };
+    let without = line(&recap(0));
+    assert_eq!(
+        without,
+        format!(
+            "{:<26} : ok=3    changed=1    unreachable=0    failed=0    skipped=2    rescued=0    ignored=0   ",
+            "web1"
+        )
+    );
+    assert_eq!(line(&recap(2)), format!("{without} would_run=2   "));
+}
