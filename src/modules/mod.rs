@@ -17,6 +17,7 @@
 //! `meta`, `include_*`) are run by the executor, not through this trait.
 
 pub mod accounts;
+pub mod alternatives;
 pub mod apt;
 pub mod apt_key;
 pub mod apt_repository;
@@ -37,10 +38,13 @@ pub mod git;
 pub mod group;
 pub mod hostname;
 pub mod known;
+pub mod locale_gen;
 pub mod mode;
+pub mod modprobe;
 pub mod mount;
 pub mod package;
 pub mod package_facts;
+pub mod reboot;
 pub mod remote;
 pub mod replace;
 pub mod script;
@@ -53,6 +57,7 @@ pub mod sysctl;
 pub mod systemd;
 pub mod tempfile;
 pub mod template;
+pub mod timezone;
 pub mod unarchive;
 pub mod uri;
 pub mod user;
@@ -249,6 +254,7 @@ pub fn names() -> Vec<&'static str> {
 /// The registry. Add a module here when its file lands.
 static REGISTRY: &[&dyn Module] = &[
     &authorized_key::AuthorizedKey,
+    &alternatives::Alternatives,
     &apt::Apt,
     &apt_key::AptKey,
     &apt_repository::AptRepository,
@@ -268,8 +274,11 @@ static REGISTRY: &[&dyn Module] = &[
     &get_url::GetUrl,
     &git::Git,
     &lineinfile::LineInFile,
+    &locale_gen::LocaleGen,
+    &modprobe::Modprobe,
     &package::Package,
     &package_facts::PackageFacts,
+    &reboot::Reboot,
     &dpkg_divert::DpkgDivert,
     &hostname::Hostname,
     &mount::Mount,
@@ -283,6 +292,7 @@ static REGISTRY: &[&dyn Module] = &[
     &systemd::SystemdService,
     &sysctl::Sysctl,
     &template::Template,
+    &timezone::Timezone,
     &user::User,
     &tempfile::TempFile,
     &unarchive::Unarchive,
