@@ -59,14 +59,17 @@ pub struct Group {
     pub alternatives: IndexMap<String, Alternative>,
 }
 
+/// An alternative as `--query` lists it: path, priority, (slave name, slave path).
+type RawAlternative = (String, i64, Vec<(String, String)>);
+
 /// Parses `update-alternatives --query NAME`.
 pub fn parse_query(text: &str) -> Group {
     let mut g = Group::default();
     let mut slave_links: IndexMap<String, String> = IndexMap::new();
-    let mut raw: Vec<(String, i64, Vec<(String, String)>)> = Vec::new();
+    let mut raw: Vec<RawAlternative> = Vec::new();
     for (i, stanza) in text.split("\n\n").enumerate() {
         let mut in_slaves = false;
-        let mut alt: Option<(String, i64, Vec<(String, String)>)> = None;
+        let mut alt: Option<RawAlternative> = None;
         for line in stanza.lines() {
             if let Some(rest) = line.strip_prefix(' ') {
                 if in_slaves && let Some((name, target)) = rest.split_once(' ') {
