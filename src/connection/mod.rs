@@ -223,6 +223,14 @@ impl Connection {
         }
     }
 
+    /// Forgets the live session, if any, so the next command reconnects (after a reboot).
+    /// The local transport has none.
+    pub async fn reset(&self) {
+        if let Connection::Ssh(c) = self {
+            c.reset().await;
+        }
+    }
+
     /// The transport's name, as in `ansible_connection`.
     pub fn kind(&self) -> &'static str {
         match self {

@@ -17,6 +17,7 @@
 //! `meta`, `include_*`) are run by the executor, not through this trait.
 
 pub mod accounts;
+pub mod alternatives;
 pub mod apt;
 pub mod apt_key;
 pub mod apt_repository;
@@ -40,13 +41,16 @@ pub mod hostname;
 pub mod ini_file;
 pub mod known;
 pub mod known_hosts;
+pub mod locale_gen;
 pub mod mode;
+pub mod modprobe;
 pub mod mount;
 pub mod package;
 pub mod package_facts;
 pub mod pam_limits;
 pub mod pamd;
 pub mod predict;
+pub mod reboot;
 pub mod remote;
 pub mod replace;
 pub mod script;
@@ -59,6 +63,7 @@ pub mod sysctl;
 pub mod systemd;
 pub mod tempfile;
 pub mod template;
+pub mod timezone;
 pub mod unarchive;
 pub mod uri;
 pub mod user;
@@ -258,6 +263,7 @@ pub fn names() -> Vec<&'static str> {
 /// The registry. Add a module here when its file lands.
 static REGISTRY: &[&dyn Module] = &[
     &authorized_key::AuthorizedKey,
+    &alternatives::Alternatives,
     &apt::Apt,
     &apt_key::AptKey,
     &apt_repository::AptRepository,
@@ -280,10 +286,13 @@ static REGISTRY: &[&dyn Module] = &[
     &ini_file::IniFile,
     &known_hosts::KnownHosts,
     &lineinfile::LineInFile,
+    &locale_gen::LocaleGen,
+    &modprobe::Modprobe,
     &package::Package,
     &package_facts::PackageFacts,
     &pam_limits::PamLimits,
     &pamd::Pamd,
+    &reboot::Reboot,
     &dpkg_divert::DpkgDivert,
     &hostname::Hostname,
     &mount::Mount,
@@ -297,6 +306,7 @@ static REGISTRY: &[&dyn Module] = &[
     &systemd::SystemdService,
     &sysctl::Sysctl,
     &template::Template,
+    &timezone::Timezone,
     &user::User,
     &tempfile::TempFile,
     &unarchive::Unarchive,

@@ -34,6 +34,46 @@ hostname "$name"
 echo "$name" >/etc/hostname
 printf '127.0.0.1\tlocalhost\n127.0.1.1\t%s\n::1\tlocalhost ip6-localhost ip6-loopback\n' "$name" >/etc/hosts
 
+# A boot id of the host's own over the kernel's, and `shutdown -r`/`reboot` commands that ask
+# this init for a "reboot" (SIGUSR1): every other process ends, the boot id changes and sshd
+# starts again, so a client sees the host go away and come back as after a real reboot.
+new_boot_id() { cat /proc/sys/kernel/random/uuid >/run/jig-boot-id; }
+new_boot_id
+mount --bind /run/jig-boot-id /proc/sys/kernel/random/boot_id || echo "jig-init: boot id not faked" >&2
+for cmd in shutdown reboot; do
+    [ -e "/usr/sbin/$cmd" ] || [ -e "/sbin/$cmd" ] && continue
+    cat >"/usr/sbin/$cmd" <<'EOS'
+#!/bin/sh
+# jig test bed: a reboot is a restart of the host's services by its init (jig-init).
+delay=0 reboot=0
+[ "${0##*/}" = reboot ] && reboot=1
+for a in "$@"; do
+    case $a in
+        -r | --reboot) reboot=1 ;;
+        now) delay=0 ;;
+        +[0-9]*) delay=${a#+} ;;
+        [0-9]*) delay=$a ;;
+        -*) ;;
+        *) break ;;
+    esac
+done
+[ "$reboot" = 1 ] || { echo "jig test bed: only reboots (shutdown -r, reboot) are supported" >&2; exit 1; }
+# A session of its own: the hang-up of the caller's terminal (ssh -tt) must not stop it.
+setsid sh -c "sleep $((delay * 60 + 1)); kill -USR1 1" </dev/null >/dev/null 2>&1 &
+EOS
+    chmod 0755 "/usr/sbin/$cmd"
+done
+restart() {
+    echo "jig-init: reboot requested"
+    kill -TERM -1 2>/dev/null
+    sleep 1
+    kill -KILL -1 2>/dev/null
+    new_boot_id
+    TERM=dumb service ssh start || echo "jig-init: sshd did not start" >&2
+    echo "jig-init: $name up again"
+}
+trap restart USR1
+
 # boot.sh installs per-host keys; this covers an image started by hand.
 [ -e /etc/ssh/ssh_host_ed25519_key ] || ssh-keygen -A
 

@@ -255,6 +255,12 @@ impl SshConnection {
         Ok(s)
     }
 
+    /// Drops the session so that the next command dials the host afresh (used by `reboot`:
+    /// the old session died with the host, and waiting for it to notice could take long).
+    pub async fn reset(&self) {
+        self.session.lock().await.take();
+    }
+
     /// Runs one command on the host.
     pub async fn exec(&self, req: &ExecRequest) -> Result<ExecOutput, ConnectionError> {
         let _permit = self
