@@ -322,6 +322,20 @@ fn render_file_honours_header_trim_blocks_and_includes() {
 }
 
 #[test]
+fn indent_keeps_a_trailing_newline_as_jinja_does() {
+    // Recorded with ansible-core 2.19.14 (template lookup, same variables). Roles indent `|`
+    // block scalars, which end in a newline, into config files.
+    let vars = json!({"blk": "one\n\ntwo\n", "crlf": "x\r\ny\n"});
+    assert_eq!(
+        render(
+            "{{ blk | indent(4) }}|{{ blk | indent(2, true) }}|{{ blk | indent('> ', blank=true) }}|{{ crlf | indent(1) }}|{{ blk | indent(width=3, first=True, blank=False) }}",
+            vars
+        ),
+        "one\n\n    two\n|  one\n\n  two\n|one\n> \n> two\n> |x\n y\n|   one\n\n   two\n"
+    );
+}
+
+#[test]
 fn render_file_in_extends_a_role_template_from_the_playbook_dir() {
     // The pattern public roles document: a playbook template extends the role's own by a
     // path relative to the playbook directory and overrides one block.
