@@ -1105,12 +1105,15 @@ pub struct ScopeRenderer {
     pub templar: Templar,
     /// The task's scope.
     pub scope: VarScope,
+    /// The task's search path (role, task file's directory, playbook directory), where
+    /// `{% include %}`/`{% extends %}` look.
+    pub search: Vec<std::path::PathBuf>,
 }
 
 impl TemplateRenderer for ScopeRenderer {
     fn render_file(&self, path: &std::path::Path) -> Result<String, String> {
         self.templar
-            .render_file(path, &self.scope)
+            .render_file_in(path, &self.scope, &self.search)
             .map_err(|e| e.to_string())
     }
 }
@@ -1276,6 +1279,7 @@ pub async fn run_module(ctx: &Ctx<'_>, scope: &VarScope, args: VarMap) -> Action
     let renderer = ScopeRenderer {
         templar: job.templar.clone(),
         scope: scope.clone(),
+        search: ctx.dirs.bases.clone(),
     };
     // What jig knows of the host's files is the host's own: a delegated task starts afresh.
     let (known, predicted) = match &job.conn {

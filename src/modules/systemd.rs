@@ -215,10 +215,24 @@ pub(crate) struct Probe {
     pub sysv_enabled: bool,
 }
 
+/// Fails the script (exit 3) as Ansible's `get_bin_path('systemctl', required=True)` does
+/// when the host has no `systemctl`: before anything else, in check mode too, with the
+/// directories searched (`PATH` and the sbin directories it lacks) in the message.
+const REQUIRE_SYSTEMCTL: &str = r#"jig_p=$PATH
+for jig_d in /sbin /usr/sbin /usr/local/sbin; do
+  case ":$jig_p:" in *":$jig_d:"*) ;; *) jig_p="$jig_p:$jig_d" ;; esac
+done
+if ! PATH=$jig_p command -v systemctl >/dev/null 2>&1; then
+  printf 'Failed to find required executable "systemctl" in paths: %s\n' "$jig_p" >&2; exit 3
+fi
+PATH=$jig_p
+"#;
+
 /// The probe script (daemon-reload/reexec first when asked, outside check mode).
 pub(crate) fn probe_script(spec: &Spec, check: bool) -> String {
     let sc = accounts::render(&spec.systemctl());
-    let mut s = String::from("export XDG_RUNTIME_DIR=\"${XDG_RUNTIME_DIR:-/run/user/$(id -u)}\"\n");
+    let mut s = String::from(REQUIRE_SYSTEMCTL);
+    s.push_str("export XDG_RUNTIME_DIR=\"${XDG_RUNTIME_DIR:-/run/user/$(id -u)}\"\n");
     for (on, verb) in [
         (spec.daemon_reload, "daemon-reload"),
         (spec.daemon_reexec, "daemon-reexec"),
@@ -679,5 +693,42 @@ mod tests {
         let p = parse_probe(b"0\0Id=x\nActiveState=active\0\x001\0disabled\0I\0E\0").unwrap();
         assert_eq!(p.is_enabled_rc, 1);
         assert!(p.initd && p.sysv_enabled);
+    }
+
+    #[test]
+    fn a_host_without_systemctl_fails_as_ansible_says_even_in_check_mode() {
+        let empty = tempfile::tempdir().unwrap();
+        let bin = tempfile::tempdir().unwrap();
+        let sbin_has_it = ["/sbin", "/usr/sbin", "/usr/local/sbin"]
+            .iter()
+            .any(|d| std::path::Path::new(d).join("systemctl").exists());
+        let run = |path: &std::path::Path| {
+            std::process::Command::new("/bin/sh")
+                .args(["-c", &format!("{REQUIRE_SYSTEMCTL}echo found")])
+                .env("PATH", path)
+                .output()
+                .unwrap()
+        };
+        let out = run(empty.path());
+        if !sbin_has_it {
+            assert_eq!(out.status.code(), Some(3));
+            assert_eq!(
+                String::from_utf8_lossy(&out.stderr),
+                format!(
+                    "Failed to find required executable \"systemctl\" in paths: \
+                     {}:/sbin:/usr/sbin:/usr/local/sbin\n",
+                    empty.path().display()
+                )
+            );
+        }
+        // Found on PATH: the probe goes on.
+        let fake = bin.path().join("systemctl");
+        std::fs::write(&fake, "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        let out = run(bin.path());
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "found\n");
+        let script = probe_script(&spec(json!({"daemon_reload": true})), true);
+        assert!(script.starts_with(REQUIRE_SYSTEMCTL), "{script}");
     }
 }

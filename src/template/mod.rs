@@ -288,9 +288,31 @@ impl Templar {
     }
 
     /// Renders a template file for the `template` module: `#jinja2:` header honoured,
-    /// trim_blocks on, trailing newline kept, `{% include %}`/`{% import %}` relative to the
-    /// template's directory (and the role's templates/).
+    /// trim_blocks on, trailing newline kept; `{% include %}`/`{% import %}`/`{% extends %}`
+    /// are searched as by [`Templar::render_file_in`] with the scope's `role_path` and
+    /// `playbook_dir` as bases.
     pub fn render_file(&self, path: &Path, scope: &VarScope) -> Result<String, TemplateError> {
+        let mut bases: Vec<PathBuf> = Vec::new();
+        for key in ["role_path", "playbook_dir"] {
+            if let Some(Json::String(dir)) = scope.get(key) {
+                bases.push(PathBuf::from(dir));
+            }
+        }
+        self.render_file_in(path, scope, &bases)
+    }
+
+    /// [`Templar::render_file`] with the task's search path: names in `{% include %}`,
+    /// `{% import %}` and `{% extends %}` are looked up as Ansible's template action does,
+    /// in each of `bases` (the role, the task file's directory, the playbook directory) and
+    /// then the template's own directory, each as `<dir>/templates/<name>` then
+    /// `<dir>/<name>`. Public roles document extending their templates from the playbook
+    /// (`{% extends 'roles/ROLE/templates/x.j2' %}`), which needs the bare directories.
+    pub fn render_file_in(
+        &self,
+        path: &Path,
+        scope: &VarScope,
+        bases: &[PathBuf],
+    ) -> Result<String, TemplateError> {
         let source = std::fs::read_to_string(path).map_err(|e| TemplateError::Io {
             path: path.to_path_buf(),
             message: e.to_string(),
@@ -305,14 +327,12 @@ impl Templar {
             .map_err(|e| TemplateError::from_mj(e, &source))?;
         let mut env = build_env(syntax);
         let mut dirs: Vec<PathBuf> = Vec::new();
-        if let Some(dir) = path.parent() {
-            dirs.push(dir.to_path_buf());
-        }
-        if let Some(Json::String(role_path)) = scope.get("role_path") {
-            dirs.push(Path::new(role_path).join("templates"));
-        }
-        if let Some(Json::String(pd)) = scope.get("playbook_dir") {
-            dirs.push(Path::new(pd).join("templates"));
+        for base in bases.iter().map(PathBuf::as_path).chain(path.parent()) {
+            for dir in [base.join("templates"), base.to_path_buf()] {
+                if !dirs.contains(&dir) {
+                    dirs.push(dir);
+                }
+            }
         }
         env.set_loader(move |name| {
             let candidate = Path::new(name);

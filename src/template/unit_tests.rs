@@ -322,6 +322,59 @@ fn render_file_honours_header_trim_blocks_and_includes() {
 }
 
 #[test]
+fn indent_keeps_a_trailing_newline_as_jinja_does() {
+    // Recorded with ansible-core 2.19.14 (template lookup, same variables). Roles indent `|`
+    // block scalars, which end in a newline, into config files.
+    let vars = json!({"blk": "one\n\ntwo\n", "crlf": "x\r\ny\n"});
+    assert_eq!(
+        render(
+            "{{ blk | indent(4) }}|{{ blk | indent(2, true) }}|{{ blk | indent('> ', blank=true) }}|{{ crlf | indent(1) }}|{{ blk | indent(width=3, first=True, blank=False) }}",
+            vars
+        ),
+        "one\n\n    two\n|  one\n\n  two\n|one\n> \n> two\n> |x\n y\n|   one\n\n   two\n"
+    );
+}
+
+#[test]
+fn render_file_in_extends_a_role_template_from_the_playbook_dir() {
+    // The pattern public roles document: a playbook template extends the role's own by a
+    // path relative to the playbook directory and overrides one block.
+    let dir = tempfile::tempdir().unwrap();
+    let pb = dir.path().join("pb");
+    let role = pb.join("roles/web");
+    std::fs::create_dir_all(role.join("templates")).unwrap();
+    std::fs::create_dir_all(pb.join("templates")).unwrap();
+    std::fs::write(
+        role.join("templates/base.conf.j2"),
+        "top={{ name }}\n{% block extra %}default\n{% endblock %}end\n",
+    )
+    .unwrap();
+    // Found in the role's templates/ before the playbook's own.
+    std::fs::write(role.join("templates/part.j2"), "role part\n").unwrap();
+    std::fs::write(pb.join("templates/part.j2"), "playbook part\n").unwrap();
+    let child = pb.join("templates/site.conf.j2");
+    std::fs::write(
+        &child,
+        "{% extends 'roles/web/templates/base.conf.j2' %}\n{% block extra %}{% include 'part.j2' %}gzip on;\n{% endblock %}\n",
+    )
+    .unwrap();
+    // As in Ansible, an included template's last newline is dropped.
+    let s = scope(json!({"name": "n"}));
+    let bases = [role.clone(), role.join("tasks"), pb.clone()];
+    assert_eq!(
+        Templar::new().render_file_in(&child, &s, &bases).unwrap(),
+        "top=n\nrole partgzip on;\nend\n"
+    );
+    // Without the role among the bases the playbook's partial is the one found.
+    assert_eq!(
+        Templar::new()
+            .render_file_in(&child, &s, std::slice::from_ref(&pb))
+            .unwrap(),
+        "top=n\nplaybook partgzip on;\nend\n"
+    );
+}
+
+#[test]
 fn file_lookups_search_role_and_playbook_dirs() {
     let dir = tempfile::tempdir().unwrap();
     let role = dir.path().join("roles/r");

@@ -229,6 +229,7 @@ cases!(
     roles_lang,
     example_roles,
     exec_keywords,
+    public_roles,
 );
 
 #[test]

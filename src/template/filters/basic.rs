@@ -1,6 +1,7 @@
 //! Core filters where Ansible's behaviour differs from minijinja's builtins: `bool`,
 //! `ternary`, `mandatory`, `int`/`float` with defaults, `string`, `list`, `join`, `split`,
-//! `comment`, `type_debug`, `quote`, `to_uuid`, `strftime`, `urlsplit`, `random`, `shuffle`.
+//! `comment`, `type_debug`, `quote`, `to_uuid`, `strftime`, `urlsplit`, `random`, `shuffle`,
+//! `indent`.
 
 use minijinja::value::{Kwargs, Value, ValueKind};
 use minijinja::{Environment, Error, ErrorKind, State};
@@ -42,6 +43,85 @@ pub(super) fn register(env: &mut Environment<'static>) {
     super::strict(env, "random", random);
     super::strict(env, "lower", |v: Value| to_text(&v).to_lowercase());
     super::strict(env, "upper", |v: Value| to_text(&v).to_uppercase());
+    super::strict(env, "indent", indent);
+}
+
+/// Jinja2's `indent(width=4, first=False, blank=False)`, positional or by keyword; `width`
+/// may be a string to indent with. Unlike minijinja's, a text ending in a newline keeps it:
+/// Jinja appends a newline before splitting lines, so only that added one goes. Roles indent
+/// YAML `|` block scalars (which end in a newline) into config files with it.
+fn indent(
+    v: Value,
+    width: Option<Value>,
+    first: Option<bool>,
+    blank: Option<bool>,
+    kw: Kwargs,
+) -> Result<String, Error> {
+    let width = match kw.get::<Option<Value>>("width")? {
+        Some(w) => Some(w),
+        None => width,
+    };
+    let first = kw.get::<Option<bool>>("first")?.or(first).unwrap_or(false);
+    let blank = kw.get::<Option<bool>>("blank")?.or(blank).unwrap_or(false);
+    kw.assert_all_used()?;
+    let indention = match width {
+        None => " ".repeat(4),
+        Some(w) if w.kind() == ValueKind::String => w.as_str().unwrap_or_default().to_string(),
+        Some(w) => {
+            let n = i64::try_from(w.clone()).map_err(|_| {
+                fail(format!(
+                    "indent: width must be a number or a string, got {w}"
+                ))
+            })?;
+            " ".repeat(usize::try_from(n).unwrap_or(0))
+        }
+    };
+    let mut text = to_text(&v);
+    text.push('\n');
+    let lines = py_splitlines(&text);
+    let mut out = if blank {
+        lines.join(&format!("\n{indention}"))
+    } else {
+        let mut it = lines.iter();
+        let mut out = it.next().cloned().unwrap_or_default();
+        for line in it {
+            out.push('\n');
+            if !line.is_empty() {
+                out.push_str(&indention);
+            }
+            out.push_str(line);
+        }
+        out
+    };
+    if first {
+        out.insert_str(0, &indention);
+    }
+    Ok(out)
+}
+
+/// Python's `str.splitlines()`: every line boundary Python knows, `\r\n` as one; no empty
+/// last line.
+fn py_splitlines(s: &str) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut cur = String::new();
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\r' => {
+                if chars.peek() == Some(&'\n') {
+                    chars.next();
+                }
+                lines.push(std::mem::take(&mut cur));
+            }
+            '\n' | '\u{0b}' | '\u{0c}' | '\u{1c}' | '\u{1d}' | '\u{1e}' | '\u{85}' | '\u{2028}'
+            | '\u{2029}' => lines.push(std::mem::take(&mut cur)),
+            c => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        lines.push(cur);
+    }
+    lines
 }
 
 /// Ansible's `bool`: "yes"/"on"/"true"/"1" (any case) and 1 are true.
