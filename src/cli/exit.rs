@@ -18,6 +18,8 @@ pub enum ExitCode {
     Error,
     /// 2: one or more hosts failed a task.
     HostFailed,
+    /// 2 (`jig check` only): drift found, some task would change some host.
+    Drift,
     /// 4: one or more hosts were unreachable, and none failed.
     HostUnreachable,
     /// 5: bad command-line usage (unknown flag, missing argument).
@@ -32,7 +34,7 @@ impl ExitCode {
         match self {
             ExitCode::Ok => 0,
             ExitCode::Error => 1,
-            ExitCode::HostFailed => 2,
+            ExitCode::HostFailed | ExitCode::Drift => 2,
             ExitCode::HostUnreachable => 4,
             ExitCode::Usage => 5,
             ExitCode::Internal => 250,

@@ -1,17 +1,20 @@
-//! The command line: `jig run` (ansible-playbook's flags) and `jig inventory`
-//! (ansible-inventory's), as thin commands over the library.
+//! The command line: `jig run` (ansible-playbook's flags), `jig check` (a compliance check
+//! with reports) and `jig inventory` (ansible-inventory's), as thin commands over the library.
 //!
 //! This module owns parsing arguments (clap), turning them into [`crate::exec::RunOptions`] and
 //! friends, printing errors for people (`ERROR! <message>` on stderr, with the source lines of
 //! a file:line:column), and the process exit status ([`exit::ExitCode`]). Everything a play
 //! prints goes through [`crate::report::console::ConsoleRenderer`].
 
+pub mod check;
 pub mod exit;
 pub mod facts;
 pub mod inventory;
 pub mod list;
+pub mod plan;
 pub mod run;
 pub mod vault;
+pub mod schedule;
 
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
@@ -54,6 +57,19 @@ pub enum Command {
     ///   jig run site.yml -i hosts.ini --list-tasks
     #[command(after_long_help = ExitCode::HELP, after_help = ExitCode::HELP, verbatim_doc_comment)]
     Run(run::RunArgs),
+    /// Check the fleet against its playbooks: a --check --diff run, drift summary and reports
+    ///
+    /// Runs like `jig run --check --diff` (nothing on any host changes) and ends with a drift
+    /// summary; the exit status separates compliance, drift, unreachable hosts and errors.
+    /// Examples:
+    ///
+    ///   jig check site.yml -i inventories/prod
+    ///
+    ///   jig check site.yml -i inventories/prod --report /var/lib/jig/report
+    ///
+    ///   jig check site.yml -i hosts.ini -l web --output json
+    #[command(after_long_help = check::HELP, after_help = check::HELP, verbatim_doc_comment)]
+    Check(check::CheckArgs),
     /// Show an inventory as ansible-inventory does (--list, --graph, --host)
     ///
     /// Examples:
@@ -75,14 +91,31 @@ pub enum Command {
     /// Encrypt and decrypt Ansible Vault files and strings, like ansible-vault
     ///
     /// Examples:
-    ///
     ///   jig vault encrypt group_vars/prod/vault.yml --vault-password-file ~/.vault_pass
-    ///
     ///   jig vault encrypt_string --vault-id prod@prompt -n db_password 's3cr3t'
-    ///
     ///   jig vault edit host_vars/web1.yml --vault-id prod@~/.prod_pass
     #[command(verbatim_doc_comment)]
     Vault(vault::VaultArgs),
+    /// Plan a playbook's changes into a file to review and apply later
+    /// A check run with diffs that records, per host, every planned change and a fingerprint
+    /// of the state it was planned against, plus hashes of the playbook's files. Examples:
+    ///   jig plan site.yml -i inventories/prod -o plan.json
+    ///   jig plan site.yml -i hosts.ini -l web -t nginx -e version=1.2 -o web.plan.json
+    #[command(after_long_help = ExitCode::HELP, verbatim_doc_comment)]
+    Plan(plan::PlanArgs),
+    /// Apply a plan: exactly its changes, refusing hosts whose state changed since
+    /// Refuses the whole plan if its playbook, roles, inventory or variable files changed;
+    /// re-plans each host and refuses those whose fingerprint no longer matches, saying which
+    /// task and file differ; applies the others and checks their changes equal the plan's.
+    /// Example:
+    ///   jig apply plan.json
+    #[command(after_long_help = plan::APPLY_HELP, after_help = plan::APPLY_HELP, verbatim_doc_comment)]
+    Apply(plan::ApplyArgs),
+    /// Run jig on a schedule (systemd timer or cron): compliance checks with kept reports
+    ///   jig schedule install drift --every 1h --keep 48 -- check site.yml -i prod --report /var/lib/jig/drift
+    ///   jig schedule list
+    ///   jig schedule remove drift
+    Schedule(schedule::ScheduleArgs),
 }
 
 /// Runs jig with the process arguments and returns the exit code.
@@ -120,9 +153,13 @@ where
     // A panic is a bug: report it as one, with its own status, instead of a Rust backtrace.
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match cli.command {
         Command::Run(args) => run::execute(args),
+        Command::Check(args) => check::execute(args),
         Command::Inventory(args) => inventory::execute(args),
         Command::Facts(args) => facts::execute(args),
         Command::Vault(args) => vault::execute(args),
+        Command::Plan(args) => plan::execute_plan(args),
+        Command::Apply(args) => plan::execute_apply(args),
+        Command::Schedule(args) => schedule::execute(args),
     }));
     match outcome {
         Ok(code) => code,

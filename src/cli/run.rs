@@ -2,8 +2,9 @@
 //!
 //! Parses the flags into [`RunOptions`], answers `--syntax-check` and the `--list-*` modes
 //! itself (they only load files), and otherwise hands each playbook to [`crate::exec::run`]
-//! with a console renderer. Several playbooks run in order and share one `PLAY RECAP`, as
-//! ansible-playbook shows them.
+//! with a console renderer (or JSON lines, `--output json`). Several playbooks run in order
+//! and share one `PLAY RECAP`, as ansible-playbook shows them. The flags and the driver
+//! ([`TargetArgs`], [`run_all`], [`StdoutRenderer`]) are shared with `jig check`.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -22,11 +23,68 @@ use crate::exec::RunOptions;
 use crate::inventory::Inventory;
 use crate::playbook::{LoadError, LoadOptions, Play, load_playbook};
 use crate::report::console::{ColorChoice, ConsoleOptions, ConsoleRenderer};
+use crate::report::jsonl::{JsonLines, OutputFormat};
 use crate::report::{Event, HostStats, Renderer};
 
 /// `jig run` flags.
 #[derive(Debug, Args)]
 pub struct RunArgs {
+    /// The flags `jig run` shares with `jig check`.
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    /// Check mode: probe and plan every change, apply none.
+    ///
+    /// Nothing on any host changes. Tasks report what they would change; a later task that
+    /// depends on an earlier planned change is planned against it. Combine with --diff to see
+    /// each change.
+    #[arg(short = 'C', long = "check")]
+    pub check: bool,
+
+    /// Show a unified diff of every file and attribute a task changes (or would change).
+    ///
+    /// Removals are red and additions green on a terminal. Values from no_log tasks and vault
+    /// are never shown.
+    #[arg(short = 'D', long = "diff")]
+    pub diff: bool,
+
+    /// List the hosts each play would run on, then exit.
+    ///
+    /// Prints ansible-playbook's format: per play, its pattern and the matching hosts after
+    /// --limit.
+    #[arg(long = "list-hosts")]
+    pub list_hosts: bool,
+
+    /// List the tasks each play would run (after --tags/--skip-tags), then exit.
+    ///
+    /// Each task is shown with all the tags it has or inherits from its play, role and blocks.
+    #[arg(long = "list-tasks")]
+    pub list_tasks: bool,
+
+    /// List the tags of each play and of the tasks it would run, then exit.
+    ///
+    /// Shows the union of play and task tags per play, after --tags/--skip-tags.
+    #[arg(long = "list-tags")]
+    pub list_tags: bool,
+
+    /// Load the playbooks (and inventory) and report problems, without running anything.
+    ///
+    /// Prints `playbook: FILE` and exits 0 when every playbook loads; otherwise prints the
+    /// error with its file:line:column and exits 1.
+    #[arg(long = "syntax-check")]
+    pub syntax_check: bool,
+
+    /// Start at the first task with this name, skipping the tasks before it.
+    ///
+    /// The name is compared with the task's name as shown in its banner (`role : name` for
+    /// role tasks, or just `name`).
+    #[arg(long = "start-at-task", value_name = "TASK_NAME")]
+    pub start_at_task: Option<String>,
+}
+
+/// The flags `jig run` and `jig check` share: what to run, where, and how to show it.
+#[derive(Debug, Args)]
+pub struct TargetArgs {
     /// Playbook files to run, in order.
     ///
     /// Each is a YAML file of plays. Several playbooks run one after the other, against the
@@ -72,21 +130,6 @@ pub struct RunArgs {
     #[arg(short = 'e', long = "extra-vars", value_name = "EXTRA_VARS")]
     pub extra_vars: Vec<String>,
 
-    /// Check mode: probe and plan every change, apply none.
-    ///
-    /// Nothing on any host changes. Tasks report what they would change; a later task that
-    /// depends on an earlier planned change is planned against it. Combine with --diff to see
-    /// each change.
-    #[arg(short = 'C', long = "check")]
-    pub check: bool,
-
-    /// Show a unified diff of every file and attribute a task changes (or would change).
-    ///
-    /// Removals are red and additions green on a terminal. Values from no_log tasks and vault
-    /// are never shown.
-    #[arg(short = 'D', long = "diff")]
-    pub diff: bool,
-
     /// How many hosts to work on at the same time.
     ///
     /// Each task runs on at most this many hosts at once.
@@ -105,39 +148,6 @@ pub struct RunArgs {
     /// every task; -vvv pretty-prints results and includes diffs and module arguments.
     #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
     pub verbose: u8,
-
-    /// List the hosts each play would run on, then exit.
-    ///
-    /// Prints ansible-playbook's format: per play, its pattern and the matching hosts after
-    /// --limit.
-    #[arg(long = "list-hosts")]
-    pub list_hosts: bool,
-
-    /// List the tasks each play would run (after --tags/--skip-tags), then exit.
-    ///
-    /// Each task is shown with all the tags it has or inherits from its play, role and blocks.
-    #[arg(long = "list-tasks")]
-    pub list_tasks: bool,
-
-    /// List the tags of each play and of the tasks it would run, then exit.
-    ///
-    /// Shows the union of play and task tags per play, after --tags/--skip-tags.
-    #[arg(long = "list-tags")]
-    pub list_tags: bool,
-
-    /// Load the playbooks (and inventory) and report problems, without running anything.
-    ///
-    /// Prints `playbook: FILE` and exits 0 when every playbook loads; otherwise prints the
-    /// error with its file:line:column and exits 1.
-    #[arg(long = "syntax-check")]
-    pub syntax_check: bool,
-
-    /// Start at the first task with this name, skipping the tasks before it.
-    ///
-    /// The name is compared with the task's name as shown in its banner (`role : name` for
-    /// role tasks, or just `name`).
-    #[arg(long = "start-at-task", value_name = "TASK_NAME")]
-    pub start_at_task: Option<String>,
 
     /// Extra directories to look for roles in (colon-separated, repeatable).
     ///
@@ -163,12 +173,21 @@ pub struct RunArgs {
     #[command(flatten)]
     pub vault: super::vault::VaultFlags,
 
+    /// What to print on stdout: console (ansible-playbook's output) or json (JSON lines).
+    ///
+    /// `json` prints one JSON object per line and event (play start, task start, each host's
+    /// result, the recap) instead of the console output, for CI; docs/report-schema.md
+    /// documents the objects. Warnings are events too; errors stay on stderr.
+    #[arg(long = "output", value_name = "FORMAT", value_enum, default_value_t = OutputFormat::Console)]
+    pub output: OutputFormat,
+
     /// SSH connection flags.
     #[command(flatten)]
     pub ssh: Box<SshFlags>,
 }
 
-/// `jig run` flags for the SSH connection (boxed in [`RunArgs`] to keep it small).
+/// The SSH connection flags of `jig run` and `jig check` (boxed in [`TargetArgs`] to keep it
+/// small).
 #[derive(Debug, Args)]
 pub struct SshFlags {
     /// SSH private key file for hosts without ansible_ssh_private_key_file.
@@ -226,7 +245,7 @@ fn parse_host_key_checking(s: &str) -> Result<crate::connection::ssh::HostKeyChe
         .ok_or_else(|| format!("'{s}' is not one of yes, accept-new, no"))
 }
 
-impl RunArgs {
+impl TargetArgs {
     /// The inventory sources: -i, else `ANSIBLE_INVENTORY`.
     fn inventory_sources(&self) -> Vec<String> {
         if !self.inventory.is_empty() {
@@ -252,7 +271,29 @@ impl RunArgs {
         out
     }
 
-    /// The executor's options for one playbook.
+    /// Reads the vault passwords and installs the run's keyring and secrets (before anything
+    /// is loaded: inventories, playbooks and `-e @file` may be vaulted), and marks the values
+    /// of `--secret-vars` given with `-e` as secrets. Errors are printed, redacted.
+    pub fn install_secrets(&self) -> Result<(), ExitCode> {
+        let keyring = self.vault.keyring().map_err(|e| {
+            print_error(&e);
+            ExitCode::Error
+        })?;
+        let secrets = crate::report::redact::Secrets::new();
+        crate::vault::install(keyring, secrets.clone());
+        let extra = crate::vars::extra::parse_extra_vars(&self.extra_vars).map_err(|e| {
+            print_error(&secrets.redact(&e.to_string()));
+            ExitCode::Error
+        })?;
+        for name in split_commas(&self.secret_vars) {
+            if let Some(v) = extra.get(&name) {
+                secrets.add_value(v);
+            }
+        }
+        Ok(())
+    }
+
+    /// The executor's options for one playbook: a normal run (no check, no diff).
     pub fn run_options(&self, playbook: PathBuf) -> RunOptions {
         RunOptions {
             playbook,
@@ -261,17 +302,29 @@ impl RunArgs {
             tags: split_commas(&self.tags),
             skip_tags: split_commas(&self.skip_tags),
             extra_vars: self.extra_vars.clone(),
-            check: self.check,
-            diff: self.diff,
+            check: false,
+            diff: false,
             forks: self.forks as usize,
             verbosity: self.verbose,
-            start_at_task: self.start_at_task.clone(),
+            start_at_task: None,
             roles_path: self.roles_path(),
             ssh: self.ssh.build(None, None),
             interactive: std::io::IsTerminal::is_terminal(&std::io::stdin()),
             vault: crate::vault::current().keyring,
             secrets: crate::vault::current().secrets,
             secret_vars: split_commas(&self.secret_vars),
+        }
+    }
+}
+
+impl RunArgs {
+    /// The executor's options for one playbook.
+    pub fn run_options(&self, playbook: PathBuf) -> RunOptions {
+        RunOptions {
+            check: self.check,
+            diff: self.diff,
+            start_at_task: self.start_at_task.clone(),
+            ..self.target.run_options(playbook)
         }
     }
 }
@@ -319,28 +372,8 @@ fn ask(wanted: bool, prompt: &str, flag: &str) -> Result<Option<Secret>, ExitCod
 
 /// Runs `jig run`.
 pub fn execute(args: RunArgs) -> ExitCode {
-    // The passwords come first: inventories, playbooks and `-e @file` may be vaulted.
-    let keyring = match args.vault.keyring() {
-        Ok(k) => k,
-        Err(e) => {
-            print_error(&e);
-            return ExitCode::Error;
-        }
-    };
-    let secrets = crate::report::redact::Secrets::new();
-    crate::vault::install(keyring, secrets.clone());
-    match crate::vars::extra::parse_extra_vars(&args.extra_vars) {
-        Ok(extra) => {
-            for name in split_commas(&args.secret_vars) {
-                if let Some(v) = extra.get(&name) {
-                    secrets.add_value(v);
-                }
-            }
-        }
-        Err(e) => {
-            print_error(&secrets.redact(&e.to_string()));
-            return ExitCode::Error;
-        }
+    if let Err(code) = args.target.install_secrets() {
+        return code;
     }
     let what = ListWhat {
         hosts: args.list_hosts,
@@ -352,24 +385,30 @@ pub fn execute(args: RunArgs) -> ExitCode {
         let mut out = stdout.lock();
         return check_or_list(&args, what, &mut out);
     }
-    run_playbooks(&args)
+    let mut stdout = StdoutRenderer::new(&args.target);
+    run_all(&args.target, &|p| args.run_options(p), &mut stdout).code
 }
 
 /// `--syntax-check` and the `--list-*` modes: load, print, never run.
 pub fn check_or_list(args: &RunArgs, what: ListWhat, out: &mut dyn Write) -> ExitCode {
-    let inventory = match load_inventory(args) {
+    let target = &args.target;
+    let inventory = match load_inventory(target) {
         Ok(inv) => inv,
-        Err(code) => return code,
+        Err(e) => {
+            print_error(&e);
+            return ExitCode::Error;
+        }
     };
-    if let Err(code) = check_limit(args, &inventory) {
-        return code;
+    if let Err(e) = check_limit(target, &inventory) {
+        print_error(&e);
+        return ExitCode::Error;
     }
     let load_opts = LoadOptions {
-        roles_path: args.roles_path(),
+        roles_path: target.roles_path(),
     };
-    let only = split_commas(&args.tags);
-    let skip = split_commas(&args.skip_tags);
-    for path in &args.playbooks {
+    let only = split_commas(&target.tags);
+    let skip = split_commas(&target.skip_tags);
+    for path in &target.playbooks {
         let pb = match load_playbook(path, &load_opts) {
             Ok(pb) => pb,
             Err(e) => {
@@ -386,7 +425,7 @@ pub fn check_or_list(args: &RunArgs, what: ListWhat, out: &mut dyn Write) -> Exi
             let mut hosts = inventory
                 .select(&play.hosts)
                 .map_err(|e| format!("{}: {e}", play.pos))?;
-            for l in &args.limit {
+            for l in &target.limit {
                 hosts = inventory
                     .restrict(&hosts, l)
                     .map_err(|e| format!("--limit {l}: {e}"))?;
@@ -407,16 +446,14 @@ pub fn check_or_list(args: &RunArgs, what: ListWhat, out: &mut dyn Write) -> Exi
     ExitCode::Ok
 }
 
-fn load_inventory(args: &RunArgs) -> Result<Inventory, ExitCode> {
-    let sources = args.inventory_sources();
+/// Loads the inventory (printing its warnings); the error is the message to show.
+fn load_inventory(target: &TargetArgs) -> Result<Inventory, String> {
+    let sources = target.inventory_sources();
     if sources.is_empty() {
         warn_no_inventory();
         return Ok(Inventory::empty());
     }
-    let inv = Inventory::load(&sources).map_err(|e| {
-        print_error(&e.to_string());
-        ExitCode::Error
-    })?;
+    let inv = Inventory::load(&sources).map_err(|e| e.to_string())?;
     for w in inv.warnings() {
         print_warning(w);
     }
@@ -434,19 +471,15 @@ fn print_load_error(e: &LoadError) {
 }
 
 /// ansible-playbook refuses to start when `--limit` leaves no host of a non-empty inventory.
-fn check_limit(args: &RunArgs, inventory: &Inventory) -> Result<(), ExitCode> {
-    if args.limit.is_empty() || inventory.host_names().is_empty() {
+fn check_limit(target: &TargetArgs, inventory: &Inventory) -> Result<(), String> {
+    if target.limit.is_empty() || inventory.host_names().is_empty() {
         return Ok(());
     }
-    let mut hosts = inventory.select("all").map_err(|e| {
-        print_error(&e.to_string());
-        ExitCode::Error
-    })?;
-    for l in &args.limit {
-        let matched = inventory.select(l).map_err(|e| {
-            print_error(&format!("--limit {l}: {e}"));
-            ExitCode::Error
-        })?;
+    let mut hosts = inventory.select("all").map_err(|e| e.to_string())?;
+    for l in &target.limit {
+        let matched = inventory
+            .select(l)
+            .map_err(|e| format!("--limit {l}: {e}"))?;
         if matched.is_empty() {
             print_warning(&format!(
                 "Could not match supplied host pattern, ignoring: {l}"
@@ -455,10 +488,10 @@ fn check_limit(args: &RunArgs, inventory: &Inventory) -> Result<(), ExitCode> {
         hosts.retain(|h| matched.contains(h));
     }
     if hosts.is_empty() {
-        print_error(
-            "Specified inventory, host pattern and/or --limit leaves us with no hosts to target.",
+        return Err(
+            "Specified inventory, host pattern and/or --limit leaves us with no hosts to target."
+                .into(),
         );
-        return Err(ExitCode::Error);
     }
     Ok(())
 }
@@ -494,16 +527,41 @@ fn with_snippet(message: &str) -> String {
     }
 }
 
-/// Runs every playbook in order with one console renderer and one merged recap.
-fn run_playbooks(args: &RunArgs) -> ExitCode {
-    if args.inventory_sources().is_empty() {
+/// How a run of several playbooks ended: the exit status, and the error that stopped it (already
+/// printed), if one did.
+pub struct RunAll {
+    /// The exit status the run alone gives (`jig check` derives its own from the events).
+    pub code: ExitCode,
+    /// The error that stopped the run before or between tasks, as printed.
+    pub error: Option<String>,
+}
+
+impl RunAll {
+    fn failed(code: ExitCode, message: String) -> RunAll {
+        print_error(&message);
+        RunAll {
+            code,
+            error: Some(message),
+        }
+    }
+}
+
+/// Runs every playbook of `target` in order, with the options `options` gives each, sending
+/// the events to `renderer` (a `PlaybookStart` before each playbook, one merged recap at the
+/// end), and finishes the renderer.
+pub fn run_all(
+    target: &TargetArgs,
+    options: &dyn Fn(PathBuf) -> RunOptions,
+    renderer: &mut dyn Renderer,
+) -> RunAll {
+    if target.inventory_sources().is_empty() {
         warn_no_inventory();
-    } else if !args.limit.is_empty() {
+    } else if !target.limit.is_empty() {
         // The executor loads the inventory again; this early look only refuses a --limit
         // that leaves nothing to do, before any play starts.
-        let checked = load_inventory(args).and_then(|inv| check_limit(args, &inv));
-        if let Err(code) = checked {
-            return code;
+        let checked = load_inventory(target).and_then(|inv| check_limit(target, &inv));
+        if let Err(e) = checked {
+            return RunAll::failed(ExitCode::Error, e);
         }
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -512,44 +570,87 @@ fn run_playbooks(args: &RunArgs) -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            print_error(&format!("cannot start the async runtime: {e}"));
-            return ExitCode::Internal;
+            return RunAll::failed(
+                ExitCode::Internal,
+                format!("cannot start the async runtime: {e}"),
+            );
         }
     };
-    let ssh = match args.ssh.options() {
+    let ssh = match target.ssh.options() {
         Ok(o) => o,
-        Err(code) => return code,
-    };
-    let console = ConsoleRenderer::stdio(ConsoleOptions::for_stdout(args.color, args.verbose));
-    let mut renderer = RecapMerger::new(console);
-    let mut code = ExitCode::Ok;
-    for path in &args.playbooks {
-        let mut opts = args.run_options(path.clone());
-        opts.ssh = ssh.clone();
-        if args.verbose >= 2 {
-            // Only for the -vv header; a playbook that does not load is reported by the run.
-            let load_opts = LoadOptions {
-                roles_path: opts.roles_path.clone(),
+        Err(code) => {
+            return RunAll {
+                code,
+                error: Some("the SSH password could not be read".into()),
             };
-            if let Ok(pb) = load_playbook(path, &load_opts) {
-                renderer.inner_mut().playbook_start(path, pb.plays.len());
-            }
+        }
+    };
+    let mut renderer = RecapMerger::new(renderer);
+    let mut code = ExitCode::Ok;
+    for path in &target.playbooks {
+        let mut opts = options(path.clone());
+        opts.ssh = ssh.clone();
+        // Only for the header; a playbook that does not load is reported by the run.
+        let load_opts = LoadOptions {
+            roles_path: opts.roles_path.clone(),
+        };
+        if let Ok(pb) = load_playbook(path, &load_opts) {
+            renderer.event(&Event::PlaybookStart {
+                path: path.clone(),
+                plays: pb.plays.len(),
+            });
         }
         match runtime.block_on(crate::exec::run(&opts, &mut renderer)) {
             Ok(outcome) => code = code.max(ExitCode::from_stats(&outcome.stats)),
             Err(e) => {
                 renderer.finish();
-                print_error(&opts.secrets.redact(&with_snippet(&e.to_string())));
-                return ExitCode::Error;
+                return RunAll::failed(
+                    ExitCode::Error,
+                    opts.secrets.redact(&with_snippet(&e.to_string())),
+                );
             }
         }
     }
     renderer.finish();
-    code
+    RunAll { code, error: None }
 }
 
-/// Passes events through, holding back each playbook's `Recap` so that several playbooks end
-/// with one recap of their summed totals, as ansible-playbook prints.
+/// What shows a run on stdout: the console, or JSON lines (`--output json`).
+pub enum StdoutRenderer {
+    /// ansible-playbook's output.
+    Console(Box<ConsoleRenderer>),
+    /// One JSON object per event.
+    Json(JsonLines),
+}
+
+impl StdoutRenderer {
+    /// The renderer `target`'s `--output`, `--color` and `-v` ask for, on stdout.
+    pub fn new(target: &TargetArgs) -> Self {
+        match target.output {
+            OutputFormat::Console => StdoutRenderer::Console(Box::new(ConsoleRenderer::stdio(
+                ConsoleOptions::for_stdout(target.color, target.verbose),
+            ))),
+            OutputFormat::Json => StdoutRenderer::Json(JsonLines::stdout()),
+        }
+    }
+}
+
+impl Renderer for StdoutRenderer {
+    fn event(&mut self, event: &Event) {
+        match self {
+            StdoutRenderer::Console(c) => c.event(event),
+            StdoutRenderer::Json(j) => j.event(event),
+        }
+    }
+
+    fn finish(&mut self) {
+        match self {
+            StdoutRenderer::Console(c) => c.finish(),
+            StdoutRenderer::Json(j) => j.finish(),
+        }
+    }
+}
+
 pub struct RecapMerger<R: Renderer> {
     inner: R,
     stats: IndexMap<String, HostStats>,
@@ -668,6 +769,7 @@ mod tests {
             "/r1:/r2",
         ]);
         let o = a.run_options(PathBuf::from("site.yml"));
+        assert_eq!(a.target.output, OutputFormat::Console);
         assert_eq!(o.inventory, vec!["inv", "h1,h2,"]);
         assert_eq!(o.limit, vec!["web"]);
         assert_eq!(o.tags, vec!["a", "b", "c"]);
@@ -682,9 +784,14 @@ mod tests {
                 .starts_with(&[PathBuf::from("/r1"), PathBuf::from("/r2")])
         );
         let d = parse(&["a.yml", "b.yml"]);
-        assert_eq!(d.forks, 100);
-        assert_eq!(d.playbooks.len(), 2);
-        assert_eq!(d.color, ColorChoice::Auto);
+        assert_eq!(d.target.forks, 100);
+        assert_eq!(d.target.playbooks.len(), 2);
+        assert_eq!(d.target.color, ColorChoice::Auto);
+        assert!(!d.run_options(PathBuf::from("a.yml")).check);
+        assert_eq!(
+            parse(&["--output", "json", "a.yml"]).target.output,
+            OutputFormat::Json
+        );
     }
 
     #[derive(Default)]

@@ -193,6 +193,82 @@ impl ConsoleRenderer {
         self.display(&format!("{plays} plays in {}", path.display()), None);
     }
 
+    /// `jig check`'s closing lines after the recap: a `DRIFT SUMMARY` banner, one line per
+    /// change (`host: task (source): path:lines`), one per unreachable or failed host, and the
+    /// fleet's totals with the exit status.
+    pub fn drift_summary(&mut self, report: &super::model::Report) {
+        use super::model::HostStatus;
+        // The recap already ends with a blank line.
+        let title = "DRIFT SUMMARY";
+        let stars = self.opts.columns.saturating_sub(title.len()).max(3);
+        self.display(&format!("{title} {}", "*".repeat(stars)), None);
+        for d in &report.drift {
+            let item = d
+                .item
+                .as_ref()
+                .map(|i| format!(" (item={i})"))
+                .unwrap_or_default();
+            let line = format!(
+                "{}: {}{item} ({}): {}",
+                d.host,
+                d.task,
+                d.source,
+                d.location()
+            );
+            self.display(&line, Some(COLOR_CHANGED));
+        }
+        for h in &report.hosts {
+            let (word, color) = match h.status {
+                HostStatus::Unreachable => ("unreachable", COLOR_UNREACHABLE),
+                HostStatus::Failed => ("failed", COLOR_ERROR),
+                HostStatus::Drifted | HostStatus::Compliant => continue,
+            };
+            let tasks: Vec<String> = h
+                .tasks
+                .iter()
+                .filter(|t| matches!(t.status, Status::Failed | Status::Unreachable))
+                .map(|t| format!("{} ({})", t.task, t.source))
+                .collect();
+            let line = if tasks.is_empty() {
+                format!("{}: {word}", h.name)
+            } else {
+                format!("{}: {word} at {}", h.name, tasks.join(", "))
+            };
+            self.display(&line, Some(color));
+        }
+        for e in &report.errors {
+            let first = e.lines().next().unwrap_or_default();
+            self.display(&format!("error: {first}"), Some(COLOR_ERROR));
+        }
+        let s = &report.summary;
+        let verdict = match report.verdict {
+            super::model::Verdict::Compliant => "in compliance",
+            super::model::Verdict::Drift => "drift",
+            super::model::Verdict::Unreachable => "unreachable hosts",
+            super::model::Verdict::Error => "errors",
+        };
+        let plural =
+            |n: u32, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        let line = format!(
+            "{}: {} in compliance, {} drifted, {} unreachable, {} failed; {} would change; \
+             exit status {} ({verdict})",
+            plural(s.hosts, "host", "hosts"),
+            s.compliant,
+            s.drifted,
+            s.unreachable,
+            s.failed,
+            plural(s.drift_tasks, "task", "tasks"),
+            report.exit_code
+        );
+        let color = if report.exit_code == 0 {
+            COLOR_OK
+        } else {
+            COLOR_CHANGED
+        };
+        self.display(&line, Some(color));
+        let _ = self.out.flush();
+    }
+
     fn on_play_start(&mut self, name: &str) {
         self.task_pos = None;
         self.item_diffs.clear();
@@ -530,6 +606,7 @@ impl ConsoleRenderer {
 impl Renderer for ConsoleRenderer {
     fn event(&mut self, event: &Event) {
         match event {
+            Event::PlaybookStart { path, plays } => self.playbook_start(path, *plays),
             Event::PlayStart { name, .. } => self.on_play_start(name),
             Event::TaskStart { name, pos, handler } => self.on_task_start(name, pos, *handler),
             Event::Result(r) => self.on_result(r),

@@ -1,12 +1,23 @@
 //! The report layer: one stream of [`Event`]s, and renderers that show it.
 //!
-//! The executor emits events; modules never print. Renderers (the console today; JSON lines,
-//! JUnit and HTML next) subscribe to the same stream, so every output tells the same story.
-//! Secrets are redacted before an event is built, never by a renderer.
+//! The executor emits events; modules never print. Renderers (the console, JSON lines, and the
+//! [`model::Collector`] behind `jig check --report`'s files) subscribe to the same stream, so
+//! every output tells the same story. Secrets are redacted before an event is built, never by
+//! a renderer.
 
 pub mod console;
+pub mod fanout;
+pub mod files;
+pub mod html;
+pub mod json;
+pub mod jsonl;
+pub mod junit;
+pub mod metrics;
+pub mod model;
 pub mod pyfmt;
 pub mod redact;
+
+pub use fanout::Fanout;
 
 use std::time::Duration;
 
@@ -146,6 +157,15 @@ fn chain_messages(parts: &[&str]) -> String {
 /// Everything the report layer can be told.
 #[derive(Clone, Debug)]
 pub enum Event {
+    /// A playbook is about to run. The CLI sends it before each playbook it hands to the
+    /// executor (several playbooks share one run): the console shows ansible-playbook's `-vv`
+    /// header from it, the JSON stream and the reports name the playbook.
+    PlaybookStart {
+        /// The playbook file as given on the command line.
+        path: std::path::PathBuf,
+        /// How many plays it has.
+        plays: usize,
+    },
     /// A play begins.
     PlayStart {
         /// The play's name (templated) or its host pattern.
@@ -214,4 +234,16 @@ pub trait Renderer: Send {
     fn event(&mut self, event: &Event);
     /// Flushes what is buffered at the end of the run.
     fn finish(&mut self) {}
+}
+
+/// A borrowed renderer renders, so wrappers (`RecapMerger`, [`Fanout`]) can hold one the
+/// caller keeps and reads afterwards.
+impl<R: Renderer + ?Sized> Renderer for &mut R {
+    fn event(&mut self, event: &Event) {
+        (**self).event(event);
+    }
+
+    fn finish(&mut self) {
+        (**self).finish();
+    }
 }
