@@ -143,8 +143,22 @@ fn a_changed_vault_secret_never_shows_yet_the_diff_says_the_file_changed() {
     assert_no_secret(&out, "run --diff -vvvv (unchanged)");
     assert!(out.contains("changed=0"), "{out}");
 
-    // The secrets change: the diff says so without showing either side.
+    // The secrets change: the diff says so without showing either side, in check mode first.
     set_secrets(dir, NEW, NEW_KEY);
+    let mut check = base.to_vec();
+    check.extend(["--check", "--diff"]);
+    let (code, out) = run(dir, &check);
+    assert_eq!(code, 0, "{out}");
+    assert_no_secret(&out, "run --check --diff");
+    assert!(
+        !out.contains("n3w-s3cr3t") && !out.contains("k3y-n3w"),
+        "{out}"
+    );
+    assert!(
+        out.contains("-password = <redacted: secret changed>"),
+        "{out}"
+    );
+    assert!(out.contains("changed=1"), "{out}");
     let (code, out) = run(dir, &args);
     assert_eq!(code, 0, "{out}");
     assert_no_secret(&out, "run --diff -vvvv (changed)");

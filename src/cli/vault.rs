@@ -285,14 +285,23 @@ fn run_with_editor(
             };
             let ring = keyring_for(&a.vault, false)?;
             let (data, name) = read_input(file, stdin)?;
-            let old = decrypt(&ring, &data, &name)?;
-            // Keep the file's own vault id unless told otherwise.
-            let label = a.encrypt_vault_id.clone().or_else(|| label_of(&data));
+            if !vault::is_vaulted(&data) {
+                return Err(format!("{name}: input is not vault encrypted data"));
+            }
+            let (old, opened_by) = ring
+                .decrypt_labelled(&String::from_utf8_lossy(&data))
+                .map_err(|e| format!("{name}: {e}"))?;
+            // Re-encrypt with the password that opened it, under the file's own vault id.
+            let label = a
+                .encrypt_vault_id
+                .clone()
+                .unwrap_or_else(|| opened_by.to_string());
+            let header = label_of(&data).unwrap_or_else(|| vault::DEFAULT_ID.to_string());
             let new = edit_in_editor(&old, editor)?;
             if new == old {
                 return Ok(String::new());
             }
-            let text = encrypt_with_label(&ring, &new, label.as_deref())?;
+            let text = encrypt_with_label(&ring, &new, &label, &header)?;
             write_private(Path::new(file), text.as_bytes())?;
             Ok(String::new())
         }
@@ -387,10 +396,21 @@ fn label_of(data: &[u8]) -> Option<String> {
         .and_then(|e| e.label)
 }
 
-/// Encrypts with `label`'s password if the keyring has it, else with the only password.
-fn encrypt_with_label(ring: &Keyring, plain: &[u8], label: Option<&str>) -> Result<String, String> {
-    let label = label.filter(|l| ring.labels().contains(l));
-    ring.encrypt(plain, label).map_err(|e| e.to_string())
+/// Encrypts with vault id `label`'s password, writing `header` as the text's vault id (the
+/// password that opened a file may have been given under another label); `default` writes a
+/// 1.1 header.
+fn encrypt_with_label(
+    ring: &Keyring,
+    plain: &[u8],
+    label: &str,
+    header: &str,
+) -> Result<String, String> {
+    let pw = ring
+        .password(label)
+        .ok_or_else(|| format!("no password was given for vault id '{label}'"))?;
+    let mut one = Keyring::new();
+    one.add(header, pw);
+    one.encrypt(plain, Some(header)).map_err(|e| e.to_string())
 }
 
 fn inputs(files: &[String]) -> Vec<String> {
@@ -660,7 +680,22 @@ mod tests {
         std::fs::write(&pw, "first pass\n").unwrap();
         let f = tmp.path().join("v.yml");
         std::fs::write(&f, "a: 1\n").unwrap();
-        go(VaultAction::Encrypt(files(&[&f], &pw)), "").unwrap();
+        // A 1.2 file keeps its vault id though its password is given without one.
+        let mut enc = files(&[&f], &pw);
+        enc.vault = VaultFlags {
+            vault_id: vec![format!("prod@{}", pw.display())],
+            ..VaultFlags::default()
+        };
+        go(VaultAction::Encrypt(enc), "").unwrap();
+        let header = |f: &Path| {
+            std::fs::read_to_string(f)
+                .unwrap()
+                .lines()
+                .next()
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(header(&f), "$ANSIBLE_VAULT;1.2;AES256;prod");
         // The "editor" records the temp file's mode and path, then appends a line.
         let log = tmp.path().join("log");
         let editor = tmp.path().join("ed.sh");
@@ -689,5 +724,6 @@ mod tests {
         assert!(!Path::new(temp).exists(), "{temp} was left behind");
         let (shown, _) = go(VaultAction::View(files(&[&f], &pw)), "").unwrap();
         assert_eq!(shown, "a: 1\nb: 2\n");
+        assert_eq!(header(&f), "$ANSIBLE_VAULT;1.2;AES256;prod");
     }
 }

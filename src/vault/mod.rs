@@ -92,6 +92,14 @@ impl Keyring {
         self.entries.is_empty()
     }
 
+    /// The password of vault id `label`.
+    pub fn password(&self, label: &str) -> Option<Password> {
+        self.entries
+            .iter()
+            .find(|(l, _)| l == label)
+            .map(|(_, p)| p.clone())
+    }
+
     /// The vault ids, in order.
     pub fn labels(&self) -> Vec<&str> {
         self.entries.iter().map(|(l, _)| l.as_str()).collect()
@@ -100,6 +108,11 @@ impl Keyring {
     /// Decrypts a vaulted text. A `1.2` text is tried first with the password of its own vault
     /// id, then with every other one (as ansible-core does).
     pub fn decrypt(&self, text: &str) -> Result<Vec<u8>, VaultError> {
+        self.decrypt_labelled(text).map(|(plain, _)| plain)
+    }
+
+    /// [`Keyring::decrypt`], also saying which vault id's password opened the text.
+    pub fn decrypt_labelled(&self, text: &str) -> Result<(Vec<u8>, &str), VaultError> {
         let env = Envelope::parse(text).map_err(VaultError::Format)?;
         if self.entries.is_empty() {
             return Err(VaultError::NoPassword);
@@ -114,9 +127,9 @@ impl Keyring {
                     .iter()
                     .filter(|(l, _)| Some(l.as_str()) != wanted),
             );
-        for (_, pw) in ordered {
+        for (label, pw) in ordered {
             match env.open(pw.bytes()) {
-                Ok(plain) => return Ok(plain),
+                Ok(plain) => return Ok((plain, label.as_str())),
                 Err(FormatError::WrongPassword) => continue,
                 Err(e) => return Err(VaultError::Format(e)),
             }
@@ -256,6 +269,8 @@ mod tests {
             both.decrypt(&fixture("v12-prod.yml")).unwrap(),
             plain.as_bytes()
         );
+        let (_, opened_by) = both.decrypt_labelled(&fixture("v12-prod.yml")).unwrap();
+        assert_eq!(opened_by, "prod");
         let other_label = ring(&[("dev", "prod-pass")]);
         assert_eq!(
             other_label.decrypt(&fixture("v12-prod.yml")).unwrap(),
