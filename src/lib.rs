@@ -17,4 +17,5 @@ pub mod report;
 pub mod schedule;
 pub mod template;
 pub mod vars;
+pub mod vault;
 pub mod yaml;

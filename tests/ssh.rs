@@ -34,6 +34,19 @@ fn params(s: &Sshd, known_hosts: PathBuf) -> SshParams {
     }
 }
 
+/// Puts an executable script named `name` in the sshd's `bin/` directory, which the tests that
+/// need a fake `sudo` or `su` put first on the session's `PATH`.
+fn install_fake_command(s: &Sshd, name: &str, script: &str) {
+    let bin = s.dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::write(bin.join(name), script).unwrap();
+    std::fs::set_permissions(
+        bin.join(name),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+}
+
 async fn connect(s: &Sshd) -> SshConnection {
     SshConnection::connect(&params(s, s.known_hosts()))
         .await
@@ -334,6 +347,28 @@ async fn proxy_command_carries_the_connection() {
     assert!(e.contains("cannot connect to"), "{e}");
 }
 
+/// Runs a 30 s `sleep` on `conn` and sends `signal` to every sshd process once the command has
+/// started (it touches `marker` first); the result is `Err(Elapsed)` if the exec is still
+/// waiting 20 s later, i.e. if a dead or frozen host hangs jig.
+async fn signal_during_sleep(
+    s: &Sshd,
+    conn: &SshConnection,
+    marker: &str,
+    signal: i32,
+) -> Result<Result<jig::connection::ExecOutput, ConnectionError>, tokio::time::error::Elapsed> {
+    let marker = s.dir.path().join(marker);
+    let mut c = Cmd::new("touch");
+    c.arg(marker.to_str().unwrap());
+    let sleep = ExecRequest::new(format!("{} && sleep 30", c.into_string()));
+    let run = conn.exec(&sleep);
+    let sender = async {
+        let _ = tokio::task::spawn_blocking(move || Sshd::wait_for(&marker)).await;
+        s.signal_all(signal);
+    };
+    let (r, ()) = tokio::join!(tokio::time::timeout(Duration::from_secs(20), run), sender);
+    r
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_or_frozen_sshd_is_lost_without_a_hang() {
     let Some(s) = sshd_or_skip("killed_sshd") else {
@@ -346,17 +381,7 @@ async fn killed_or_frozen_sshd_is_lost_without_a_hang() {
     let conn = SshConnection::connect(&p).await.unwrap();
     assert_eq!(conn.exec(&ExecRequest::new("true")).await.unwrap().rc, 0);
     let t = Instant::now();
-    let marker = s.dir.path().join("frozen-running");
-    let mut c = Cmd::new("touch");
-    c.arg(marker.to_str().unwrap());
-    let sleep = ExecRequest::new(format!("{} && sleep 30", c.into_string()));
-    let run = conn.exec(&sleep);
-    let stopper = async {
-        let m = marker.clone();
-        let _ = tokio::task::spawn_blocking(move || Sshd::wait_for(&m)).await;
-        s.signal_all(libc::SIGSTOP);
-    };
-    let (r, ()) = tokio::join!(tokio::time::timeout(Duration::from_secs(20), run), stopper);
+    let r = signal_during_sleep(&s, &conn, "frozen-running", libc::SIGSTOP).await;
     let e = r.expect("no hang when the host freezes").unwrap_err();
     assert!(matches!(e, ConnectionError::Lost { .. }), "{e:?}");
     assert!(t.elapsed() < Duration::from_secs(15), "{:?}", t.elapsed());
@@ -364,17 +389,7 @@ async fn killed_or_frozen_sshd_is_lost_without_a_hang() {
 
     // Killed: the TCP connection drops.
     let conn = connect(&s).await;
-    let marker = s.dir.path().join("killed-running");
-    let mut c = Cmd::new("touch");
-    c.arg(marker.to_str().unwrap());
-    let sleep = ExecRequest::new(format!("{} && sleep 30", c.into_string()));
-    let run = conn.exec(&sleep);
-    let killer = async {
-        let m = marker.clone();
-        let _ = tokio::task::spawn_blocking(move || Sshd::wait_for(&m)).await;
-        s.signal_all(libc::SIGKILL);
-    };
-    let (r, ()) = tokio::join!(tokio::time::timeout(Duration::from_secs(20), run), killer);
+    let r = signal_during_sleep(&s, &conn, "killed-running", libc::SIGKILL).await;
     let e = r.expect("no hang when sshd dies").unwrap_err();
     assert!(e.to_string().contains("lost the connection"), "{e}");
     // And a new connection attempt fails fast with a reason.
@@ -591,14 +606,7 @@ async fn sudo_password_is_answered_before_the_commands_own_stdin() {
     let Some(s) = sshd_with_or_skip("sudo_password", "PATH={dir}/bin:/usr/bin:/bin") else {
         return;
     };
-    let bin = s.dir.path().join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    std::fs::write(bin.join("sudo"), FAKE_SUDO).unwrap();
-    std::fs::set_permissions(
-        bin.join("sudo"),
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
+    install_fake_command(&s, "sudo", FAKE_SUDO);
     let mut p = params(&s, s.known_hosts());
     p.become_password = Some(Secret::new("pa$$ 'wörd'"));
     let conn = SshConnection::connect(&p).await.unwrap();
@@ -843,14 +851,7 @@ async fn su_password_on_a_terminal_binary_input_separate_streams_and_no_hang() {
     let Some(s) = sshd_with_or_skip("su_password", "PATH={dir}/bin:/usr/bin:/bin") else {
         return;
     };
-    let bin = s.dir.path().join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    std::fs::write(bin.join("su"), FAKE_SU).unwrap();
-    std::fs::set_permissions(
-        bin.join("su"),
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
+    install_fake_command(&s, "su", FAKE_SU);
     let su = jig::connection::Become {
         method: jig::connection::BecomeMethod::Su,
         ..jig::connection::Become::default()

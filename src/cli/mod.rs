@@ -13,6 +13,7 @@ pub mod list;
 pub mod plan;
 pub mod run;
 pub mod schedule;
+pub mod vault;
 
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
@@ -104,6 +105,17 @@ pub enum Command {
     ///   jig schedule remove drift
     #[command(verbatim_doc_comment)]
     Schedule(schedule::ScheduleArgs),
+    /// Encrypt and decrypt Ansible Vault files and strings, like ansible-vault
+    ///
+    /// Examples:
+    ///
+    ///   jig vault encrypt group_vars/prod/vault.yml --vault-password-file ~/.vault_pass
+    ///
+    ///   jig vault encrypt_string --vault-id prod@prompt -n db_password 's3cr3t'
+    ///
+    ///   jig vault edit host_vars/web1.yml --vault-id prod@~/.prod_pass
+    #[command(verbatim_doc_comment)]
+    Vault(vault::VaultArgs),
 }
 
 /// Runs jig with the process arguments and returns the exit code.
@@ -146,6 +158,7 @@ where
         Command::Plan(args) => plan::execute_plan(args),
         Command::Apply(args) => plan::execute_apply(args),
         Command::Schedule(args) => schedule::execute(args),
+        Command::Vault(args) => vault::execute(args),
     }));
     match outcome {
         Ok(code) => code,

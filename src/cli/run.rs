@@ -152,6 +152,17 @@ pub struct RunArgs {
     #[arg(long = "color", value_name = "WHEN", value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
 
+    /// Variables whose values are secret though not vaulted (comma-separated, repeatable).
+    ///
+    /// Their values (and every string inside them) are redacted from all output, like vault
+    /// values, from the first task on. Values shorter than 4 characters are not redacted.
+    #[arg(long = "secret-vars", value_name = "NAMES")]
+    pub secret_vars: Vec<String>,
+
+    /// Vault password flags.
+    #[command(flatten)]
+    pub vault: super::vault::VaultFlags,
+
     /// SSH connection flags.
     #[command(flatten)]
     pub ssh: Box<SshFlags>,
@@ -258,6 +269,9 @@ impl RunArgs {
             roles_path: self.roles_path(),
             ssh: self.ssh.build(None, None),
             interactive: std::io::IsTerminal::is_terminal(&std::io::stdin()),
+            vault: crate::vault::current().keyring,
+            secrets: crate::vault::current().secrets,
+            secret_vars: split_commas(&self.secret_vars),
         }
     }
 }
@@ -305,9 +319,28 @@ fn ask(wanted: bool, prompt: &str, flag: &str) -> Result<Option<Secret>, ExitCod
 
 /// Runs `jig run`.
 pub fn execute(args: RunArgs) -> ExitCode {
-    if let Err(e) = crate::vars::extra::parse_extra_vars(&args.extra_vars) {
-        print_error(&e.to_string());
-        return ExitCode::Error;
+    // The passwords come first: inventories, playbooks and `-e @file` may be vaulted.
+    let keyring = match args.vault.keyring() {
+        Ok(k) => k,
+        Err(e) => {
+            print_error(&e);
+            return ExitCode::Error;
+        }
+    };
+    let secrets = crate::report::redact::Secrets::new();
+    crate::vault::install(keyring, secrets.clone());
+    match crate::vars::extra::parse_extra_vars(&args.extra_vars) {
+        Ok(extra) => {
+            for name in split_commas(&args.secret_vars) {
+                if let Some(v) = extra.get(&name) {
+                    secrets.add_value(v);
+                }
+            }
+        }
+        Err(e) => {
+            print_error(&secrets.redact(&e.to_string()));
+            return ExitCode::Error;
+        }
     }
     let what = ListWhat {
         hosts: args.list_hosts,
@@ -506,7 +539,7 @@ fn run_playbooks(args: &RunArgs) -> ExitCode {
             Ok(outcome) => code = code.max(ExitCode::from_stats(&outcome.stats)),
             Err(e) => {
                 renderer.finish();
-                print_error(&with_snippet(&e.to_string()));
+                print_error(&opts.secrets.redact(&with_snippet(&e.to_string())));
                 return ExitCode::Error;
             }
         }

@@ -65,6 +65,12 @@ pub struct RunOptions {
     /// `vars_prompt` may ask on the terminal (the CLI sets it when stdin is one). Off, a
     /// prompt takes its default with Ansible's "Not prompting" warning.
     pub interactive: bool,
+    /// The vault passwords (`--vault-id`, `--vault-password-file`, `--ask-vault-pass`).
+    pub vault: crate::vault::Keyring,
+    /// The run's secrets: every event is redacted with them before a renderer sees it.
+    pub secrets: crate::report::redact::Secrets,
+    /// `--secret-vars`: variables whose values are added to `secrets` as tasks see them.
+    pub secret_vars: Vec<String>,
 }
 
 /// What a run produced: per-host totals for the `PLAY RECAP` (in inventory order).
@@ -117,6 +123,43 @@ pub enum RunError {
 /// message naming file:line:col; task failures are not errors, they are in the stats. The
 /// caller calls [`Renderer::finish`] when it is done with the renderer.
 pub async fn run(opts: &RunOptions, renderer: &mut dyn Renderer) -> Result<RunOutcome, RunError> {
+    crate::vault::install(opts.vault.clone(), opts.secrets.clone());
+    // Every event passes through the redactor, whichever renderers are behind `renderer`.
+    let mut redacting = crate::report::redact::Redacting::new(renderer, opts.secrets.clone());
+    run_redacted(opts, &mut redacting)
+        .await
+        .map_err(|e| e.redacted(&opts.secrets))
+}
+
+impl RunError {
+    /// The error with every secret in its text redacted.
+    fn redacted(self, secrets: &crate::report::redact::Secrets) -> RunError {
+        let r = |s: String| secrets.redact(&s).into_owned();
+        match self {
+            RunError::Playbook { message } => RunError::Playbook {
+                message: r(message),
+            },
+            RunError::Inventory { message } => RunError::Inventory {
+                message: r(message),
+            },
+            RunError::ExtraVars { message } => RunError::ExtraVars {
+                message: r(message),
+            },
+            RunError::HostPattern { pattern, message } => RunError::HostPattern {
+                pattern: r(pattern),
+                message: r(message),
+            },
+            RunError::VarsFile { message } => RunError::VarsFile {
+                message: r(message),
+            },
+        }
+    }
+}
+
+async fn run_redacted(
+    opts: &RunOptions,
+    renderer: &mut dyn Renderer,
+) -> Result<RunOutcome, RunError> {
     let started = Instant::now();
     let extra = crate::vars::extra::parse_extra_vars(&opts.extra_vars).map_err(|e| {
         RunError::ExtraVars {

@@ -842,6 +842,13 @@ impl<'r> Runner<'r> {
         if !task.keywords.vars.is_empty() {
             s.push(Layer::TaskVars, Arc::new(task.keywords.vars.clone()));
         }
+        // `--secret-vars`: their values as this task would see them become secrets before
+        // any of its output is built (a value may come from a fact set by an earlier task).
+        for name in &self.opts.secret_vars {
+            if let Ok(v) = self.templar.eval_expr(name, &s) {
+                self.opts.secrets.add_value(&v);
+            }
+        }
         if let Some(r) = role {
             s.push(
                 Layer::Magic,

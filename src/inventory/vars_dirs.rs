@@ -13,7 +13,6 @@ use indexmap::IndexMap;
 
 use super::{Inventory, InventoryError};
 use crate::vars::VarMap;
-use crate::yaml::Pos;
 
 const EXTENSIONS: [&str; 3] = ["yml", "yaml", "json"];
 
@@ -130,22 +129,9 @@ fn dir_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), InventoryError> {
     Ok(())
 }
 
-/// One vars file: a mapping, or nothing if the file is empty.
+/// One vars file: a mapping, or nothing if the file is empty. A vault-encrypted file is
+/// decrypted by [`crate::yaml::load_file`] with the run's vault passwords.
 pub(super) fn load_vars_file(path: &Path) -> Result<Option<VarMap>, InventoryError> {
-    let head = std::fs::read(path).map_err(|source| InventoryError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    if head.starts_with(b"$ANSIBLE_VAULT") {
-        return Err(InventoryError::Structure {
-            pos: Pos {
-                file: Some(std::sync::Arc::new(path.to_path_buf())),
-                line: 1,
-                column: 1,
-            },
-            message: "this file is encrypted with ansible-vault, which jig cannot decrypt here; encrypt single values with !vault instead, or decrypt the file".into(),
-        });
-    }
     let node = crate::yaml::load_file(path)?;
     match node.to_json() {
         serde_json::Value::Null => Ok(None),

@@ -676,14 +676,21 @@ impl Module for Copy {
                         )));
                     }
                 }
-                // Copying the ciphertext of a vault file would silently break the host.
-                if args.bool_or("decrypt", true)? && bytes.starts_with(b"$ANSIBLE_VAULT;") {
-                    return Ok(ModuleResult::failed(format!(
-                        "{} is vault-encrypted and jig's copy cannot decrypt it; decrypt it, \
-                         or use `decrypt: false` to copy the encrypted file as it is",
-                        local.display()
-                    )));
-                }
+                // A vaulted source is copied decrypted (`decrypt: true`, the default), as in
+                // Ansible; its plaintext becomes a secret, so diffs and output never show it.
+                let bytes = if args.bool_or("decrypt", true)? && crate::vault::is_vaulted(&bytes) {
+                    match crate::vault::current().open_bytes(&bytes) {
+                        Ok(plain) => plain,
+                        Err(e) => {
+                            return Ok(ModuleResult::failed(format!(
+                                "{} is vault-encrypted and cannot be decrypted: {e}",
+                                local.display()
+                            )));
+                        }
+                    }
+                } else {
+                    bytes
+                };
                 let spec = PutSpec {
                     dest: &dest,
                     basename: Some(basename(&src)),

@@ -36,6 +36,7 @@ pub mod getent;
 pub mod git;
 pub mod group;
 pub mod hostname;
+pub mod ini_file;
 pub mod known;
 pub mod mode;
 pub mod mount;
@@ -267,6 +268,7 @@ static REGISTRY: &[&dyn Module] = &[
     &find::Find,
     &get_url::GetUrl,
     &git::Git,
+    &ini_file::IniFile,
     &lineinfile::LineInFile,
     &package::Package,
     &package_facts::PackageFacts,

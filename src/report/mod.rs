@@ -6,6 +6,7 @@
 
 pub mod console;
 pub mod pyfmt;
+pub mod redact;
 
 use std::time::Duration;
 

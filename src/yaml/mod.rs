@@ -6,6 +6,13 @@
 //! reads them: unquoted `0644` is octal 420, `yes`/`no`/`on`/`off` are booleans, and `<<` merge
 //! keys are expanded. Parsing is done by `serde-saphyr`; this module only chooses its options and
 //! builds the tree.
+//!
+//! Ansible Vault is opened here, because every loader reads YAML through this module: a file
+//! that is a vault envelope is decrypted before it is parsed ([`load_file`]), and an inline
+//! `!vault |` scalar becomes its plaintext, with the keyring [`crate::vault::install`]ed for the
+//! run; each plaintext is added to the run's secrets so no output shows it. An inline value no
+//! password opens becomes a template that fails when (and only if) it is used, naming where the
+//! value is written: Ansible too fails only on use.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -197,6 +204,14 @@ pub enum YamlError {
         /// Why.
         source: std::io::Error,
     },
+    /// The file is vault-encrypted and could not be decrypted.
+    #[error("{location}: cannot decrypt this file: {message}")]
+    Vault {
+        /// `file:1:1`.
+        location: String,
+        /// Why, and which flag gives the password.
+        message: String,
+    },
     /// The text is not valid YAML.
     #[error("{location}: invalid YAML: {message}\n{snippet}")]
     Syntax {
@@ -209,17 +224,47 @@ pub enum YamlError {
     },
 }
 
-/// Reads and parses one YAML file. An empty file gives a `Null` node.
+/// Reads and parses one YAML file. An empty file gives a `Null` node. A vault-encrypted file is
+/// decrypted first; one that cannot be is an error naming the file.
 pub fn load_file(path: &Path) -> Result<Node, YamlError> {
-    let text = std::fs::read_to_string(path).map_err(|source| YamlError::Io {
+    load_file_with(path, &crate::vault::current())
+}
+
+fn load_file_with(path: &Path, vault: &crate::vault::Context) -> Result<Node, YamlError> {
+    let bytes = std::fs::read(path).map_err(|source| YamlError::Io {
         path: path.to_path_buf(),
         source,
     })?;
-    parse_str(&text, Some(path))
+    if !crate::vault::is_vaulted(&bytes) {
+        let text = String::from_utf8(bytes).map_err(|e| YamlError::Io {
+            path: path.to_path_buf(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+        })?;
+        return parse_str_with(&text, Some(path), vault);
+    }
+    let text = vault
+        .decrypt_text(&String::from_utf8_lossy(&bytes))
+        .map_err(|e| YamlError::Vault {
+            location: format!("{}:1:1", path.display()),
+            message: e.to_string(),
+        })?;
+    let node = parse_str_with(&text, Some(path), vault)?;
+    // Every value of a vaulted file is secret; its YAML spelling (keys, punctuation) is not.
+    vault.secrets.add_value(&node.to_json());
+    Ok(node)
 }
 
 /// Parses YAML text; `file` is used for positions and messages.
 pub fn parse_str(text: &str, file: Option<&Path>) -> Result<Node, YamlError> {
+    parse_str_with(text, file, &crate::vault::current())
+}
+
+/// [`parse_str`] with an explicit vault context instead of the run's.
+pub(crate) fn parse_str_with(
+    text: &str,
+    file: Option<&Path>,
+    vault: &crate::vault::Context,
+) -> Result<Node, YamlError> {
     let file_arc = file.map(|p| Arc::new(p.to_path_buf()));
     if text.trim().is_empty()
         || text.lines().all(|l| {
@@ -250,7 +295,12 @@ pub fn parse_str(text: &str, file: Option<&Path>) -> Result<Node, YamlError> {
     };
     let raw: Spanned<RawValue> = serde_saphyr::from_str_with_options(text, options)
         .map_err(|e| syntax_error(&e, text, file))?;
-    Ok(convert(raw, &file_arc, text))
+    let cx = Convert {
+        file: &file_arc,
+        text,
+        vault,
+    };
+    Ok(cx.convert(raw))
 }
 
 /// PyYAML's YAML 1.1 booleans beyond `true`/`false`.
@@ -411,50 +461,119 @@ fn pos_of(loc: &serde_saphyr::Location, file: &Option<Arc<PathBuf>>) -> Pos {
     }
 }
 
-fn convert(raw: Spanned<RawValue>, file: &Option<Arc<PathBuf>>, text: &str) -> Node {
-    let pos = pos_of(&raw.referenced, file);
-    let value = match raw.value {
-        // Plain scalars are typed from their spelling by PyYAML's rules; quoted, block and
-        // tagged ones keep what the parser made of them.
-        RawValue::Null
-        | RawValue::Bool(_)
-        | RawValue::Int(_)
-        | RawValue::Float(_)
-        | RawValue::Str(_)
-            if plain_source(&raw.defined, text).is_some() =>
-        {
-            resolve_plain(plain_source(&raw.defined, text).unwrap_or_default())
-        }
-        RawValue::Null => NodeValue::Null,
-        RawValue::Bool(b) => NodeValue::Bool(b),
-        RawValue::Int(i) => NodeValue::Int(i),
-        RawValue::Float(f) => NodeValue::Float(f),
-        RawValue::Str(s) => NodeValue::Str(s),
-        RawValue::Seq(items) => {
-            NodeValue::Seq(items.into_iter().map(|i| convert(i, file, text)).collect())
-        }
-        RawValue::Map(entries) => {
-            let mut out: Vec<(Key, Node)> = Vec::with_capacity(entries.len());
-            for (k, v) in entries {
-                let key = Key {
-                    name: k.value.into_key_string(),
-                    pos: pos_of(&k.referenced, file),
-                };
-                let node = convert(v, file, text);
-                // Later keys win, as in PyYAML.
-                if let Some(slot) = out
-                    .iter_mut()
-                    .find(|(existing, _)| existing.name == key.name)
-                {
-                    *slot = (key, node);
-                } else {
-                    out.push((key, node));
-                }
-            }
-            NodeValue::Map(out)
-        }
+/// True if the scalar at `loc` is tagged `!vault`. serde-saphyr's span may start at the tag, at
+/// the block indicator (`|`) or at the content, so both sides of its start are read.
+fn is_vault_tagged(loc: &serde_saphyr::Location, text: &str) -> bool {
+    let Some(start) = loc
+        .span()
+        .byte_offset()
+        .and_then(|o| usize::try_from(o).ok())
+    else {
+        return false;
     };
-    Node { value, pos }
+    let (Some(before), Some(after)) = (text.get(..start), text.get(start..)) else {
+        return false;
+    };
+    let tag_word = |s: &str| {
+        s.strip_prefix("!vault")
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with(char::is_whitespace))
+    };
+    if tag_word(after) {
+        return true;
+    }
+    let mut head = before.trim_end();
+    // A block scalar's indicator with its chomping/indentation marks: `|`, `|-`, `>+2`...
+    if let Some(i) = head.rfind(['|', '>'])
+        && head[i + 1..]
+            .chars()
+            .all(|c| matches!(c, '-' | '+' | '1'..='9'))
+    {
+        head = head[..i].trim_end();
+    }
+    head.strip_suffix("!vault").is_some_and(|rest| {
+        rest.is_empty() || rest.ends_with(|c: char| c.is_whitespace() || c == ':' || c == '-')
+    })
+}
+
+/// The name no variable has, behind the template an undecryptable `!vault` value becomes.
+const UNDECRYPTABLE: &str = "__jig_vault_value_not_decrypted__";
+
+/// The state of one conversion: the file, its text (to read spellings and tags) and the vault.
+struct Convert<'a> {
+    file: &'a Option<Arc<PathBuf>>,
+    text: &'a str,
+    vault: &'a crate::vault::Context,
+}
+
+impl Convert<'_> {
+    fn convert(&self, raw: Spanned<RawValue>) -> Node {
+        let (file, text) = (self.file, self.text);
+        let pos = pos_of(&raw.referenced, file);
+        if let RawValue::Str(s) = &raw.value
+            && is_vault_tagged(&raw.defined, text)
+        {
+            let value = self.open_inline(s, &pos);
+            return Node {
+                value: NodeValue::Str(value),
+                pos,
+            };
+        }
+        let value = match raw.value {
+            // Plain scalars are typed from their spelling by PyYAML's rules; quoted, block and
+            // tagged ones keep what the parser made of them.
+            RawValue::Null
+            | RawValue::Bool(_)
+            | RawValue::Int(_)
+            | RawValue::Float(_)
+            | RawValue::Str(_)
+                if plain_source(&raw.defined, text).is_some() =>
+            {
+                resolve_plain(plain_source(&raw.defined, text).unwrap_or_default())
+            }
+            RawValue::Null => NodeValue::Null,
+            RawValue::Bool(b) => NodeValue::Bool(b),
+            RawValue::Int(i) => NodeValue::Int(i),
+            RawValue::Float(f) => NodeValue::Float(f),
+            RawValue::Str(s) => NodeValue::Str(s),
+            RawValue::Seq(items) => {
+                NodeValue::Seq(items.into_iter().map(|i| self.convert(i)).collect())
+            }
+            RawValue::Map(entries) => {
+                let mut out: Vec<(Key, Node)> = Vec::with_capacity(entries.len());
+                for (k, v) in entries {
+                    let key = Key {
+                        name: k.value.into_key_string(),
+                        pos: pos_of(&k.referenced, file),
+                    };
+                    let node = self.convert(v);
+                    // Later keys win, as in PyYAML.
+                    if let Some(slot) = out
+                        .iter_mut()
+                        .find(|(existing, _)| existing.name == key.name)
+                    {
+                        *slot = (key, node);
+                    } else {
+                        out.push((key, node));
+                    }
+                }
+                NodeValue::Map(out)
+            }
+        };
+        Node { value, pos }
+    }
+
+    /// The plaintext of an inline `!vault` value, or a template that fails with the reason
+    /// when the value is used (values are templated when read, so an unused one never fails).
+    fn open_inline(&self, ciphertext: &str, pos: &Pos) -> String {
+        match self.vault.open_text(ciphertext) {
+            Ok(plain) => plain,
+            Err(e) => {
+                let why = format!("{pos}: cannot decrypt this !vault value: {e}");
+                let literal = serde_json::to_string(&why).unwrap_or_else(|_| "\"\"".into());
+                format!("{{{{ {UNDECRYPTABLE} | mandatory({literal}) }}}}")
+            }
+        }
+    }
 }
 
 /// The tree as serde-saphyr hands it over, before positions are converted.
@@ -642,6 +761,70 @@ mod tests {
         let err = parse_str("a: 1\nb: [1, 2\nc: 3\n", Some(Path::new("bad.yml"))).unwrap_err();
         let msg = err.to_string();
         assert!(msg.starts_with("bad.yml:"), "{msg}");
+    }
+
+    fn vault_context(password: &str) -> crate::vault::Context {
+        let mut keyring = crate::vault::Keyring::new();
+        keyring.add("default", crate::vault::Password::new(password.as_bytes()));
+        crate::vault::Context {
+            keyring,
+            secrets: crate::report::redact::Secrets::new(),
+        }
+    }
+
+    fn fixture(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/vault")
+            .join(name)
+    }
+
+    #[test]
+    fn inline_vault_values_are_decrypted_and_become_secrets() {
+        let text = std::fs::read_to_string(fixture("inline.yml")).unwrap();
+        let text = format!("before: 1\n{text}after: &a !vault x\nlist:\n  - {}\n", "ok");
+        let ctx = vault_context("correct horse é");
+        let n = parse_str_with(&text, Some(Path::new("v.yml")), &ctx).unwrap();
+        let j = n.to_json();
+        assert_eq!(j["api_key"], "s3cr3t 'quoted' $(x) é");
+        // A block scalar's position is its content's, the line after `!vault |`.
+        assert_eq!(n.get("api_key").unwrap().pos.line, 3);
+        assert!(ctx.secrets.contains_secret("s3cr3t 'quoted' $(x) é"));
+        assert_eq!(j["before"], 1);
+        // A damaged or unopenable value fails on use only, naming where it is written.
+        assert!(j["after"].as_str().unwrap().contains("v.yml:9:"), "{j}");
+        let wrong =
+            parse_str_with(&text, Some(Path::new("v.yml")), &vault_context("nope")).unwrap();
+        let lazy = wrong.to_json()["api_key"].as_str().unwrap().to_string();
+        let err = crate::template::Templar::new()
+            .render_str(&lazy, &crate::vars::VarScope::new())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("v.yml:3:11: cannot decrypt this !vault value"),
+            "{err}"
+        );
+        assert!(!err.contains("s3cr3t"), "{err}");
+    }
+
+    #[test]
+    fn vaulted_files_are_decrypted_before_parsing() {
+        let ctx = vault_context("correct horse é");
+        let n = load_file_with(&fixture("v11.yml"), &ctx).unwrap();
+        assert_eq!(n.to_json()["port"], 5432);
+        assert_eq!(n.get("port").unwrap().pos.line, 2);
+        assert!(ctx.secrets.contains_secret("port 5432"));
+        assert!(!ctx.secrets.contains_secret("db_password"));
+        let err = load_file_with(&fixture("v11.yml"), &vault_context("nope"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("v11.yml:1:1: cannot decrypt this file: decryption failed"),
+            "{err}"
+        );
+        let err = load_file_with(&fixture("v11.yml"), &crate::vault::Context::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--vault-password-file"), "{err}");
     }
 
     #[test]
