@@ -127,6 +127,17 @@ pub struct CommonFlags {
     #[arg(long = "color", value_name = "WHEN", value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
 
+    /// Variables whose values are secret though not vaulted (comma-separated, repeatable).
+    ///
+    /// Redacted from all output and from the plan's diffs, like vault values. `jig plan`
+    /// records the names; `jig apply` uses them and any given here.
+    #[arg(long = "secret-vars", value_name = "NAMES")]
+    pub secret_vars: Vec<String>,
+
+    /// Vault password flags.
+    #[command(flatten)]
+    pub vault: super::vault::VaultFlags,
+
     /// SSH connection flags.
     #[command(flatten)]
     pub ssh: Box<SshFlags>,
@@ -229,14 +240,41 @@ impl PlanArgs {
             skip_tags: split_commas(&self.skip_tags),
             extra_vars,
             roles_path,
+            secret_vars: split_commas(&self.common.secret_vars),
             ..Source::default()
         }
     }
 }
 
+/// Reads the vault passwords and makes them, and the run's secrets, the process's (as `jig
+/// run` does), before anything vaulted is loaded. The values of `secret_vars` given with -e
+/// are secrets from the start.
+fn setup_secrets(common: &CommonFlags, source: &Source) -> Result<(), ExitCode> {
+    let keyring = common.vault.keyring().map_err(|e| {
+        print_error(&e);
+        ExitCode::Error
+    })?;
+    let secrets = crate::report::redact::Secrets::new();
+    crate::vault::install(keyring, secrets.clone());
+    let extra = crate::vars::extra::parse_extra_vars(&source.extra_vars).map_err(|e| {
+        print_error(&secrets.redact(&e.to_string()));
+        ExitCode::Error
+    })?;
+    for name in &source.secret_vars {
+        if let Some(v) = extra.get(name) {
+            secrets.add_value(v);
+        }
+    }
+    Ok(())
+}
+
 /// The executor options for a run of `source`'s playbook.
 fn run_options(source: &Source, common: &CommonFlags, ssh: SshCliOptions) -> RunOptions {
+    let vault = crate::vault::current();
     RunOptions {
+        vault: vault.keyring,
+        secrets: vault.secrets,
+        secret_vars: source.secret_vars.clone(),
         playbook: source.playbook.clone(),
         inventory: source.inventory.clone(),
         limit: source.limit.clone(),
@@ -280,7 +318,7 @@ fn record<R: Renderer>(
         }
         Err(e) => {
             recorder.finish();
-            print_error(&e.to_string());
+            print_error(&opts.secrets.redact(&e.to_string()));
             Err(ExitCode::Error)
         }
     }
@@ -313,7 +351,11 @@ fn plan_inner(args: &PlanArgs) -> Result<ExitCode, ExitCode> {
             ExitCode::Error
         })?;
     (source.git_commit, source.git_dirty) = plan::files::git_state(&base);
+<<<<<<< HEAD
     args.common.install_secrets()?;
+=======
+    setup_secrets(&args.common, &source)?;
+>>>>>>> plan
     let rt = runtime()?;
     let ssh = args.common.ssh.options()?;
     let opts = run_options(&source, &args.common, ssh);
@@ -430,7 +472,12 @@ pub fn execute_apply(args: ApplyArgs) -> ExitCode {
 }
 
 fn apply_inner(args: &ApplyArgs) -> Result<ExitCode, ExitCode> {
-    let plan = read_plan(&args.plan)?;
+    let mut plan = read_plan(&args.plan)?;
+    for name in split_commas(&args.common.secret_vars) {
+        if !plan.source.secret_vars.contains(&name) {
+            plan.source.secret_vars.push(name);
+        }
+    }
     let source = &plan.source;
     let now =
         plan::files::hash_files(&plan::files::roots(source), Some(&args.plan)).map_err(|e| {
@@ -476,7 +523,12 @@ fn apply_inner(args: &ApplyArgs) -> Result<ExitCode, ExitCode> {
             }
         }
     }
+<<<<<<< HEAD
     args.common.install_secrets()?;
+=======
+    setup_secrets(&args.common, source)?;
+    setup_secrets(&args.common, source)?;
+>>>>>>> plan
     let rt = runtime()?;
     let ssh = args.common.ssh.options()?;
     let mut accepted: Vec<String> = Vec::new();

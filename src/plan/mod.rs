@@ -59,6 +59,9 @@ pub struct Source {
     pub extra_vars: Vec<String>,
     /// `--roles-path` and `ANSIBLE_ROLES_PATH` directories, absolute.
     pub roles_path: Vec<PathBuf>,
+    /// `--secret-vars` names (their values are redacted everywhere, the plan included).
+    #[serde(default)]
+    pub secret_vars: Vec<String>,
     /// `git rev-parse HEAD` in the playbook's directory, when it is in a git work tree.
     pub git_commit: Option<String>,
     /// The work tree had uncommitted changes when the plan was made.
