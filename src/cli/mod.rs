@@ -13,13 +13,8 @@ pub mod inventory;
 pub mod list;
 pub mod plan;
 pub mod run;
-<<<<<<< HEAD
 pub mod vault;
 pub mod schedule;
-=======
-pub mod schedule;
-pub mod vault;
->>>>>>> plan
 
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
@@ -93,7 +88,6 @@ pub enum Command {
     ///   jig facts web1 -i hosts.ini --gather-subset '!all,network'
     #[command(after_long_help = ExitCode::HELP, verbatim_doc_comment)]
     Facts(facts::FactsArgs),
-<<<<<<< HEAD
     /// Encrypt and decrypt Ansible Vault files and strings, like ansible-vault
     ///
     /// Examples:
@@ -102,8 +96,6 @@ pub enum Command {
     ///   jig vault edit host_vars/web1.yml --vault-id prod@~/.prod_pass
     #[command(verbatim_doc_comment)]
     Vault(vault::VaultArgs),
-=======
->>>>>>> plan
     /// Plan a playbook's changes into a file to review and apply later
     /// A check run with diffs that records, per host, every planned change and a fingerprint
     /// of the state it was planned against, plus hashes of the playbook's files. Examples:
@@ -124,20 +116,6 @@ pub enum Command {
     ///   jig schedule list
     ///   jig schedule remove drift
     Schedule(schedule::ScheduleArgs),
-<<<<<<< HEAD
-=======
-    /// Encrypt and decrypt Ansible Vault files and strings, like ansible-vault
-    ///
-    /// Examples:
-    ///
-    ///   jig vault encrypt group_vars/prod/vault.yml --vault-password-file ~/.vault_pass
-    ///
-    ///   jig vault encrypt_string --vault-id prod@prompt -n db_password 's3cr3t'
-    ///
-    ///   jig vault edit host_vars/web1.yml --vault-id prod@~/.prod_pass
-    #[command(verbatim_doc_comment)]
-    Vault(vault::VaultArgs),
->>>>>>> plan
 }
 
 /// Runs jig with the process arguments and returns the exit code.
@@ -178,17 +156,10 @@ where
         Command::Check(args) => check::execute(args),
         Command::Inventory(args) => inventory::execute(args),
         Command::Facts(args) => facts::execute(args),
-<<<<<<< HEAD
         Command::Vault(args) => vault::execute(args),
         Command::Plan(args) => plan::execute_plan(args),
         Command::Apply(args) => plan::execute_apply(args),
         Command::Schedule(args) => schedule::execute(args),
-=======
-        Command::Plan(args) => plan::execute_plan(args),
-        Command::Apply(args) => plan::execute_apply(args),
-        Command::Schedule(args) => schedule::execute(args),
-        Command::Vault(args) => vault::execute(args),
->>>>>>> plan
     }));
     match outcome {
         Ok(code) => code,

@@ -141,23 +141,6 @@ pub struct CommonFlags {
     /// SSH connection flags.
     #[command(flatten)]
     pub ssh: Box<SshFlags>,
-
-    /// Vault password flags (`--vault-id`, `--vault-password-file`, `--ask-vault-pass`).
-    #[command(flatten)]
-    pub vault: super::vault::VaultFlags,
-}
-
-impl CommonFlags {
-    /// Reads the vault passwords and installs the run's keyring and secrets, before anything
-    /// is loaded (playbooks and variable files may be vaulted). Errors are printed.
-    fn install_secrets(&self) -> Result<(), ExitCode> {
-        let keyring = self.vault.keyring().map_err(|e| {
-            print_error(&e);
-            ExitCode::Error
-        })?;
-        crate::vault::install(keyring, crate::report::redact::Secrets::new());
-        Ok(())
-    }
 }
 
 /// The exit statuses of `jig apply` (shown by `jig apply --help`).
@@ -289,9 +272,6 @@ fn run_options(source: &Source, common: &CommonFlags, ssh: SshCliOptions) -> Run
         roles_path: source.roles_path.clone(),
         ssh,
         interactive: false,
-        vault: crate::vault::current().keyring,
-        secrets: crate::vault::current().secrets,
-        secret_vars: Vec::new(),
     }
 }
 
@@ -351,11 +331,7 @@ fn plan_inner(args: &PlanArgs) -> Result<ExitCode, ExitCode> {
             ExitCode::Error
         })?;
     (source.git_commit, source.git_dirty) = plan::files::git_state(&base);
-<<<<<<< HEAD
-    args.common.install_secrets()?;
-=======
     setup_secrets(&args.common, &source)?;
->>>>>>> plan
     let rt = runtime()?;
     let ssh = args.common.ssh.options()?;
     let opts = run_options(&source, &args.common, ssh);
@@ -523,12 +499,8 @@ fn apply_inner(args: &ApplyArgs) -> Result<ExitCode, ExitCode> {
             }
         }
     }
-<<<<<<< HEAD
-    args.common.install_secrets()?;
-=======
     setup_secrets(&args.common, source)?;
     setup_secrets(&args.common, source)?;
->>>>>>> plan
     let rt = runtime()?;
     let ssh = args.common.ssh.options()?;
     let mut accepted: Vec<String> = Vec::new();
