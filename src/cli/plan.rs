@@ -149,7 +149,7 @@ fn worse(a: ExitCode, b: ExitCode) -> ExitCode {
     let rank = |c: ExitCode| match c {
         ExitCode::Ok => 0,
         ExitCode::HostUnreachable => 1,
-        ExitCode::HostFailed => 2,
+        ExitCode::HostFailed | ExitCode::Drift => 2,
         ExitCode::Usage => 3,
         ExitCode::Error => 4,
         ExitCode::Internal => 5,
@@ -234,6 +234,9 @@ fn run_options(source: &Source, common: &CommonFlags, ssh: SshCliOptions) -> Run
         roles_path: source.roles_path.clone(),
         ssh,
         interactive: false,
+        vault: crate::vault::current().keyring,
+        secrets: crate::vault::current().secrets,
+        secret_vars: Vec::new(),
     }
 }
 

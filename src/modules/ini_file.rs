@@ -106,7 +106,9 @@ fn option_value(line: &str, option: &str, inactive: bool) -> Option<Option<Strin
         s = rest.trim_start_matches([' ', '\t']);
     }
     let rest = s.strip_prefix(option)?;
-    let rest = rest.trim_end_matches(['\n', '\r']).trim_start_matches([' ', '\t']);
+    let rest = rest
+        .trim_end_matches(['\n', '\r'])
+        .trim_start_matches([' ', '\t']);
     if rest.is_empty() {
         return Some(None);
     }
@@ -159,7 +161,11 @@ impl Editor<'_> {
         let headers: Vec<usize> = (0..self.lines.len())
             .filter(|&i| is_header(&self.lines[i]))
             .collect();
-        let mut out = vec![(None, 0, headers.first().copied().unwrap_or(self.lines.len()))];
+        let mut out = vec![(
+            None,
+            0,
+            headers.first().copied().unwrap_or(self.lines.len()),
+        )];
         for (n, &h) in headers.iter().enumerate() {
             let end = headers.get(n + 1).copied().unwrap_or(self.lines.len());
             out.push((Some(h), h + 1, end));
@@ -292,7 +298,13 @@ impl Editor<'_> {
         let mut own: Vec<String> = self.p.values.clone();
         for c in &self.p.section_has_values {
             if Some(&c.option) == self.p.option.as_ref() {
-                own.extend(c.values.iter().filter(|v| !own.contains(v)).cloned().collect::<Vec<_>>());
+                own.extend(
+                    c.values
+                        .iter()
+                        .filter(|v| !own.contains(v))
+                        .cloned()
+                        .collect::<Vec<_>>(),
+                );
                 continue;
             }
             for v in &c.values {
@@ -446,7 +458,10 @@ async fn run(args: &ModuleArgs, ctx: &ModuleContext<'_>) -> Result<ModuleResult,
         "absent" => false,
         other => {
             return Err(args
-                .invalid("state", format!("must be one of: present, absent, got: {other}"))
+                .invalid(
+                    "state",
+                    format!("must be one of: present, absent, got: {other}"),
+                )
                 .into());
         }
     };
@@ -574,10 +589,9 @@ mod tests {
     /// message here.
     #[test]
     fn every_recorded_case_matches_community_general() {
-        let cases: serde_json::Value = serde_json::from_str(include_str!(
-            "../../tests/fixtures/sysfiles/ini_cases.json"
-        ))
-        .unwrap();
+        let cases: serde_json::Value =
+            serde_json::from_str(include_str!("../../tests/fixtures/sysfiles/ini_cases.json"))
+                .unwrap();
         let cases = cases.as_array().unwrap();
         assert_eq!(cases.len(), 39);
         for (i, c) in cases.iter().enumerate() {
@@ -586,12 +600,19 @@ mod tests {
             assert_eq!(before, c["before"].as_str().unwrap(), "case {i}: before");
             let e = edit(&before, &p);
             assert_eq!(e.text, c["after"].as_str().unwrap(), "case {i}: {p:?}");
-            assert_eq!(e.changed, c["changed"].as_bool().unwrap(), "case {i}: changed");
+            assert_eq!(
+                e.changed,
+                c["changed"].as_bool().unwrap(),
+                "case {i}: changed"
+            );
             assert_eq!(e.msg, c["msg"].as_str().unwrap(), "case {i}: msg");
             // Converged: a second run changes nothing.
             if e.changed {
                 let again = edit(&e.text, &p);
-                assert!(!again.changed || !p.present, "case {i}: second run {again:?}");
+                assert!(
+                    !again.changed || !p.present,
+                    "case {i}: second run {again:?}"
+                );
             }
         }
     }
@@ -621,7 +642,10 @@ mod tests {
             ..base()
         };
         let e = edit("[a]\nx = 1\nx = 2\nx = 3\n", &p);
-        assert_eq!((e.text.as_str(), e.msg.as_str()), ("[a]\n", "option changed"));
+        assert_eq!(
+            (e.text.as_str(), e.msg.as_str()),
+            ("[a]\n", "option changed")
+        );
         // Absent on an empty file is not a change.
         let e = edit("", &p);
         assert!(!e.changed);
