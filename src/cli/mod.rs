@@ -13,8 +13,8 @@ pub mod inventory;
 pub mod list;
 pub mod plan;
 pub mod run;
-pub mod vault;
 pub mod schedule;
+pub mod vault;
 
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};

@@ -272,6 +272,9 @@ fn run_options(source: &Source, common: &CommonFlags, ssh: SshCliOptions) -> Run
         roles_path: source.roles_path.clone(),
         ssh,
         interactive: false,
+        vault: crate::vault::current().keyring,
+        secrets: crate::vault::current().secrets,
+        secret_vars: Vec::new(),
     }
 }
 

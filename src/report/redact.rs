@@ -308,7 +308,8 @@ impl Secrets {
                 }
             }
             Event::Warning { message } => self.redact_string(message),
-            Event::Recap { .. } => {}
+            // A playbook's path and a recap's host names and counts are not secret.
+            Event::PlaybookStart { .. } | Event::Recap { .. } => {}
         }
     }
 
