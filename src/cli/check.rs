@@ -87,7 +87,7 @@ pub fn execute(args: CheckArgs) -> ExitCode {
         errors: ran.error.into_iter().collect(),
     });
     match &mut stdout {
-        StdoutRenderer::Console(c) => c.drift_summary(&report),
+        StdoutRenderer::Console(c, _) => c.drift_summary(&report),
         StdoutRenderer::Json(j) => j.check_summary(&report),
     }
     if let Some(dir) = &args.report

@@ -24,6 +24,7 @@ use crate::inventory::Inventory;
 use crate::playbook::{LoadError, LoadOptions, Play, load_playbook};
 use crate::report::console::{ColorChoice, ConsoleOptions, ConsoleRenderer};
 use crate::report::jsonl::{JsonLines, OutputFormat};
+use crate::report::progress::Progress;
 use crate::report::{Event, HostStats, Renderer};
 
 /// `jig run` flags.
@@ -617,8 +618,8 @@ pub fn run_all(
 
 /// What shows a run on stdout: the console, or JSON lines (`--output json`).
 pub enum StdoutRenderer {
-    /// ansible-playbook's output.
-    Console(Box<ConsoleRenderer>),
+    /// ansible-playbook's output, with a live progress line when stdout is a terminal.
+    Console(Box<ConsoleRenderer>, Option<Box<Progress>>),
     /// One JSON object per event.
     Json(JsonLines),
 }
@@ -627,9 +628,14 @@ impl StdoutRenderer {
     /// The renderer `target`'s `--output`, `--color` and `-v` ask for, on stdout.
     pub fn new(target: &TargetArgs) -> Self {
         match target.output {
-            OutputFormat::Console => StdoutRenderer::Console(Box::new(ConsoleRenderer::stdio(
-                ConsoleOptions::for_stdout(target.color, target.verbose),
-            ))),
+            OutputFormat::Console => StdoutRenderer::Console(
+                Box::new(ConsoleRenderer::stdio(ConsoleOptions::for_stdout(
+                    target.color,
+                    target.verbose,
+                ))),
+                std::io::IsTerminal::is_terminal(&std::io::stdout())
+                    .then(|| Box::new(Progress::stdout())),
+            ),
             OutputFormat::Json => StdoutRenderer::Json(JsonLines::stdout()),
         }
     }
@@ -638,14 +644,29 @@ impl StdoutRenderer {
 impl Renderer for StdoutRenderer {
     fn event(&mut self, event: &Event) {
         match self {
-            StdoutRenderer::Console(c) => c.event(event),
+            StdoutRenderer::Console(c, None) => c.event(event),
+            StdoutRenderer::Console(c, Some(p)) => {
+                // The recap takes the line away before it is printed.
+                if matches!(event, Event::Recap { .. }) {
+                    p.observe(event);
+                    c.event(event);
+                } else {
+                    p.show(|| c.event(event));
+                    p.observe(event);
+                }
+            }
             StdoutRenderer::Json(j) => j.event(event),
         }
     }
 
     fn finish(&mut self) {
         match self {
-            StdoutRenderer::Console(c) => c.finish(),
+            StdoutRenderer::Console(c, p) => {
+                if let Some(p) = p {
+                    p.finish();
+                }
+                c.finish();
+            }
             StdoutRenderer::Json(j) => j.finish(),
         }
     }

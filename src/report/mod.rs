@@ -14,6 +14,7 @@ pub mod jsonl;
 pub mod junit;
 pub mod metrics;
 pub mod model;
+pub mod progress;
 pub mod pyfmt;
 pub mod redact;
 
