@@ -1,11 +1,12 @@
-//! The command line: `jig run` (ansible-playbook's flags) and `jig inventory`
-//! (ansible-inventory's), as thin commands over the library.
+//! The command line: `jig run` (ansible-playbook's flags), `jig inventory`
+//! (ansible-inventory's), `jig facts` and `jig bake`, as thin commands over the library.
 //!
 //! This module owns parsing arguments (clap), turning them into [`crate::exec::RunOptions`] and
 //! friends, printing errors for people (`ERROR! <message>` on stderr, with the source lines of
 //! a file:line:column), and the process exit status ([`exit::ExitCode`]). Everything a play
 //! prints goes through [`crate::report::console::ConsoleRenderer`].
 
+pub mod bake;
 pub mod exit;
 pub mod facts;
 pub mod inventory;
@@ -71,6 +72,19 @@ pub enum Command {
     ///   jig facts web1 -i hosts.ini --gather-subset '!all,network'
     #[command(after_long_help = ExitCode::HELP, verbatim_doc_comment)]
     Facts(facts::FactsArgs),
+    /// Run a playbook into a root file system and write it as a tar, OCI or disk image
+    ///
+    /// No SSH, no VM, no container engine: the playbook runs in a copy of the base over the
+    /// chroot connection; services are only enabled. Same playbook, base and
+    /// SOURCE_DATE_EPOCH give the same bytes. Needs root. Examples:
+    ///
+    ///   jig bake playbooks/image.yml --from debootstrap:bookworm --to oci:web.tar:v1
+    ///
+    ///   jig bake site.yml --from base.tar.zst --to tar:web.tar --to qcow2:web.qcow2 --size 2G
+    ///
+    ///   jig bake site.yml --from dir:/srv/rootfs --check
+    #[command(after_long_help = ExitCode::HELP, verbatim_doc_comment)]
+    Bake(bake::BakeArgs),
 }
 
 /// Runs jig with the process arguments and returns the exit code.
@@ -110,6 +124,7 @@ where
         Command::Run(args) => run::execute(args),
         Command::Inventory(args) => inventory::execute(args),
         Command::Facts(args) => facts::execute(args),
+        Command::Bake(args) => bake::execute(args),
     }));
     match outcome {
         Ok(code) => code,
