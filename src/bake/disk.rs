@@ -3,11 +3,13 @@
 //! table, no boot loader): attach it as a root disk of a VM whose kernel is given outside, or
 //! read it with `debugfs`/loop mounts.
 //!
-//! Reproducible as far as mke2fs allows: a UUID and directory hash seed derived from the bake's
-//! inputs (`-U`, `-E hash_seed=`), the superblock's times from `E2FSPROGS_FAKE_TIME` and
-//! `SOURCE_DATE_EPOCH`, the tree's mtimes clamped first. mke2fs 1.47.0 copies each inode's
-//! change time (ctime) from the tree, which no one can set, so two bakes differ there unless
-//! mke2fs honours SOURCE_DATE_EPOCH for inode times (1.47.1 and later do).
+//! Reproducible: a UUID and directory hash seed derived from the bake's inputs (`-U`,
+//! `-E hash_seed=`), the superblock's and new inodes' times from `E2FSPROGS_FAKE_TIME`, the
+//! tree's mtimes clamped first. mke2fs 1.47.0 copies each inode's ctime (which nobody can set
+//! on the tree) and atime (which its own reading of directories moves) from the tree, so a
+//! second pass with `debugfs -w` sets both to the epoch on every inode, by path. Names
+//! debugfs cannot quote (containing `"`, `\` or a newline) keep their times; none exist in a
+//! Debian root file system.
 
 use std::path::Path;
 use std::process::Command;
@@ -31,7 +33,7 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     let n: f64 = num
         .parse()
         .map_err(|_| format!("--size {s}: use a number with K, M, G or T (like 2G)"))?;
-    if !(n > 0.0) {
+    if n.is_nan() || n <= 0.0 {
         return Err(format!("--size {s}: must be positive"));
     }
     Ok((n * mult as f64) as u64)
@@ -110,6 +112,57 @@ pub fn make_ext4(root: &Path, raw: &Path, size: u64, epoch: i64, seed: &str) -> 
         .arg("-d")
         .arg(root)
         .arg(raw))
+}
+
+/// Sets ctime and atime of every inode of the image made from `root` to `epoch` (see the
+/// module docs), with one `debugfs -w -f` run.
+pub fn fix_inode_times(root: &Path, raw: &Path, epoch: i64) -> Result<(), String> {
+    use std::os::unix::ffi::OsStrExt;
+    let stamp: String = super::reproducible::rfc3339(epoch)
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
+    let mut cmds: Vec<u8> = Vec::new();
+    let mut add = |path: &[u8]| {
+        if path.iter().any(|b| matches!(b, b'"' | b'\\' | b'\n')) {
+            return;
+        }
+        for field in ["ctime", "atime"] {
+            cmds.extend_from_slice(b"set_inode_field \"");
+            cmds.extend_from_slice(path);
+            cmds.extend_from_slice(format!("\" {field} {stamp}\n").as_bytes());
+        }
+    };
+    add(b"/");
+    add(b"/lost+found");
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let rd = std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        for e in rd.flatten() {
+            let p = e.path();
+            let rel = p.strip_prefix(root).unwrap_or(&p);
+            let mut abs = b"/".to_vec();
+            abs.extend_from_slice(rel.as_os_str().as_bytes());
+            add(&abs);
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                stack.push(p);
+            }
+        }
+    }
+    let mut file = raw.as_os_str().to_owned();
+    file.push(".debugfs");
+    let file = std::path::PathBuf::from(file);
+    let _guard = crate::connection::chroot::on_interrupt_remove(&file);
+    std::fs::write(&file, &cmds).map_err(|e| format!("{}: {e}", file.display()))?;
+    let res = run(Command::new("debugfs")
+        .env("E2FSPROGS_FAKE_TIME", epoch.to_string())
+        .env("TZ", "UTC")
+        .arg("-w")
+        .arg("-f")
+        .arg(&file)
+        .arg(raw));
+    let _ = std::fs::remove_file(&file);
+    res
 }
 
 /// Converts the raw image to qcow2 (uncompressed: compressed clusters are deterministic too,

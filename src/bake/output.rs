@@ -122,14 +122,16 @@ pub fn write_file_output(
             }
             Output::Raw(_) | Output::Qcow2(_) => {
                 let size = size.unwrap_or_else(|| super::disk::default_size(tree));
+                let ext4 = |raw: &Path| {
+                    super::disk::make_ext4(tree, raw, size, epoch, seed)
+                        .and_then(|_| super::disk::fix_inode_times(tree, raw, epoch))
+                };
                 if matches!(out, Output::Raw(_)) {
-                    super::disk::make_ext4(tree, &tmp, size, epoch, seed)
-                        .map_err(BakeError::Output)?;
+                    ext4(&tmp).map_err(BakeError::Output)?;
                 } else {
                     let raw = partial_path(dest, "raw");
                     let _g = on_interrupt_remove(&raw);
-                    let r = super::disk::make_ext4(tree, &raw, size, epoch, seed)
-                        .and_then(|_| super::disk::to_qcow2(&raw, &tmp));
+                    let r = ext4(&raw).and_then(|_| super::disk::to_qcow2(&raw, &tmp));
                     let _ = std::fs::remove_file(&raw);
                     r.map_err(BakeError::Output)?;
                 }
