@@ -146,9 +146,7 @@ pub fn strip(root: &Path) {
         let _ = std::fs::create_dir_all(apt_cache.join("archives/partial"));
     }
     remove_files_keep_dirs(&root.join("var/log"));
-    for f in ["var/cache/ldconfig/aux-cache"] {
-        let _ = std::fs::remove_file(root.join(f));
-    }
+    let _ = std::fs::remove_file(root.join("var/cache/ldconfig/aux-cache"));
     for d in ["var/cache/man", "tmp", "var/tmp", "run"] {
         empty_dir(&root.join(d));
     }

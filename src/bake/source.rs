@@ -227,10 +227,10 @@ fn machine_mirror() -> String {
                 line.strip_prefix("URIs:")
                     .and_then(|r| r.split_whitespace().next())
             };
-            if let Some(u) = url.filter(|u| u.starts_with("http") && u.contains("debian")) {
-                if !u.contains("security") {
-                    return u.to_string();
-                }
+            if let Some(u) = url.filter(|u| {
+                u.starts_with("http") && u.contains("debian") && !u.contains("security")
+            }) {
+                return u.to_string();
             }
         }
     }
@@ -378,10 +378,12 @@ fn apply_layer(layer: &Path, work: &Path) -> Result<(), BakeError> {
                     remove_any(&e.path());
                 }
             }
-        } else if let Some(gone) = name.strip_prefix(".wh.") {
-            if !gone.is_empty() && gone != ".." && gone != "." {
-                remove_any(&base.join(gone));
-            }
+        } else if let Some(gone) = name.strip_prefix(".wh.")
+            && !gone.is_empty()
+            && gone != ".."
+            && gone != "."
+        {
+            remove_any(&base.join(gone));
         }
     }
     run(Command::new("tar")
