@@ -5,6 +5,7 @@
 //! a [`connection`], plans, and applies; the [`exec`] scheduler turns results into events; the
 //! [`report`] layer renders them. The [`cli`] parses the command line and calls into this.
 
+pub mod bake;
 pub mod cli;
 pub mod connection;
 pub mod exec;

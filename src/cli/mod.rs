@@ -1,11 +1,14 @@
-//! The command line: `jig run` (ansible-playbook's flags), `jig check` (a compliance check
-//! with reports) and `jig inventory` (ansible-inventory's), as thin commands over the library.
+//! The command line as thin commands over the library: `jig run` (ansible-playbook's flags),
+//! `jig check` (a compliance check with reports), `jig inventory` (ansible-inventory's),
+//! `jig facts`, `jig vault` (ansible-vault's), `jig plan`/`jig apply`, `jig schedule` and
+//! `jig bake`.
 //!
 //! This module owns parsing arguments (clap), turning them into [`crate::exec::RunOptions`] and
 //! friends, printing errors for people (`ERROR! <message>` on stderr, with the source lines of
 //! a file:line:column), and the process exit status ([`exit::ExitCode`]). Everything a play
 //! prints goes through [`crate::report::console::ConsoleRenderer`].
 
+pub mod bake;
 pub mod check;
 pub mod exit;
 pub mod facts;
@@ -116,6 +119,19 @@ pub enum Command {
     ///   jig schedule list
     ///   jig schedule remove drift
     Schedule(schedule::ScheduleArgs),
+    /// Run a playbook into a root file system and write it as a tar, OCI or disk image
+    ///
+    /// No SSH, no VM, no container engine: the playbook runs in a copy of the base over the
+    /// chroot connection; services are only enabled. Same playbook, base and
+    /// SOURCE_DATE_EPOCH give the same bytes. Needs root. Examples:
+    ///
+    ///   jig bake playbooks/image.yml --from debootstrap:bookworm --to oci:web.tar:v1
+    ///
+    ///   jig bake site.yml --from base.tar.zst --to tar:web.tar --to qcow2:web.qcow2 --size 2G
+    ///
+    ///   jig bake site.yml --from dir:/srv/rootfs --check
+    #[command(after_long_help = ExitCode::HELP, verbatim_doc_comment)]
+    Bake(bake::BakeArgs),
 }
 
 /// Runs jig with the process arguments and returns the exit code.
@@ -160,6 +176,7 @@ where
         Command::Plan(args) => plan::execute_plan(args),
         Command::Apply(args) => plan::execute_apply(args),
         Command::Schedule(args) => schedule::execute(args),
+        Command::Bake(args) => bake::execute(args),
     }));
     match outcome {
         Ok(code) => code,

@@ -3,8 +3,10 @@
 //! Every module talks to its host through [`Connection::exec`]: one POSIX `sh` command line
 //! (built with [`quote::Cmd`]), optional bytes on stdin, and back come the exit status, stdout
 //! and stderr. The controller does the thinking; the host only runs small commands. The same
-//! modules therefore work over every transport: `local` (the controller itself) and `ssh`.
+//! modules therefore work over every transport: `local` (the controller itself), `ssh`, and
+//! `chroot` (a root file system tree on the controller: an image being baked).
 
+pub mod chroot;
 pub mod local;
 pub mod quote;
 pub mod ssh;
@@ -212,6 +214,8 @@ pub enum Connection {
     Local(local::LocalConnection),
     /// A host reached over SSH.
     Ssh(Box<ssh::SshConnection>),
+    /// A root file system tree on the controller, entered with `chroot`.
+    Chroot(chroot::ChrootConnection),
 }
 
 impl Connection {
@@ -220,6 +224,7 @@ impl Connection {
         match self {
             Connection::Local(c) => c.exec(req).await,
             Connection::Ssh(c) => c.exec(req).await,
+            Connection::Chroot(c) => c.exec(req).await,
         }
     }
 
@@ -231,11 +236,19 @@ impl Connection {
         }
     }
 
+    /// True when the host is an image, not a running machine (the `chroot` connection):
+    /// nothing runs in it, so services are only enabled and starts, restarts and reloads
+    /// are deferred to the image's boot.
+    pub fn is_image(&self) -> bool {
+        matches!(self, Connection::Chroot(_))
+    }
+
     /// The transport's name, as in `ansible_connection`.
     pub fn kind(&self) -> &'static str {
         match self {
             Connection::Local(_) => "local",
             Connection::Ssh(_) => "ssh",
+            Connection::Chroot(_) => "chroot",
         }
     }
 }

@@ -89,9 +89,95 @@ pub async fn gather_with(
     options: &GatherOptions,
 ) -> Result<VarMap, ConnectionError> {
     let out = conn
-        .exec(&ExecRequest::new(probe_script(&options.fact_path)).with_become(become_))
+        .exec(&ExecRequest::new(probe_script(&options.fact_path)).with_become(become_.clone()))
         .await?;
-    Ok(from_probe_output_with(&out.stdout_str(), options))
+    let mut facts = from_probe_output_with(&out.stdout_str(), options);
+    if conn.is_image() {
+        let image = conn
+            .exec(&ExecRequest::new(IMAGE_PROBE).with_become(become_))
+            .await?;
+        image_view(&mut facts, &image.stdout_str());
+    }
+    Ok(facts)
+}
+
+/// What an image (the `chroot` connection) says about itself where the probe, run in a chroot,
+/// would describe the controller: its `/etc/hostname`, and its init system from its files.
+const IMAGE_PROBE: &str = "exec 2>/dev/null; head -n 1 /etc/hostname; echo; \
+    if [ -x /lib/systemd/systemd ] || [ -x /usr/lib/systemd/systemd ]; then echo systemd; \
+    elif [ -d /etc/init.d ]; then echo sysvinit; else echo service; fi\n";
+
+/// Replaces the facts a chroot would take from the controller with the image's own:
+/// hostname/nodename/fqdn/domain from `/etc/hostname` (`localhost` when it has none),
+/// `service_mgr` from the image's init (no PID 1 of its own runs), no network interfaces or
+/// addresses, no mounts, no kernel command line, `is_chroot` true and no virtualization.
+/// Still the controller's (documented): kernel, kernel_version, architecture, processor and
+/// memory facts, uptime, date_time.
+fn image_view(vars: &mut VarMap, probe: &str) {
+    let mut lines = probe.lines();
+    let hostname = lines.next().unwrap_or("").trim();
+    let hostname = if hostname.is_empty() {
+        "localhost"
+    } else {
+        hostname
+    };
+    let service_mgr = lines
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("service")
+        .to_string();
+    let short = hostname.split('.').next().unwrap_or(hostname).to_string();
+    let domain = hostname.split('.').skip(1).collect::<Vec<_>>().join(".");
+    let Some(Json::Object(f)) = vars.get_mut("ansible_facts") else {
+        return;
+    };
+    let interfaces: Vec<String> = f
+        .get("interfaces")
+        .and_then(Json::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut set = |k: &str, v: Json| {
+        if f.contains_key(k) {
+            f.insert(k.to_string(), v);
+        }
+    };
+    set("hostname", json!(short));
+    set("nodename", json!(hostname));
+    set("fqdn", json!(hostname));
+    set("domain", json!(domain));
+    set("service_mgr", json!(service_mgr));
+    set("interfaces", json!([]));
+    set("all_ipv4_addresses", json!([]));
+    set("all_ipv6_addresses", json!([]));
+    set("default_ipv4", json!({}));
+    set("default_ipv6", json!({}));
+    set("mounts", json!([]));
+    set("is_chroot", json!(true));
+    set("virtualization_type", json!("NA"));
+    set("virtualization_role", json!("NA"));
+    set("virtualization_tech_guest", json!([]));
+    set("virtualization_tech_host", json!([]));
+    for k in ["cmdline", "proc_cmdline"] {
+        f.shift_remove(k);
+    }
+    for i in &interfaces {
+        f.shift_remove(&i.replace(['-', ':', '.'], "_"));
+    }
+    let f = f.clone();
+    vars.retain(|k, _| {
+        k == "ansible_facts"
+            || k == "module_setup"
+            || k == "gather_subset"
+            || k.strip_prefix("ansible_")
+                .is_some_and(|n| f.contains_key(n))
+    });
+    for (k, v) in f {
+        vars.insert(format!("ansible_{k}"), v);
+    }
 }
 
 /// What to gather: setup's `gather_subset` and `fact_path` options.
@@ -2028,3 +2114,31 @@ fn mounts(s: &Sections, f: &mut Map<String, Json>) {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod image_tests {
+    use super::*;
+
+    #[test]
+    fn an_image_describes_itself_not_the_controller() {
+        let raw = "@@jig-facts:uname\nbuildhost.example\nLinux\n6.1\n#1\nx86_64\n\
+                   @@jig-facts:ip_link\n1: eth-0: <UP> mtu 1500\n@@jig-facts:cmdline\nro quiet\n\
+                   @@jig-facts:chroot\nroot=2049 2\nproc1=2049 2\n";
+        let mut v = from_probe_output(raw);
+        image_view(&mut v, "web.example.org\n\nsysvinit\n");
+        let f = &v["ansible_facts"];
+        assert_eq!(f["hostname"], json!("web"));
+        assert_eq!(v["ansible_fqdn"], json!("web.example.org"));
+        assert_eq!(v["ansible_domain"], json!("example.org"));
+        assert_eq!(v["ansible_service_mgr"], json!("sysvinit"));
+        assert_eq!(v["ansible_is_chroot"], json!(true));
+        assert_eq!(v["ansible_interfaces"], json!([]));
+        assert!(!v.contains_key("ansible_cmdline") && f.get("cmdline").is_none());
+        assert!(!v.contains_key("ansible_eth_0"));
+        assert_eq!(v["ansible_kernel"], json!("6.1"));
+        let mut v = from_probe_output(raw);
+        image_view(&mut v, "\n\nsystemd\n");
+        assert_eq!(v["ansible_hostname"], json!("localhost"));
+        assert_eq!(v["ansible_service_mgr"], json!("systemd"));
+    }
+}

@@ -139,14 +139,20 @@ fn control(spec: &Spec, service_bin: bool, action: &str) -> Vec<String> {
     argv
 }
 
-fn probe_script(spec: &Spec) -> String {
+/// The probe; in an `image` systemd counts when it is installed (it never runs there).
+fn probe_script(spec: &Spec, image: bool) -> String {
     let n = quote(&spec.name);
     let mut s = String::from("PATH=$PATH:/sbin:/usr/sbin:/bin:/usr/bin; export PATH\n");
     s.push_str(RUN_FN);
     if spec.backend == Backend::Auto {
-        s.push_str(
-            "if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then printf S; fi; printf '\\0'\n",
-        );
+        let systemd = if image {
+            "[ -x /lib/systemd/systemd ]"
+        } else {
+            "[ -d /run/systemd/system ]"
+        };
+        s.push_str(&format!(
+            "if {systemd} && command -v systemctl >/dev/null; then printf S; fi; printf '\\0'\n",
+        ));
     } else {
         s.push_str("printf '\\0'\n");
     }
@@ -359,79 +365,103 @@ impl Module for Service {
         args: &ModuleArgs,
         ctx: &ModuleContext<'_>,
     ) -> Result<ModuleResult, ModuleError> {
-        let spec = Spec::from_args(args)?;
-        let to_systemd = || systemd::Spec {
-            name: Some(spec.name.clone()),
-            state: spec.state,
-            enabled: spec.enabled,
-            scope: "system".into(),
-            ..systemd::Spec::default()
+        let mut spec = Spec::from_args(args)?;
+        // An image (chroot) runs nothing: only `enabled` acts, the state waits for boot.
+        let image = ctx.conn.is_image();
+        let deferred = if image { spec.state.take() } else { None };
+        let mut r = if spec.enabled.is_some() || spec.state.is_some() {
+            run_spec(&spec, ctx, image).await?
+        } else {
+            let mut r = ModuleResult::ok();
+            r.set("name", spec.name.clone());
+            r
         };
-        if spec.backend == Backend::Systemd {
-            return systemd::run_systemd(&to_systemd(), ctx).await;
-        }
-        let out = accounts::exec(ctx, probe_script(&spec)).await?;
-        let Some(probe) = parse_probe(&out.stdout).filter(|_| out.rc == 0) else {
-            return Ok(ModuleResult::failed(format!(
-                "cannot probe service {}: {}",
-                spec.name,
-                accounts::error_text(&out)
-            )));
-        };
-        if probe.systemd {
-            return systemd::run_systemd(&to_systemd(), ctx).await;
-        }
-        let plan = plan(&spec, &probe);
-        if !(probe.initscript && probe.update_rc_d)
-            && let Some(predicted) =
-                systemd::from_predicted_package(ctx, &spec.name, spec.state, spec.enabled)
+        if let Some(st) = deferred
+            && !r.failed
         {
-            return Ok(predicted);
-        }
-        if let Some(e) = plan.error {
-            return Ok(ModuleResult::failed(e));
-        }
-        if ctx.check_mode && plan.action.is_some() {
-            let mut r = ModuleResult::changed();
-            r.msg = Some("service state changed".into());
-            return Ok(r);
-        }
-        let mut r = ModuleResult::ok();
-        r.changed = plan.enable_changed || plan.action.is_some();
-        r.set("name", spec.name.clone());
-        if let Some(e) = spec.enabled {
-            r.set("enabled", e);
-        }
-        if let Some(st) = spec.state {
-            r.set(
-                "state",
-                if st == Wanted::Stopped {
-                    "stopped"
-                } else {
-                    "started"
-                },
-            );
-        }
-        if ctx.check_mode || !r.changed {
-            return Ok(r);
-        }
-        let out = accounts::exec(ctx, apply_script(&spec, &probe, &plan)).await?;
-        if out.rc != 0 {
-            return Ok(ModuleResult::failed(accounts::error_text(&out)));
-        }
-        let (rc, stdout, stderr) = action_outcome(&out.stdout);
-        if rc != 0 && !stderr.contains("Job is already running") {
-            let msg = if stderr.trim().is_empty() {
-                stdout
-            } else {
-                stderr
-            };
-            let mut f = ModuleResult::failed(msg.trim_end().to_string());
-            f.set("rc", json!(rc));
-            return Ok(f);
+            systemd::defer_to_boot(&mut r, &spec.name, st);
         }
         Ok(r)
     }
+}
+
+/// The service module for `spec` (in an image its state is already taken off).
+async fn run_spec(
+    spec: &Spec,
+    ctx: &ModuleContext<'_>,
+    image: bool,
+) -> Result<ModuleResult, ModuleError> {
+    let to_systemd = || systemd::Spec {
+        name: Some(spec.name.clone()),
+        state: spec.state,
+        enabled: spec.enabled,
+        scope: "system".into(),
+        ..systemd::Spec::default()
+    };
+    if spec.backend == Backend::Systemd {
+        return systemd::run_systemd(&to_systemd(), ctx).await;
+    }
+    let out = accounts::exec(ctx, probe_script(spec, image)).await?;
+    let Some(probe) = parse_probe(&out.stdout).filter(|_| out.rc == 0) else {
+        return Ok(ModuleResult::failed(format!(
+            "cannot probe service {}: {}",
+            spec.name,
+            accounts::error_text(&out)
+        )));
+    };
+    if probe.systemd {
+        return systemd::run_systemd(&to_systemd(), ctx).await;
+    }
+    let plan = plan(spec, &probe);
+    if !(probe.initscript && probe.update_rc_d)
+        && let Some(predicted) =
+            systemd::from_predicted_package(ctx, &spec.name, spec.state, spec.enabled)
+    {
+        return Ok(predicted);
+    }
+    if let Some(e) = plan.error {
+        return Ok(ModuleResult::failed(e));
+    }
+    if ctx.check_mode && plan.action.is_some() {
+        let mut r = ModuleResult::changed();
+        r.msg = Some("service state changed".into());
+        return Ok(r);
+    }
+    let mut r = ModuleResult::ok();
+    r.changed = plan.enable_changed || plan.action.is_some();
+    r.set("name", spec.name.clone());
+    if let Some(e) = spec.enabled {
+        r.set("enabled", e);
+    }
+    if let Some(st) = spec.state {
+        r.set(
+            "state",
+            if st == Wanted::Stopped {
+                "stopped"
+            } else {
+                "started"
+            },
+        );
+    }
+    if ctx.check_mode || !r.changed {
+        return Ok(r);
+    }
+    let out = accounts::exec(ctx, apply_script(spec, &probe, &plan)).await?;
+    if out.rc != 0 {
+        return Ok(ModuleResult::failed(accounts::error_text(&out)));
+    }
+    let (rc, stdout, stderr) = action_outcome(&out.stdout);
+    if rc != 0 && !stderr.contains("Job is already running") {
+        let msg = if stderr.trim().is_empty() {
+            stdout
+        } else {
+            stderr
+        };
+        let mut f = ModuleResult::failed(msg.trim_end().to_string());
+        f.set("rc", json!(rc));
+        return Ok(f);
+    }
+    Ok(r)
 }
 
 #[cfg(test)]
@@ -503,13 +533,19 @@ mod tests {
         let d = parse_probe(b"S\0\0Y\0\0\0\0").unwrap();
         assert!(d.systemd && !d.initscript && d.service_bin && d.status_rc.is_none());
         assert!(
-            probe_script(&spec(json!({"name": "cron", "state": "started"})))
+            probe_script(&spec(json!({"name": "cron", "state": "started"})), false)
                 .contains("[ -d /run/systemd/system ] && command -v systemctl")
         );
+        // In an image systemd never runs: installed is what counts.
         assert!(
-            !probe_script(&spec(
-                json!({"name": "cron", "state": "started", "use": "sysvinit"})
-            ))
+            probe_script(&spec(json!({"name": "cron", "enabled": true})), true)
+                .contains("[ -x /lib/systemd/systemd ] && command -v systemctl")
+        );
+        assert!(
+            !probe_script(
+                &spec(json!({"name": "cron", "state": "started", "use": "sysvinit"})),
+                false
+            )
             .contains("/run/systemd/system")
         );
         pr.initscript = false;
@@ -542,7 +578,7 @@ mod tests {
             ),
             "{apply}"
         );
-        let probe_s = probe_script(&sp);
+        let probe_s = probe_script(&sp, false);
         assert!(probe_s.contains("JIG_PAT='x '\\''y'\\'''"), "{probe_s}");
         for script in [apply, probe_s] {
             let st = std::process::Command::new("sh")
@@ -555,7 +591,10 @@ mod tests {
         let out = std::process::Command::new("sh")
             .args([
                 "-c",
-                &probe_script(&spec(json!({"name": "jig-nope ü", "state": "started"}))),
+                &probe_script(
+                    &spec(json!({"name": "jig-nope ü", "state": "started"})),
+                    false,
+                ),
             ])
             .output()
             .unwrap();

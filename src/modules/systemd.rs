@@ -415,17 +415,63 @@ pub(crate) fn plan(spec: &Spec, p: &Probe) -> Plan {
     plan
 }
 
-/// Runs the systemd module for `spec` (shared with `service` on systemd hosts).
+/// Notes on `r` that `state` of `unit` was not acted on because the host is an image (the
+/// `chroot` connection): nothing runs in it, the unit starts when the image boots. The note is
+/// a warning (shown on the console) and the result key `deferred`.
+pub(crate) fn defer_to_boot(r: &mut ModuleResult, unit: &str, state: Wanted) {
+    super::textfile::add_warnings(
+        r,
+        &[format!(
+            "{unit}: state={} deferred to boot (the host is an image: nothing runs in it)",
+            state.as_str()
+        )],
+    );
+    r.set("deferred", state.as_str());
+}
+
+/// Runs the systemd module for `spec` (shared with `service` on systemd hosts). In an image
+/// only `enabled`/`masked` act; `state` is deferred to boot and daemon-reload/reexec skipped
+/// (no manager runs).
 pub(crate) async fn run_systemd(
     spec: &Spec,
     ctx: &ModuleContext<'_>,
 ) -> Result<ModuleResult, ModuleError> {
+    if !ctx.conn.is_image() {
+        return run_unit(spec, ctx).await;
+    }
+    let mut s = spec.clone();
+    let deferred = s.state.take();
+    s.daemon_reload = false;
+    s.daemon_reexec = false;
+    let unit = s.name.clone().unwrap_or_default();
+    let mut r = if s.enabled.is_some() || s.masked.is_some() {
+        run_unit(&s, ctx).await?
+    } else {
+        let mut r = ModuleResult::ok();
+        r.set("name", json!(s.name));
+        r
+    };
+    if let Some(st) = deferred
+        && !r.failed
+    {
+        defer_to_boot(&mut r, &unit, st);
+    }
+    Ok(r)
+}
+
+async fn run_unit(spec: &Spec, ctx: &ModuleContext<'_>) -> Result<ModuleResult, ModuleError> {
     let out = accounts::exec(ctx, probe_script(spec, ctx.check_mode)).await?;
     if out.rc != 0 {
         return Ok(ModuleResult::failed(accounts::error_text(&out)));
     }
     let probe = if spec.name.is_some() {
         match parse_probe(&out.stdout) {
+            // In a chroot `systemctl show` has no manager to ask; `is-enabled` reads the files.
+            Some(p) if ctx.conn.is_image() => Probe {
+                show_rc: 1,
+                show: String::new(),
+                ..p
+            },
             Some(p) => p,
             None => {
                 return Ok(ModuleResult::failed(format!(
