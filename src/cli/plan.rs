@@ -272,9 +272,6 @@ fn run_options(source: &Source, common: &CommonFlags, ssh: SshCliOptions) -> Run
         roles_path: source.roles_path.clone(),
         ssh,
         interactive: false,
-        vault: crate::vault::current().keyring,
-        secrets: crate::vault::current().secrets,
-        secret_vars: Vec::new(),
     }
 }
 
@@ -502,7 +499,6 @@ fn apply_inner(args: &ApplyArgs) -> Result<ExitCode, ExitCode> {
             }
         }
     }
-    setup_secrets(&args.common, source)?;
     setup_secrets(&args.common, source)?;
     let rt = runtime()?;
     let ssh = args.common.ssh.options()?;

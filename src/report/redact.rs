@@ -292,7 +292,6 @@ impl Secrets {
                 hosts.iter_mut().for_each(|h| self.redact_string(h));
             }
             Event::TaskStart { name, .. } => self.redact_string(name),
-            Event::PlaybookStart { .. } => {}
             Event::Result(r) | Event::LoopDone(r) => self.redact_result(r),
             Event::Retry { task, attempt, .. } => {
                 self.redact_string(task);
