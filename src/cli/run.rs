@@ -607,7 +607,9 @@ pub fn run_all(
                 renderer.finish();
                 return RunAll::failed(
                     ExitCode::Error,
-                    opts.secrets.redact(&with_snippet(&e.to_string())).into_owned(),
+                    opts.secrets
+                        .redact(&with_snippet(&e.to_string()))
+                        .into_owned(),
                 );
             }
         }
