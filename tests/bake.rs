@@ -1,9 +1,9 @@
 //! `jig bake` and the chroot connection, for real: playbooks/image.yml baked from the test
 //! bed's cached root file system (its local apt repository bind-mounted as the image's only
 //! source, so no network), twice, into tar, OCI, raw and qcow2; the outputs checked with
-//! skopeo, umoci, qemu-img and debugfs; `jig run --check` over the chroot against the baked
-//! tree (no drift, then drift after a hand edit); `jig bake --check`; and a SIGINT in the
-//! middle of a bake.
+//! skopeo, umoci, qemu-img and debugfs; `jig check` over the chroot against the baked
+//! tree (exit 0, then exit 2 naming the file after a hand edit); `jig bake --check`; and a
+//! SIGINT in the middle of a bake.
 //!
 //! Needs root, the test bed's caches (tests/testbed/rootfs.sh, aptrepo.sh) and skopeo, umoci,
 //! e2fsprogs and qemu-utils: skipped with the reason printed when missing, unless
@@ -283,22 +283,13 @@ fn baked_images_are_reproducible_valid_and_checkable() {
         apt.display()
     );
     let check = || {
-        jig(&[
-            "run",
-            "--check",
-            "--diff",
-            "-i",
-            &inv,
-            "-e",
-            &binds,
-            "playbooks/image.yml",
-        ])
-        .output()
-        .unwrap()
+        jig(&["check", "-i", &inv, "-e", &binds, "playbooks/image.yml"])
+            .output()
+            .unwrap()
     };
     let c = check();
     let c_text = text(&c);
-    assert!(c.status.success(), "{c_text}");
+    assert_eq!(c.status.code(), Some(0), "in compliance: {c_text}");
     assert!(c_text.contains("changed=0"), "{c_text}");
     assert!(mounts_under(d).is_empty());
     let conf = tree.join("etc/nginx/sites-available/example");
@@ -308,6 +299,7 @@ fn baked_images_are_reproducible_valid_and_checkable() {
     std::fs::write(&conf, edited).unwrap();
     let c = check();
     let c_text = text(&c);
+    assert_eq!(c.status.code(), Some(2), "drift: {c_text}");
     assert!(c_text.contains("changed=1"), "{c_text}");
     assert!(
         c_text.contains("/etc/nginx/sites-available/example"),

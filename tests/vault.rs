@@ -159,6 +159,67 @@ fn a_changed_vault_secret_never_shows_yet_the_diff_says_the_file_changed() {
         "{out}"
     );
     assert!(out.contains("changed=1"), "{out}");
+
+    // The same change seen by `jig check` (JSON lines on stdout, the four report files) and
+    // recorded by `jig plan`: no output of any kind carries either secret.
+    let (code, out) = run(
+        dir,
+        &[
+            "check",
+            "site.yml",
+            "-i",
+            "hosts",
+            "--vault-password-file",
+            "pw",
+            "--output",
+            "json",
+            "-vvvv",
+            "--report",
+            "report",
+        ],
+    );
+    assert_eq!(code, 2, "drift expected:\n{out}");
+    assert!(out.contains("<redacted: secret changed>"), "{out}");
+    let (code, plan_out) = run(
+        dir,
+        &[
+            "plan",
+            "site.yml",
+            "-i",
+            "hosts",
+            "--vault-password-file",
+            "pw",
+            "-o",
+            "plan.json",
+        ],
+    );
+    assert_eq!(code, 0, "{plan_out}");
+    let mut outputs = vec![
+        ("check --output json".to_string(), out),
+        ("plan".into(), plan_out),
+    ];
+    let plan = dir.join("plan.json");
+    let reports = ["report.json", "junit.xml", "report.html", "metrics.prom"];
+    let files = reports
+        .iter()
+        .map(|f| dir.join("report").join(f))
+        .chain([plan.clone()]);
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        outputs.push((file.display().to_string(), text));
+    }
+    for (what, text) in &outputs {
+        assert_no_secret(text, what);
+        for needle in ["n3w-s3cr3t", "k3y-n3w"] {
+            assert!(!text.contains(needle), "{what} shows {needle}:\n{text}");
+        }
+    }
+    let report = &outputs[2].1;
+    assert!(
+        report.contains("app.conf"),
+        "the report names the file: {report}"
+    );
+
     let (code, out) = run(dir, &args);
     assert_eq!(code, 0, "{out}");
     assert_no_secret(&out, "run --diff -vvvv (changed)");

@@ -436,6 +436,7 @@ mod tests {
         assert_eq!(r.len(), 103);
         assert!(r.starts_with(b"103 path="));
         let r = pax_records(&[("path".into(), vec![b'a'; 1])]);
-        assert_eq!(r, b"11 path=a\n");
+        // 9 bytes in all: the length field counts its own one digit.
+        assert_eq!(r, b"9 path=a\n");
     }
 }
