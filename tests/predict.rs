@@ -352,6 +352,10 @@ fn examples(bed: &Testbed, h: &Host, dir: &Path) {
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|x| x == "yml" || x == "yaml"))
+        // image.yml removes a file its nginx package brings (sites-enabled/default): no check
+        // mode can know a package's files before the package is there (docs/differences.md,
+        // "Check mode with predicted state"); `jig bake` runs it, tests/bake.rs checks it.
+        .filter(|p| !p.ends_with("image.yml"))
         .collect();
     playbooks.sort();
     assert!(playbooks.len() >= 2, "{playbooks:?}");
