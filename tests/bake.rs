@@ -1,7 +1,7 @@
 //! `jig bake` and the chroot connection, for real: playbooks/image.yml baked from the test
 //! bed's cached root file system (its local apt repository bind-mounted as the image's only
 //! source, so no network), twice, into tar, OCI, raw and qcow2; the outputs checked with
-//! skopeo, umoci, qemu-img and debugfs; `jig check` over the chroot against the baked
+//! skopeo, umoci, qemu-img and debugfs; `jig check --connection chroot` against the baked
 //! tree (exit 0, then exit 2 naming the file after a hand edit); `jig bake --check`; and a
 //! SIGINT in the middle of a bake.
 //!
@@ -279,13 +279,22 @@ fn baked_images_are_reproducible_valid_and_checkable() {
     let tree = out_a.join("tree");
     let inv = format!("{},", tree.display());
     let binds = format!(
-        r#"{{"ansible_connection": "chroot", "jig_chroot_binds": ["{}:/srv/jig-apt"]}}"#,
+        r#"{{"jig_chroot_binds": ["{}:/srv/jig-apt"]}}"#,
         apt.display()
     );
     let check = || {
-        jig(&["check", "-i", &inv, "-e", &binds, "playbooks/image.yml"])
-            .output()
-            .unwrap()
+        jig(&[
+            "check",
+            "-c",
+            "chroot",
+            "-i",
+            &inv,
+            "-e",
+            &binds,
+            "playbooks/image.yml",
+        ])
+        .output()
+        .unwrap()
     };
     let c = check();
     let c_text = text(&c);

@@ -47,6 +47,7 @@ fn help_documents_commands_flags_and_exit_statuses() {
         "--syntax-check",
         "--start-at-task",
         "--roles-path",
+        "--connection",
         "--color",
     ] {
         assert!(text.contains(flag), "run --help lacks {flag}");

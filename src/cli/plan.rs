@@ -272,6 +272,7 @@ fn run_options(source: &Source, common: &CommonFlags, ssh: SshCliOptions) -> Run
         roles_path: source.roles_path.clone(),
         ssh,
         interactive: false,
+        connection: None,
     }
 }
 

@@ -150,6 +150,13 @@ pub struct TargetArgs {
     #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
     pub verbose: u8,
 
+    /// The connection for hosts whose inventory sets no `ansible_connection`: ssh, local or
+    /// chroot (the host is then the path of a root file system).
+    ///
+    /// As ansible-playbook's `-c`: a host's own `ansible_connection` still wins.
+    #[arg(short = 'c', long = "connection", value_name = "CONNECTION")]
+    pub connection: Option<String>,
+
     /// Extra directories to look for roles in (colon-separated, repeatable).
     ///
     /// Searched after `roles/` beside the playbook and before the playbook's own directory.
@@ -309,6 +316,7 @@ impl TargetArgs {
             verbosity: self.verbose,
             start_at_task: None,
             roles_path: self.roles_path(),
+            connection: self.connection.clone(),
             ssh: self.ssh.build(None, None),
             interactive: std::io::IsTerminal::is_terminal(&std::io::stdin()),
             vault: crate::vault::current().keyring,

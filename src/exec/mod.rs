@@ -65,6 +65,9 @@ pub struct RunOptions {
     /// `vars_prompt` may ask on the terminal (the CLI sets it when stdin is one). Off, a
     /// prompt takes its default with Ansible's "Not prompting" warning.
     pub interactive: bool,
+    /// `-c/--connection`: the transport for hosts whose `ansible_connection` is not set
+    /// (`ssh`, `local`, `chroot`); `None` is ssh, or local for the controller's own names.
+    pub connection: Option<String>,
     /// The vault passwords (`--vault-id`, `--vault-password-file`, `--ask-vault-pass`).
     pub vault: crate::vault::Keyring,
     /// The run's secrets: every event is redacted with them before a renderer sees it.

@@ -1013,12 +1013,16 @@ impl<'r> Runner<'r> {
         if let Some(Some(c)) = self.hosts.get(h).map(|s| s.conn.clone()) {
             return c;
         }
-        let transport = scope.get("ansible_connection").cloned().map(|raw| {
-            self.templar
-                .template_value(&raw, scope)
-                .map(|v| super::task::scalar_string(&v))
-                .unwrap_or_else(|_| super::task::scalar_string(&raw))
-        });
+        let transport = scope
+            .get("ansible_connection")
+            .cloned()
+            .map(|raw| {
+                self.templar
+                    .template_value(&raw, scope)
+                    .map(|v| super::task::scalar_string(&v))
+                    .unwrap_or_else(|_| super::task::scalar_string(&raw))
+            })
+            .or_else(|| self.opts.connection.clone());
         let c = connect::open(h, transport.as_deref(), &self.flags.ssh, || {
             connect::connection_vars(&self.templar, scope, h)
         });
