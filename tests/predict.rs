@@ -7,6 +7,8 @@
 //! predict the changed count of the real run that follows; the second real run changes
 //! nothing. The example playbooks in playbooks/ must predict their real runs too.
 
+#[path = "support/recap.rs"]
+mod recap;
 #[path = "support/testbed.rs"]
 mod testbed;
 
@@ -36,28 +38,18 @@ struct Recap {
 }
 
 impl Recap {
-    fn parse(out: &str, host: &str) -> Option<(Recap, String)> {
-        let line = out
-            .lines()
-            .rev()
-            .find(|l| l.split_whitespace().next() == Some(host) && l.contains(" : ok="))?;
-        let mut r = Recap::default();
-        for field in line.split_whitespace() {
-            let Some((k, v)) = field.split_once('=') else {
-                continue;
-            };
-            let Ok(n) = v.parse() else { continue };
-            match k {
-                "ok" => r.ok = n,
-                "changed" => r.changed = n,
-                "failed" => r.failed = n,
-                "unreachable" => r.unreachable = n,
-                "skipped" => r.skipped = n,
-                "would_run" => r.would_run = n,
-                _ => {}
-            }
+    /// The host's counts, from the shared recap reader; all zero when it has no recap line.
+    fn of(out: &str, host: &str) -> Recap {
+        let c = recap::counts(out, host);
+        let n = |k: &str| c.get(k).copied().unwrap_or(0);
+        Recap {
+            ok: n("ok"),
+            changed: n("changed"),
+            failed: n("failed"),
+            unreachable: n("unreachable"),
+            skipped: n("skipped"),
+            would_run: n("would_run"),
         }
-        Some((r, line.to_string()))
     }
 }
 
@@ -90,9 +82,7 @@ fn jig(dir: &Path, playbook: &Path, inventory: &Path, host: &Host, args: &[&str]
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     Run {
         code: out.status.code().unwrap_or(-1),
-        recap: Recap::parse(&stdout, &host.name)
-            .map(|(r, _)| r)
-            .unwrap_or_default(),
+        recap: Recap::of(&stdout, &host.name),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         stdout,
     }
@@ -294,10 +284,13 @@ fn scenario(bed: &Testbed, h: &Host, dir: &Path) {
     assert_eq!(again.recap.changed, 0, "{}", again.stdout);
     // The plain command is skipped in check mode and counted apart, only there.
     assert_eq!(check.recap.would_run, 1, "{}", check.stdout);
-    let (_, line) = Recap::parse(&check.stdout, &h.name).unwrap();
+    let line = recap::recap(&check.stdout, &h.name);
     assert!(line.trim_end().ends_with("would_run=1"), "{line}");
-    let (_, line) = Recap::parse(&real.stdout, &h.name).unwrap();
-    assert!(!line.contains("would_run"), "{line}");
+    let line = recap::recap(&real.stdout, &h.name);
+    assert!(
+        line.contains(" : ok=") && !line.contains("would_run"),
+        "{line}"
+    );
     // The service planned from the package says so.
     assert!(
         check
