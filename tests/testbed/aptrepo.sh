@@ -14,10 +14,12 @@ here="$(cd "$(dirname "$0")" && pwd)"
 # (cron); the tools modules drive on a host (git, curl, wget, unzip, xz-utils, locales,
 # tzdata); and the services and runtimes popular roles install (nginx, redis-server,
 # memcached, rsyslog, fail2ban, openjdk-17-jre-headless, unattended-upgrades, apache2,
-# ntp, haproxy, ufw, iptables, logrotate, acl, gnupg).
+# ntp, haproxy, ufw, iptables, logrotate, acl, gnupg, postfix, auditd, python3-pip,
+# nfs-kernel-server, supervisor).
 REPO_PACKAGES=(hello tree jq cron git curl wget unzip xz-utils locales tzdata
     nginx redis-server memcached rsyslog fail2ban openjdk-17-jre-headless
-    unattended-upgrades apache2 ntp haproxy ufw iptables logrotate acl gnupg)
+    unattended-upgrades apache2 ntp haproxy ufw iptables logrotate acl gnupg
+    postfix auditd python3-pip python3-setuptools python3-wheel nfs-kernel-server supervisor)
 
 need_root
 need_cmd apt-get dpkg-scanpackages flock sha256sum gzip
