@@ -240,18 +240,6 @@ const KEYS_GONE: &str = r#"
         state: absent
 "#;
 
-fn jig_converges(pair: &converge::Pair, playbook: &str, changes: u32) {
-    let check = pair.jig(playbook, &["--check", "--diff"]);
-    check.assert_ok("jig --check");
-    let first = pair.jig(playbook, &[]);
-    first.assert_ok("jig (first run)");
-    let second = pair.jig(playbook, &[]);
-    second.assert_ok("jig (second run)");
-    assert_eq!(check.recap.changed, changes, "{}", check.stdout);
-    assert_eq!(first.recap.changed, changes, "{}", first.stdout);
-    assert_eq!(second.recap.changed, 0, "{}", second.stdout);
-}
-
 #[test]
 fn package_modules_converge_like_ansible() {
     let Some(pair) = converge::Pair::up() else {
@@ -262,7 +250,7 @@ fn package_modules_converge_like_ansible() {
     }
     pair.write("sources.yml", SOURCES);
     let r = pair.converge("sources.yml", &[]);
-    assert_eq!(r.check.recap.changed, 1, "{}", r.check.stdout);
+    r.assert_counts(1).assert_same_diffs(&[]);
     assert!(
         r.check
             .stdout
@@ -270,9 +258,6 @@ fn package_modules_converge_like_ansible() {
         "{}",
         r.check.stdout
     );
-    assert_eq!(r.first.recap.changed, 1, "{}", r.first.stdout);
-    assert_eq!(r.second.recap.changed, 0, "{}", r.second.stdout);
-    assert_eq!(r.ansible.recap.changed, 1, "{}", r.ansible.stdout);
     assert_eq!(
         pair.on_jig("cat /etc/apt/sources.list.d/file_srv_extra.list"),
         "deb [trusted=yes] file:/srv/extra ./\n"
@@ -281,10 +266,7 @@ fn package_modules_converge_like_ansible() {
     pair.write("packages.yml", PACKAGES);
     let r = pair.converge("packages.yml", &[]);
     // hello+tree, the loop, jq, jig-pin, jig-demo, jig-solo, cron, hold, debconf, the facts.
-    assert_eq!(r.check.recap.changed, 10, "{}", r.check.stdout);
-    assert_eq!(r.first.recap.changed, 10, "{}", r.first.stdout);
-    assert_eq!(r.second.recap.changed, 0, "{}", r.second.stdout);
-    assert_eq!(r.ansible.recap.changed, 10, "{}", r.ansible.stdout);
+    r.assert_counts(10).assert_same_diffs(&[]);
     assert!(
         r.first.stdout.contains("squashed=True"),
         "{}",
@@ -342,7 +324,9 @@ fn package_modules_converge_like_ansible() {
     )
     .unwrap();
     pair.write("keys.yml", KEYS);
-    jig_converges(&pair, "keys.yml", 3);
+    pair.converge_jig("keys.yml", &[])
+        .assert_counts(3)
+        .assert_same_diffs(&[]);
     let gpg =
         std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/apt/key.gpg"))
             .unwrap();
@@ -365,7 +349,9 @@ fn package_modules_converge_like_ansible() {
     // apt reads the file it wrote.
     pair.on_jig("apt-get -q update >/dev/null");
     pair.write("keys-gone.yml", KEYS_GONE);
-    jig_converges(&pair, "keys-gone.yml", 2);
+    pair.converge_jig("keys-gone.yml", &[])
+        .assert_counts(2)
+        .assert_same_diffs(&[]);
     assert_eq!(
         pair.on_jig("ls /etc/apt/trusted.gpg.d/B9D5BB8AC014CB0D.gpg /etc/apt/sources.list.d/jig-debs-local.sources 2>&1 | wc -l; ls /etc/apt/trusted.gpg.d | grep -c B9D5 || true"),
         "2\n0\n"

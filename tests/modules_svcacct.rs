@@ -100,19 +100,9 @@ fn accounts_converge_like_ansible() {
         return;
     };
     pair.write("accounts.yml", ACCOUNTS);
-    let r = pair.converge("accounts.yml", &[]);
-    assert_eq!(r.first.recap.changed, 12, "{}", r.first.stdout);
-    assert_eq!(
-        r.check.recap.changed, r.first.recap.changed,
-        "{}",
-        r.check.stdout
-    );
-    assert_eq!(r.second.recap.changed, 0, "{}", r.second.stdout);
-    assert_eq!(
-        r.ansible.recap.changed, r.first.recap.changed,
-        "{}",
-        r.ansible.stdout
-    );
+    pair.converge("accounts.yml", &[])
+        .assert_counts(12)
+        .assert_same_diffs(&[]);
     // Accounts: passwd and group as they are; shadow without the last-change day.
     pair.assert_same(
         "getent passwd alice bob carol www-data jig games; \
@@ -128,22 +118,15 @@ fn accounts_converge_like_ansible() {
     // authorized_key (ansible.posix is not part of ansible-core: compared with the bytes
     // Ansible's module writes, documented in its source).
     pair.write("keys.yml", KEYS);
-    let check = pair.jig("keys.yml", &["--check", "--diff"]);
-    check.assert_ok("jig --check keys");
-    assert_eq!(check.recap.changed, 2, "{}", check.stdout);
+    let r = pair.converge_jig("keys.yml", &[]);
+    r.assert_counts(2).assert_same_diffs(&[]);
     assert!(
-        check
+        r.check
             .stdout
             .contains("+no-pty,from=\"10.0.0.1,10.0.0.2\" ssh-rsa"),
         "{}",
-        check.stdout
+        r.check.stdout
     );
-    let first = pair.jig("keys.yml", &[]);
-    first.assert_ok("jig keys");
-    assert_eq!(first.recap.changed, 2, "{}", first.stdout);
-    let second = pair.jig("keys.yml", &[]);
-    second.assert_ok("jig keys again");
-    assert_eq!(second.recap.changed, 0, "{}", second.stdout);
     assert_eq!(
         pair.on_jig("cat /home/alice/.ssh/authorized_keys"),
         "no-pty,from=\"10.0.0.1,10.0.0.2\" ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyOne one@example\n\
@@ -211,26 +194,12 @@ fn services_converge_like_ansible() {
     // Package scripts in the bed do not start services; both hosts get the same packages.
     let install = "apt-get update -qq >/dev/null && \
                    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq cron memcached >/dev/null && echo ok";
-    std::thread::scope(|s| {
-        let a = s.spawn(|| pair.on_ansible(install));
-        assert_eq!(pair.on_jig(install), "ok\n");
-        assert_eq!(a.join().unwrap(), "ok\n");
-    });
+    assert_eq!(pair.on_both(install), "ok\n");
     pair.write("services.yml", SERVICES);
-    let r = pair.converge("services.yml", &[]);
     // cron started; memcached started and disabled; procps disabled.
-    assert_eq!(r.first.recap.changed, 3, "{}", r.first.stdout);
-    assert_eq!(
-        r.check.recap.changed, r.first.recap.changed,
-        "{}",
-        r.check.stdout
-    );
-    assert_eq!(r.second.recap.changed, 0, "{}", r.second.stdout);
-    assert_eq!(
-        r.ansible.recap.changed, r.first.recap.changed,
-        "{}",
-        r.ansible.stdout
-    );
+    pair.converge("services.yml", &[])
+        .assert_counts(3)
+        .assert_same_diffs(&[]);
     pair.assert_same(
         "for s in cron memcached procps; do service $s status >/dev/null 2>&1; echo $s=$?; done; \
          ls /etc/rc0.d /etc/rc1.d /etc/rc2.d /etc/rc3.d /etc/rc4.d /etc/rc5.d /etc/rc6.d /etc/rcS.d",

@@ -110,16 +110,11 @@ fn sysctl_dpkg_divert_mount_converge_like_ansible() {
     let Some(pair) = converge::Pair::up() else {
         return;
     };
-    assert_eq!(pair.on_jig(FILES_SEED).trim(), "ok");
-    assert_eq!(pair.on_ansible(FILES_SEED).trim(), "ok");
+    assert_eq!(pair.on_both(FILES_SEED).trim(), "ok");
     pair.write("play.yml", FILES_PLAYBOOK);
-    let check = pair.jig("play.yml", &["-C"]);
-    let first = pair.jig("play.yml", &[]);
-    let second = pair.jig("play.yml", &[]);
-    assert_eq!(first.recap.failed, 0, "{}", first.stdout);
-    assert_eq!(first.recap.changed, 11, "{}", first.stdout);
-    assert_eq!(check.recap.changed, first.recap.changed, "{}", check.stdout);
-    assert_eq!(second.recap.changed, 0, "{}", second.stdout);
+    let r = pair.converge_jig("play.yml", &[]);
+    r.assert_counts(11).assert_same_diffs(&[]);
+    let first = &r.first;
     let jig_state = pair.on_jig(FILES_STATE);
     if collections_available(&pair) {
         let ansible = pair.ansible("play.yml", &[]);

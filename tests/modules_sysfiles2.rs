@@ -84,22 +84,11 @@ fn cron_and_known_hosts_converge_like_ansible() {
     let Some(pair) = converge::Pair::up() else {
         return;
     };
-    assert_eq!(pair.on_jig(&builtin_seed()).trim(), "ok");
-    assert_eq!(pair.on_ansible(&builtin_seed()).trim(), "ok");
+    assert_eq!(pair.on_both(&builtin_seed()).trim(), "ok");
     pair.write("builtin.yml", &builtin_playbook());
-    let r = pair.converge("builtin.yml", &[]);
-    assert_eq!(r.first.recap.changed, 17, "{}", r.first.stdout);
-    assert_eq!(
-        r.check.recap.changed, r.first.recap.changed,
-        "{}",
-        r.check.stdout
-    );
-    assert_eq!(r.second.recap.changed, 0, "{}", r.second.stdout);
-    assert_eq!(
-        r.ansible.recap.changed, r.first.recap.changed,
-        "{}",
-        r.ansible.stdout
-    );
+    pair.converge("builtin.yml", &[])
+        .assert_counts(17)
+        .assert_same_diffs(&[]);
     let state = pair.assert_same(BUILTIN_STATE);
     assert!(
         state.contains("#Ansible: backup 'db' ü\n5 2 * * * /usr/local/bin/backup"),
@@ -197,16 +186,11 @@ fn ini_file_pam_limits_pamd_converge_like_community_general() {
     let Some(pair) = converge::Pair::up() else {
         return;
     };
-    assert_eq!(pair.on_jig(GENERAL_SEED).trim(), "ok");
-    assert_eq!(pair.on_ansible(GENERAL_SEED).trim(), "ok");
+    assert_eq!(pair.on_both(GENERAL_SEED).trim(), "ok");
     pair.write("general.yml", GENERAL_PLAYBOOK);
-    let check = pair.jig("general.yml", &["-C", "-D"]);
-    let first = pair.jig("general.yml", &[]);
-    let second = pair.jig("general.yml", &[]);
-    assert_eq!(first.recap.failed, 0, "{}", first.stdout);
-    assert_eq!(first.recap.changed, 12, "{}", first.stdout);
-    assert_eq!(check.recap.changed, first.recap.changed, "{}", check.stdout);
-    assert_eq!(second.recap.changed, 0, "{}", second.stdout);
+    let r = pair.converge_jig("general.yml", &[]);
+    r.assert_counts(12).assert_same_diffs(&[]);
+    let first = &r.first;
     let jig_state = pair.on_jig(GENERAL_STATE);
     if collections_available(&pair) {
         let ansible = pair.ansible("general.yml", &[]);
