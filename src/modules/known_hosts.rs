@@ -12,7 +12,7 @@
 use async_trait::async_trait;
 
 use super::remote::{self, FileKind};
-use super::textfile::{Stop, expand_path, finish};
+use super::textfile::{Stop, expand_path, finish, state_present};
 use super::{Diff, Module, ModuleArgs, ModuleContext, ModuleError, ModuleResult};
 
 /// A key line's fields: hosts, key type, key material.
@@ -198,10 +198,6 @@ impl Module for KnownHosts {
     }
 }
 
-fn conn_err(e: crate::connection::ConnectionError) -> Stop {
-    Stop::Module(ModuleError::Connection(e))
-}
-
 async fn run(args: &ModuleArgs, ctx: &ModuleContext<'_>) -> Result<ModuleResult, Stop> {
     args.check_known(KNOWN)?;
     let name = match args.get_any(&["name", "host"]) {
@@ -211,19 +207,7 @@ async fn run(args: &ModuleArgs, ctx: &ModuleContext<'_>) -> Result<ModuleResult,
     .to_lowercase();
     let key = args.str("key")?.filter(|k| !k.is_empty());
     let hash_host = args.bool_or("hash_host", false)?;
-    let state = args.str("state")?.unwrap_or_else(|| "present".into());
-    let present = match state.as_str() {
-        "present" => true,
-        "absent" => false,
-        other => {
-            return Err(args
-                .invalid(
-                    "state",
-                    format!("must be one of: present, absent, got: {other}"),
-                )
-                .into());
-        }
-    };
+    let present = state_present(args)?;
     if present {
         match &key {
             None => {
@@ -240,15 +224,12 @@ async fn run(args: &ModuleArgs, ctx: &ModuleContext<'_>) -> Result<ModuleResult,
         .str("path")?
         .unwrap_or_else(|| "~/.ssh/known_hosts".into());
     let path = expand_path(ctx, &path).await?;
-    let out = remote::run(ctx, probe_script(&path, &name), None)
-        .await
-        .map_err(conn_err)?;
-    if out.rc == 127 {
-        return Err(Stop::Fail(out.stderr_str().trim().to_string()));
-    }
-    if out.rc != 0 {
-        return Err(remote::host_error(&format!("cannot read {path}"), &out).into());
-    }
+    let out = remote::run_probe(
+        ctx,
+        probe_script(&path, &name),
+        &format!("cannot read {path}"),
+    )
+    .await?;
     let mut frames = remote::Frames::new(&out.stdout);
     let (exists, found, text) = match frames.stat(&path)? {
         None => (false, Vec::new(), String::new()),
@@ -302,8 +283,7 @@ async fn run(args: &ModuleArgs, ctx: &ModuleContext<'_>) -> Result<ModuleResult,
             .await
         }
         None => remote::run(ctx, remove_script(&path, &name), None).await,
-    }
-    .map_err(conn_err)?;
+    }?;
     if out.rc != 0 {
         return Err(remote::host_error(&format!("cannot update {path}"), &out).into());
     }

@@ -475,6 +475,22 @@ if [ -f "$1" ]; then sha256sum < "$1" || exit 1; fi"#,
     }
 }
 
+/// Runs a probe script. Status 127 is a required command missing on the host (the script says
+/// which on stderr, in Ansible's words): that message is the failure. Any other non-zero
+/// status fails with `what` (`cannot read PATH`) and the host's error.
+pub async fn run_probe(
+    ctx: &ModuleContext<'_>,
+    script: String,
+    what: &str,
+) -> Result<ExecOutput, RemoteError> {
+    let out = run(ctx, script, None).await?;
+    match out.rc {
+        0 => Ok(out),
+        127 => Err(RemoteError::failed(out.stderr_str().trim())),
+        _ => Err(host_error(what, &out)),
+    }
+}
+
 /// The hex digest at the start of `sha256sum`/`sha1sum`/`md5sum` output.
 pub(crate) fn parse_sum(out: &[u8]) -> Option<String> {
     let text = std::str::from_utf8(out).ok()?;
