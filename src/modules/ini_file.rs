@@ -14,8 +14,7 @@
 use async_trait::async_trait;
 
 use super::textfile::{
-    Decision, Edited, FILE_ARGS, FileArgs, Stop, Text, edit_file, expand_path, finish,
-    state_present,
+    Decision, FILE_ARGS, FileArgs, Stop, Text, edit_file, expand_path, finish, state_present,
 };
 use super::{Diff, Module, ModuleArgs, ModuleContext, ModuleError, ModuleResult};
 
@@ -528,17 +527,9 @@ async fn run(args: &ModuleArgs, ctx: &ModuleContext<'_>) -> Result<ModuleResult,
             then: (),
         })
     };
-    match edit_file(ctx, &fa, true, |b| Ok(Text::decode(b)), decide).await? {
-        Edited::Done(r) => Ok(r),
-        Edited::Committed {
-            mut result, backup, ..
-        } => {
-            if let Some(backup) = backup {
-                result.set("backup_file", backup);
-            }
-            Ok(result)
-        }
-    }
+    Ok(edit_file(ctx, &fa, true, |b| Ok(Text::decode(b)), decide)
+        .await?
+        .into_result())
 }
 
 #[cfg(test)]

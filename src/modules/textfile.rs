@@ -537,6 +537,24 @@ pub enum Edited<T> {
     },
 }
 
+impl<T> Edited<T> {
+    /// The module's result: as decided, or as committed with `backup_file` when a backup was
+    /// made (blockinfile, replace and ini_file report it so).
+    pub fn into_result(self) -> ModuleResult {
+        match self {
+            Edited::Done(r) => r,
+            Edited::Committed {
+                mut result, backup, ..
+            } => {
+                if let Some(backup) = backup {
+                    result.set("backup_file", backup);
+                }
+                result
+            }
+        }
+    }
+}
+
 /// Reads, edits and commits a file: [`probe`], `decide` on its text (`None` when the file
 /// does not exist), [`commit`].
 ///
