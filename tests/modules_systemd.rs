@@ -208,7 +208,69 @@ fn systemd_service_and_service_facts_drive_systemctl_like_ansible() {
         real["missing"]["msg"],
         "Could not find the requested service jig-missing: host"
     );
+    the_beds_own_init_with_systemds_canary(&pair);
     // Check mode predicted the real run; the second run only restarts, reloads and
     // daemon-reloads (always done) and rewrites the results file.
     assert_eq!(counts[0].0, counts[1].0);
+}
+
+/// The play of the second part: `service` where the service manager is not `systemd`.
+const PLAY_CUSTOM_INIT: &str = "- hosts: all
+  gather_facts: true
+  tasks:
+    - ansible.builtin.service:
+        name: jig-svc4
+        state: started
+        enabled: true
+    - ansible.builtin.service_facts:
+    - ansible.builtin.copy:
+        dest: /root/custom.json
+        content: \"{{ {'mgr': ansible_service_mgr, 'svc4': ansible_facts.services['jig-svc4.service']} | to_json }}\"
+";
+
+/// PID 1 as the bed has it (`jig-init`) with systemd's canary: Ansible's `service_mgr` is
+/// `jig-init`, so its `service` action runs the `service` module, which finds systemd by the
+/// canary and drives systemctl; jig routes there too and makes the same calls.
+fn the_beds_own_init_with_systemds_canary(pair: &converge::Pair) {
+    let seed = "umount /proc/1/comm && \
+        echo install >/var/lib/fake-systemd/system/units/jig-svc4.service && \
+        : >/var/log/fake-systemctl.log && cat /proc/1/comm";
+    assert_eq!(pair.on_jig(seed), "jig-init\n");
+    assert_eq!(pair.on_ansible(seed), "jig-init\n");
+    pair.write("custom.yml", PLAY_CUSTOM_INIT);
+    for pass in ["first", "second"] {
+        let (ours, theirs) = std::thread::scope(|s| {
+            let theirs = s.spawn(|| pair.ansible("custom.yml", &[]));
+            (
+                pair.jig("custom.yml", &[]),
+                theirs.join().expect("the ansible run"),
+            )
+        });
+        ours.assert_ok("jig (custom init)");
+        theirs.assert_ok("ansible-playbook (custom init)");
+        assert_eq!(
+            ours.recap, theirs.recap,
+            "{}\n{}",
+            ours.stdout, theirs.stdout
+        );
+        let (log_j, log_a) = (pair.on_jig(LOG), pair.on_ansible(LOG));
+        assert_eq!(
+            mutating(&log_j),
+            mutating(&log_a),
+            "custom init, {pass} run: jig's log:\n{log_j}\nansible's:\n{log_a}"
+        );
+        if pass == "first" {
+            assert_eq!(
+                mutating(&log_j),
+                ["'enable' 'jig-svc4'", "'start' 'jig-svc4'"]
+            );
+        } else {
+            assert!(mutating(&log_j).is_empty(), "{log_j}");
+        }
+        pair.on_jig(CLEAR);
+        pair.on_ansible(CLEAR);
+    }
+    let same = pair.assert_same("cat /root/custom.json");
+    assert!(same.contains(r#""mgr": "jig-init""#), "{same}");
+    assert!(same.contains(r#""state": "running""#), "{same}");
 }
