@@ -16,9 +16,25 @@ use crate::vars::VarMap;
 /// Marks the start of a section in the probe's output.
 const MARK: &str = "@@jig-facts:";
 
+/// The facts probe's lines that Ansible's `service_mgr` and `systemd` collectors read (the
+/// `service` module runs them too, as Ansible's `service` action dispatches on the fact):
+/// `systemctl` found where `get_bin_path` looks (PATH and the sbin directories), systemd's
+/// canaries, `systemctl --version` where systemd runs, PID 1's name, `/sbin/init`'s link.
+macro_rules! service_mgr_lines {
+    () => {
+        r#"echo '@@jig-facts:systemctl'; jig_sc=$(jig_p="$PATH:/sbin:/usr/sbin:/usr/local/sbin"; IFS=:; for d in $jig_p; do [ -f "$d/systemctl" ] && [ -x "$d/systemctl" ] && printf '%s\n' "$d/systemctl" && break; done); [ -n "$jig_sc" ] && echo yes
+echo '@@jig-facts:systemd'; [ -n "$jig_sc" ] && for d in /run/systemd/system/ /dev/.run/systemd/ /dev/.systemd/; do [ -e "$d" ] && echo yes && break; done
+echo '@@jig-facts:systemd_version'; [ -n "$jig_sc" ] && for d in /run/systemd/system/ /dev/.run/systemd/ /dev/.systemd/; do [ -e "$d" ] && { "$jig_sc" --version; break; }; done
+echo '@@jig-facts:pid1'; c=$(cat /proc/1/comm) && case $c in *[![:space:]]*) printf '%s\n' "$c" ;; *) false ;; esac || ps -p 1 -o comm | tail -n 1
+echo '@@jig-facts:sbin_init'; readlink /sbin/init
+"#
+    };
+}
+
 /// The probe: prints every section, each starting with a `MARK` line. Errors are silenced so a
 /// missing file is an empty section; the environment comes last because it is NUL-separated.
-const PROBE: &str = r#"exec 2>/dev/null
+const PROBE: &str = concat!(
+    r#"exec 2>/dev/null
 echo '@@jig-facts:uname'; uname -n; uname -s; uname -r; uname -v; uname -m
 echo '@@jig-facts:user'; id -un; id -u; id -g; id -gn; echo "$HOME"; id -u -r; id -g -r
 echo '@@jig-facts:passwd'; getent passwd "$(id -un)"
@@ -31,10 +47,9 @@ echo '@@jig-facts:date'; date '+%s %N %Y %m %A %w %W %d %H %M %S %Z %z'; date -d
 echo '@@jig-facts:cpuinfo'; grep -E '^(processor|physical id|cpu cores|siblings|vendor_id|model name|machine|cpu)[[:space:]]*:' /proc/cpuinfo
 echo '@@jig-facts:nproc'; nproc
 echo '@@jig-facts:meminfo'; grep -E '^(MemTotal|MemFree|Buffers|Cached|SwapTotal|SwapFree|SwapCached):' /proc/meminfo
-echo '@@jig-facts:systemd'; command -v systemctl >/dev/null && for d in /run/systemd/system/ /dev/.run/systemd/ /dev/.systemd/; do [ -d "$d" ] && echo yes && break; done
-echo '@@jig-facts:pid1'; cat /proc/1/comm || ps -p 1 -o comm | tail -n 1
-echo '@@jig-facts:sbin_init'; readlink /sbin/init
-echo '@@jig-facts:paths'; for p in /etc/init /sbin/openrc /etc/init.d /etc/dinit.d /.dockerenv /.dockerinit /run/.containerenv /proc/vz /proc/lve /proc/bc /proc/xen /dev/kvm /sys/fs/selinux/enforce /sys/kernel/security/apparmor; do [ -e "$p" ] && echo "$p"; done
+"#,
+    service_mgr_lines!(),
+    r#"echo '@@jig-facts:paths'; for p in /etc/init /sbin/openrc /etc/init.d /etc/dinit.d /.dockerenv /.dockerinit /run/.containerenv /proc/vz /proc/lve /proc/bc /proc/xen /dev/kvm /sys/fs/selinux/enforce /sys/kernel/security/apparmor; do [ -e "$p" ] && echo "$p"; done
 echo '@@jig-facts:bins'; for b in initctl apt-get dnf5 dnf yum zypper apk pacman emerge pkg xbps-install; do command -v "$b" >/dev/null && echo "$b"; done
 echo '@@jig-facts:cgroup'; cat /proc/1/cgroup
 echo '@@jig-facts:pid1env'; tr '\000' '\n' < /proc/1/environ | grep '^container='
@@ -62,7 +77,8 @@ echo '@@jig-facts:mounts'; while read -r dev mnt fs opts dump pass; do case "$de
 echo '@@jig-facts:findmnt'; findmnt --list --noheadings --notruncate
 echo '@@jig-facts:uuids'; for l in /dev/disk/by-uuid/*; do [ -e "$l" ] && echo "$(readlink -f "$l") ${l##*/}"; done
 echo '@@jig-facts:python'; p=$(command -v python3 || command -v python) && echo "$p" && "$p" --version 2>&1
-"#;
+"#
+);
 
 /// The last section: the environment, NUL-separated, so nothing may follow it.
 const ENV_SECTION: &str = "echo '@@jig-facts:env'; env -0 || cat /proc/$$/environ\n";
@@ -261,6 +277,7 @@ const COLLECTORS: &[&str] = &[
     "selinux",
     "service_mgr",
     "ssh_pub_keys",
+    "systemd",
     "user",
     "virtual",
 ];
@@ -401,6 +418,7 @@ fn collector_of(key: &str, interfaces: &[String]) -> Option<&'static str> {
         "lsb" => "lsb",
         "pkg_mgr" => "pkg_mgr",
         "service_mgr" => "service_mgr",
+        "systemd" => "systemd",
         "python" => "python",
         "local" => "local",
         "cmdline" | "proc_cmdline" => "cmdline",
@@ -1061,23 +1079,77 @@ fn hardware(s: &Sections, f: &mut Map<String, Json>) {
     );
 }
 
+/// Ansible's `ServiceMgrFactCollector` for Linux: PID 1's name unless it cannot be trusted,
+/// then systemd's canaries (with `systemctl` found as `get_bin_path` finds it), upstart,
+/// OpenRC, `/sbin/init` linking to systemd, `/etc/init.d`, dinit; `service` when nothing
+/// matched. Also `systemd` (`systemctl --version`) on a host that systemd runs, as Ansible's
+/// `SystemdFactCollector`.
+/// What the `service` module runs to learn the service manager: the facts probe's lines for
+/// it, and the platform and paths the rule reads.
+pub(crate) const SERVICE_MGR_PROBE: &str = concat!(
+    service_mgr_lines!(),
+    r#"echo '@@jig-facts:uname'; uname -n; uname -s
+echo '@@jig-facts:paths'; for p in /etc/init /sbin/openrc /etc/init.d /etc/dinit.d; do [ -e "$p" ] && echo "$p"; done
+echo '@@jig-facts:bins'; command -v initctl >/dev/null && echo initctl
+"#
+);
+
+/// The host's service manager as the `service` module needs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ServiceManager {
+    /// Ansible's `service_mgr` fact.
+    pub name: String,
+    /// `is_systemd_managed` of Ansible's `module_utils.service` (what its `service` module
+    /// checks): `systemctl` and a systemd canary, or PID 1 named `systemd`.
+    pub systemd_managed: bool,
+}
+
+/// Reads the output of [`SERVICE_MGR_PROBE`].
+pub(crate) fn service_manager(raw: &str) -> ServiceManager {
+    let s = Sections::parse(raw);
+    let mut f = Map::new();
+    platform(&s, &mut f);
+    let pid1 = s.get("pid1").lines().next().unwrap_or("").trim();
+    ServiceManager {
+        name: service_mgr_name(&s, &f),
+        systemd_managed: s.get("systemctl").trim() == "yes"
+            && (s.get("systemd").trim() == "yes" || pid1 == "systemd"),
+    }
+}
+
 fn service_mgr(s: &Sections, f: &mut Map<String, Json>) {
-    // Ansible trusts PID 1's name unless it is `init` or a shell (a container's entry point).
+    f.insert("service_mgr".into(), json!(service_mgr_name(s, f)));
+    if let Some(v) = systemd_version(s.get("systemd_version")) {
+        f.insert("systemd".into(), v);
+    }
+}
+
+/// `{features, version}` from `systemctl --version`: the second line, and the number after
+/// the first space (`None` where Ansible's parse would fail).
+fn systemd_version(out: &str) -> Option<Json> {
+    let features = out.split('\n').nth(1)?;
+    let version: i64 = out.split(' ').nth(1)?.trim().parse().ok()?;
+    Some(json!({"features": features, "version": version}))
+}
+
+fn service_mgr_name(s: &Sections, f: &Map<String, Json>) -> String {
+    // PID 1's name from /proc/1/comm, or `ps` (unless it printed its header or a pid first,
+    // as busybox's does), or /sbin/init's link.
     let mut proc_1 = s
         .get("pid1")
         .lines()
         .next()
         .map(str::trim)
-        .filter(|p| !p.is_empty() && *p != "COMMAND")
+        .filter(|p| !p.is_empty() && *p != "COMMAND" && !starts_with_pid(p))
         .map(str::to_string);
-    if proc_1.is_none() {
-        let link = s.get("sbin_init").trim();
-        if !link.is_empty() {
-            proc_1 = Some(link.to_string());
-        }
+    let init_link = s.get("sbin_init").trim();
+    if proc_1.is_none() && !init_link.is_empty() {
+        proc_1 = Some(init_link.to_string());
     }
+    let basename = |p: &str| p.rsplit('/').next().unwrap_or(p).trim().to_string();
+    // `init` says nothing; a name ending in `sh` is a container's shell.
     let proc_1 = proc_1
-        .map(|p| p.rsplit('/').next().unwrap_or(&p).trim().to_string())
+        .map(|p| basename(&p))
         .filter(|p| p != "init" && !p.ends_with("sh"));
     let name = match proc_1 {
         Some(p) => match p.as_str() {
@@ -1089,27 +1161,38 @@ fn service_mgr(s: &Sections, f: &mut Map<String, Json>) {
         },
         None => {
             let linux = f.get("system").and_then(Json::as_str) == Some("Linux");
-            let init_link = s.get("sbin_init").trim();
+            let systemctl = s.get("systemctl").trim() == "yes";
             if !linux {
-                "service".to_string()
+                String::new()
             } else if s.get("systemd").trim() == "yes" {
                 "systemd".to_string()
             } else if s.lines("bins").contains(&"initctl") && s.has_path("/etc/init") {
                 "upstart".to_string()
             } else if s.has_path("/sbin/openrc") {
                 "openrc".to_string()
-            } else if init_link.ends_with("systemd") {
+            } else if systemctl && !init_link.is_empty() && basename(init_link) == "systemd" {
                 "systemd".to_string()
             } else if s.has_path("/etc/init.d") {
                 "sysvinit".to_string()
             } else if s.has_path("/etc/dinit.d") {
                 "dinit".to_string()
             } else {
-                "service".to_string()
+                String::new()
             }
         }
     };
-    f.insert("service_mgr".into(), json!(name));
+    if name.is_empty() {
+        "service".to_string()
+    } else {
+        name
+    }
+}
+
+/// Whether `ps` output starts with a pid (` *[0-9]+ `): a `ps` that ignored `-o comm`.
+fn starts_with_pid(line: &str) -> bool {
+    let t = line.trim_start_matches(' ');
+    let digits = t.len() - t.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+    digits > 0 && t[digits..].starts_with(' ')
 }
 
 /// Ansible's Linux virtualization collector: containers first, then hypervisor evidence.

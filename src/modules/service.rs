@@ -1,9 +1,13 @@
 //! The `service` module: start, stop, restart, reload and enable services with the host's init
 //! system, as Ansible's `service` action and its `LinuxService` do.
 //!
-//! The init system is detected like Ansible: systemd when `/run/systemd/system` exists and
-//! `systemctl` is there (then the work goes to [`super::systemd`]), otherwise the sysvinit
-//! tools: `/etc/init.d/NAME`, `service NAME ACTION`, and `update-rc.d` for `enabled` with the
+//! The init system is chosen like Ansible's `service` action: its `service_mgr` fact (the same
+//! rule as jig's facts, run in the probe, [`crate::exec::facts::SERVICE_MGR_PROBE`]); `systemd`
+//! goes to [`super::systemd`] without `pattern`, `runlevel`, `sleep` and `arguments` (with
+//! Ansible's warning for each given); any other manager gets Ansible's `service` module, which
+//! itself drives systemd when `systemctl` and a systemd canary (or PID 1 named `systemd`) are
+//! there, as jig does through [`super::systemd`] too, and otherwise the sysvinit tools:
+//! `/etc/init.d/NAME`, `service NAME ACTION`, and `update-rc.d` for `enabled` with the
 //! `/etc/rc?.d/S??NAME` links as the probe. `use:` forces a backend.
 //!
 //! One round trip probes the tools, the init script, the rc links and the status (the exit
@@ -14,12 +18,13 @@
 //! cannot hold the connection open (Ansible daemonizes for the same reason).
 
 use async_trait::async_trait;
-use serde_json::json;
+use serde_json::{Value as Json, json};
 
 use super::accounts;
 use super::systemd::{self, Wanted};
 use super::{Module, ModuleArgs, ModuleContext, ModuleError, ModuleResult};
 use crate::connection::quote;
+use crate::exec::facts;
 
 /// The `service` module.
 pub struct Service;
@@ -47,7 +52,13 @@ struct Spec {
     /// `arguments`, split like Ansible's `run_command` splits the command string.
     arguments: Vec<String>,
     backend: Backend,
+    /// The arguments given that the systemd module does not take, in the order Ansible's
+    /// action warns about them.
+    unused_by_systemd: Vec<&'static str>,
 }
+
+/// What Ansible's `service` action drops (with a warning each) before calling `systemd`.
+const UNUSED_BY_SYSTEMD: &[&str] = &["pattern", "runlevel", "sleep", "arguments", "args"];
 
 /// `use:`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,6 +103,11 @@ impl Spec {
             pattern: args.str("pattern")?,
             arguments,
             backend,
+            unused_by_systemd: UNUSED_BY_SYSTEMD
+                .iter()
+                .copied()
+                .filter(|u| args.keys().any(|k| k == *u))
+                .collect(),
         };
         if spec.state.is_none() && spec.enabled.is_none() {
             return Err(args
@@ -102,10 +118,35 @@ impl Spec {
     }
 }
 
+/// Where `use: auto` sends the task.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Route {
+    /// The sysvinit tools.
+    #[default]
+    Sysv,
+    /// The `service_mgr` fact is `systemd`: Ansible runs its `systemd` module.
+    SystemdModule,
+    /// Another manager, but Ansible's `service` module finds systemd and drives it.
+    SystemdFromService,
+}
+
+impl Route {
+    /// Ansible's choice for a host's service manager.
+    fn of(mgr: &facts::ServiceManager) -> Route {
+        if mgr.name == "systemd" {
+            Route::SystemdModule
+        } else if mgr.name != "sysvinit" && mgr.systemd_managed {
+            Route::SystemdFromService
+        } else {
+            Route::Sysv
+        }
+    }
+}
+
 /// What the sysv probe found.
 #[derive(Clone, Debug, Default, PartialEq)]
 struct Probe {
-    systemd: bool,
+    route: Route,
     initscript: bool,
     service_bin: bool,
     update_rc_d: bool,
@@ -126,6 +167,16 @@ const RUN_FN: &str = r#"jig_run() {
 }
 "#;
 
+/// Ends the probe after the service-manager part (which set `jig_sc` and `c`) when the host
+/// may be routed to systemd: `systemctl` and a canary, PID 1 named `systemd`, or `/sbin/init`
+/// linking to systemd.
+const SYSTEMD_MAYBE: &str = r#"if [ -n "$jig_sc" ]; then
+  for jig_d in /run/systemd/system/ /dev/.run/systemd/ /dev/.systemd/; do [ -e "$jig_d" ] && exit 0; done
+  [ "$c" = systemd ] && exit 0
+  case $(readlink /sbin/init 2>/dev/null) in systemd | */systemd) exit 0 ;; esac
+fi
+"#;
+
 /// The command that runs `action` on the service: `service NAME ACTION ARGS...`, or the init
 /// script when there is no `service` tool.
 fn control(spec: &Spec, service_bin: bool, action: &str) -> Vec<String> {
@@ -139,23 +190,33 @@ fn control(spec: &Spec, service_bin: bool, action: &str) -> Vec<String> {
     argv
 }
 
-/// The probe; in an `image` systemd counts when it is installed (it never runs there).
+/// The probe: first the service manager (in an `image`, systemd counts when it is installed:
+/// it never runs there; elsewhere the facts' rule decides), then the sysv tools.
 fn probe_script(spec: &Spec, image: bool) -> String {
     let n = quote(&spec.name);
-    let mut s = String::from("PATH=$PATH:/sbin:/usr/sbin:/bin:/usr/bin; export PATH\n");
-    s.push_str(RUN_FN);
+    let mut s = String::new();
     if spec.backend == Backend::Auto {
-        let systemd = if image {
-            "[ -x /lib/systemd/systemd ]"
+        if image {
+            s.push_str(
+                "if [ -x /lib/systemd/systemd ] && command -v systemctl >/dev/null; then printf S; fi; printf '\\0'\n",
+            );
         } else {
-            "[ -d /run/systemd/system ]"
-        };
-        s.push_str(&format!(
-            "if {systemd} && command -v systemctl >/dev/null; then printf S; fi; printf '\\0'\n",
-        ));
+            s.push_str(&format!(
+                "{{\n{}}} 2>/dev/null; printf '\\0'\n",
+                facts::SERVICE_MGR_PROBE
+            ));
+        }
     } else {
         s.push_str("printf '\\0'\n");
     }
+    if spec.backend == Backend::Auto && !image {
+        // Ansible's choice comes first: where systemd may be chosen the sysv tools are not
+        // asked (Debian's `service NAME status` would ask systemctl); if the controller
+        // chooses them after all, it probes again with `use: sysvinit`.
+        s.push_str(SYSTEMD_MAYBE);
+    }
+    s.push_str("PATH=$PATH:/sbin:/usr/sbin:/bin:/usr/bin; export PATH\n");
+    s.push_str(RUN_FN);
     s.push_str(&format!(
         r#"if [ -f /etc/init.d/{n} ]; then printf I; fi; printf '\0'
 if command -v service >/dev/null; then printf Y; fi; printf '\0'
@@ -181,13 +242,19 @@ for jig_f in /etc/rc?.d/K??*; do [ "${{jig_f##*/K??}}" = {n} ] && {{ printf E; b
     s
 }
 
-fn parse_probe(data: &[u8]) -> Option<Probe> {
+/// Reads the probe; `None` when the sysv part is missing (not run, or broken output).
+fn parse_probe(data: &[u8]) -> (Route, Option<Probe>) {
     let r = accounts::records(data);
+    let route = match r.first().map(String::as_str) {
+        Some("S") => Route::SystemdModule,
+        Some("") | None => Route::Sysv,
+        Some(raw) => Route::of(&facts::service_manager(raw)),
+    };
     if r.len() < 6 {
-        return None;
+        return (route, None);
     }
     let mut p = Probe {
-        systemd: r[0] == "S",
+        route,
         initscript: r[1] == "I",
         service_bin: r[2] == "Y",
         update_rc_d: r[3] == "Y",
@@ -203,7 +270,7 @@ fn parse_probe(data: &[u8]) -> Option<Probe> {
             p.status_out = r.get(7).cloned().unwrap_or_default();
         }
     }
-    Some(p)
+    (route, Some(p))
 }
 
 /// Ansible's `get_service_status` for the sysv tools: `None` when it cannot tell.
@@ -385,6 +452,18 @@ impl Module for Service {
     }
 }
 
+/// Puts `warnings` before those `r` already has (the action warns before the module runs).
+fn prepend_warnings(r: &mut ModuleResult, warnings: Vec<String>) {
+    if warnings.is_empty() {
+        return;
+    }
+    let mut all: Vec<Json> = warnings.into_iter().map(Json::String).collect();
+    if let Some(Json::Array(had)) = r.values.shift_remove("warnings") {
+        all.extend(had);
+    }
+    r.values.insert("warnings".into(), Json::Array(all));
+}
+
 /// The service module for `spec` (in an image its state is already taken off).
 async fn run_spec(
     spec: &Spec,
@@ -398,20 +477,45 @@ async fn run_spec(
         scope: "system".into(),
         ..systemd::Spec::default()
     };
+    // Ansible's `service` action calls the systemd module without the arguments it lacks.
+    let systemd_module = || async {
+        let mut r = systemd::run_systemd(&to_systemd(), ctx).await?;
+        let dropped: Vec<String> = spec
+            .unused_by_systemd
+            .iter()
+            .map(|u| format!("Ignoring \"{u}\" as it is not used in \"systemd\""))
+            .collect();
+        prepend_warnings(&mut r, dropped);
+        Ok::<ModuleResult, ModuleError>(r)
+    };
     if spec.backend == Backend::Systemd {
-        return systemd::run_systemd(&to_systemd(), ctx).await;
+        return systemd_module().await;
     }
-    let out = accounts::exec(ctx, probe_script(spec, image)).await?;
-    let Some(probe) = parse_probe(&out.stdout).filter(|_| out.rc == 0) else {
+    let mut out = accounts::exec(ctx, probe_script(spec, image)).await?;
+    let (route, mut probe) = parse_probe(&out.stdout);
+    match route {
+        Route::SystemdModule if out.rc == 0 => return systemd_module().await,
+        Route::SystemdFromService if out.rc == 0 => {
+            return systemd::run_systemd(&to_systemd(), ctx).await;
+        }
+        _ => {}
+    }
+    if out.rc == 0 && probe.is_none() && spec.backend == Backend::Auto {
+        // The probe stopped where systemd might have been chosen, and it was not.
+        let sysv = Spec {
+            backend: Backend::Sysv,
+            ..spec.clone()
+        };
+        out = accounts::exec(ctx, probe_script(&sysv, image)).await?;
+        probe = parse_probe(&out.stdout).1;
+    }
+    let Some(probe) = probe.filter(|_| out.rc == 0) else {
         return Ok(ModuleResult::failed(format!(
             "cannot probe service {}: {}",
             spec.name,
             accounts::error_text(&out)
         )));
     };
-    if probe.systemd {
-        return systemd::run_systemd(&to_systemd(), ctx).await;
-    }
     let plan = plan(spec, &probe);
     if !(probe.initscript && probe.update_rc_d)
         && let Some(predicted) =
@@ -467,7 +571,6 @@ async fn run_spec(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::Value as Json;
 
     fn spec(v: Json) -> Spec {
         Spec::from_args(&ModuleArgs::new(
@@ -530,12 +633,13 @@ mod tests {
         let p = plan(&spec(json!({"name": "cron", "enabled": true})), &pr);
         assert_eq!(p.enable, vec![s(&["update-rc.d", "cron", "enable"])]);
         // A systemd host is detected by the probe and handed to the systemd backend.
-        let d = parse_probe(b"S\0\0Y\0\0\0\0").unwrap();
-        assert!(d.systemd && !d.initscript && d.service_bin && d.status_rc.is_none());
-        assert!(
-            probe_script(&spec(json!({"name": "cron", "state": "started"})), false)
-                .contains("[ -d /run/systemd/system ] && command -v systemctl")
-        );
+        let (route, d) = parse_probe(b"S\0\0Y\0\0\0\0");
+        let d = d.unwrap();
+        assert_eq!(route, Route::SystemdModule);
+        assert!(!d.initscript && d.service_bin && d.status_rc.is_none());
+        let auto = probe_script(&spec(json!({"name": "cron", "state": "started"})), false);
+        assert!(auto.contains(facts::SERVICE_MGR_PROBE), "{auto}");
+        assert!(auto.contains(SYSTEMD_MAYBE), "{auto}");
         // In an image systemd never runs: installed is what counts.
         assert!(
             probe_script(&spec(json!({"name": "cron", "enabled": true})), true)
@@ -587,22 +691,117 @@ mod tests {
                 .unwrap();
             assert!(st.success(), "{script}");
         }
-        // The probe really runs: a name no init script has.
-        let out = std::process::Command::new("sh")
-            .args([
-                "-c",
-                &probe_script(
-                    &spec(json!({"name": "jig-nope ü", "state": "started"})),
-                    false,
-                ),
-            ])
-            .output()
-            .unwrap();
-        let p = parse_probe(&out.stdout).unwrap();
+        // The probe really runs: a name no init script has. With `use: auto` its first
+        // record is the service-manager part; the sysv part may stop there on a machine
+        // that looks like systemd's.
+        let run = |v: Json| {
+            let out = std::process::Command::new("sh")
+                .args(["-c", &probe_script(&spec(v), false)])
+                .output()
+                .unwrap();
+            assert!(out.status.success());
+            out.stdout
+        };
+        let auto = run(json!({"name": "jig-nope ü", "state": "started"}));
+        assert!(String::from_utf8_lossy(&auto).starts_with("@@jig-facts:systemctl\n"));
+        let p = parse_probe(&run(json!({"name": "jig-nope ü", "state": "started",
+            "use": "service"})))
+        .1
+        .unwrap();
         assert!(!p.initscript && !p.s_links);
         assert_eq!(
             action_outcome(b"1\0\0stop failed\n\x000\0started\n\0\0"),
             (0, "started\n".into(), String::new())
+        );
+    }
+
+    /// A host's service-manager probe output: PID 1's name, the canary, `systemctl`.
+    fn mgr(pid1: &str, canary: bool, systemctl: bool) -> String {
+        format!(
+            "@@jig-facts:systemctl\n{}@@jig-facts:systemd\n{}@@jig-facts:systemd_version\n\
+             @@jig-facts:pid1\n{pid1}\n@@jig-facts:sbin_init\n@@jig-facts:uname\nh\nLinux\n\
+             @@jig-facts:paths\n/etc/init.d\n@@jig-facts:bins\n",
+            if systemctl { "yes\n" } else { "" },
+            if canary && systemctl { "yes\n" } else { "" },
+        )
+    }
+
+    #[test]
+    fn routes_like_ansibles_service_action() {
+        let route = |raw: String| parse_probe(format!("{raw}\0").as_bytes()).0;
+        // The fact says systemd: Ansible's systemd module.
+        assert_eq!(route(mgr("systemd", false, true)), Route::SystemdModule);
+        assert_eq!(route(mgr("bash", true, true)), Route::SystemdModule);
+        // A custom PID 1 (the test bed's init): Ansible's service module, which finds systemd
+        // by its canary.
+        assert_eq!(
+            route(mgr("jig-init", true, true)),
+            Route::SystemdFromService
+        );
+        assert_eq!(route(mgr("jig-init", false, true)), Route::Sysv);
+        assert_eq!(route(mgr("jig-init", true, false)), Route::Sysv);
+        // No canary, PID 1 a shell: sysvinit by /etc/init.d.
+        assert_eq!(route(mgr("sh", false, true)), Route::Sysv);
+        // The probe stops after the manager where systemd may be chosen.
+        let script = |pid1: &str, canary: bool| {
+            let dir = tempfile::tempdir().unwrap();
+            let comm = dir.path().join("comm");
+            std::fs::write(&comm, format!("{pid1}\n")).unwrap();
+            let canary_dir = dir.path().join("canary");
+            if canary {
+                std::fs::create_dir(&canary_dir).unwrap();
+            }
+            let text = SYSTEMD_MAYBE
+                .replace(
+                    "/run/systemd/system/",
+                    &format!("{}/", canary_dir.display()),
+                )
+                .replace("/dev/.run/systemd/ /dev/.systemd/", "")
+                .replace("/sbin/init", "/nonexistent/init");
+            let out = std::process::Command::new("sh")
+                .args([
+                    "-c",
+                    &format!(
+                        "jig_sc=/bin/true; c=$(cat {}); {text}echo sysv",
+                        quote(&comm.display().to_string())
+                    ),
+                ])
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        assert_eq!(script("systemd", false), "");
+        assert_eq!(script("jig-init", true), "");
+        assert_eq!(script("jig-init", false), "sysv\n");
+    }
+
+    #[test]
+    fn systemd_drops_the_arguments_it_lacks_with_ansibles_warnings() {
+        let sp = spec(
+            json!({"name": "x", "state": "started", "sleep": 1, "args": "-q",
+            "pattern": "x", "runlevel": "3"}),
+        );
+        assert_eq!(
+            sp.unused_by_systemd,
+            vec!["pattern", "runlevel", "sleep", "args"]
+        );
+        let mut r = ModuleResult::ok();
+        crate::modules::textfile::add_warnings(&mut r, &["from the module".to_string()]);
+        prepend_warnings(
+            &mut r,
+            vec!["Ignoring \"sleep\" as it is not used in \"systemd\"".into()],
+        );
+        assert_eq!(
+            r.values["warnings"],
+            json!([
+                "Ignoring \"sleep\" as it is not used in \"systemd\"",
+                "from the module"
+            ])
+        );
+        assert!(
+            spec(json!({"name": "x", "enabled": true}))
+                .unused_by_systemd
+                .is_empty()
         );
     }
 }

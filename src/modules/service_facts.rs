@@ -12,12 +12,18 @@ use super::{Module, ModuleArgs, ModuleContext, ModuleError, ModuleResult};
 /// The `service_facts` module.
 pub struct ServiceFacts;
 
-/// Prints four records: `service --status-all` (when there is a `service` tool and no
-/// `chkconfig`), whether systemd runs, `list-units`, and `list-unit-files` with each unit's
-/// `ActiveState` appended as a third column.
+/// Prints four records: `service --status-all` (when there is a `service` tool and neither
+/// `chkconfig` nor `rc-status`), whether systemd runs (Ansible's `is_systemd_managed`:
+/// `systemctl` and a canary, or PID 1 named `systemd`), `list-units`, and `list-unit-files`
+/// with each unit's `ActiveState` appended as a third column.
 const SCRIPT: &str = r#"PATH=$PATH:/sbin:/usr/sbin:/bin:/usr/bin; export PATH; LC_ALL=C; export LC_ALL
-if command -v service >/dev/null && ! command -v chkconfig >/dev/null; then service --status-all 2>/dev/null; fi; printf '\0'
-if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
+if command -v service >/dev/null && ! command -v chkconfig >/dev/null && ! command -v rc-status >/dev/null; then service --status-all 2>/dev/null; fi; printf '\0'
+jig_sd=
+if command -v systemctl >/dev/null; then
+  for jig_d in /run/systemd/system/ /dev/.run/systemd/ /dev/.systemd/; do [ -e "$jig_d" ] && jig_sd=yes; done
+  [ "$(head -n 1 /proc/1/comm 2>/dev/null)" = systemd ] && jig_sd=yes
+fi
+if [ -n "$jig_sd" ]; then
   printf S; printf '\0'
   systemctl list-units --no-pager --type service --all --plain 2>/dev/null; printf '\0'
   systemctl list-unit-files --no-pager --type service --all 2>/dev/null | while read -r jig_u jig_s jig_rest; do
@@ -172,6 +178,13 @@ mod tests {
         );
         assert_eq!(s["x.service"]["status"], "not-found");
         assert_eq!(s["ssh.service"]["state"], "inactive");
+    }
+
+    #[test]
+    fn systemd_is_detected_as_ansibles_is_systemd_managed() {
+        assert!(SCRIPT.contains("/run/systemd/system/ /dev/.run/systemd/ /dev/.systemd/"));
+        assert!(SCRIPT.contains("\"$(head -n 1 /proc/1/comm 2>/dev/null)\" = systemd"));
+        assert!(SCRIPT.contains("! command -v rc-status"));
     }
 
     #[test]

@@ -213,6 +213,9 @@ pub(crate) struct Probe {
     pub is_enabled: String,
     pub initd: bool,
     pub sysv_enabled: bool,
+    /// The exit code of `systemctl list-unit-files UNIT`, asked when `show` failed or had no
+    /// properties (Ansible's fallback where `show` does not work, as in a chroot).
+    pub unit_files_rc: Option<i32>,
 }
 
 /// Fails the script (exit 3) as Ansible's `get_bin_path('systemctl', required=True)` does
@@ -251,9 +254,11 @@ pub(crate) fn probe_script(spec: &Spec, check: bool) -> String {
         r#"jig_o=$({sc} show {n} 2>/tmp/.jig-show.$$); jig_rc=$?
 jig_er=$(cat /tmp/.jig-show.$$ 2>/dev/null); rm -f /tmp/.jig-show.$$
 printf '%s\0%s\0%s\0' "$jig_rc" "$jig_o" "$jig_er"
+case $jig_o in *=*) jig_props=yes ;; *) jig_props= ;; esac
 jig_o=$({sc} is-enabled {n} -l 2>/dev/null); printf '%s\0%s\0' "$?" "$jig_o"
 if [ -f /etc/init.d/{n} ]; then printf I; fi; printf '\0'
 for jig_f in /etc/rc?.d/S??*; do [ "${{jig_f##*/S??}}" = {n} ] && {{ printf E; break; }}; done; printf '\0'
+if [ "$jig_rc" != 0 ] || [ -z "$jig_props" ]; then {sc} list-unit-files {n} >/dev/null 2>&1; printf '%s' "$?"; fi; printf '\0'
 "#
     ));
     s
@@ -262,7 +267,7 @@ for jig_f in /etc/rc?.d/S??*; do [ "${{jig_f##*/S??}}" = {n} ] && {{ printf E; b
 /// Parses the probe's records.
 pub(crate) fn parse_probe(data: &[u8]) -> Option<Probe> {
     let r = accounts::records(data);
-    if r.len() < 7 {
+    if r.len() < 8 {
         return None;
     }
     Some(Probe {
@@ -273,6 +278,7 @@ pub(crate) fn parse_probe(data: &[u8]) -> Option<Probe> {
         is_enabled: r[4].trim().to_string(),
         initd: r[5] == "I",
         sysv_enabled: r[6] == "E",
+        unit_files_rc: r[7].trim().parse().ok(),
     })
 }
 
@@ -290,11 +296,20 @@ const VALID_ENABLED: &[&str] = &[
     "transient",
 ];
 
+/// The message when a planned command fails.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum OnFailure {
+    /// This text, `: `, then the command's error output.
+    Say(String),
+    /// Exactly this text (a unit nobody knows: the error output says nothing more).
+    Only(String),
+}
+
 /// The planned commands and the result they lead to.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub(crate) struct Plan {
     /// `(argv, what failed message prefix)` in order.
-    pub commands: Vec<(Vec<String>, String)>,
+    pub commands: Vec<(Vec<String>, OnFailure)>,
     pub changed: bool,
     pub status: Map<String, Json>,
     pub enabled: Option<bool>,
@@ -303,8 +318,9 @@ pub(crate) struct Plan {
     pub error: Option<String>,
 }
 
+/// Ansible's `request_was_ignored`: no property, and systemctl said it ignored the request.
 fn ignored(s: &str) -> bool {
-    s.contains("Request was ignored") || s.contains("request was ignored")
+    !s.contains('=') && (s.contains("ignoring request") || s.contains("ignoring command"))
 }
 
 /// Plans the systemctl commands for a probed unit.
@@ -329,7 +345,7 @@ pub(crate) fn plan(spec: &Spec, p: &Probe) -> Plan {
                 return plan;
             }
         }
-    } else if VALID_ENABLED.contains(&p.is_enabled.as_str()) {
+    } else if VALID_ENABLED.contains(&p.is_enabled.as_str()) || p.unit_files_rc == Some(0) {
         is_systemd = true;
     }
     plan.status = status
@@ -354,8 +370,13 @@ pub(crate) fn plan(spec: &Spec, p: &Probe) -> Plan {
         if masked != want {
             plan.changed = true;
             let verb = if want { "mask" } else { "unmask" };
-            plan.commands
-                .push((cmd(verb), format!("Failed to {verb} the service ({unit})")));
+            // A failed mask of a unit nobody knows is reported as missing, as Ansible does.
+            let what = if found {
+                OnFailure::Say(format!("Failed to {verb} the service ({unit})"))
+            } else {
+                OnFailure::Only(missing())
+            };
+            plan.commands.push((cmd(verb), what));
         }
     }
     if let Some(want) = spec.enabled {
@@ -376,8 +397,10 @@ pub(crate) fn plan(spec: &Spec, p: &Probe) -> Plan {
         if enabled != want {
             plan.changed = true;
             let verb = if want { "enable" } else { "disable" };
-            plan.commands
-                .push((cmd(verb), format!("Unable to {verb} service {unit}")));
+            plan.commands.push((
+                cmd(verb),
+                OnFailure::Say(format!("Unable to {verb} service {unit}")),
+            ));
             plan.enabled = Some(want);
         }
     }
@@ -408,8 +431,10 @@ pub(crate) fn plan(spec: &Spec, p: &Probe) -> Plan {
         };
         if let Some(verb) = verb {
             plan.changed = true;
-            plan.commands
-                .push((cmd(verb), format!("Unable to {verb} service {unit}")));
+            plan.commands.push((
+                cmd(verb),
+                OnFailure::Say(format!("Unable to {verb} service {unit}")),
+            ));
         }
     }
     plan
@@ -525,15 +550,12 @@ async fn run_unit(spec: &Spec, ctx: &ModuleContext<'_>) -> Result<ModuleResult, 
     let out = accounts::exec(ctx, script).await?;
     if out.rc != 0 {
         let i: usize = out.stdout_str().trim().parse().unwrap_or(0);
-        let what = plan
-            .commands
-            .get(i)
-            .map(|c| c.1.clone())
-            .unwrap_or_default();
-        return Ok(ModuleResult::failed(format!(
-            "{what}: {}",
-            out.stderr_str().trim()
-        )));
+        let err = out.stderr_str();
+        return Ok(ModuleResult::failed(match plan.commands.get(i) {
+            Some((_, OnFailure::Only(msg))) => msg.clone(),
+            Some((_, OnFailure::Say(what))) => format!("{what}: {}", err.trim()),
+            None => err.trim().to_string(),
+        }));
     }
     Ok(r)
 }
@@ -631,6 +653,7 @@ mod tests {
             is_enabled: enabled.into(),
             initd: true,
             sysv_enabled: false,
+            unit_files_rc: None,
         }
     }
 
@@ -736,9 +759,19 @@ mod tests {
             .status()
             .unwrap();
         assert!(st.success());
-        let p = parse_probe(b"0\0Id=x\nActiveState=active\0\x001\0disabled\0I\0E\0").unwrap();
+        let p = parse_probe(b"0\0Id=x\nActiveState=active\0\x001\0disabled\0I\0E\0\0").unwrap();
         assert_eq!(p.is_enabled_rc, 1);
-        assert!(p.initd && p.sysv_enabled);
+        assert!(p.initd && p.sysv_enabled && p.unit_files_rc.is_none());
+        let p = parse_probe(b"1\0\0no bus\x004\0\0\0\x000\0").unwrap();
+        assert_eq!(p.unit_files_rc, Some(0));
+        // The fallback is asked only when show failed or printed no property.
+        assert!(
+            script.contains(
+                "if [ \"$jig_rc\" != 0 ] || [ -z \"$jig_props\" ]; then systemctl list-unit-files \
+             'we ird'\\''$(touch PWNED)'"
+            ),
+            "{script}"
+        );
     }
 
     #[test]
@@ -776,5 +809,45 @@ mod tests {
         assert_eq!(String::from_utf8_lossy(&out.stdout), "found\n");
         let script = probe_script(&spec(json!({"daemon_reload": true})), true);
         assert!(script.starts_with(REQUIRE_SYSTEMCTL), "{script}");
+    }
+
+    #[test]
+    fn ignored_requests_unit_file_fallback_and_missing_masks_like_ansible() {
+        // Ansible's request_was_ignored: words of refusal and no property.
+        assert!(ignored("Running in chroot, ignoring request.\n"));
+        assert!(ignored("Running in chroot, ignoring command 'show'"));
+        assert!(!ignored("Description=ignoring request\n"));
+        assert!(!ignored("Request was ignored"));
+        let mut pr = probe("inactive", "", 1);
+        pr.show = "Running in chroot, ignoring request.".into();
+        pr.initd = false;
+        let p = plan(&spec(json!({"name": "x", "enabled": true})), &pr);
+        assert_eq!(
+            p.error.as_deref(),
+            Some("Could not find the requested service x: host")
+        );
+        // show did not answer, is-enabled said nothing useful, list-unit-files knows the unit.
+        pr.unit_files_rc = Some(0);
+        let p = plan(&spec(json!({"name": "x", "enabled": true})), &pr);
+        assert_eq!(verbs(&p), ["systemctl enable x"]);
+        assert_eq!(p.enabled, Some(true));
+        // A mask of a unit nobody knows: planned (systemd can), reported missing if it fails.
+        let mut pr = probe("inactive", "", 1);
+        pr.show = "Id=ghost.service\nLoadState=not-found\nActiveState=inactive\n".into();
+        pr.initd = false;
+        let p = plan(&spec(json!({"name": "ghost", "masked": true})), &pr);
+        assert_eq!(verbs(&p), ["systemctl mask ghost"]);
+        assert_eq!(
+            p.commands[0].1,
+            OnFailure::Only("Could not find the requested service ghost: host".into())
+        );
+        let p = plan(
+            &spec(json!({"name": "nginx", "masked": true})),
+            &probe("active", "enabled", 0),
+        );
+        assert_eq!(
+            p.commands[0].1,
+            OnFailure::Say("Failed to mask the service (nginx)".into())
+        );
     }
 }

@@ -246,11 +246,63 @@ fn service_manager_falls_back_like_ansible() {
     // PID 1 is a shell (a container entry point): not trusted; /run/systemd/system decides.
     let shell_pid1 = base.replace("@@jig-facts:pid1\nsystemd\n", "@@jig-facts:pid1\nbash\n");
     assert_eq!(facts(&shell_pid1)["ansible_service_mgr"], json!("systemd"));
-    let no_systemd = shell_pid1.replace("@@jig-facts:systemd\nyes\n", "@@jig-facts:systemd\n");
+    let no_systemd = shell_pid1.replace(
+        "@@jig-facts:systemd\nyes\n",
+        "@@jig-facts:systemctl\nyes\n@@jig-facts:systemd\n",
+    );
     // /sbin/init links to systemd: the offline check still says systemd.
     assert_eq!(facts(&no_systemd)["ansible_service_mgr"], json!("systemd"));
+    // ... only with systemctl installed, and only for a link named exactly `systemd`.
+    let no_systemctl = no_systemd.replace("@@jig-facts:systemctl\nyes\n", "");
+    assert_eq!(
+        facts(&no_systemctl)["ansible_service_mgr"],
+        json!("sysvinit")
+    );
+    let other_link = no_systemd.replace("/lib/systemd/systemd", "/lib/not-systemd");
+    assert_eq!(facts(&other_link)["ansible_service_mgr"], json!("sysvinit"));
     let sysv = no_systemd.replace("/lib/systemd/systemd", "");
     assert_eq!(facts(&sysv)["ansible_service_mgr"], json!("sysvinit"));
+    // A `ps` that printed a pid first (busybox) is not PID 1's name: /sbin/init decides.
+    let busybox = base.replace(
+        "@@jig-facts:pid1\nsystemd\n",
+        "@@jig-facts:pid1\n    1 root      0:01 init\n",
+    );
+    assert_eq!(facts(&busybox)["ansible_service_mgr"], json!("systemd"));
+    // A PID 1 named after a custom init is its own service manager (the test bed's).
+    let custom = base.replace(
+        "@@jig-facts:pid1\nsystemd\n",
+        "@@jig-facts:pid1\njig-init\n",
+    );
+    assert_eq!(facts(&custom)["ansible_service_mgr"], json!("jig-init"));
+    // A path ending in `/` has an empty name: Ansible's fallback.
+    let empty = base.replace("@@jig-facts:pid1\nsystemd\n", "@@jig-facts:pid1\n/odd/\n");
+    assert_eq!(facts(&empty)["ansible_service_mgr"], json!("service"));
+}
+
+#[test]
+fn systemd_version_fact_like_ansible() {
+    let base = include_str!("ubuntu2204-kvm.txt");
+    assert!(facts(base).get("ansible_systemd").is_none());
+    let with = base.replace(
+        "@@jig-facts:pid1\n",
+        "@@jig-facts:systemd_version\nsystemd 252 (252.30-1~deb12u2)\n+PAM +AUDIT \
+         default-hierarchy=unified\n@@jig-facts:pid1\n",
+    );
+    let f = facts(&with);
+    assert_eq!(
+        f["ansible_systemd"],
+        json!({"features": "+PAM +AUDIT default-hierarchy=unified", "version": 252})
+    );
+    assert_eq!(f["ansible_facts"]["systemd"]["version"], json!(252));
+    // One line only: the features are the empty second line, as in Python.
+    let one = base.replace(
+        "@@jig-facts:pid1\n",
+        "@@jig-facts:systemd_version\nsystemd 252\n@@jig-facts:pid1\n",
+    );
+    assert_eq!(
+        facts(&one)["ansible_systemd"],
+        json!({"features": "", "version": 252})
+    );
 }
 
 #[test]
