@@ -460,21 +460,49 @@ impl Project {
 
     fn jig(&self, extra: &[&str]) -> std::process::Command {
         let d = self.dir.path();
-        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_jig"));
-        c.arg("run")
-            .arg("-i")
-            .arg(d.join("inventory.ini"))
-            .arg("--ssh-config")
-            .arg(d.join("ssh_config"))
-            .args(extra)
-            .arg(d.join("site.yml"))
-            .env("HOME", d.join("home"))
-            .env_remove("SSH_AUTH_SOCK")
-            .env_remove("ANSIBLE_HOST_KEY_CHECKING")
-            .env("NO_COLOR", "1")
-            .stdin(std::process::Stdio::null());
+        let mut c = jig_run(
+            &d.join("inventory.ini"),
+            &d.join("ssh_config"),
+            extra,
+            &d.join("site.yml"),
+        );
+        c.env("HOME", d.join("home"));
         c
     }
+}
+
+/// `jig run -i INVENTORY --ssh-config SSH_CONFIG EXTRA... PLAYBOOK`, without the caller's
+/// agent, host key checking setting, colours or stdin.
+fn jig_run(
+    inventory: &std::path::Path,
+    ssh_config: &std::path::Path,
+    extra: &[&str],
+    playbook: &std::path::Path,
+) -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_jig"));
+    c.arg("run")
+        .arg("-i")
+        .arg(inventory)
+        .arg("--ssh-config")
+        .arg(ssh_config)
+        .args(extra)
+        .arg(playbook)
+        .env_remove("SSH_AUTH_SOCK")
+        .env_remove("ANSIBLE_HOST_KEY_CHECKING")
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null());
+    c
+}
+
+/// The stdout of a run that must have succeeded (its stdout and stderr shown if not).
+fn succeeded(out: &std::process::Output) -> String {
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
 }
 
 #[test]
@@ -496,12 +524,7 @@ fn jig_run_over_ssh_changes_then_converges() {
         .jig(&["--host-key-checking", "accept-new"])
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = succeeded(&out);
     assert!(recap(&stdout, "target").contains("changed=5"), "{stdout}");
     let dest = p.dir.path().join("out/a dir");
     assert_eq!(
@@ -519,9 +542,7 @@ fn jig_run_over_ssh_changes_then_converges() {
     assert!(dest.join("stamp").exists());
 
     // The key is recorded now: the default strict checking accepts it; nothing changes.
-    let out = p.jig(&[]).output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}");
+    let stdout = succeeded(&p.jig(&[]).output().unwrap());
     let recap = recap(&stdout, "target");
     assert!(
         recap.contains("changed=0") && recap.contains("ok=7"),
@@ -652,17 +673,12 @@ fn jig_run_one(
         "- hosts: all\n  gather_facts: false\n  tasks:\n    - command: echo via-ssh\n      register: r\n    - assert: { that: \"r.stdout == 'via-ssh'\" }\n",
     )
     .unwrap();
-    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_jig"));
-    c.arg("run")
-        .arg("-i")
-        .arg(dir.join("inv.ini"))
-        .arg("--ssh-config")
-        .arg(dir.join("cfg"))
-        .arg(dir.join("one.yml"))
-        .env_remove("SSH_AUTH_SOCK")
-        .env_remove("ANSIBLE_HOST_KEY_CHECKING")
-        .env("NO_COLOR", "1")
-        .stdin(std::process::Stdio::null());
+    let mut c = jig_run(
+        &dir.join("inv.ini"),
+        &dir.join("cfg"),
+        &[],
+        &dir.join("one.yml"),
+    );
     for (k, v) in env {
         c.env(k, v);
     }
@@ -715,14 +731,9 @@ fn ssh_config_alias_with_proxy_jump_and_agent_auth() {
         &cfg,
         &[("HOME", &home), ("SSH_AUTH_SOCK", &sock)],
     );
-    let stdout = String::from_utf8_lossy(&out.stdout);
     let _ = agent.kill();
     let _ = agent.wait();
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = succeeded(&out);
     assert!(recap(&stdout, "aliased").contains("ok=2"), "{stdout}");
     let kh = std::fs::read_to_string(d.join("kh")).unwrap();
     assert_eq!(
@@ -757,9 +768,7 @@ fn default_key_in_home_is_used_and_missing_auth_is_explained() {
     assert!(stdout.contains("--private-key"), "{stdout}");
 
     std::fs::copy(&s.client_key, home.join(".ssh/id_ed25519")).unwrap();
-    let out = jig_run_one(d, "box", &cfg, &[("HOME", &home)]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}");
+    let stdout = succeeded(&jig_run_one(d, "box", &cfg, &[("HOME", &home)]));
     assert!(recap(&stdout, "box").contains("ok=2"), "{stdout}");
 }
 
@@ -816,12 +825,7 @@ fn delegate_to_an_ssh_host_from_a_local_play() {
         .jig(&["--host-key-checking", "accept-new"])
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = succeeded(&out);
     assert!(recap(&stdout, "ctl").contains("ok=3"), "{stdout}");
 }
 

@@ -860,44 +860,15 @@ done"#,
         ));
     }
     let mut frames = Frames::new(&out.stdout);
-    let mut result = ModuleResult::ok();
-    result
-        .set("dest", root.to_string())
-        .set("src", src.to_string());
-
-    let dir_attrs = FileAttrs {
-        mode: directory_mode,
-        owner: attrs.owner.clone(),
-        group: attrs.group.clone(),
-    };
-    let mut setup = Cmd::empty();
+    let mut plan = TreePlan::new(ctx, root, src, attrs, directory_mode, force);
     for d in &dir_paths {
         let st = match frames.stat(d) {
             Ok(s) => s.map(|r| r.stat),
             Err(e) => return Ok(ModuleResult::failed(e.to_string())),
         };
         frames.next_record();
-        match st {
-            Some(s) if s.kind == FileKind::Directory => {}
-            Some(_) => {
-                return Ok(ModuleResult::failed(format!(
-                    "cannot copy a directory to {d}: it exists and is not a directory"
-                )));
-            }
-            None => {
-                result.changed = true;
-                if ctx.diff_mode {
-                    result.diffs.push(state_diff(d, "absent", "directory"));
-                }
-                let c = match remote::mkdirs_cmd(d, &dir_attrs) {
-                    Ok(c) => c,
-                    Err(e) => return Ok(ModuleResult::failed(e.to_string())),
-                };
-                if !setup.as_str().is_empty() {
-                    setup.raw("&&");
-                }
-                setup.raw(c.as_str());
-            }
+        if let Err(e) = plan.directory(d, st.as_ref()) {
+            return Ok(ModuleResult::failed(e));
         }
     }
     let mut jobs_attrs: Vec<(usize, FileAttrs)> = Vec::new();
@@ -916,43 +887,13 @@ done"#,
         if fa.mode == Some(Mode::Preserve) {
             fa.mode = Some(Mode::Octal(*src_mode));
         }
-        if let Some(s) = &st {
-            if s.kind == FileKind::Directory {
-                return Ok(ModuleResult::failed(format!(
-                    "cannot copy to {f}: it is a directory"
-                )));
-            }
-            if !force {
-                continue;
-            }
+        let differs = || sum.as_deref() != Some(hex::encode(Sha256::digest(bytes)).as_str());
+        let diff = || remote::content_diff(f, src, before.as_deref(), bytes);
+        match plan.file(f, st.as_ref(), &fa, differs, diff) {
+            Ok(true) => jobs_attrs.push((i, fa)),
+            Ok(false) => {}
+            Err(e) => return Ok(ModuleResult::failed(e)),
         }
-        if sum.as_deref() != Some(hex::encode(Sha256::digest(bytes)).as_str()) {
-            result.changed = true;
-            if ctx.diff_mode {
-                result
-                    .diffs
-                    .push(remote::content_diff(f, src, before.as_deref(), bytes));
-            }
-            jobs_attrs.push((i, fa));
-        } else if let Some(s) = &st {
-            let plan = match remote::attr_changes(s, &fa) {
-                Ok(p) => p,
-                Err(e) => return Ok(ModuleResult::failed(e.to_string())),
-            };
-            if !plan.is_empty() {
-                result.changed = true;
-                if ctx.diff_mode {
-                    result.diffs.push(plan.diff(f.clone()));
-                }
-                if !setup.as_str().is_empty() {
-                    setup.raw("&&");
-                }
-                setup.raw(remote::attr_commands(f, &plan).as_str());
-            }
-        }
-    }
-    if ctx.check_mode || !result.changed {
-        return Ok(result);
     }
     let jobs: Vec<WriteJob<'_>> = jobs_attrs
         .iter()
@@ -964,11 +905,7 @@ done"#,
             remote_src: None,
         })
         .collect();
-    match remote::write_many(ctx, Some(&setup), &jobs, write).await {
-        Ok(_) => Ok(result),
-        Err(RemoteError::Connection(e)) => Err(e.into()),
-        Err(e) => Ok(ModuleResult::failed(e.to_string())),
-    }
+    plan.apply(ctx, &jobs, write).await
 }
 
 /// The message prefix [`put`] uses for a `remote_src` that turns out to be a directory.
@@ -1021,47 +958,15 @@ async fn copy_remote_tree(
             remote::host_error(&format!("cannot inspect {src} and {root}"), &out).to_string(),
         ));
     }
-    let mut result = ModuleResult::ok();
-    result
-        .set("dest", root.to_string())
-        .set("src", src.to_string());
-    let dir_attrs = FileAttrs {
-        mode: directory_mode,
-        owner: attrs.owner.clone(),
-        group: attrs.group.clone(),
-    };
-    let mut setup = Cmd::empty();
-    let mut add_setup = |c: &Cmd| {
-        if !c.as_str().is_empty() {
-            if !setup.as_str().is_empty() {
-                setup.raw("&&");
-            }
-            setup.raw(c.as_str());
-        }
-    };
+    let mut plan = TreePlan::new(ctx, root, src, attrs, directory_mode, force);
     let mut fr = Frames::new(&out.stdout);
     let bad = || ModuleResult::failed(format!("unexpected probe output for {root}"));
     let root_stat = match fr.stat(root) {
         Ok(s) => s.map(|r| r.stat),
         Err(e) => return Ok(ModuleResult::failed(e.to_string())),
     };
-    match root_stat {
-        Some(s) if s.kind == FileKind::Directory => {}
-        Some(_) => {
-            return Ok(ModuleResult::failed(format!(
-                "cannot copy a directory to {root}: it exists and is not a directory"
-            )));
-        }
-        None => {
-            result.changed = true;
-            if ctx.diff_mode {
-                result.diffs.push(state_diff(root, "absent", "directory"));
-            }
-            match remote::mkdirs_cmd(root, &dir_attrs) {
-                Ok(c) => add_setup(&c),
-                Err(e) => return Ok(ModuleResult::failed(e.to_string())),
-            }
-        }
+    if let Err(e) = plan.directory(root, root_stat.as_ref()) {
+        return Ok(ModuleResult::failed(e));
     }
     // (destination path, source path, attributes) of each file to write.
     let mut jobs: Vec<(String, String, FileAttrs)> = Vec::new();
@@ -1082,25 +987,8 @@ async fn copy_remote_tree(
             return Ok(bad());
         };
         if kind == b'd' {
-            match d_stat {
-                Some(d) if d.kind == FileKind::Directory => {}
-                Some(_) => {
-                    return Ok(ModuleResult::failed(format!(
-                        "cannot copy a directory to {d_path}: it exists and is not a directory"
-                    )));
-                }
-                None => {
-                    result.changed = true;
-                    if ctx.diff_mode {
-                        result
-                            .diffs
-                            .push(state_diff(&d_path, "absent", "directory"));
-                    }
-                    match remote::mkdirs_cmd(&d_path, &dir_attrs) {
-                        Ok(c) => add_setup(&c),
-                        Err(e) => return Ok(ModuleResult::failed(e.to_string())),
-                    }
-                }
+            if let Err(e) = plan.directory(&d_path, d_stat.as_ref()) {
+                return Ok(ModuleResult::failed(e));
             }
             continue;
         }
@@ -1108,41 +996,18 @@ async fn copy_remote_tree(
         if fa.mode == Some(Mode::Preserve) {
             fa.mode = Some(Mode::Octal(s_stat.mode));
         }
-        if let Some(d) = &d_stat {
-            if d.kind == FileKind::Directory {
-                return Ok(ModuleResult::failed(format!(
-                    "cannot copy to {d_path}: it is a directory"
-                )));
-            }
-            if !force {
-                continue;
-            }
+        let differs = || d_sum.is_none() || d_sum != s_sum;
+        let diff = || {
+            Diff::Summary(format!(
+                "{d_path}: content from {s_path} ({} bytes)",
+                s_stat.size
+            ))
+        };
+        match plan.file(&d_path, d_stat.as_ref(), &fa, differs, diff) {
+            Ok(true) => jobs.push((d_path, s_path, fa)),
+            Ok(false) => {}
+            Err(e) => return Ok(ModuleResult::failed(e)),
         }
-        if d_sum.is_none() || d_sum != s_sum {
-            result.changed = true;
-            if ctx.diff_mode {
-                result.diffs.push(Diff::Summary(format!(
-                    "{d_path}: content from {s_path} ({} bytes)",
-                    s_stat.size
-                )));
-            }
-            jobs.push((d_path, s_path, fa));
-        } else if let Some(d) = &d_stat {
-            let plan = match remote::attr_changes(d, &fa) {
-                Ok(p) => p,
-                Err(e) => return Ok(ModuleResult::failed(e.to_string())),
-            };
-            if !plan.is_empty() {
-                result.changed = true;
-                if ctx.diff_mode {
-                    result.diffs.push(plan.diff(d_path.clone()));
-                }
-                add_setup(&remote::attr_commands(&d_path, &plan));
-            }
-        }
-    }
-    if ctx.check_mode || !result.changed {
-        return Ok(result);
     }
     let write_jobs: Vec<WriteJob<'_>> = jobs
         .iter()
@@ -1154,10 +1019,132 @@ async fn copy_remote_tree(
             remote_src: Some(s),
         })
         .collect();
-    match remote::write_many(ctx, Some(&setup), &write_jobs, write).await {
-        Ok(_) => Ok(result),
-        Err(RemoteError::Connection(e)) => Err(e.into()),
-        Err(e) => Ok(ModuleResult::failed(e.to_string())),
+    plan.apply(ctx, &write_jobs, write).await
+}
+
+/// What a tree copy (from the controller, or `remote_src`) plans path by path: the result
+/// (changed, diffs) and the commands to run before the files are written (directories made,
+/// attributes fixed).
+struct TreePlan {
+    result: ModuleResult,
+    setup: Cmd,
+    diff: bool,
+    dir_attrs: FileAttrs,
+    force: bool,
+}
+
+impl TreePlan {
+    fn new(
+        ctx: &ModuleContext<'_>,
+        root: &str,
+        src: &str,
+        attrs: &FileAttrs,
+        directory_mode: Option<Mode>,
+        force: bool,
+    ) -> TreePlan {
+        let mut result = ModuleResult::ok();
+        result
+            .set("dest", root.to_string())
+            .set("src", src.to_string());
+        TreePlan {
+            result,
+            setup: Cmd::empty(),
+            diff: ctx.diff_mode,
+            dir_attrs: FileAttrs {
+                mode: directory_mode,
+                owner: attrs.owner.clone(),
+                group: attrs.group.clone(),
+            },
+            force,
+        }
+    }
+
+    fn add_setup(&mut self, c: &Cmd) {
+        if !c.as_str().is_empty() {
+            if !self.setup.as_str().is_empty() {
+                self.setup.raw("&&");
+            }
+            self.setup.raw(c.as_str());
+        }
+    }
+
+    /// A directory of the tree at `path` (`stat`: what is there now), made when missing.
+    fn directory(&mut self, path: &str, stat: Option<&RemoteStat>) -> Result<(), String> {
+        match stat {
+            Some(s) if s.kind == FileKind::Directory => Ok(()),
+            Some(_) => Err(format!(
+                "cannot copy a directory to {path}: it exists and is not a directory"
+            )),
+            None => {
+                self.result.changed = true;
+                if self.diff {
+                    self.result
+                        .diffs
+                        .push(state_diff(path, "absent", "directory"));
+                }
+                let c = remote::mkdirs_cmd(path, &self.dir_attrs).map_err(|e| e.to_string())?;
+                self.add_setup(&c);
+                Ok(())
+            }
+        }
+    }
+
+    /// A file of the tree at `path` (`stat`: what is there now) that is to have the
+    /// attributes `fa`: whether its content is to be written (`differs`; `diff` shows it).
+    /// Otherwise its attributes are fixed where they differ; a file there that `force: false`
+    /// protects is left alone.
+    fn file(
+        &mut self,
+        path: &str,
+        stat: Option<&RemoteStat>,
+        fa: &FileAttrs,
+        differs: impl FnOnce() -> bool,
+        diff: impl FnOnce() -> Diff,
+    ) -> Result<bool, String> {
+        if let Some(s) = stat {
+            if s.kind == FileKind::Directory {
+                return Err(format!("cannot copy to {path}: it is a directory"));
+            }
+            if !self.force {
+                return Ok(false);
+            }
+        }
+        if differs() {
+            self.result.changed = true;
+            if self.diff {
+                self.result.diffs.push(diff());
+            }
+            return Ok(true);
+        }
+        if let Some(s) = stat {
+            let plan = remote::attr_changes(s, fa).map_err(|e| e.to_string())?;
+            if !plan.is_empty() {
+                self.result.changed = true;
+                if self.diff {
+                    self.result.diffs.push(plan.diff(path.to_string()));
+                }
+                self.add_setup(&remote::attr_commands(path, &plan));
+            }
+        }
+        Ok(false)
+    }
+
+    /// Runs the setup and writes `jobs` in one round trip, unless nothing changes or this is
+    /// check mode.
+    async fn apply(
+        self,
+        ctx: &ModuleContext<'_>,
+        jobs: &[WriteJob<'_>],
+        write: &WriteOptions,
+    ) -> Result<ModuleResult, ModuleError> {
+        if ctx.check_mode || !self.result.changed {
+            return Ok(self.result);
+        }
+        match remote::write_many(ctx, Some(&self.setup), jobs, write).await {
+            Ok(_) => Ok(self.result),
+            Err(RemoteError::Connection(e)) => Err(e.into()),
+            Err(e) => Ok(ModuleResult::failed(e.to_string())),
+        }
     }
 }
 
