@@ -95,6 +95,10 @@ const FILES_STATE: &str = "cat /etc/sysctl.conf | grep -v '^#' ; echo ---; \
     cat /etc/fstab; grep ' /mnt/jig' /proc/mounts | cut -d' ' -f1-4; ls -d /mnt/jig*; \
     stat -c '%n %a %U %G' /etc/sysctl.d/60-jig.conf";
 
+/// Why the later sysctl tasks' check-mode diffs differ from the real run's (a jig bug, left
+/// to the sysctl module's owner).
+const SYSCTL_UNPREDICTED: &str = "sysctl's check mode ignores the predicted sysctl_file";
+
 /// Whether ansible-playbook on this machine can load ansible.posix and community.general.
 fn collections_available(pair: &converge::Pair) -> bool {
     pair.write(
@@ -110,16 +114,17 @@ fn sysctl_dpkg_divert_mount_converge_like_ansible() {
     let Some(pair) = converge::Pair::up() else {
         return;
     };
-    assert_eq!(pair.on_jig(FILES_SEED).trim(), "ok");
-    assert_eq!(pair.on_ansible(FILES_SEED).trim(), "ok");
+    assert_eq!(pair.on_both(FILES_SEED).trim(), "ok");
     pair.write("play.yml", FILES_PLAYBOOK);
-    let check = pair.jig("play.yml", &["-C"]);
-    let first = pair.jig("play.yml", &[]);
-    let second = pair.jig("play.yml", &[]);
-    assert_eq!(first.recap.failed, 0, "{}", first.stdout);
-    assert_eq!(first.recap.changed, 11, "{}", first.stdout);
-    assert_eq!(check.recap.changed, first.recap.changed, "{}", check.stdout);
-    assert_eq!(second.recap.changed, 0, "{}", second.stdout);
+    let r = pair.converge_jig("play.yml", &[]);
+    r.assert_counts(11).assert_same_diffs(&[
+        // jig's sysctl (another helper's) plans each task against the host's file in check
+        // mode, not the file an earlier check-mode task would write: the diff misses the
+        // earlier tasks' lines and rewrite.
+        ("a boolean value", SYSCTL_UNPREDICTED),
+        ("a key removed from the file", SYSCTL_UNPREDICTED),
+    ]);
+    let first = &r.first;
     let jig_state = pair.on_jig(FILES_STATE);
     if collections_available(&pair) {
         let ansible = pair.ansible("play.yml", &[]);

@@ -59,6 +59,14 @@ fn builtin_playbook() -> String {
     )
 }
 
+/// Why the later cron tasks' check-mode diffs differ from the real run's (a jig bug, left to
+/// the cron module's owner).
+const CRON_UNPREDICTED: &str = "cron's check mode ignores the crontab earlier tasks would write";
+
+/// As [`CRON_UNPREDICTED`], for known_hosts.
+const KNOWN_HOSTS_UNPREDICTED: &str =
+    "known_hosts' check mode ignores the file earlier tasks would write";
+
 /// The same starting state on both hosts. Check mode on a fresh host cannot see what an
 /// earlier task would have written, so the variable the others are placed beside is there.
 fn builtin_seed() -> String {
@@ -84,22 +92,20 @@ fn cron_and_known_hosts_converge_like_ansible() {
     let Some(pair) = converge::Pair::up() else {
         return;
     };
-    assert_eq!(pair.on_jig(&builtin_seed()).trim(), "ok");
-    assert_eq!(pair.on_ansible(&builtin_seed()).trim(), "ok");
+    assert_eq!(pair.on_both(&builtin_seed()).trim(), "ok");
     pair.write("builtin.yml", &builtin_playbook());
-    let r = pair.converge("builtin.yml", &[]);
-    assert_eq!(r.first.recap.changed, 17, "{}", r.first.stdout);
-    assert_eq!(
-        r.check.recap.changed, r.first.recap.changed,
-        "{}",
-        r.check.stdout
-    );
-    assert_eq!(r.second.recap.changed, 0, "{}", r.second.stdout);
-    assert_eq!(
-        r.ansible.recap.changed, r.first.recap.changed,
-        "{}",
-        r.ansible.stdout
-    );
+    pair.converge("builtin.yml", &[])
+        .assert_counts(17)
+        .assert_same_diffs(&[
+            // jig's cron and known_hosts (another helper's) plan each task against the host's
+            // crontab / known_hosts in check mode, not the one the earlier check-mode tasks
+            // would write: the diffs miss the earlier tasks' lines.
+            ("a job that is there changes in place", CRON_UNPREDICTED),
+            ("a job that was there is removed", CRON_UNPREDICTED),
+            ("cron", CRON_UNPREDICTED),
+            ("a key of the same type is replaced", KNOWN_HOSTS_UNPREDICTED),
+            ("known_hosts", KNOWN_HOSTS_UNPREDICTED),
+        ]);
     let state = pair.assert_same(BUILTIN_STATE);
     assert!(
         state.contains("#Ansible: backup 'db' ü\n5 2 * * * /usr/local/bin/backup"),
@@ -197,16 +203,17 @@ fn ini_file_pam_limits_pamd_converge_like_community_general() {
     let Some(pair) = converge::Pair::up() else {
         return;
     };
-    assert_eq!(pair.on_jig(GENERAL_SEED).trim(), "ok");
-    assert_eq!(pair.on_ansible(GENERAL_SEED).trim(), "ok");
+    assert_eq!(pair.on_both(GENERAL_SEED).trim(), "ok");
     pair.write("general.yml", GENERAL_PLAYBOOK);
-    let check = pair.jig("general.yml", &["-C", "-D"]);
-    let first = pair.jig("general.yml", &[]);
-    let second = pair.jig("general.yml", &[]);
-    assert_eq!(first.recap.failed, 0, "{}", first.stdout);
-    assert_eq!(first.recap.changed, 12, "{}", first.stdout);
-    assert_eq!(check.recap.changed, first.recap.changed, "{}", check.stdout);
-    assert_eq!(second.recap.changed, 0, "{}", second.stdout);
+    let r = pair.converge_jig("general.yml", &[]);
+    // community.general's pamd stamps the file with the time (`# Updated by Ansible - ...`),
+    // which no check run can know; jig's pamd (another helper's) also plans each task against
+    // the host's file in check mode, not the one the earlier check-mode tasks would write.
+    r.assert_counts(12).assert_same_diffs(&[(
+        "pamd",
+        "the time stamp, and check mode ignores the predicted file",
+    )]);
+    let first = &r.first;
     let jig_state = pair.on_jig(GENERAL_STATE);
     if collections_available(&pair) {
         let ansible = pair.ansible("general.yml", &[]);

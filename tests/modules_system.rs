@@ -122,15 +122,9 @@ fn timezone_locale_gen_alternatives_modprobe_converge_like_ansible() {
         assert_eq!(pair.on_ansible(SYSTEM_SEED).trim(), "ok");
     }
     pair.write("play.yml", SYSTEM_PLAYBOOK);
-    let check = pair.jig("play.yml", &["--check", "--diff"]);
-    let first = pair.jig("play.yml", &["--diff"]);
-    let second = pair.jig("play.yml", &[]);
-    for (what, run) in [("check", &check), ("first", &first), ("second", &second)] {
-        run.assert_ok(what);
-    }
-    assert_eq!(first.recap.changed, 8, "{}", first.stdout);
-    assert_eq!(check.recap.changed, first.recap.changed, "{}", check.stdout);
-    assert_eq!(second.recap.changed, 0, "{}", second.stdout);
+    let r = pair.converge_jig("play.yml", &[]);
+    r.assert_counts(8).assert_same_diffs(&[]);
+    let (check, first) = (&r.check, &r.first);
     // The diffs say what changed: the zone before and after, the locale.gen lines.
     assert!(
         check
@@ -224,13 +218,9 @@ const MODPROBE_LOAD_PLAYBOOK: &str = r#"
 /// match community.general's content, and loading runs the stand-in with the words planned.
 fn modprobe_persists_and_runs_the_planned_commands(pair: &converge::Pair) {
     pair.write("modprobe.yml", MODPROBE_PLAYBOOK);
-    let check = pair.jig("modprobe.yml", &["--check"]);
-    let first = pair.jig("modprobe.yml", &["--diff"]);
-    let second = pair.jig("modprobe.yml", &[]);
-    first.assert_ok("modprobe, first run");
-    assert_eq!(first.recap.changed, 2, "{}", first.stdout);
-    assert_eq!(check.recap.changed, 2, "{}", check.stdout);
-    assert_eq!(second.recap.changed, 0, "{}", second.stdout);
+    let r = pair.converge_jig("modprobe.yml", &[]);
+    r.assert_counts(2).assert_same_diffs(&[]);
+    let first = &r.first;
     assert!(
         first.stdout.contains("+options jigbuiltin numdummies=2"),
         "{}",
@@ -308,21 +298,14 @@ fn reboot_waits_for_the_new_boot_like_ansible() {
     // jig only: ansible-playbook 2.19's reboot against the bed's init-made reboot timed out
     // waiting for the new boot id in CI (it passed when the module was written); the figures
     // it gave then are the expected ones here: ok=4, changed=1 on every real run.
-    let check = pair.jig("reboot.yml", &["--check"]);
-    let first = pair.jig("reboot.yml", &[]);
-    let second = pair.jig("reboot.yml", &[]);
+    let r = pair.converge_jig("reboot.yml", &[]);
+    r.assert_same_diffs(&[]);
     // Check mode reports the reboot without doing it; every real run reboots (Ansible's
     // reboot always changes).
-    assert_eq!(check.recap.changed, 1, "{}", check.stdout);
-    assert_eq!(first.recap.changed, 1, "{}", first.stdout);
-    assert_eq!(second.recap.changed, 1, "{}", second.stdout);
-    assert_eq!(first.recap.ok, 4, "{}", first.stdout);
-    assert_eq!(
-        first.recap.failed + second.recap.failed,
-        0,
-        "{}",
-        second.stdout
-    );
+    assert_eq!(r.check.recap.changed, 1, "{}", r.check.stdout);
+    assert_eq!(r.first.recap.changed, 1, "{}", r.first.stdout);
+    assert_eq!(r.second.recap.changed, 1, "{}", r.second.stdout);
+    assert_eq!(r.first.recap.ok, 4, "{}", r.first.stdout);
     assert_ne!(pair.on_jig(boot_id), first_id);
     assert_eq!(
         pair.on_jig("test -s /etc/hostname && pgrep -x sshd >/dev/null && echo up")

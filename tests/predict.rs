@@ -4,8 +4,8 @@
 //! config templated into the directory the package brings, an edit of that config, a new
 //! directory and a file in it, the package's service, a group, a user in it and files owned
 //! by them, commands guarded by `creates`. `jig run --check` must pass with no failure and
-//! predict the changed count of the real run that follows; the second real run changes
-//! nothing. The example playbooks in playbooks/ must predict their real runs too.
+//! predict the changed count and the diffs of the real run that follows; the second real run
+//! changes nothing. The example playbooks in playbooks/ must predict their real runs too.
 
 #[path = "support/recap.rs"]
 mod recap;
@@ -266,9 +266,9 @@ fn scenario(bed: &Testbed, h: &Host, dir: &Path) {
     // not refresh them (as Ansible's apt does not): refresh them as a provisioner would.
     bed.ssh_ok(h, "apt-get update -qq >/dev/null 2>&1");
 
-    let check = jig(dir, &playbook, &inv, h, &["--check", "-v"]);
+    let check = jig(dir, &playbook, &inv, h, &["--check", "--diff", "-v"]);
     check.assert_ok("jig --check");
-    let real = jig(dir, &playbook, &inv, h, &[]);
+    let real = jig(dir, &playbook, &inv, h, &["--diff"]);
     real.assert_ok("jig (first real run)");
     let again = jig(dir, &playbook, &inv, h, &[]);
     again.assert_ok("jig (second real run)");
@@ -278,6 +278,7 @@ fn scenario(bed: &Testbed, h: &Host, dir: &Path) {
         "check mode predicted {} changes, the real run made {}:\n--- check\n{}\n--- real\n{}",
         check.recap.changed, real.recap.changed, check.stdout, real.stdout
     );
+    recap::assert_same_diffs(&check.stdout, &real.stdout, &[]);
     // Everything but the guarded command that does not run and the plain command changes;
     // the handler runs too.
     assert_eq!(real.recap.changed, 15, "{}", real.stdout);
@@ -360,9 +361,9 @@ fn examples(bed: &Testbed, h: &Host, dir: &Path) {
         "demo_root='/srv/jig-démo'\nout='/srv/jig roles démo'",
     );
     for pb in &playbooks {
-        let check = jig(dir, pb, &inv, h, &["--check"]);
+        let check = jig(dir, pb, &inv, h, &["--check", "--diff"]);
         check.assert_ok(&format!("jig --check {}", pb.display()));
-        let real = jig(dir, pb, &inv, h, &[]);
+        let real = jig(dir, pb, &inv, h, &["--diff"]);
         real.assert_ok(&format!("jig {}", pb.display()));
         assert!(real.recap.changed > 0, "{}: {}", pb.display(), real.stdout);
         assert_eq!(
@@ -375,5 +376,127 @@ fn examples(bed: &Testbed, h: &Host, dir: &Path) {
             check.stdout,
             real.stdout
         );
+        recap::assert_same_diffs(&check.stdout, &real.stdout, &[]);
     }
+}
+
+/// The tests' reader of diffs (support/recap.rs) on jig's own console output, on this
+/// machine (no test bed): each changed result's blocks per task, host and loop item, a hunk
+/// whose lines look like diff headers kept whole, and check mode's diffs compared with the
+/// real run's.
+#[test]
+fn diffs_are_read_per_task_host_and_item() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("inventory.ini"), "local1 ansible_connection=local\n").unwrap();
+    std::fs::write(
+        d.join("play.yml"),
+        r#"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: files in a loop
+      copy: {dest: "{{ d }}/{{ item }}", content: "{{ item }}\n"}
+      loop: [a, b, c]
+      notify: a handler
+    - name: files in a loop
+      copy: {dest: "{{ d }}/d", content: "d\n"}
+      loop: [one]
+    - name: a line
+      lineinfile: {path: "{{ d }}/a", line: "x"}
+    - name: lines that look like headers
+      copy: {dest: "{{ d }}/headers", content: "++ b\n"}
+    - debug: {msg: "{ not a diff"}
+    - name: a failure, ignored
+      command: /bin/false
+      ignore_errors: true
+    - name: a directory
+      file: {path: "{{ d }}/dir", state: directory}
+  handlers:
+    - name: a handler
+      copy: {dest: "{{ d }}/h", content: "h\n"}
+"#,
+    )
+    .unwrap();
+    std::fs::write(d.join("b"), "b\n").unwrap();
+    std::fs::write(d.join("headers"), "-- a\n").unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_jig"))
+            .args(["run", "play.yml", "-i", "inventory.ini", "-e"])
+            .arg(format!("d={}", d.display()))
+            .args(args)
+            .env("NO_COLOR", "1")
+            .current_dir(d)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let check = run(&["--check", "--diff"]);
+    let real = run(&["--diff"]);
+    let found = recap::diffs(&real);
+    let keys: Vec<String> = found.iter().map(recap::TaskDiffs::key).collect();
+    assert_eq!(
+        keys,
+        [
+            "task [files in a loop] on local1 (item=a)",
+            "task [files in a loop] on local1 (item=c)",
+            "task [files in a loop] (#2) on local1 (item=one)",
+            "task [a line] on local1",
+            "task [lines that look like headers] on local1",
+            "task [a directory] on local1",
+            "handler [a handler] on local1",
+        ],
+        "{real}"
+    );
+    let a = format!("{}/a", d.display());
+    assert_eq!(
+        found[0].blocks,
+        [format!(
+            "--- before: {a}\n+++ after: {a}\n@@ -0,0 +1 @@\n+a\n"
+        )]
+    );
+    assert_eq!(found[0].status, ["changed: [local1] => (item=a)"]);
+    assert_eq!(
+        found[3].blocks,
+        [format!(
+            "--- before: {a} (content)\n+++ after: {a} (content)\n@@ -1 +1,2 @@\n a\n+x\n"
+        )]
+    );
+    assert_eq!(
+        found[4].blocks,
+        [format!(
+            "--- before: {p}\n+++ after: {p}\n@@ -1 +1 @@\n--- a\n+++ b\n",
+            p = format!("{}/headers", d.display())
+        )]
+    );
+    assert_eq!(found[4].status, ["changed: [local1]"]);
+    assert!(
+        found[5].blocks[0].contains("+    \"state\": \"directory\""),
+        "{real}"
+    );
+    // Check mode predicted every one of them.
+    recap::assert_same_diffs(&check, &real, &[]);
+    assert_eq!(recap::diffs(&check), found);
+    // A difference is reported with both sides; an exception lets it pass.
+    let changed = real.replace("+++ b\n", "+++ c\n");
+    let err = std::panic::catch_unwind(|| recap::assert_same_diffs(&check, &changed, &[]))
+        .expect_err("a different diff must fail");
+    let msg = err.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(
+        msg.contains("== task [lines that look like headers] on local1")
+            && msg.contains("-- check mode printed:\n--- before")
+            && msg.contains("+++ c"),
+        "{msg}"
+    );
+    recap::assert_same_diffs(
+        &check,
+        &changed,
+        &[("lines that look like headers", "a test")],
+    );
+    // An exception must name a task of the run.
+    assert!(
+        std::panic::catch_unwind(|| recap::assert_same_diffs(&check, &real, &[("nope", "x")]))
+            .is_err()
+    );
 }

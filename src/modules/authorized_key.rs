@@ -14,6 +14,8 @@ use regex::Regex;
 use serde_json::json;
 
 use super::accounts;
+use super::mode::Mode;
+use super::predict::{Predicted, PredictedPath};
 use super::remote::{self, Frames};
 use super::{Diff, Module, ModuleArgs, ModuleContext, ModuleError, ModuleResult};
 use crate::connection::quote;
@@ -464,6 +466,11 @@ mv -f -- "$jig_tmp" "$jig_t" || { rm -f -- "$jig_tmp"; exit 1; }
     s
 }
 
+/// The uid of a probed `uid:gid` owner.
+fn uid_of(ugid: &str) -> &str {
+    ugid.split(':').next().unwrap_or(ugid)
+}
+
 fn parent(p: &str) -> String {
     match p.trim_end_matches('/').rfind('/') {
         Some(0) => "/".to_string(),
@@ -518,7 +525,20 @@ impl Module for AuthorizedKey {
             Some(Ok(t)) => t.clone(),
             Some(Err(e)) => return Ok(ModuleResult::failed(e.clone())),
         };
-        let new = match plan(&spec, &key_text, &probe.content) {
+        // In check mode the file an earlier task would have written is the one edited, so the
+        // diff and the changed flag are the real run's.
+        let mut current = probe.content.clone();
+        if ctx.check_mode {
+            match ctx.predicted.follow(&probe.keyfile) {
+                Some(Predicted::Absent) => current.clear(),
+                Some(Predicted::Present(PredictedPath {
+                    content: Some(bytes),
+                    ..
+                })) => current = String::from_utf8_lossy(&bytes).into_owned(),
+                Some(Predicted::Present(_)) | None => {}
+            }
+        }
+        let new = match plan(&spec, &key_text, &current) {
             Ok(n) => n,
             Err(e) => return Ok(ModuleResult::failed(e)),
         };
@@ -554,13 +574,26 @@ impl Module for AuthorizedKey {
             r.diffs.push(Diff::Text {
                 before_header: probe.keyfile.clone(),
                 after_header: target.clone(),
-                before: probe.content.clone(),
+                before: current,
                 after: new.clone(),
             });
         }
         if ctx.check_mode {
+            let attrs = remote::FileAttrs {
+                mode: Some(Mode::Octal(0o600)),
+                owner: probe.owner.as_ref().map(|o| uid_of(&o.0).to_string()),
+                group: None,
+            };
+            ctx.predicted.put_file(
+                &target,
+                Some(new.as_bytes()),
+                new.len() as u64,
+                &attrs,
+                None,
+            );
             return Ok(r);
         }
+        ctx.predicted.forget(&target);
         let ugid = probe.owner.map(|o| o.0).unwrap_or_default();
         let out = remote::run(
             ctx,
@@ -694,6 +727,53 @@ mod tests {
                 .unwrap();
             assert!(st.success());
         }
+    }
+
+    /// Check mode edits the file an earlier check-mode task would have written: the second
+    /// key's diff shows the first one, as the real run's does.
+    #[tokio::test]
+    async fn check_mode_sees_the_keys_an_earlier_task_would_add() {
+        use crate::modules::remote::testutil::Env;
+        let tmp = tempfile::tempdir().unwrap();
+        let env = Env::new(tmp.path());
+        let me = String::from_utf8(
+            std::process::Command::new("id")
+                .arg("-un")
+                .output()
+                .unwrap()
+                .stdout,
+        )
+        .unwrap();
+        let path = tmp.path().join("it's ü").join("keys");
+        let args = |key: &str, state: &str| {
+            let v = json!({"user": me.trim(), "key": key, "state": state,
+                "path": path.to_str().unwrap()});
+            ModuleArgs::new(
+                "authorized_key",
+                v.as_object().unwrap().clone().into_iter().collect(),
+            )
+        };
+        let run = |key: &'static str, state: &'static str| {
+            let ctx = env.ctx(true, true);
+            let a = args(key, state);
+            async move { AuthorizedKey.run(&a, &ctx).await.unwrap() }
+        };
+        let before = |r: &ModuleResult| match &r.diffs[..] {
+            [Diff::Text { before, .. }] => before.clone(),
+            other => panic!("{other:?}"),
+        };
+        let first = run(K1, "present").await;
+        assert!(first.changed);
+        assert_eq!(before(&first), "");
+        let second = run(K2, "present").await;
+        assert!(second.changed);
+        assert_eq!(before(&second), format!("{K1}\n"));
+        // The first key again: already in the predicted file.
+        assert!(!run(K1, "present").await.changed);
+        let gone = run(K1, "absent").await;
+        assert!(gone.changed);
+        assert_eq!(before(&gone), format!("{K1}\n{K2} \n"));
+        assert!(!path.exists(), "check mode wrote nothing");
     }
 
     #[tokio::test]

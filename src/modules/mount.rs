@@ -9,6 +9,7 @@
 
 use async_trait::async_trait;
 
+use super::predict::{Predicted, PredictedPath};
 use super::remote::{self, Frames, WriteOptions};
 use super::textfile::{Stop, add_warnings, finish};
 use super::{Diff, Module, ModuleArgs, ModuleContext, ModuleError, ModuleResult};
@@ -340,8 +341,26 @@ if [ -f "$2" ]; then cat -- "$2" || exit 1; fi"#,
     let mut f = Frames::new(&out.stdout);
     let mounted = f.next_record() == Some(b"1");
     let exists = f.next_record() == Some(b"1");
-    let fstab_stat = f.stat(&fstab)?;
-    let text = String::from_utf8_lossy(f.remainder()).into_owned();
+    let mut fstab_stat = f.stat(&fstab)?.map(|r| r.stat);
+    let mut text = String::from_utf8_lossy(f.remainder()).into_owned();
+    // In check mode the fstab an earlier task would have written is the one edited, so the
+    // diff is the real run's.
+    if ctx.check_mode {
+        match ctx.predicted.follow(&fstab) {
+            Some(Predicted::Absent) => {
+                text.clear();
+                fstab_stat = None;
+            }
+            Some(Predicted::Present(PredictedPath {
+                stat,
+                content: Some(bytes),
+            })) => {
+                text = String::from_utf8_lossy(&bytes).into_owned();
+                fstab_stat = Some(stat);
+            }
+            Some(Predicted::Present(_)) | None => {}
+        }
+    }
 
     let (new_text, fstab_changed) = match state {
         State::Present | State::Mounted => set_line(&text, &entry),
@@ -394,7 +413,17 @@ if [ -f "$2" ]; then cat -- "$2" || exit 1; fi"#,
         });
     }
     let mut backup_file = String::new();
+    if ctx.check_mode && fstab_changed {
+        ctx.predicted.put_file(
+            &fstab,
+            Some(new_text.as_bytes()),
+            new_text.len() as u64,
+            &remote::FileAttrs::default(),
+            fstab_stat.as_ref(),
+        );
+    }
     if !ctx.check_mode {
+        ctx.predicted.forget(&fstab);
         if fstab_changed {
             let written = remote::write_file(
                 ctx,
@@ -500,6 +529,63 @@ mod tests {
             dump: "0".into(),
             passno: "0".into(),
         }
+    }
+
+    /// Check mode edits the fstab an earlier check-mode task would write, and the real run
+    /// edits the host's: the second line's diff shows the first in both.
+    #[tokio::test]
+    async fn check_mode_sees_the_lines_an_earlier_task_would_add() {
+        use crate::modules::remote::testutil::Env;
+        let tmp = tempfile::tempdir().unwrap();
+        let env = Env::new(tmp.path());
+        let fstab = tmp.path().join("fstab 'q' ü");
+        std::fs::write(&fstab, "# base\n").unwrap();
+        let args = |name: &str, state: &str| {
+            let v = serde_json::json!({"path": name, "src": "tmpfs", "fstype": "tmpfs",
+                "state": state, "fstab": fstab.to_str().unwrap()});
+            ModuleArgs::new(
+                "mount",
+                v.as_object().unwrap().clone().into_iter().collect(),
+            )
+        };
+        let diffs = |r: &ModuleResult| -> Vec<(String, String)> {
+            r.diffs
+                .iter()
+                .map(|d| match d {
+                    Diff::Text { before, after, .. } => (before.clone(), after.clone()),
+                    other => panic!("{other:?}"),
+                })
+                .collect()
+        };
+        let mut runs = Vec::new();
+        for check in [true, false] {
+            let mut seen = Vec::new();
+            for (name, state) in [
+                ("/mnt/a b", "present"),
+                ("/mnt/c", "present"),
+                ("/mnt/a b", "absent_from_fstab"),
+            ] {
+                let r = Mount
+                    .run(&args(name, state), &env.ctx(check, true))
+                    .await
+                    .unwrap();
+                assert!(r.changed && !r.failed, "{r:?}");
+                seen.push(diffs(&r));
+            }
+            if check {
+                assert_eq!(std::fs::read_to_string(&fstab).unwrap(), "# base\n");
+            }
+            runs.push(seen);
+        }
+        assert_eq!(runs[0], runs[1]);
+        assert_eq!(
+            runs[1][2],
+            [(
+                "# base\ntmpfs /mnt/a\\040b tmpfs defaults 0 0\ntmpfs /mnt/c tmpfs defaults 0 0\n"
+                    .to_string(),
+                "# base\ntmpfs /mnt/c tmpfs defaults 0 0\n".to_string()
+            )]
+        );
     }
 
     #[test]

@@ -9,15 +9,16 @@
 //! let Some(pair) = converge::Pair::up() else { return };
 //! pair.write("play.yml", PLAYBOOK);            // `hosts: all`
 //! let r = pair.converge("play.yml", &[]);
-//! assert_eq!(r.check.recap.changed, r.first.recap.changed);
-//! assert_eq!(r.second.recap.changed, 0);
+//! r.assert_counts(3)                           // check == first == ansible == 3, second 0
+//!     .assert_same_diffs(&[("a download", "its content is the server's")]);
 //! pair.assert_same("getent passwd alice");
 //! ```
 //!
 //! This module owns what the module tests share: two hosts started from the same image (the
 //! Python one, so ansible-core can manage the second), a project directory for the playbook
 //! and its files, running `jig run` against one host and `ansible-playbook` against the
-//! other with the same playbook, reading the recap both print, and comparing host state.
+//! other with the same playbook, reading the recap both print, comparing check mode's diffs
+//! with the real run's, and comparing host state.
 //!
 //! ansible-core is found through `JIG_ANSIBLE` (the path of its `ansible` command; CI sets
 //! it) or `ansible-playbook` on PATH. Without it, or without the test bed, [`Pair::up`]
@@ -29,6 +30,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::testbed::{Host, Image, Testbed};
+
+#[path = "recap.rs"]
+mod recap;
+
+pub use recap::TaskDiffs;
 
 /// The counts of one host's recap line (`HOST : ok=1 changed=0 ...`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -50,30 +56,23 @@ pub struct Recap {
 }
 
 impl Recap {
-    /// The recap line for `host` in a run's output, if it printed one.
+    /// The recap line for `host` in a run's output, if it printed one (read by
+    /// support/recap.rs, the tests' one reader of recap lines).
     pub fn parse(output: &str, host: &str) -> Option<Recap> {
-        let line = output
-            .lines()
-            .rev()
-            .find(|l| l.split_whitespace().next() == Some(host) && l.contains(" : ok="))?;
-        let mut r = Recap::default();
-        for field in line.split_whitespace() {
-            let Some((k, v)) = field.split_once('=') else {
-                continue;
-            };
-            let Ok(n) = v.parse() else { continue };
-            match k {
-                "ok" => r.ok = n,
-                "changed" => r.changed = n,
-                "unreachable" => r.unreachable = n,
-                "failed" => r.failed = n,
-                "skipped" => r.skipped = n,
-                "rescued" => r.rescued = n,
-                "ignored" => r.ignored = n,
-                _ => {}
-            }
+        let c = recap::counts(output, host);
+        if c.is_empty() {
+            return None;
         }
-        Some(r)
+        let n = |k: &str| c.get(k).copied().unwrap_or(0);
+        Some(Recap {
+            ok: n("ok"),
+            changed: n("changed"),
+            unreachable: n("unreachable"),
+            failed: n("failed"),
+            skipped: n("skipped"),
+            rescued: n("rescued"),
+            ignored: n("ignored"),
+        })
     }
 }
 
@@ -110,12 +109,93 @@ impl Outcome {
 pub struct Converged {
     /// `jig run --check --diff` on the fresh jig host.
     pub check: Outcome,
-    /// The real run on the jig host.
+    /// The real run on the jig host, with `--diff`.
     pub first: Outcome,
     /// The same run again: what is left to change (should be nothing).
     pub second: Outcome,
     /// `ansible-playbook` on the other host.
     pub ansible: Outcome,
+}
+
+impl Converged {
+    /// The module tests' counts: the real run made `changed` changes, check mode predicted as
+    /// many, the second run made none, and ansible-playbook made as many on its host.
+    pub fn assert_counts(&self, changed: u32) -> &Self {
+        assert_eq!(self.first.recap.changed, changed, "{}", self.first.stdout);
+        self.jig().assert_counts(changed);
+        assert_eq!(
+            self.ansible.recap.changed, self.first.recap.changed,
+            "ansible-playbook:\n{}\njig:\n{}",
+            self.ansible.stdout, self.first.stdout
+        );
+        self
+    }
+
+    /// Asserts that check mode printed the diffs the real run printed, task by task (see
+    /// [`assert_same_diffs`]); `exceptions` lists `(task name, why)` for the tasks whose diffs
+    /// may differ.
+    pub fn assert_same_diffs(&self, exceptions: &[(&str, &str)]) -> &Self {
+        assert_same_diffs(&self.check, &self.first, exceptions);
+        self
+    }
+
+    /// jig's three runs, without ansible's.
+    pub fn jig(&self) -> JigConverged {
+        JigConverged {
+            check: self.check.clone(),
+            first: self.first.clone(),
+            second: self.second.clone(),
+        }
+    }
+}
+
+/// The three runs [`Pair::converge_jig`] makes: jig alone, where ansible-core cannot take
+/// part (a collection it lacks, a module it cannot run on the bed).
+#[derive(Debug, Clone)]
+pub struct JigConverged {
+    /// `jig run --check --diff` on the fresh jig host.
+    pub check: Outcome,
+    /// The real run, with `--diff`.
+    pub first: Outcome,
+    /// The same run again.
+    pub second: Outcome,
+}
+
+impl JigConverged {
+    /// The real run made `changed` changes, check mode predicted as many, the second run made
+    /// none.
+    pub fn assert_counts(&self, changed: u32) -> &Self {
+        assert_eq!(self.first.recap.changed, changed, "{}", self.first.stdout);
+        assert_eq!(
+            self.check.recap.changed, self.first.recap.changed,
+            "check:\n{}\nfirst:\n{}",
+            self.check.stdout, self.first.stdout
+        );
+        assert_eq!(self.second.recap.changed, 0, "{}", self.second.stdout);
+        self
+    }
+
+    /// As [`Converged::assert_same_diffs`].
+    pub fn assert_same_diffs(&self, exceptions: &[(&str, &str)]) -> &Self {
+        assert_same_diffs(&self.check, &self.first, exceptions);
+        self
+    }
+}
+
+/// Every changed result's diffs in a run's output, per task, host and loop item (see
+/// support/recap.rs).
+pub fn diffs(run: &Outcome) -> Vec<TaskDiffs> {
+    recap::diffs(&run.stdout)
+}
+
+/// Asserts that `check` (a `--check --diff` run) printed the same diffs as `real` (a
+/// `--diff` run on the same starting state): the same `--- before`/`+++ after` blocks and
+/// summaries for each changed task, host and loop item. Ansible's check-mode diffs match its
+/// real ones for the modules tested here, so a difference is a bug unless the task is listed
+/// in `exceptions` as `(task name, why)`, with the reason check mode cannot know the
+/// content (a download, a generated key). An exception must name a task of the playbook.
+pub fn assert_same_diffs(check: &Outcome, real: &Outcome, exceptions: &[(&str, &str)]) {
+    recap::assert_same_diffs(&check.stdout, &real.stdout, exceptions);
 }
 
 /// Two hosts from the same image, one for jig and one for ansible-core, and a project
@@ -246,28 +326,65 @@ impl Pair {
     }
 
     /// The module test's whole cycle: jig's `--check --diff` on the fresh jig host, the real
-    /// run, a second run, and ansible-playbook on the other host (concurrently with jig's
-    /// runs). `extra` goes to every run. Each run must succeed; the caller compares counts.
+    /// run with `--diff`, a second run, and ansible-playbook on the other host (concurrently
+    /// with jig's runs). `extra` goes to every run. Each run must succeed; the caller compares
+    /// counts ([`Converged::assert_counts`]) and diffs ([`Converged::assert_same_diffs`]).
     pub fn converge(&self, playbook: &str, extra: &[&str]) -> Converged {
         std::thread::scope(|s| {
             let ansible = s.spawn(|| self.ansible(playbook, extra));
-            let mut check_args = vec!["--check", "--diff"];
-            check_args.extend_from_slice(extra);
-            let check = self.jig(playbook, &check_args);
-            check.assert_ok("jig --check");
-            let first = self.jig(playbook, extra);
-            first.assert_ok("jig (first run)");
-            let second = self.jig(playbook, extra);
-            second.assert_ok("jig (second run)");
+            let jig = self.converge_jig(playbook, extra);
             let ansible = ansible.join().expect("the ansible run's thread");
             ansible.assert_ok("ansible-playbook");
             Converged {
-                check,
-                first,
-                second,
+                check: jig.check,
+                first: jig.first,
+                second: jig.second,
                 ansible,
             }
         })
+    }
+
+    /// jig's part of [`Pair::converge`] alone: `--check --diff`, the real run with `--diff`,
+    /// and a second run, each of which must succeed.
+    pub fn converge_jig(&self, playbook: &str, extra: &[&str]) -> JigConverged {
+        let with = |first: &[&'static str]| {
+            let mut args: Vec<&str> = first.to_vec();
+            args.extend_from_slice(extra);
+            args
+        };
+        let check = self.jig(playbook, &with(&["--check", "--diff"]));
+        check.assert_ok("jig --check");
+        let first = self.jig(playbook, &with(&["--diff"]));
+        first.assert_ok("jig (first run)");
+        let second = self.jig(playbook, extra);
+        second.assert_ok("jig (second run)");
+        JigConverged {
+            check,
+            first,
+            second,
+        }
+    }
+
+    /// Runs a set-up command (a shell command line) as root on both hosts at once; both must
+    /// succeed and print the same once each host's name and address are replaced by `HOST`
+    /// and `ADDR`. Returns the (normalised) output.
+    pub fn on_both(&self, command: &str) -> String {
+        let (j, a) = (self.jig_host(), self.ansible_host());
+        let norm = |h: &Host, s: String| {
+            s.replace(&h.name, "HOST")
+                .replace(&h.address.to_string(), "ADDR")
+        };
+        let (ours, theirs) = std::thread::scope(|s| {
+            let theirs = s.spawn(|| self.on_ansible(command));
+            let ours = self.on_jig(command);
+            (ours, theirs.join().expect("the ansible host's ssh thread"))
+        });
+        let (ours, theirs) = (norm(j, ours), norm(a, theirs));
+        assert_eq!(
+            ours, theirs,
+            "`{command}` differs between the jig host (left) and the ansible host (right)"
+        );
+        ours
     }
 
     /// stdout of `command` (a shell command line) run as root on the jig host; must succeed.
@@ -283,17 +400,6 @@ impl Pair {
     /// Runs `command` on both hosts and asserts the outputs are equal once each host's name
     /// and address are replaced by `HOST` and `ADDR`. Returns the (normalised) output.
     pub fn assert_same(&self, command: &str) -> String {
-        let (j, a) = (self.jig_host(), self.ansible_host());
-        let norm = |h: &Host, s: String| {
-            s.replace(&h.name, "HOST")
-                .replace(&h.address.to_string(), "ADDR")
-        };
-        let ours = norm(j, self.on_jig(command));
-        let theirs = norm(a, self.on_ansible(command));
-        assert_eq!(
-            ours, theirs,
-            "`{command}` differs between the jig host (left) and the ansible host (right)"
-        );
-        ours
+        self.on_both(command)
     }
 }
