@@ -536,6 +536,8 @@ fn transfer2_modules_converge_like_ansible() {
         r.ansible.stdout,
         r.first.stdout
     );
+    // Check mode's diffs are the real run's (git's and fetch's summaries, uri's file, hostname).
+    r.assert_same_diffs(&[]);
     pair.assert_same(STATE);
     pair.assert_same("test -z \"$(find / -xdev -name 'PWNED*' 2>/dev/null)\" && echo clean");
     // The controller's side of fetch: the same trees, per host and flat.
