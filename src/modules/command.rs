@@ -376,7 +376,7 @@ fn parse_early(token: &str, stdout: &[u8]) -> Option<Early> {
 }
 
 /// Python's `str(datetime.now())`, in the controller's local time.
-fn python_datetime(t: SystemTime) -> String {
+pub(crate) fn python_datetime(t: SystemTime) -> String {
     let since = t
         .duration_since(SystemTime::UNIX_EPOCH)
         .unwrap_or(Duration::ZERO);

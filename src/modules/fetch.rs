@@ -129,7 +129,8 @@ if [ -f "$1" ]; then sha1sum < "$1" && md5sum < "$1" || exit 1; fi"#,
             };
             // Ansible names the file except when a missing file fails (its result is then
             // slurp's) or the source is a directory.
-            if !(msg.contains("directory") || fail_on_missing && msg.contains("does not exist")) {
+            let fails_missing = fail_on_missing && msg.contains("does not exist");
+            if !(fails_missing || msg.contains("directory")) {
                 r.set("file", source.clone());
             }
             r
