@@ -1,6 +1,11 @@
 //! The `package_facts` module: every installed package in `ansible_facts.packages`, in
 //! Ansible's shape (name -> list of `{name, version, arch, category, origin, source}`), read
 //! with `dpkg-query` and `apt-cache policy` in one round trip.
+//!
+//! Names are python-apt's (`Package.name`, what Ansible's apt backend keys by): plain for the
+//! host's native architecture and `all`, `name:arch` only for a foreign architecture, where
+//! `dpkg-query`'s `${binary:Package}` qualifies every `Multi-Arch: same` package
+//! (`libc6:amd64`), so a role's `'libpam-modules' in ansible_facts.packages` would miss.
 
 use async_trait::async_trait;
 use indexmap::IndexMap;
@@ -12,11 +17,13 @@ use super::{Module, ModuleArgs, ModuleContext, ModuleError, ModuleResult};
 /// The `package_facts` module.
 pub struct PackageFacts;
 
-/// Installed packages (`dpkg-query`), then `apt-cache policy` for each of them (to find the
-/// installed version's first source), then the global policy (source -> origin).
+/// Installed packages (`dpkg-query`) after the native architecture, then `apt-cache policy` for
+/// each of them (to find the installed version's first source), then the global policy
+/// (source -> origin).
 const SCRIPT: &str = r#"command -v dpkg-query >/dev/null 2>&1 || { printf 'X\0'; exit 0; }
 LC_ALL=C; export LC_ALL
-_l=$(dpkg-query -W -f '${db:Status-Abbrev}\t${binary:Package}\t${Version}\t${Architecture}\t${Section}\n' | awk -F '\t' 'substr($1, 2, 1) == "i"') || exit 1
+_l=$(dpkg-query -W -f '${db:Status-Abbrev}\t${binary:Package}\t${Version}\t${Architecture}\t${Section}\t${Package}\n' | awk -F '\t' 'substr($1, 2, 1) == "i"') || exit 1
+printf '%s\0' "$(dpkg --print-architecture)"
 printf '%s\0' "$_l"
 set -f
 apt-cache policy -- $(printf '%s\n' "$_l" | cut -f 2) 2>/dev/null; printf '\0'
@@ -25,21 +32,34 @@ apt-cache policy 2>/dev/null; printf '\0'"#;
 /// One installed package.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Installed {
+    /// python-apt's name: `name:arch` only for a foreign architecture.
     pub name: String,
+    /// `dpkg-query`'s `${binary:Package}`, the name `apt-cache policy` was asked about.
+    pub query: String,
     pub version: String,
     pub arch: String,
     pub section: String,
 }
 
-/// Parses the `dpkg-query` lines.
-pub(crate) fn parse_installed(text: &str) -> Vec<Installed> {
+/// Parses the `dpkg-query` lines of a host whose native architecture is `native`.
+pub(crate) fn parse_installed(text: &str, native: &str) -> Vec<Installed> {
     text.lines()
         .filter_map(|l| {
             let f: Vec<&str> = l.split('\t').collect();
-            (f.len() >= 5).then(|| Installed {
-                name: f[1].to_string(),
+            if f.len() < 6 {
+                return None;
+            }
+            let (query, arch, plain) = (f[1], f[3], f[5]);
+            let name = if arch == native || arch == "all" {
+                plain.to_string()
+            } else {
+                format!("{plain}:{arch}")
+            };
+            Some(Installed {
+                name,
+                query: query.to_string(),
                 version: f[2].to_string(),
-                arch: f[3].to_string(),
+                arch: arch.to_string(),
                 section: f[4].to_string(),
             })
         })
@@ -106,10 +126,9 @@ pub(crate) fn packages(
     let mut out = Map::new();
     for p in sorted {
         // apt-cache names native packages without the architecture.
-        let plain = p.name.split(':').next().unwrap_or(&p.name);
         let origin = sources
-            .get(&p.name)
-            .or_else(|| sources.get(plain))
+            .get(&p.query)
+            .or_else(|| sources.get(&p.name))
             .and_then(|s| origins.get(s))
             .cloned()
             .unwrap_or_default();
@@ -165,13 +184,13 @@ impl Module for PackageFacts {
         }
         let mut f = Frames::new(&out.stdout);
         let text = |b: Option<&[u8]>| String::from_utf8_lossy(b.unwrap_or_default()).into_owned();
-        let list = text(f.next_record());
-        if list == "X" {
+        let native = text(f.next_record());
+        if native == "X" {
             return Ok(ModuleResult::failed(
                 "Could not auto detect a usable package manager, check warnings for details.",
             ));
         }
-        let installed = parse_installed(&list);
+        let installed = parse_installed(&text(f.next_record()), native.trim());
         let sources = parse_installed_sources(&text(f.next_record()));
         let origins = parse_origins(&text(f.next_record()));
         let mut r = ModuleResult::ok();
@@ -190,7 +209,11 @@ mod tests {
     #[test]
     fn facts_have_ansibles_shape() {
         let installed = parse_installed(
-            "ii \thello\t2.10-3\tamd64\tdevel\nii \tlibfoo:i386\t1.0\ti386\tlibs\n",
+            "ii \thello\t2.10-3\tamd64\tdevel\thello\n\
+             ii \tlibfoo:i386\t1.0\ti386\tlibs\tlibfoo\n\
+             ii \tlibpam-modules:amd64\t1.5.2-6\tamd64\tadmin\tlibpam-modules\n\
+             ii \tdebconf\t1.5.82\tall\tadmin\tdebconf\n",
+            "amd64",
         );
         let sources = parse_installed_sources(
             "hello:\n  Installed: 2.10-3\n  Candidate: 2.10-3\n  Version table:\n *** 2.10-3 500\n        500 file:/srv/jig-apt ./ Packages\n        100 /var/lib/dpkg/status\n",
@@ -205,5 +228,12 @@ mod tests {
                     "category": "devel", "origin": "jig-testbed", "source": "apt"}])
         );
         assert_eq!(p["libfoo:i386"][0]["origin"], "");
+        assert_eq!(p["libfoo:i386"][0]["name"], "libfoo:i386");
+        // dpkg-query qualifies Multi-Arch: same packages of the native architecture too;
+        // python-apt (and so Ansible) does not.
+        assert_eq!(p["libpam-modules"][0]["name"], "libpam-modules");
+        assert!(p.get("libpam-modules:amd64").is_none());
+        assert_eq!(p["debconf"][0]["arch"], "all");
+        assert_eq!(p.len(), 4);
     }
 }

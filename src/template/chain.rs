@@ -49,7 +49,9 @@ pub(crate) fn rewrite_expr(expr: &str) -> Option<String> {
         let prev_ok = i == 0 || !(is_ident(b[i - 1]) || b[i - 1] == b'.');
         if is_ident_start(c) && prev_ok {
             if let Some((end, base, keys)) = parse_path(expr, i) {
-                if keys.len() >= 2 && guarded(expr, end) {
+                if (keys.len() >= 2 && guarded(expr, end))
+                    || (!keys.is_empty() && default_argument(expr, i, end))
+                {
                     out.push_str(&expr[last..i]);
                     out.push_str(CHAIN_FN);
                     out.push('(');
@@ -146,7 +148,12 @@ fn parse_path(s: &str, start: usize) -> Option<(usize, &str, Vec<String>)> {
                 while j < b.len() && (is_ident(b[j]) || b[j] == b'-') {
                     j += 1;
                 }
-                (j > k0 && j < b.len() && b[j] == b']').then_some(j)
+                if j > k0 && j < b.len() && b[j] == b']' {
+                    Some(j)
+                } else {
+                    // A key that is itself a lookup: `m[ansible_facts['os_family']]`.
+                    matching_bracket(b, k0).filter(|e| *e > k0)
+                }
             };
             let Some(e) = close else { break };
             keys.push(s[k0..e].to_string());
@@ -156,6 +163,44 @@ fn parse_path(s: &str, start: usize) -> Option<(usize, &str, Vec<String>)> {
         }
     }
     Some((i, base, keys))
+}
+
+/// The `]` closing the `[` before `start`, over nested brackets and strings, if the key between
+/// them is a plain lookup (names, dots, strings, digits and brackets only).
+fn matching_bracket(b: &[u8], start: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut i = start;
+    while i < b.len() {
+        match b[i] {
+            b'\'' | b'"' => {
+                i = skip_string(b, i);
+                continue;
+            }
+            b'[' => depth += 1,
+            b']' if depth == 0 => return Some(i),
+            b']' => depth -= 1,
+            c if is_ident(c) || c == b'.' || c == b'-' => {}
+            _ => return None,
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Whether the path between `start` and `end` is the whole argument of a `| default(...)` or
+/// `| d(...)`: Ansible's chained undefined passes through `default` (the next `default` in
+/// the pipe replaces it), as in `m[os][ver] | default(m[os]['default']) | default(m['x'])`.
+fn default_argument(s: &str, start: usize, end: usize) -> bool {
+    let Some(before) = s[..start].trim_end().strip_suffix('(') else {
+        return false;
+    };
+    let before = before.trim_end();
+    let name_ok = ["default", "d"].iter().any(|n| {
+        before.strip_suffix(n).is_some_and(|b| {
+            !b.as_bytes().last().is_some_and(|c| is_ident(*c)) && b.trim_end().ends_with('|')
+        })
+    });
+    name_ok && s[end..].trim_start().starts_with([')', ','])
 }
 
 /// Whether the text at `end` is `| default`, `| d`, `is [not] defined` or `is [not] undefined`.
@@ -261,6 +306,22 @@ mod tests {
             rewrite_expr("a.b.c|d('x') and e.f.g is undefined").as_deref(),
             Some("__jig_chain(a, 'b', 'c')|d('x') and __jig_chain(e, 'f', 'g') is undefined")
         );
+    }
+
+    #[test]
+    fn chains_with_lookup_keys_and_as_default_arguments() {
+        // robertdebock.logrotate's service name, in our own words.
+        assert_eq!(
+            rewrite_expr("m[f['os']][f['v']] | default(m[f['os']]['default']) | default(m['x'])")
+                .as_deref(),
+            Some(
+                "__jig_chain(m, f['os'], f['v']) | default(__jig_chain(m, f['os'], 'default')) \
+                 | default(__jig_chain(m, 'x'))"
+            )
+        );
+        assert_eq!(rewrite_expr("x | lower(a.b)"), None);
+        assert_eq!(rewrite_expr("x | default(a.b ~ 'c')"), None);
+        assert_eq!(rewrite_expr("x | default(a[b + 1].c)"), None);
     }
 
     #[test]

@@ -434,6 +434,18 @@ fn chained_lookups_under_default_and_defined() {
         !t.eval_condition(&json!("nope.a.b is defined"), &scope(v.clone()))
             .unwrap()
     );
+    // A lookup key that is itself a lookup, and a missing chain as default's argument, which
+    // the next default replaces (values recorded from ansible-core 2.19.14).
+    let m = json!({"f": {"os": "Debian", "v": "12"},
+                   "m": {"default": "timer", "Alpine": {"default": ""}}});
+    let pick = "{{ m[f['os']][f['v']] | default(m[f['os']]['default']) \
+                | default(m[f['os']]) | default(m['default']) }}";
+    assert_eq!(render(pick, m.clone()), "timer");
+    let m2 = json!({"f": {"os": "Alpine", "v": "3"}, "m": {"Alpine": {"default": "cron"}}});
+    assert_eq!(render(pick, m2), "cron");
+    // Still an error when nothing replaces the undefined argument.
+    let e = err("{{ x | default(m[f['os']]['default']) }}", m);
+    assert!(matches!(e, TemplateError::Undefined { .. }), "{e:?}");
     // Unguarded, a missing step is still an error.
     let e = err("{{ x.y.z.w }}", v);
     assert!(matches!(e, TemplateError::Undefined { .. }), "{e:?}");
