@@ -376,7 +376,16 @@ fn examples(bed: &Testbed, h: &Host, dir: &Path) {
             check.stdout,
             real.stdout
         );
-        recap::assert_same_diffs(&check.stdout, &real.stdout, &[]);
+        // roles.yml's handler writes the output of a command check mode does not run.
+        let exceptions: &[(&str, &str)] = if pb.ends_with("roles.yml") {
+            &[(
+                "proxy_config : Record the reload",
+                "it writes a command's stdout, and check mode skips the command",
+            )]
+        } else {
+            &[]
+        };
+        recap::assert_same_diffs(&check.stdout, &real.stdout, exceptions);
     }
 }
 
