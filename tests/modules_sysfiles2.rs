@@ -103,7 +103,10 @@ fn cron_and_known_hosts_converge_like_ansible() {
             ("a job that is there changes in place", CRON_UNPREDICTED),
             ("a job that was there is removed", CRON_UNPREDICTED),
             ("cron", CRON_UNPREDICTED),
-            ("a key of the same type is replaced", KNOWN_HOSTS_UNPREDICTED),
+            (
+                "a key of the same type is replaced",
+                KNOWN_HOSTS_UNPREDICTED,
+            ),
             ("known_hosts", KNOWN_HOSTS_UNPREDICTED),
         ]);
     let state = pair.assert_same(BUILTIN_STATE);
