@@ -238,15 +238,12 @@ fn transfer_modules_converge_like_ansible() {
     );
     // unzip is what both tools need for zip archives; unarchive wants existing directories,
     // and a host archive that check mode can read before anything ran.
-    for host in [pair.jig_host(), pair.ansible_host()] {
-        pair.bed().ssh_ok(
-            host,
-            "apt-get update -qq >/dev/null && apt-get install -y -qq unzip >/dev/null && \
-             mkdir -p /srv/app /srv/zip /srv/url /srv/pre/x && printf 'a\\n' > /srv/pre/x/a && \
-             tar --mtime=@0 --owner=0 --group=0 -cf - -C /srv/pre x | gzip -n > /srv/pre.tgz && rm -r /srv/pre/x && \
-             printf 'hello\\n' > /srv/pre/hello.txt",
-        );
-    }
+    pair.on_both(
+        "apt-get update -qq >/dev/null && apt-get install -y -qq unzip >/dev/null && \
+         mkdir -p /srv/app /srv/zip /srv/url /srv/pre/x && printf 'a\\n' > /srv/pre/x/a && \
+         tar --mtime=@0 --owner=0 --group=0 -cf - -C /srv/pre x | gzip -n > /srv/pre.tgz && rm -r /srv/pre/x && \
+         printf 'hello\\n' > /srv/pre/hello.txt",
+    );
     let base_var = format!("base={base}");
     let sum_var = format!("tgz_sha256={tgz}");
     let extra = ["-e", &base_var, "-e", &sum_var];
