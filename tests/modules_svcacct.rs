@@ -218,3 +218,155 @@ fn services_converge_like_ansible() {
         "3\n"
     );
 }
+
+/// The passphrase of the keys below: spaces, quotes, a command substitution, non-ASCII.
+const KEY_PASSPHRASE: &str = "pass phrase 'q' \"d\" $(touch /tmp/PWNED) `id` Ödön ✓";
+
+const PASSPHRASE_KEYS: &str = r#"
+- hosts: all
+  gather_facts: false
+  vars:
+    pp: "pass phrase 'q' \"d\" $(touch /tmp/PWNED) `id` Ödön ✓"
+  tasks:
+    - name: a new user and its key (RSA 4096 takes long enough for the watcher to see it)
+      user:
+        name: keyed
+        generate_ssh_key: true
+        ssh_key_bits: 4096
+        ssh_key_passphrase: "{{ pp }}"
+      register: rsa
+    - name: a second key, at a path with a space, with a hostile comment
+      user:
+        name: keyed
+        generate_ssh_key: true
+        ssh_key_type: ed25519
+        ssh_key_file: .ssh/other key
+        ssh_key_comment: "Ödön 'q' $(touch /tmp/PWNED2)"
+        ssh_key_passphrase: "{{ pp }}"
+      register: ed
+    - assert:
+        that:
+          - rsa.ssh_public_key is match('ssh-rsa ')
+          - ed.ssh_key_file == '/home/keyed/.ssh/other key'
+      when: not ansible_check_mode
+"#;
+
+/// Single-quotes `s` for a POSIX shell (test commands only).
+fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// Every distinct argv of the processes in the PID namespace `ns` (a `pid:[…]` link), read
+/// from this machine's /proc every 2 ms until `stop` is set.
+fn watch_argvs(
+    ns: &str,
+    stop: &std::sync::atomic::AtomicBool,
+) -> std::collections::HashSet<Vec<u8>> {
+    let mut seen = std::collections::HashSet::new();
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let dir = entry.path();
+            let in_host =
+                std::fs::read_link(dir.join("ns/pid")).is_ok_and(|l| l.to_string_lossy() == ns);
+            if let (true, Ok(argv)) = (in_host, std::fs::read(dir.join("cmdline"))) {
+                seen.insert(argv);
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    seen
+}
+
+/// Paths of regular files under `dir` (not following links) that contain `needle`.
+fn files_containing(dir: &std::path::Path, needle: &[u8], found: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let Ok(ft) = entry.file_type() else { continue };
+        let path = entry.path();
+        if ft.is_dir() {
+            files_containing(&path, needle, found);
+        } else if ft.is_file()
+            && let Ok(data) = std::fs::read(&path)
+            && data.windows(needle.len()).any(|w| w == needle)
+        {
+            found.push(path);
+        }
+    }
+}
+
+#[test]
+fn key_passphrases_never_show_on_the_host() {
+    let Some(pair) = converge::Pair::up() else {
+        return;
+    };
+    let root = pair.bed().root(pair.jig_host());
+    let ns = std::fs::read_link(root.with_file_name("ns").join("pid"))
+        .expect("the jig host's PID namespace")
+        .to_string_lossy()
+        .into_owned();
+    pair.write("keys.yml", PASSPHRASE_KEYS);
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let (r, argvs) = std::thread::scope(|s| {
+        let watcher = s.spawn(|| watch_argvs(&ns, &stop));
+        let r = pair.converge("keys.yml", &["-v"]);
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        (r, watcher.join().expect("the watcher thread"))
+    });
+    assert_eq!(r.first.recap.changed, 2, "{}", r.first.stdout);
+    assert_eq!(
+        r.check.recap.changed, r.first.recap.changed,
+        "{}",
+        r.check.stdout
+    );
+    assert_eq!(r.second.recap.changed, 0, "{}", r.second.stdout);
+    assert_eq!(
+        r.ansible.recap.changed, r.first.recap.changed,
+        "{}",
+        r.ansible.stdout
+    );
+
+    // The watcher saw ssh-keygen make the key, and the passphrase in no argv.
+    let pp = KEY_PASSPHRASE.as_bytes();
+    let shown = |a: &Vec<u8>| String::from_utf8_lossy(a).replace('\0', " ");
+    assert!(
+        argvs
+            .iter()
+            .any(|a| shown(a).contains("ssh-keygen -t rsa -b 4096 -C ansible-generated on ")),
+        "the watcher saw no ssh-keygen: {:?}",
+        argvs.iter().map(shown).collect::<Vec<_>>()
+    );
+    for a in &argvs {
+        for part in ["pass phrase", "Ödön ✓"] {
+            assert!(
+                !shown(a).contains(part),
+                "the passphrase in an argv: {}",
+                shown(a)
+            );
+        }
+        assert!(!a.windows(pp.len()).any(|w| w == pp));
+    }
+    // Nor in jig's output or any file the run could have written.
+    for out in [&r.check, &r.first, &r.second] {
+        assert!(!out.stdout.contains("pass phrase") && !out.stderr.contains("pass phrase"));
+    }
+    let mut found = Vec::new();
+    for dir in ["tmp", "var/tmp", "root", "home", "run", "etc"] {
+        files_containing(&root.join(dir), pp, &mut found);
+    }
+    assert!(found.is_empty(), "the passphrase in files: {found:?}");
+
+    // Both hosts' keys open with the passphrase (and not without); same files, modes,
+    // owners, types and comments.
+    let q = sh_quote(KEY_PASSPHRASE);
+    let opens = format!(
+        "for k in /home/keyed/.ssh/id_rsa '/home/keyed/.ssh/other key'; do \
+           ssh-keygen -y -P {q} -f \"$k\" | cut -d' ' -f1; \
+           ssh-keygen -y -P '' -f \"$k\" >/dev/null 2>&1 && echo OPENS WITHOUT; \
+         done; true"
+    );
+    assert_eq!(pair.assert_same(&opens), "ssh-rsa\nssh-ed25519\n");
+    pair.assert_same(
+        "cd / && find /home/keyed/.ssh -printf '%p %y %m %u %g\\n' | sort; \
+         cut -d' ' -f1,3- /home/keyed/.ssh/id_rsa.pub '/home/keyed/.ssh/other key.pub'",
+    );
+    pair.assert_same("test -z \"$(find / -xdev -name 'PWNED*' 2>/dev/null)\" && echo clean");
+}

@@ -8,20 +8,21 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use clap::Args;
+use clap::{Arg, Args};
 use indexmap::IndexMap;
 
 use super::exit::ExitCode;
-use super::run::SshFlags;
+use super::run::{CommonFlags, Selection};
 use super::{print_error, split_commas};
 use crate::connection::ssh::SshCliOptions;
 use crate::exec::RunOptions;
 use crate::plan::{self, HostPlan, HostState, Plan, Recorder, SCHEMA, Silent, Source};
 use crate::report::Renderer;
-use crate::report::console::{ColorChoice, ConsoleOptions, ConsoleRenderer};
+use crate::report::console::{ConsoleOptions, ConsoleRenderer};
 
 /// `jig plan` flags.
 #[derive(Debug, Args)]
+#[command(mut_args(plan_help))]
 pub struct PlanArgs {
     /// The playbook to plan.
     ///
@@ -37,42 +38,9 @@ pub struct PlanArgs {
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: PathBuf,
 
-    /// Inventory source: a file, a directory, or a host list `h1,h2,` (repeatable).
-    ///
-    /// As for `jig run`; without -i, ANSIBLE_INVENTORY is used.
-    #[arg(short = 'i', long = "inventory", value_name = "INVENTORY")]
-    pub inventory: Vec<String>,
-
-    /// Limit the plan to hosts matching this pattern (repeatable; all must match).
-    ///
-    /// Recorded in the plan: `jig apply` uses the same limit.
-    #[arg(short = 'l', long = "limit", value_name = "SUBSET")]
-    pub limit: Vec<String>,
-
-    /// Plan only tasks and plays with these tags (comma-separated, repeatable).
-    ///
-    /// Recorded in the plan: `jig apply` runs the same tags.
-    #[arg(short = 't', long = "tags", value_name = "TAGS")]
-    pub tags: Vec<String>,
-
-    /// Skip tasks and plays with these tags (comma-separated, repeatable).
-    ///
-    /// Recorded in the plan: `jig apply` skips the same tags.
-    #[arg(long = "skip-tags", value_name = "TAGS")]
-    pub skip_tags: Vec<String>,
-
-    /// Set extra variables: `k=v`, YAML/JSON text, or `@file` (repeatable).
-    ///
-    /// Recorded in the plan as given (an `@file` by its absolute path, and hashed), so that
-    /// `jig apply` plans and applies with the same values.
-    #[arg(short = 'e', long = "extra-vars", value_name = "EXTRA_VARS")]
-    pub extra_vars: Vec<String>,
-
-    /// Extra directories to look for roles in (colon-separated, repeatable).
-    ///
-    /// Recorded (absolute) and hashed into the plan, with ANSIBLE_ROLES_PATH.
-    #[arg(long = "roles-path", value_name = "ROLES_PATH")]
-    pub roles_path: Vec<String>,
+    /// Which hosts, tasks and variables (recorded in the plan).
+    #[command(flatten)]
+    pub select: Selection,
 
     /// Common flags of plan and apply.
     #[command(flatten)]
@@ -81,6 +49,7 @@ pub struct PlanArgs {
 
 /// `jig apply` flags.
 #[derive(Debug, Args)]
+#[command(mut_args(plan_help))]
 pub struct ApplyArgs {
     /// The plan file `jig plan -o` wrote.
     ///
@@ -100,47 +69,41 @@ pub struct ApplyArgs {
     pub common: CommonFlags,
 }
 
-/// Flags `jig plan` and `jig apply` share: how to connect and how to show the run.
-#[derive(Debug, Args)]
-pub struct CommonFlags {
-    /// How many hosts to work on at the same time.
-    ///
-    /// Each task runs on at most this many hosts at once.
-    #[arg(
-        short = 'f',
-        long = "forks",
-        value_name = "FORKS",
-        default_value_t = 100,
-        value_parser = clap::value_parser!(u32).range(1..)
-    )]
-    pub forks: u32,
-
-    /// More output: -v results, -vv task paths, -vvv indented results, -vvvv everything.
-    ///
-    /// As for `jig run`.
-    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
-    pub verbose: u8,
-
-    /// When to use colours: auto (on a terminal, unless NO_COLOR is set), always, never.
-    ///
-    /// `auto` also honours ANSIBLE_NOCOLOR and ANSIBLE_FORCE_COLOR.
-    #[arg(long = "color", value_name = "WHEN", value_enum, default_value_t = ColorChoice::Auto)]
-    pub color: ColorChoice,
-
-    /// Variables whose values are secret though not vaulted (comma-separated, repeatable).
-    ///
-    /// Redacted from all output and from the plan's diffs, like vault values. `jig plan`
-    /// records the names; `jig apply` uses them and any given here.
-    #[arg(long = "secret-vars", value_name = "NAMES")]
-    pub secret_vars: Vec<String>,
-
-    /// Vault password flags.
-    #[command(flatten)]
-    pub vault: super::vault::VaultFlags,
-
-    /// SSH connection flags.
-    #[command(flatten)]
-    pub ssh: Box<SshFlags>,
+/// Plan and apply record the selection and the secret variables in the plan: where that
+/// changes what a flag of [`Selection`] or [`CommonFlags`] means, their help says so instead
+/// of `jig run`'s.
+fn plan_help(arg: Arg) -> Arg {
+    let (summary, detail) = match arg.get_id().as_str() {
+        "limit" => (
+            "Limit the plan to hosts matching this pattern (repeatable; all must match)",
+            "Recorded in the plan: `jig apply` uses the same limit.",
+        ),
+        "tags" => (
+            "Plan only tasks and plays with these tags (comma-separated, repeatable)",
+            "Recorded in the plan: `jig apply` runs the same tags.",
+        ),
+        "skip_tags" => (
+            "Skip tasks and plays with these tags (comma-separated, repeatable)",
+            "Recorded in the plan: `jig apply` skips the same tags.",
+        ),
+        "extra_vars" => (
+            "Set extra variables: `k=v`, YAML/JSON text, or `@file` (repeatable)",
+            "Recorded in the plan as given (an `@file` by its absolute path, and hashed), so \
+             that `jig apply` plans and applies with the same values.",
+        ),
+        "roles_path" => (
+            "Extra directories to look for roles in (colon-separated, repeatable)",
+            "Recorded (absolute) and hashed into the plan, with ANSIBLE_ROLES_PATH.",
+        ),
+        "secret_vars" => (
+            "Variables whose values are secret though not vaulted (comma-separated, repeatable)",
+            "Redacted from all output and from the plan's diffs, like vault values. `jig plan` \
+             records the names; `jig apply` uses them and any given here.",
+        ),
+        _ => return arg,
+    };
+    arg.help(summary)
+        .long_help(format!("{summary}.\n\n{detail}"))
 }
 
 /// The exit statuses of `jig apply` (shown by `jig apply --help`).
@@ -176,14 +139,9 @@ impl PlanArgs {
     /// What the plan is made from, paths made absolute so that `jig apply` may run from
     /// another directory.
     fn source(&self) -> Source {
-        let inventory = if self.inventory.is_empty() {
-            std::env::var("ANSIBLE_INVENTORY")
-                .map(|v| split_commas(&[v]))
-                .unwrap_or_default()
-        } else {
-            self.inventory.clone()
-        };
-        let inventory = inventory
+        let inventory = self
+            .select
+            .inventory_sources()
             .into_iter()
             .map(|i| {
                 if !i.contains(',') && Path::new(&i).exists() {
@@ -193,21 +151,14 @@ impl PlanArgs {
                 }
             })
             .collect();
-        let mut roles_path: Vec<PathBuf> = self
-            .roles_path
-            .iter()
-            .flat_map(|v| v.split(':'))
-            .filter(|s| !s.is_empty())
-            .map(|s| absolute(Path::new(s)))
+        let roles_path = self
+            .select
+            .roles_path()
+            .into_iter()
+            .map(|p| absolute(&p))
             .collect();
-        if let Ok(env) = std::env::var("ANSIBLE_ROLES_PATH") {
-            roles_path.extend(
-                env.split(':')
-                    .filter(|s| !s.is_empty())
-                    .map(|s| absolute(Path::new(s))),
-            );
-        }
         let extra_vars = self
+            .select
             .extra_vars
             .iter()
             .map(|e| match e.strip_prefix('@') {
@@ -218,37 +169,15 @@ impl PlanArgs {
         Source {
             playbook: absolute(&self.playbook),
             inventory,
-            limit: self.limit.clone(),
-            tags: split_commas(&self.tags),
-            skip_tags: split_commas(&self.skip_tags),
+            limit: self.select.limit.clone(),
+            tags: split_commas(&self.select.tags),
+            skip_tags: split_commas(&self.select.skip_tags),
             extra_vars,
             roles_path,
             secret_vars: split_commas(&self.common.secret_vars),
             ..Source::default()
         }
     }
-}
-
-/// Reads the vault passwords and makes them, and the run's secrets, the process's (as `jig
-/// run` does), before anything vaulted is loaded. The values of `secret_vars` given with -e
-/// are secrets from the start.
-fn setup_secrets(common: &CommonFlags, source: &Source) -> Result<(), ExitCode> {
-    let keyring = common.vault.keyring().map_err(|e| {
-        print_error(&e);
-        ExitCode::Error
-    })?;
-    let secrets = crate::report::redact::Secrets::new();
-    crate::vault::install(keyring, secrets.clone());
-    let extra = crate::vars::extra::parse_extra_vars(&source.extra_vars).map_err(|e| {
-        print_error(&secrets.redact(&e.to_string()));
-        ExitCode::Error
-    })?;
-    for name in &source.secret_vars {
-        if let Some(v) = extra.get(name) {
-            secrets.add_value(v);
-        }
-    }
-    Ok(())
 }
 
 /// The executor options for a run of `source`'s playbook.
@@ -332,7 +261,8 @@ fn plan_inner(args: &PlanArgs) -> Result<ExitCode, ExitCode> {
             ExitCode::Error
         })?;
     (source.git_commit, source.git_dirty) = plan::files::git_state(&base);
-    setup_secrets(&args.common, &source)?;
+    args.common
+        .install_secrets(&source.extra_vars, &source.secret_vars)?;
     let rt = runtime()?;
     let ssh = args.common.ssh.options()?;
     let opts = run_options(&source, &args.common, ssh);
@@ -500,7 +430,8 @@ fn apply_inner(args: &ApplyArgs) -> Result<ExitCode, ExitCode> {
             }
         }
     }
-    setup_secrets(&args.common, source)?;
+    args.common
+        .install_secrets(&source.extra_vars, &source.secret_vars)?;
     let rt = runtime()?;
     let ssh = args.common.ssh.options()?;
     let mut accepted: Vec<String> = Vec::new();

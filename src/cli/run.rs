@@ -94,6 +94,34 @@ pub struct TargetArgs {
     #[arg(required = true, value_name = "PLAYBOOK")]
     pub playbooks: Vec<PathBuf>,
 
+    /// Which hosts, tasks and variables.
+    #[command(flatten)]
+    pub select: Selection,
+
+    /// The connection for hosts whose inventory sets no `ansible_connection`: ssh, local or
+    /// chroot (the host is then the path of a root file system).
+    ///
+    /// As ansible-playbook's `-c`: a host's own `ansible_connection` still wins.
+    #[arg(short = 'c', long = "connection", value_name = "CONNECTION")]
+    pub connection: Option<String>,
+
+    /// What to print on stdout: console (ansible-playbook's output) or json (JSON lines).
+    ///
+    /// `json` prints one JSON object per line and event (play start, task start, each host's
+    /// result, the recap) instead of the console output, for CI; docs/report-schema.md
+    /// documents the objects. Warnings are events too; errors stay on stderr.
+    #[arg(long = "output", value_name = "FORMAT", value_enum, default_value_t = OutputFormat::Console)]
+    pub output: OutputFormat,
+
+    /// How to connect and how to show the run.
+    #[command(flatten)]
+    pub common: CommonFlags,
+}
+
+/// Which hosts, tasks and variables a run uses: the flags `jig run`, `jig check` and `jig plan`
+/// share (`jig plan` records them in the plan).
+#[derive(Debug, Args)]
+pub struct Selection {
     /// Inventory source: a file, a directory, or a host list `h1,h2,` (repeatable).
     ///
     /// INI and YAML/JSON inventory files are read, directories are read file by file with their
@@ -131,6 +159,18 @@ pub struct TargetArgs {
     #[arg(short = 'e', long = "extra-vars", value_name = "EXTRA_VARS")]
     pub extra_vars: Vec<String>,
 
+    /// Extra directories to look for roles in (colon-separated, repeatable).
+    ///
+    /// Searched after `roles/` beside the playbook and before the playbook's own directory.
+    /// ANSIBLE_ROLES_PATH (colon-separated) is searched after these.
+    #[arg(long = "roles-path", value_name = "ROLES_PATH")]
+    pub roles_path: Vec<String>,
+}
+
+/// How to connect and how to show the run: the flags `jig run`, `jig check`, `jig plan` and
+/// `jig apply` share.
+#[derive(Debug, Args)]
+pub struct CommonFlags {
     /// How many hosts to work on at the same time.
     ///
     /// Each task runs on at most this many hosts at once.
@@ -150,20 +190,6 @@ pub struct TargetArgs {
     #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
     pub verbose: u8,
 
-    /// The connection for hosts whose inventory sets no `ansible_connection`: ssh, local or
-    /// chroot (the host is then the path of a root file system).
-    ///
-    /// As ansible-playbook's `-c`: a host's own `ansible_connection` still wins.
-    #[arg(short = 'c', long = "connection", value_name = "CONNECTION")]
-    pub connection: Option<String>,
-
-    /// Extra directories to look for roles in (colon-separated, repeatable).
-    ///
-    /// Searched after `roles/` beside the playbook and before the playbook's own directory.
-    /// ANSIBLE_ROLES_PATH (colon-separated) is searched after these.
-    #[arg(long = "roles-path", value_name = "ROLES_PATH")]
-    pub roles_path: Vec<String>,
-
     /// When to use colours: auto (on a terminal, unless NO_COLOR is set), always, never.
     ///
     /// `auto` also honours ANSIBLE_NOCOLOR and ANSIBLE_FORCE_COLOR.
@@ -181,21 +207,13 @@ pub struct TargetArgs {
     #[command(flatten)]
     pub vault: super::vault::VaultFlags,
 
-    /// What to print on stdout: console (ansible-playbook's output) or json (JSON lines).
-    ///
-    /// `json` prints one JSON object per line and event (play start, task start, each host's
-    /// result, the recap) instead of the console output, for CI; docs/report-schema.md
-    /// documents the objects. Warnings are events too; errors stay on stderr.
-    #[arg(long = "output", value_name = "FORMAT", value_enum, default_value_t = OutputFormat::Console)]
-    pub output: OutputFormat,
-
     /// SSH connection flags.
     #[command(flatten)]
     pub ssh: Box<SshFlags>,
 }
 
-/// The SSH connection flags of `jig run` and `jig check` (boxed in [`TargetArgs`] to keep it
-/// small).
+/// The SSH connection flags of every command that runs playbooks (boxed in [`CommonFlags`] to
+/// keep it small).
 #[derive(Debug, Args)]
 pub struct SshFlags {
     /// SSH private key file for hosts without ansible_ssh_private_key_file.
@@ -253,9 +271,9 @@ fn parse_host_key_checking(s: &str) -> Result<crate::connection::ssh::HostKeyChe
         .ok_or_else(|| format!("'{s}' is not one of yes, accept-new, no"))
 }
 
-impl TargetArgs {
+impl Selection {
     /// The inventory sources: -i, else `ANSIBLE_INVENTORY`.
-    fn inventory_sources(&self) -> Vec<String> {
+    pub fn inventory_sources(&self) -> Vec<String> {
         if !self.inventory.is_empty() {
             return self.inventory.clone();
         }
@@ -265,7 +283,7 @@ impl TargetArgs {
     }
 
     /// --roles-path entries, then `ANSIBLE_ROLES_PATH`, split on colons.
-    fn roles_path(&self) -> Vec<PathBuf> {
+    pub fn roles_path(&self) -> Vec<PathBuf> {
         let mut out: Vec<PathBuf> = self
             .roles_path
             .iter()
@@ -278,50 +296,68 @@ impl TargetArgs {
         }
         out
     }
+}
 
+impl CommonFlags {
     /// Reads the vault passwords and installs the run's keyring and secrets (before anything
     /// is loaded: inventories, playbooks and `-e @file` may be vaulted), and marks the values
-    /// of `--secret-vars` given with `-e` as secrets. Errors are printed, redacted.
-    pub fn install_secrets(&self) -> Result<(), ExitCode> {
+    /// of the variables `secret_vars` names given in `extra_vars` as secrets. Errors are
+    /// printed, redacted.
+    pub fn install_secrets(
+        &self,
+        extra_vars: &[String],
+        secret_vars: &[String],
+    ) -> Result<(), ExitCode> {
         let keyring = self.vault.keyring().map_err(|e| {
             print_error(&e);
             ExitCode::Error
         })?;
         let secrets = crate::report::redact::Secrets::new();
         crate::vault::install(keyring, secrets.clone());
-        let extra = crate::vars::extra::parse_extra_vars(&self.extra_vars).map_err(|e| {
+        let extra = crate::vars::extra::parse_extra_vars(extra_vars).map_err(|e| {
             print_error(&secrets.redact(&e.to_string()));
             ExitCode::Error
         })?;
-        for name in split_commas(&self.secret_vars) {
-            if let Some(v) = extra.get(&name) {
+        for name in secret_vars {
+            if let Some(v) = extra.get(name) {
                 secrets.add_value(v);
             }
         }
         Ok(())
+    }
+}
+
+impl TargetArgs {
+    /// Installs the vault keyring and the secrets before anything is loaded
+    /// ([`CommonFlags::install_secrets`] with this run's `-e` and `--secret-vars`).
+    pub fn install_secrets(&self) -> Result<(), ExitCode> {
+        self.common.install_secrets(
+            &self.select.extra_vars,
+            &split_commas(&self.common.secret_vars),
+        )
     }
 
     /// The executor's options for one playbook: a normal run (no check, no diff).
     pub fn run_options(&self, playbook: PathBuf) -> RunOptions {
         RunOptions {
             playbook,
-            inventory: self.inventory_sources(),
-            limit: self.limit.clone(),
-            tags: split_commas(&self.tags),
-            skip_tags: split_commas(&self.skip_tags),
-            extra_vars: self.extra_vars.clone(),
+            inventory: self.select.inventory_sources(),
+            limit: self.select.limit.clone(),
+            tags: split_commas(&self.select.tags),
+            skip_tags: split_commas(&self.select.skip_tags),
+            extra_vars: self.select.extra_vars.clone(),
             check: false,
             diff: false,
-            forks: self.forks as usize,
-            verbosity: self.verbose,
+            forks: self.common.forks as usize,
+            verbosity: self.common.verbose,
             start_at_task: None,
-            roles_path: self.roles_path(),
+            roles_path: self.select.roles_path(),
             connection: self.connection.clone(),
-            ssh: self.ssh.build(None, None),
+            ssh: self.common.ssh.build(None, None),
             interactive: std::io::IsTerminal::is_terminal(&std::io::stdin()),
             vault: crate::vault::current().keyring,
             secrets: crate::vault::current().secrets,
-            secret_vars: split_commas(&self.secret_vars),
+            secret_vars: split_commas(&self.common.secret_vars),
         }
     }
 }
@@ -401,22 +437,22 @@ pub fn execute(args: RunArgs) -> ExitCode {
 /// `--syntax-check` and the `--list-*` modes: load, print, never run.
 pub fn check_or_list(args: &RunArgs, what: ListWhat, out: &mut dyn Write) -> ExitCode {
     let target = &args.target;
-    let inventory = match load_inventory(target) {
+    let inventory = match load_inventory(&target.select) {
         Ok(inv) => inv,
         Err(e) => {
             print_error(&e);
             return ExitCode::Error;
         }
     };
-    if let Err(e) = check_limit(target, &inventory) {
+    if let Err(e) = check_limit(&target.select, &inventory) {
         print_error(&e);
         return ExitCode::Error;
     }
     let load_opts = LoadOptions {
-        roles_path: target.roles_path(),
+        roles_path: target.select.roles_path(),
     };
-    let only = split_commas(&target.tags);
-    let skip = split_commas(&target.skip_tags);
+    let only = split_commas(&target.select.tags);
+    let skip = split_commas(&target.select.skip_tags);
     for path in &target.playbooks {
         let pb = match load_playbook(path, &load_opts) {
             Ok(pb) => pb,
@@ -434,7 +470,7 @@ pub fn check_or_list(args: &RunArgs, what: ListWhat, out: &mut dyn Write) -> Exi
             let mut hosts = inventory
                 .select(&play.hosts)
                 .map_err(|e| format!("{}: {e}", play.pos))?;
-            for l in &target.limit {
+            for l in &target.select.limit {
                 hosts = inventory
                     .restrict(&hosts, l)
                     .map_err(|e| format!("--limit {l}: {e}"))?;
@@ -456,7 +492,7 @@ pub fn check_or_list(args: &RunArgs, what: ListWhat, out: &mut dyn Write) -> Exi
 }
 
 /// Loads the inventory (printing its warnings); the error is the message to show.
-fn load_inventory(target: &TargetArgs) -> Result<Inventory, String> {
+fn load_inventory(target: &Selection) -> Result<Inventory, String> {
     let sources = target.inventory_sources();
     if sources.is_empty() {
         warn_no_inventory();
@@ -480,7 +516,7 @@ fn print_load_error(e: &LoadError) {
 }
 
 /// ansible-playbook refuses to start when `--limit` leaves no host of a non-empty inventory.
-fn check_limit(target: &TargetArgs, inventory: &Inventory) -> Result<(), String> {
+fn check_limit(target: &Selection, inventory: &Inventory) -> Result<(), String> {
     if target.limit.is_empty() || inventory.host_names().is_empty() {
         return Ok(());
     }
@@ -563,12 +599,13 @@ pub fn run_all(
     options: &dyn Fn(PathBuf) -> RunOptions,
     renderer: &mut dyn Renderer,
 ) -> RunAll {
-    if target.inventory_sources().is_empty() {
+    if target.select.inventory_sources().is_empty() {
         warn_no_inventory();
-    } else if !target.limit.is_empty() {
+    } else if !target.select.limit.is_empty() {
         // The executor loads the inventory again; this early look only refuses a --limit
         // that leaves nothing to do, before any play starts.
-        let checked = load_inventory(target).and_then(|inv| check_limit(target, &inv));
+        let checked =
+            load_inventory(&target.select).and_then(|inv| check_limit(&target.select, &inv));
         if let Err(e) = checked {
             return RunAll::failed(ExitCode::Error, e);
         }
@@ -585,7 +622,7 @@ pub fn run_all(
             );
         }
     };
-    let ssh = match target.ssh.options() {
+    let ssh = match target.common.ssh.options() {
         Ok(o) => o,
         Err(code) => {
             return RunAll {
@@ -640,8 +677,8 @@ impl StdoutRenderer {
         match target.output {
             OutputFormat::Console => StdoutRenderer::Console(
                 Box::new(ConsoleRenderer::stdio(ConsoleOptions::for_stdout(
-                    target.color,
-                    target.verbose,
+                    target.common.color,
+                    target.common.verbose,
                 ))),
                 std::io::IsTerminal::is_terminal(&std::io::stdout())
                     .then(|| Box::new(Progress::stdout())),
@@ -809,9 +846,9 @@ mod tests {
                 .starts_with(&[PathBuf::from("/r1"), PathBuf::from("/r2")])
         );
         let d = parse(&["a.yml", "b.yml"]);
-        assert_eq!(d.target.forks, 100);
+        assert_eq!(d.target.common.forks, 100);
         assert_eq!(d.target.playbooks.len(), 2);
-        assert_eq!(d.target.color, ColorChoice::Auto);
+        assert_eq!(d.target.common.color, ColorChoice::Auto);
         assert!(!d.run_options(PathBuf::from("a.yml")).check);
         assert_eq!(
             parse(&["--output", "json", "a.yml"]).target.output,

@@ -821,29 +821,155 @@ async fn setup(ctx: &Ctx<'_>, scope: &VarScope) -> ActionOutput {
     }
 }
 
+/// What a `pause` task asks for, from its (templated) arguments, as ansible-core's action
+/// reads them: `minutes` or `seconds` (each truncated to an integer, a wait below one second
+/// made one second), otherwise a prompt.
+#[derive(Debug, Clone, PartialEq)]
+struct PausePlan {
+    /// How long to wait, if a duration was given.
+    seconds: Option<u64>,
+    /// Whether the duration was given in minutes (the unit of the `stdout` message).
+    minutes: bool,
+    /// `echo` (default true).
+    echo: bool,
+}
+
+fn pause_plan(args: &VarMap) -> Result<PausePlan, String> {
+    let int = |k: &str| -> Result<Option<i64>, String> {
+        match args.get(k) {
+            None | Some(Json::Null) => Ok(None),
+            Some(v) => v
+                .as_i64()
+                .or_else(|| v.as_f64().map(|f| f as i64))
+                .or_else(|| {
+                    v.as_str().and_then(|s| {
+                        let s = s.trim();
+                        s.parse::<i64>()
+                            .ok()
+                            .or_else(|| s.parse::<f64>().ok().map(|f| f as i64))
+                    })
+                })
+                .map(Some)
+                .ok_or_else(|| format!("{k} must be an integer, got {v}")),
+        }
+    };
+    let (minutes, seconds) = (int("minutes")?, int("seconds")?);
+    if minutes.is_some() && seconds.is_some() {
+        return Err("parameters are mutually exclusive: minutes|seconds".into());
+    }
+    let echo = match args.get("echo") {
+        None | Some(Json::Null) => true,
+        Some(v) => parse_bool(v).ok_or_else(|| format!("echo must be a boolean, got {v}"))?,
+    };
+    let seconds = minutes.map(|m| m * 60).or(seconds).map(|s| s.max(1) as u64);
+    Ok(PausePlan {
+        seconds,
+        minutes: minutes.is_some() || seconds.is_none(),
+        echo,
+    })
+}
+
+/// The local time as Python's `str(datetime.now())`.
+fn python_now() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let secs = now.as_secs() as libc::time_t;
+    // SAFETY: localtime_r only writes the tm it is given.
+    let tm = unsafe {
+        let mut tm: libc::tm = std::mem::zeroed();
+        libc::localtime_r(&secs, &mut tm);
+        tm
+    };
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:06}",
+        tm.tm_year + 1900,
+        tm.tm_mon + 1,
+        tm.tm_mday,
+        tm.tm_hour,
+        tm.tm_min,
+        tm.tm_sec,
+        now.subsec_micros()
+    )
+}
+
+/// `pause`: waits for its duration. jig runs unattended, so a prompt is never answered: as
+/// ansible-core does without an interactive stdin, a pause without a duration warns and
+/// goes on with empty `user_input`, and one with a duration just waits.
 async fn pause(ctx: &Ctx<'_>, scope: &VarScope) -> ActionOutput {
     let args = match template_args(ctx, scope, &ctx.job.task.args) {
         Ok(a) => a,
         Err(f) => return *f,
     };
-    let num = |k: &str| {
-        args.get(k).and_then(|v| {
-            v.as_f64()
-                .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
-        })
+    let plan = match pause_plan(&args) {
+        Ok(p) => p,
+        Err(m) => return ActionOutput::failed(format!("{}: pause: {m}", ctx.location())),
     };
-    let secs = num("seconds").or_else(|| num("minutes").map(|m| m * 60.0));
-    match secs {
-        Some(s) => {
-            tokio::time::sleep(Duration::from_secs_f64(s.max(0.0))).await;
-            let mut out = ActionOutput::new(false, false, None);
-            out.result.insert("delta".into(), json!(s));
-            out
+    let start = python_now();
+    let began = std::time::Instant::now();
+    let mut out = ActionOutput::new(false, false, None);
+    match plan.seconds {
+        Some(s) => tokio::time::sleep(Duration::from_secs(s)).await,
+        None => {
+            out.result.insert(
+                "warnings".into(),
+                json!(["Not waiting for response to prompt as stdin is not interactive"]),
+            );
         }
-        None => ActionOutput::failed(format!(
-            "{}: pause without seconds/minutes waits for a keypress; jig runs unattended, so \
-             give 'seconds' or 'minutes'",
-            ctx.location()
-        )),
+    }
+    let duration = began.elapsed().as_secs_f64();
+    let shown = if plan.minutes {
+        duration / 60.0
+    } else {
+        duration
+    };
+    let shown = (shown * 100.0).round() / 100.0;
+    let unit = if plan.minutes { "minutes" } else { "seconds" };
+    for (k, v) in [
+        ("rc", json!(0)),
+        ("stderr", json!("")),
+        ("stdout", json!(format!("Paused for {shown:?} {unit}"))),
+        ("start", json!(start)),
+        ("stop", json!(python_now())),
+        ("delta", json!(duration as u64)),
+        ("echo", json!(plan.echo)),
+        ("user_input", json!("")),
+    ] {
+        out.result.insert(k.into(), v);
+    }
+    out
+}
+
+#[cfg(test)]
+mod pause_tests {
+    use super::*;
+
+    fn args(v: Json) -> VarMap {
+        v.as_object().unwrap().clone().into_iter().collect()
+    }
+
+    #[test]
+    fn pause_reads_its_arguments_like_ansible() {
+        let p = pause_plan(&args(json!({"seconds": 1}))).unwrap();
+        assert_eq!((p.seconds, p.minutes, p.echo), (Some(1), false, true));
+        // Below one second waits one; floats and strings are truncated like int().
+        assert_eq!(
+            pause_plan(&args(json!({"seconds": 0}))).unwrap().seconds,
+            Some(1)
+        );
+        assert_eq!(
+            pause_plan(&args(json!({"seconds": "2.7"})))
+                .unwrap()
+                .seconds,
+            Some(2)
+        );
+        let p = pause_plan(&args(json!({"minutes": 2, "echo": "no"}))).unwrap();
+        assert_eq!((p.seconds, p.minutes, p.echo), (Some(120), true, false));
+        // A prompt alone: no wait (nobody answers), minutes as the unit, as ansible-core.
+        let p = pause_plan(&args(json!({"prompt": "Continue?"}))).unwrap();
+        assert_eq!((p.seconds, p.minutes), (None, true));
+        assert!(pause_plan(&args(json!({"minutes": 1, "seconds": 1}))).is_err());
+        assert!(pause_plan(&args(json!({"seconds": "soon"}))).is_err());
+        assert_eq!(python_now().len(), "2026-01-01 00:00:00.000000".len());
     }
 }

@@ -12,7 +12,7 @@ use indexmap::IndexMap;
 use serde_json::json;
 
 use super::mode::Mode;
-use super::remote::{self, Frames};
+use super::remote::{self, FileAttrs, Frames, RemoteError, WriteOptions};
 use super::{Diff, Module, ModuleArgs, ModuleContext, ModuleError, ModuleResult};
 use crate::connection::Cmd;
 
@@ -187,30 +187,85 @@ pub(crate) const READ_SOURCES: &str = r#"for f in /etc/apt/sources.list /etc/apt
   printf 'F%s\0%s\0' "$f" "$l"; cat -- "$f" || exit 1; printf '\0'
 done"#;
 
-/// Writes, deletes and refreshes: positional parameters are `W path content chmod keep`
-/// (`keep` = 1 copies the old file's mode and owner), `R path`, and a final `U retries`
-/// when the lists are to be refreshed.
-pub(crate) const WRITE_SOURCES: &str = r#"while [ $# -gt 0 ]; do
-  case $1 in
-    W) _d=$(dirname -- "$2"); mkdir -p -- "$_d" || exit 1
-       _t=$(mktemp "$_d/.jig.XXXXXX") || exit 1
-       printf '%s' "$3" > "$_t" || { rm -f -- "$_t"; exit 1; }
-       if [ "$5" = 1 ] && [ -e "$2" ]; then chmod --reference="$2" -- "$_t"; chown --reference="$2" -- "$_t"
-       elif [ -n "$4" ]; then chmod -- "$4" "$_t"; else chmod 0644 "$_t"; fi || { rm -f -- "$_t"; exit 1; }
-       mv -f -- "$_t" "$2" || exit 1
-       shift 5 ;;
-    R) rm -f -- "$2" || exit 1; shift 2 ;;
-    U) _n=0
-       while :; do
-         _o=$(apt-get update -q 2>&1); _r=$?
-         [ "$_r" = 0 ] && break
-         _n=$((_n + 1)); [ "$_n" -ge "$2" ] && { printf '%s\n' "$_o" >&2; exit 3; }
-         _s=$((1 << (_n - 1))); [ "$_s" -gt 12 ] && _s=12; sleep "$_s"
-       done
-       shift 2 ;;
-    *) exit 2 ;;
-  esac
+/// Refreshes the package lists, `$1` tries with a growing pause between them; status 3 (the
+/// last output on stderr) when every try failed.
+const UPDATE_CACHE: &str = r#"_n=0
+while :; do
+  _o=$(apt-get update -q 2>&1); _r=$?
+  [ "$_r" = 0 ] && break
+  _n=$((_n + 1)); [ "$_n" -ge "$1" ] && { printf '%s\n' "$_o" >&2; exit 3; }
+  _s=$((1 << (_n - 1))); [ "$_s" -gt 12 ] && _s=12; sleep "$_s"
 done"#;
+
+/// One change to the sources files, for [`write_sources`].
+pub(crate) enum Change<'a> {
+    /// Write `content` to `path`; `new` when the file is one jig adds.
+    Write {
+        path: &'a str,
+        content: &'a str,
+        new: bool,
+    },
+    /// Delete `path` (its last line went).
+    Remove(&'a str),
+}
+
+/// The script, and its stdin, that makes `changes` in order, each file written with
+/// [`remote`]'s atomic write (a file there keeps its mode and owner; a new one gets `mode`,
+/// else 0644), then with `update` (the tries) refreshes the package lists. Status 3: the
+/// refresh failed; any other non-zero status: a change did.
+pub(crate) fn write_sources(
+    changes: &[Change<'_>],
+    mode: Option<&Mode>,
+    update: Option<i64>,
+) -> Result<(String, Vec<u8>), RemoteError> {
+    let opts = WriteOptions::default();
+    let new_mode = match mode {
+        Some(m) if m.chmod_arg().is_some() => m.clone(),
+        _ => Mode::Octal(0o644),
+    };
+    let mut c = Cmd::empty();
+    c.raw(remote::PRELUDE)
+        .raw(super::dpkg::APT_ENV)
+        .raw(";\n")
+        .raw(&remote::write_function(&opts)?);
+    let mut stdin = Vec::new();
+    for change in changes {
+        match change {
+            Change::Write { path, content, new } => {
+                let attrs = FileAttrs {
+                    mode: new.then(|| new_mode.clone()),
+                    ..FileAttrs::default()
+                };
+                let dir = match path.rfind('/') {
+                    Some(0) => "/",
+                    Some(i) => &path[..i],
+                    None => ".",
+                };
+                c.raw("mkdir -p --").arg(dir).raw("|| exit 1\n");
+                let job = remote::WriteJob {
+                    path,
+                    content: content.as_bytes(),
+                    attrs: &attrs,
+                    follow: false,
+                    remote_src: None,
+                };
+                c.raw(remote::write_call(&job, &opts)?.as_str())
+                    .raw(">/dev/null || exit 1\n");
+                stdin.extend_from_slice(content.as_bytes());
+            }
+            Change::Remove(path) => {
+                c.raw("rm -f --").arg(path).raw("|| exit 1\n");
+            }
+        }
+    }
+    if let Some(tries) = update {
+        c.raw("set --")
+            .arg(&tries.to_string())
+            .raw(";\n")
+            .raw(UPDATE_CACHE);
+    }
+    Ok((c.into_string(), stdin))
+}
 
 #[async_trait]
 impl Module for AptRepository {
@@ -323,42 +378,28 @@ impl Module for AptRepository {
         if !changed || ctx.check_mode {
             return Ok(r);
         }
-        let chmod = match &mode {
-            Some(m) => m.chmod_arg().unwrap_or_default(),
-            None => String::new(),
-        };
-        let mut words: Vec<String> = Vec::new();
+        let mut changes = Vec::new();
         for (path, (link, lines)) in &sources.files {
             let text = after.get(path);
             if before.get(path) == text {
                 continue;
             }
             match text {
-                Some(content) => {
-                    let dest = link.clone().unwrap_or_else(|| path.clone());
-                    let is_new = sources.new_repos.contains(path);
-                    words.extend([
-                        "W".into(),
-                        dest,
-                        content.clone(),
-                        if is_new { chmod.clone() } else { String::new() },
-                        if is_new { "0".into() } else { "1".into() },
-                    ]);
-                }
-                None if lines.is_empty() => words.extend(["R".into(), path.clone()]),
+                Some(content) => changes.push(Change::Write {
+                    path: link.as_deref().unwrap_or(path),
+                    content,
+                    new: sources.new_repos.contains(path),
+                }),
+                None if lines.is_empty() => changes.push(Change::Remove(path)),
                 None => {}
             }
         }
-        if update_cache {
-            words.extend(["U".into(), retries.to_string()]);
-        }
-        let mut c = Cmd::empty();
-        c.raw(super::dpkg::APT_ENV)
-            .raw(";\nset --")
-            .args(&words)
-            .raw(";\n")
-            .raw(WRITE_SOURCES);
-        let out = remote::run(ctx, c.into_string(), None).await?;
+        let (script, stdin) =
+            match write_sources(&changes, mode.as_ref(), update_cache.then_some(retries)) {
+                Ok(s) => s,
+                Err(e) => return Ok(ModuleResult::failed(e.to_string())),
+            };
+        let out = remote::run(ctx, script, Some(stdin)).await?;
         match out.rc {
             0 => Ok(r),
             3 => Ok(ModuleResult::failed(format!(
@@ -432,23 +473,41 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let dest = tmp.path().join("we ird $(touch x).list");
         let content = "deb [trusted=yes] file:/srv/a ./ # 'q' $(touch /tmp/jig-repo-pwned)\nü\n";
-        let mut c = Cmd::empty();
-        c.raw("set --")
-            .args(["W", dest.to_str().unwrap(), content, "0640", "0"])
-            .raw(";\n")
-            .raw(WRITE_SOURCES);
+        let run = |new: bool, mode: Option<&Mode>| {
+            let write = Change::Write {
+                path: dest.to_str().unwrap(),
+                content,
+                new,
+            };
+            let (script, stdin) = write_sources(&[write], mode, None).unwrap();
+            let mut child = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(&script)
+                .stdin(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            std::io::Write::write_all(&mut child.stdin.take().unwrap(), &stdin).unwrap();
+            let out = child.wait_with_output().unwrap();
+            assert!(out.status.success(), "{out:?}");
+        };
+        use std::os::unix::fs::PermissionsExt;
+        let mode = || std::fs::metadata(&dest).unwrap().permissions().mode() & 0o7777;
+        run(true, Some(&Mode::Octal(0o640)));
+        assert_eq!(std::fs::read_to_string(&dest).unwrap(), content);
+        assert_eq!(mode(), 0o640);
+        // A file that is there keeps its mode.
+        run(false, None);
+        assert_eq!(mode(), 0o640);
+        let (script, _) =
+            write_sources(&[Change::Remove(dest.to_str().unwrap())], None, None).unwrap();
         let out = std::process::Command::new("sh")
             .arg("-c")
-            .arg(c.as_str())
+            .arg(&script)
             .output()
             .unwrap();
         assert!(out.status.success(), "{out:?}");
-        assert_eq!(std::fs::read_to_string(&dest).unwrap(), content);
-        use std::os::unix::fs::PermissionsExt;
-        assert_eq!(
-            std::fs::metadata(&dest).unwrap().permissions().mode() & 0o7777,
-            0o640
-        );
+        assert!(!dest.exists());
         assert!(!std::path::Path::new("/tmp/jig-repo-pwned").exists());
     }
 }

@@ -17,7 +17,7 @@ use async_trait::async_trait;
 
 use super::pyregex::{Dollar, PyRegex, Template};
 use super::textfile::{
-    Decision, Edit, Edited, FILE_ARGS, FileArgs, Stop, Text, edit_file, expand_path, finish,
+    Decision, Edit, FILE_ARGS, FileArgs, Stop, Text, edit_file, expand_path, finish,
     splitlines_keepends, strip_eol, text_diff,
 };
 use super::{Module, ModuleArgs, ModuleContext, ModuleError, ModuleResult};
@@ -302,17 +302,9 @@ async fn run(args: &ModuleArgs, ctx: &ModuleContext<'_>) -> Result<ModuleResult,
             then: (),
         })
     };
-    match edit_file(ctx, &fa, true, |b| Ok(Text::decode(b)), decide).await? {
-        Edited::Done(r) => Ok(r),
-        Edited::Committed {
-            mut result, backup, ..
-        } => {
-            if let Some(backup) = backup {
-                result.set("backup_file", backup);
-            }
-            Ok(result)
-        }
-    }
+    Ok(edit_file(ctx, &fa, true, |b| Ok(Text::decode(b)), decide)
+        .await?
+        .into_result())
 }
 
 #[cfg(test)]

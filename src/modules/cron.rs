@@ -13,7 +13,7 @@
 use async_trait::async_trait;
 
 use super::remote::{self, FileAttrs, RemoteError, WriteOptions};
-use super::textfile::{Stop, finish};
+use super::textfile::{Stop, finish, state_present};
 use super::{Diff, Module, ModuleArgs, ModuleContext, ModuleError, ModuleResult};
 use crate::connection::Cmd;
 
@@ -296,27 +296,11 @@ impl Module for Cron {
     }
 }
 
-fn conn_err(e: crate::connection::ConnectionError) -> Stop {
-    Stop::Module(ModuleError::Connection(e))
-}
-
 /// Reads the arguments into the entry and the target.
 fn entry_from_args(args: &ModuleArgs) -> Result<(Entry, Target, bool), Stop> {
     args.check_known(KNOWN)?;
     let name = args.req_str("name")?;
-    let state = args.str("state")?.unwrap_or_else(|| "present".into());
-    let present = match state.as_str() {
-        "present" => true,
-        "absent" => false,
-        other => {
-            return Err(args
-                .invalid(
-                    "state",
-                    format!("must be one of: present, absent, got: {other}"),
-                )
-                .into());
-        }
-    };
+    let present = state_present(args)?;
     let user = args.str("user")?.filter(|u| !u.is_empty());
     let job = match args.get_any(&["job", "value"]) {
         Some((k, _)) => args.str(k)?,
@@ -413,18 +397,7 @@ fn entry_from_args(args: &ModuleArgs) -> Result<(Entry, Target, bool), Stop> {
 
 async fn run(args: &ModuleArgs, ctx: &ModuleContext<'_>) -> Result<ModuleResult, Stop> {
     let (entry, target, backup) = entry_from_args(args)?;
-    let out = remote::run(ctx, probe_script(&target), None)
-        .await
-        .map_err(conn_err)?;
-    if out.rc == 127 {
-        return Err(Stop::Fail(out.stderr_str().trim().to_string()));
-    }
-    if out.rc != 0 {
-        return Err(Stop::from(remote::host_error(
-            "cannot read the crontab",
-            &out,
-        )));
-    }
+    let out = remote::run_probe(ctx, probe_script(&target), "cannot read the crontab").await?;
     let mut frames = remote::Frames::new(&out.stdout);
     let (before_text, exists) = match &target {
         Target::User(_) => {
@@ -502,8 +475,7 @@ async fn run(args: &ModuleArgs, ctx: &ModuleContext<'_>) -> Result<ModuleResult,
                 install_script(user.as_deref(), backup),
                 Some(after.into_bytes()),
             )
-            .await
-            .map_err(conn_err)?;
+            .await?;
             if out.rc != 0 {
                 return Err(Stop::Fail(format!(
                     "Failed to install new cronfile: {}",
@@ -516,9 +488,7 @@ async fn run(args: &ModuleArgs, ctx: &ModuleContext<'_>) -> Result<ModuleResult,
         }
         Target::File(path) => {
             if backup {
-                let out = remote::run(ctx, backup_file_script(path), None)
-                    .await
-                    .map_err(conn_err)?;
+                let out = remote::run(ctx, backup_file_script(path), None).await?;
                 if out.rc != 0 {
                     return Err(remote::host_error("cannot back up the cron file", &out).into());
                 }
@@ -527,9 +497,7 @@ async fn run(args: &ModuleArgs, ctx: &ModuleContext<'_>) -> Result<ModuleResult,
             if remove_file {
                 let mut c = Cmd::new("rm");
                 c.arg("-f").arg("--").arg(path);
-                let out = remote::run(ctx, c.into_string(), None)
-                    .await
-                    .map_err(conn_err)?;
+                let out = remote::run(ctx, c.into_string(), None).await?;
                 if out.rc != 0 {
                     return Err(remote::host_error(&format!("cannot remove {path}"), &out).into());
                 }

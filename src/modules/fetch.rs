@@ -42,6 +42,15 @@ fn normpath(p: &str) -> String {
     }
 }
 
+/// The sha1 and md5 the probe printed (`sha1sum` then `md5sum` output).
+fn sums(out: &[u8]) -> (Option<String>, Option<String>) {
+    let text = String::from_utf8_lossy(out);
+    let mut lines = text.lines();
+    let mut next = || lines.next().and_then(|l| remote::parse_sum(l.as_bytes()));
+    let sha1 = next();
+    (sha1, next())
+}
+
 fn sha1_of(path: &Path) -> Option<String> {
     std::fs::read(path)
         .ok()
@@ -98,7 +107,7 @@ impl Module for Fetch {
             r#"case $1 in '~'/*) set -- "$HOME/${1#??}" ;; '~') set -- "$HOME" ;; esac
 printf '%s\0' "$1"
 jig_stat "$1" -L || exit 1
-if [ -f "$1" ]; then sha1sum < "$1" || exit 1; fi"#,
+if [ -f "$1" ]; then sha1sum < "$1" && md5sum < "$1" || exit 1; fi"#,
         );
         let out = remote::run(ctx, cmd, None).await?;
         let mut fr = Frames::new(&out.stdout);
@@ -118,7 +127,11 @@ if [ -f "$1" ]; then sha1sum < "$1" || exit 1; fi"#,
                 });
                 r
             };
-            r.set("file", source.clone());
+            // Ansible names the file except when a missing file fails (its result is then
+            // slurp's) or the source is a directory.
+            if !(fail_on_missing && msg.contains("does not exist")) && !msg.contains("directory") {
+                r.set("file", source.clone());
+            }
             r
         };
         if out.rc != 0 {
@@ -141,8 +154,12 @@ if [ -f "$1" ]; then sha1sum < "$1" || exit 1; fi"#,
                     "remote file is a directory, fetch cannot work on directories",
                 ));
             }
-            Some(_) => remote::parse_sum(fr.remainder()),
+            Some(_) => sums(fr.remainder()),
         };
+        let (remote_sum, md5) = (remote_sum.0, remote_sum.1);
+        // Ansible's md5sum is the md5 of the controller's copy, which is the host's file once
+        // fetched (null only where FIPS forbids md5, which jig's hosts do not report).
+        let md5 = md5.map_or(serde_json::Value::Null, serde_json::Value::from);
 
         // The controller's side.
         let resolve = |d: &str| -> PathBuf {
@@ -185,7 +202,7 @@ if [ -f "$1" ]; then sha1sum < "$1" || exit 1; fi"#,
         if local_sum.is_some() && local_sum == remote_sum {
             r.set("file", source.clone())
                 .set("checksum", local_sum.unwrap_or_default())
-                .set("md5sum", serde_json::Value::Null);
+                .set("md5sum", md5);
             return Ok(r);
         }
         r.changed = true;
@@ -216,7 +233,9 @@ if [ -f "$1" ]; then sha1sum < "$1" || exit 1; fi"#,
         let new_sum = hex::encode(Sha1::digest(&data));
         if validate && remote_sum.as_deref() != Some(new_sum.as_str()) {
             let mut f = ModuleResult::failed("checksum mismatch");
-            f.set("file", source)
+            f.set("md5sum", serde_json::Value::Null)
+                .set("remote_md5sum", serde_json::Value::Null)
+                .set("file", source)
                 .set("dest", dest_s)
                 .set("checksum", new_sum)
                 .set("remote_checksum", remote_sum.unwrap_or_default());
@@ -224,7 +243,7 @@ if [ -f "$1" ]; then sha1sum < "$1" || exit 1; fi"#,
         }
         r.set("checksum", new_sum)
             .set("remote_checksum", remote_sum.unwrap_or_default())
-            .set("md5sum", serde_json::Value::Null)
+            .set("md5sum", md5)
             .set("remote_md5sum", serde_json::Value::Null);
         Ok(r)
     }
@@ -235,6 +254,7 @@ mod tests {
     use super::*;
     use crate::modules::remote::testutil::{Env, HOSTILE, HOSTILE_TEXT, assert_not_pwned};
     use serde_json::{Value as Json, json};
+    use std::process::Command;
 
     fn margs(v: Json) -> ModuleArgs {
         ModuleArgs::new(
@@ -268,6 +288,14 @@ mod tests {
         assert!(r.changed && !r.failed, "{r:?}");
         assert_eq!(std::fs::read_to_string(&expect).unwrap(), HOSTILE_TEXT);
         assert_eq!(r.values["dest"], expect.to_str().unwrap());
+        // md5sum as Ansible reports it (the md5 of the fetched file).
+        let md5 = Command::new("md5sum")
+            .stdin(std::fs::File::open(&src).unwrap())
+            .output()
+            .unwrap();
+        let md5 = String::from_utf8_lossy(&md5.stdout);
+        assert_eq!(r.values["md5sum"], md5.split_whitespace().next().unwrap());
+        assert_eq!(r.values["remote_md5sum"], Json::Null);
         for check in [true, false] {
             let r = Fetch
                 .run(&margs(a.clone()), &env.ctx(check, false))
@@ -301,6 +329,7 @@ mod tests {
             )
             .await
             .unwrap();
+        assert!(r.values.get("file").is_none(), "{r:?}");
         assert!(r.failed && r.msg.unwrap().contains("does not exist"));
         let r = Fetch
             .run(
@@ -309,6 +338,7 @@ mod tests {
             )
             .await
             .unwrap();
+        assert_eq!(r.values["file"], "/no/such");
         assert!(!r.failed && !r.changed && r.msg.unwrap().ends_with("ignored"));
         let r = Fetch
             .run(

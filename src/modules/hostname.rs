@@ -26,13 +26,17 @@ pub enum Strategy {
 /// What the probe found.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Probed {
-    /// systemd runs and `hostnamectl` is there.
+    /// systemd runs (`systemctl` and /run/systemd/system, Ansible's test).
     pub systemd: bool,
+    /// `hostnamectl` is on the PATH.
+    pub hostnamectl: bool,
+    /// The PATH searched (for the message when `hostnamectl` is missing).
+    pub path: String,
     /// `ID` and `ID_LIKE` of /etc/os-release.
     pub os_ids: Vec<String>,
     /// /etc/hostname stripped (`None` if it is not a file).
     pub file: Option<String>,
-    /// `hostnamectl --static status` and `--transient status`, stripped (systemd only).
+    /// `hostnamectl --static status` and `--transient status`, stripped (when `hostnamectl` exists).
     pub static_name: String,
     /// The transient name.
     pub transient_name: String,
@@ -56,8 +60,20 @@ const DEBIAN_LIKE: &[&str] = &[
     "deepin",
 ];
 
-/// The strategy Ansible would use, or why jig cannot manage this host's name.
+/// The strategy Ansible would use, or why jig cannot manage this host's name (as Ansible,
+/// the systemd strategy fails at once, check mode too, when `hostnamectl` is missing).
 pub fn choose(use_: Option<&str>, p: &Probed) -> Result<Strategy, String> {
+    let strategy = choose_strategy(use_, p)?;
+    if strategy == Strategy::Systemd && !p.hostnamectl {
+        return Err(format!(
+            "Failed to find required executable \"hostnamectl\" in paths: {}",
+            p.path
+        ));
+    }
+    Ok(strategy)
+}
+
+fn choose_strategy(use_: Option<&str>, p: &Probed) -> Result<Strategy, String> {
     match use_ {
         Some("systemd" | "debian") => Ok(Strategy::Systemd),
         Some(other) => Err(format!(
@@ -80,13 +96,14 @@ pub fn choose(use_: Option<&str>, p: &Probed) -> Result<Strategy, String> {
 
 /// The probe script.
 pub fn probe_script() -> String {
-    r#"s=0
-if [ -d /run/systemd/system ] && command -v hostnamectl >/dev/null 2>&1; then s=1; fi
+    r#"s=0 h=0
+if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then s=1; fi
+if command -v hostnamectl >/dev/null 2>&1; then h=1; fi
 ids=
 if [ -r /etc/os-release ]; then ids=$(. /etc/os-release; printf '%s %s' "$ID" "$ID_LIKE"); fi
-printf '%s\0%s\0' "$s" "$ids"
+printf '%s%s\0%s\0%s\0' "$s" "$h" "$PATH" "$ids"
 if [ -f /etc/hostname ]; then printf 'F'; cat /etc/hostname; fi; printf '\0'
-if [ "$s" = 1 ]; then hostnamectl --static status; printf '\0'; hostnamectl --transient status; printf '\0'; else printf '\0\0'; fi
+if [ "$h" = 1 ]; then hostnamectl --static status; printf '\0'; hostnamectl --transient status; printf '\0'; else printf '\0\0'; fi
 hostname -f 2>/dev/null || hostname 2>/dev/null || cat /proc/sys/kernel/hostname"#
         .to_string()
 }
@@ -95,7 +112,10 @@ hostname -f 2>/dev/null || hostname 2>/dev/null || cat /proc/sys/kernel/hostname
 pub fn parse_probe(out: &[u8]) -> Option<Probed> {
     let mut f = Frames::new(out);
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-    let systemd = f.next_record()? == b"1";
+    let flags = f.next_record()?;
+    let systemd = flags.first() == Some(&b'1');
+    let hostnamectl = flags.get(1) == Some(&b'1');
+    let path = text(f.next_record()?);
     let os_ids = text(f.next_record()?)
         .split_whitespace()
         .map(str::to_string)
@@ -109,6 +129,8 @@ pub fn parse_probe(out: &[u8]) -> Option<Probed> {
     let fqdn = text(f.remainder()).trim().to_string();
     Some(Probed {
         systemd,
+        hostnamectl,
+        path,
         os_ids,
         file,
         static_name,
@@ -256,7 +278,18 @@ mod tests {
             ..Probed::default()
         };
         assert_eq!(choose(None, &p), Ok(Strategy::File));
+        // use: debian/systemd without hostnamectl fails like Ansible's get_bin_path.
+        p.path = "/usr/sbin:/usr/bin".into();
+        assert_eq!(
+            choose(Some("debian"), &p),
+            Err(
+                "Failed to find required executable \"hostnamectl\" in paths: /usr/sbin:/usr/bin"
+                    .into()
+            )
+        );
+        p.hostnamectl = true;
         assert_eq!(choose(Some("systemd"), &p), Ok(Strategy::Systemd));
+        assert_eq!(choose(Some("debian"), &p), Ok(Strategy::Systemd));
         assert!(choose(Some("redhat"), &p).is_err());
         p.systemd = true;
         assert_eq!(choose(None, &p), Ok(Strategy::Systemd));
@@ -267,8 +300,9 @@ mod tests {
 
     #[test]
     fn probe_output() {
-        let p = parse_probe(b"0\0debian \0Fold-name\n\0\0\0old-name.example.org\n").unwrap();
-        assert!(!p.systemd);
+        let p = parse_probe(b"00\0/bin\0debian \0Fold-name\n\0\0\0old-name.example.org\n").unwrap();
+        assert!(!p.systemd && !p.hostnamectl);
+        assert_eq!(p.path, "/bin");
         assert_eq!(p.os_ids, ["debian"]);
         assert_eq!(p.file.as_deref(), Some("old-name"));
         assert_eq!(p.fqdn, "old-name.example.org");
@@ -277,8 +311,9 @@ mod tests {
             ("old-name".into(), "old-name".into(), false, true)
         );
         assert!(!plan(Strategy::File, "old-name", &p).3);
-        let p = parse_probe(b"1\0ubuntu debian\0\0st\0tr\0x").unwrap();
+        let p = parse_probe(b"11\0/bin\0ubuntu debian\0\0st\0tr\0x").unwrap();
         assert_eq!(p.file, None);
+        assert!(p.systemd && p.hostnamectl);
         assert_eq!(
             plan(Strategy::Systemd, "st", &p),
             ("tr".into(), "st".into(), true, false)

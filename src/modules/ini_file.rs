@@ -14,7 +14,7 @@
 use async_trait::async_trait;
 
 use super::textfile::{
-    Decision, Edited, FILE_ARGS, FileArgs, Stop, Text, edit_file, expand_path, finish,
+    Decision, FILE_ARGS, FileArgs, Stop, Text, edit_file, expand_path, finish, state_present,
 };
 use super::{Diff, Module, ModuleArgs, ModuleContext, ModuleError, ModuleResult};
 
@@ -460,19 +460,7 @@ async fn run(args: &ModuleArgs, ctx: &ModuleContext<'_>) -> Result<ModuleResult,
     args.check_known(&known)?;
     let mut fa = FileArgs::from_args(args)?;
     fa.path = expand_path(ctx, &fa.path).await?;
-    let state = args.str("state")?.unwrap_or_else(|| "present".into());
-    let present = match state.as_str() {
-        "present" => true,
-        "absent" => false,
-        other => {
-            return Err(args
-                .invalid(
-                    "state",
-                    format!("must be one of: present, absent, got: {other}"),
-                )
-                .into());
-        }
-    };
+    let present = state_present(args)?;
     if opt_str(args, "value")?.is_some() && args.get("values").is_some() {
         return Err(args
             .error("parameters are mutually exclusive: value|values")
@@ -539,17 +527,9 @@ async fn run(args: &ModuleArgs, ctx: &ModuleContext<'_>) -> Result<ModuleResult,
             then: (),
         })
     };
-    match edit_file(ctx, &fa, true, |b| Ok(Text::decode(b)), decide).await? {
-        Edited::Done(r) => Ok(r),
-        Edited::Committed {
-            mut result, backup, ..
-        } => {
-            if let Some(backup) = backup {
-                result.set("backup_file", backup);
-            }
-            Ok(result)
-        }
-    }
+    Ok(edit_file(ctx, &fa, true, |b| Ok(Text::decode(b)), decide)
+        .await?
+        .into_result())
 }
 
 #[cfg(test)]

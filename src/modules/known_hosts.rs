@@ -11,8 +11,8 @@
 
 use async_trait::async_trait;
 
-use super::remote::{self, FileKind};
-use super::textfile::{Stop, expand_path, finish};
+use super::remote::{self, FileAttrs, FileKind, RemoteError, WriteOptions};
+use super::textfile::{Stop, expand_path, finish, state_present};
 use super::{Diff, Module, ModuleArgs, ModuleContext, ModuleError, ModuleResult};
 
 /// A key line's fields: hosts, key type, key material.
@@ -146,31 +146,39 @@ fi"#,
 }
 
 /// Writes the kept lines (on stdin) and the new key line (`$2`, hashed with `ssh-keygen -H`
-/// when `$3` is `1`) to `$1` atomically, keeping an existing file's mode and owner; a new file
-/// gets `0666 & ~umask` and its directory `0700`.
-pub fn write_script(path: &str, line: &str, hash: bool) -> String {
-    remote::script(
-        &[path, line, if hash { "1" } else { "0" }],
-        r#"set -e
+/// when `$3` is `1`) to `$1` with [`remote`]'s atomic write (an existing file keeps its mode
+/// and owner, a new one gets `0666 & ~umask`), making its directory (`0700`) if missing.
+pub fn write_script(path: &str, line: &str, hash: bool) -> Result<String, RemoteError> {
+    let opts = WriteOptions::default();
+    let job = remote::WriteJob {
+        path,
+        content: &[],
+        attrs: &FileAttrs::default(),
+        follow: false,
+        remote_src: None,
+    };
+    let write = remote::write_call_words("\"$1\"", "\"$jig_scratch/new\"", &job, &opts)?;
+    let body = format!(
+        r#"{function}
 _d=$(dirname -- "$1")
-[ -d "$_d" ] || mkdir -p -m 700 -- "$_d"
-_t=$(mktemp "$_d/.jig-known_hosts.XXXXXX")
-trap 'rm -f -- "$_t" "$_t.h" "$_t.h.old"' EXIT
-cat > "$_t"
+[ -d "$_d" ] || mkdir -p -m 700 -- "$_d" || exit 1
+jig_scratch=$(mktemp -d) || exit 1
+cat > "$jig_scratch/new" || exit 1
 if [ "$3" = 1 ]; then
-  printf '%s' "$2" > "$_t.h"
-  ssh-keygen -q -H -f "$_t.h" >/dev/null 2>&1
-  cat -- "$_t.h" >> "$_t"
+  printf '%s' "$2" > "$jig_scratch/line" || exit 1
+  ssh-keygen -q -H -f "$jig_scratch/line" >/dev/null 2>&1 || exit 1
+  cat -- "$jig_scratch/line" >> "$jig_scratch/new" || exit 1
 else
-  printf '%s' "$2" >> "$_t"
+  printf '%s' "$2" >> "$jig_scratch/new" || exit 1
 fi
-if [ -e "$1" ]; then
-  chmod --reference="$1" -- "$_t"; chown --reference="$1" -- "$_t"
-else
-  _m=$(umask); chmod "$(printf '%o' $(( 0666 & ~0$_m )))" -- "$_t"
-fi
-mv -f -- "$_t" "$1""#,
-    )
+{write} >/dev/null"#,
+        function = remote::write_function(&opts)?,
+        write = write.as_str()
+    );
+    Ok(remote::script(
+        &[path, line, if hash { "1" } else { "0" }],
+        &body,
+    ))
 }
 
 /// `ssh-keygen -R host -f path`.
@@ -198,10 +206,6 @@ impl Module for KnownHosts {
     }
 }
 
-fn conn_err(e: crate::connection::ConnectionError) -> Stop {
-    Stop::Module(ModuleError::Connection(e))
-}
-
 async fn run(args: &ModuleArgs, ctx: &ModuleContext<'_>) -> Result<ModuleResult, Stop> {
     args.check_known(KNOWN)?;
     let name = match args.get_any(&["name", "host"]) {
@@ -211,19 +215,7 @@ async fn run(args: &ModuleArgs, ctx: &ModuleContext<'_>) -> Result<ModuleResult,
     .to_lowercase();
     let key = args.str("key")?.filter(|k| !k.is_empty());
     let hash_host = args.bool_or("hash_host", false)?;
-    let state = args.str("state")?.unwrap_or_else(|| "present".into());
-    let present = match state.as_str() {
-        "present" => true,
-        "absent" => false,
-        other => {
-            return Err(args
-                .invalid(
-                    "state",
-                    format!("must be one of: present, absent, got: {other}"),
-                )
-                .into());
-        }
-    };
+    let present = state_present(args)?;
     if present {
         match &key {
             None => {
@@ -240,15 +232,12 @@ async fn run(args: &ModuleArgs, ctx: &ModuleContext<'_>) -> Result<ModuleResult,
         .str("path")?
         .unwrap_or_else(|| "~/.ssh/known_hosts".into());
     let path = expand_path(ctx, &path).await?;
-    let out = remote::run(ctx, probe_script(&path, &name), None)
-        .await
-        .map_err(conn_err)?;
-    if out.rc == 127 {
-        return Err(Stop::Fail(out.stderr_str().trim().to_string()));
-    }
-    if out.rc != 0 {
-        return Err(remote::host_error(&format!("cannot read {path}"), &out).into());
-    }
+    let out = remote::run_probe(
+        ctx,
+        probe_script(&path, &name),
+        &format!("cannot read {path}"),
+    )
+    .await?;
     let mut frames = remote::Frames::new(&out.stdout);
     let (exists, found, text) = match frames.stat(&path)? {
         None => (false, Vec::new(), String::new()),
@@ -296,14 +285,13 @@ async fn run(args: &ModuleArgs, ctx: &ModuleContext<'_>) -> Result<ModuleResult,
         Some(line) => {
             remote::run(
                 ctx,
-                write_script(&path, line, hash_host),
+                write_script(&path, line, hash_host)?,
                 Some(p.kept.clone().into_bytes()),
             )
             .await
         }
         None => remote::run(ctx, remove_script(&path, &name), None).await,
-    }
-    .map_err(conn_err)?;
+    }?;
     if out.rc != 0 {
         return Err(remote::host_error(&format!("cannot update {path}"), &out).into());
     }
@@ -353,7 +341,7 @@ mod tests {
 
     #[test]
     fn scripts_take_values_as_parameters() {
-        let s = write_script("/root/a b/kh", "x $(touch PWNED) 'q'\n", true);
+        let s = write_script("/root/a b/kh", "x $(touch PWNED) 'q'\n", true).unwrap();
         let set = format!(
             "set -- '/root/a b/kh' {} 1 ;",
             crate::connection::quote("x $(touch PWNED) 'q'\n")
@@ -375,7 +363,7 @@ mod tests {
         let line = format!("example.com {ED1}\n");
         let out = remote::run(
             &ctx,
-            write_script(path, &line, false),
+            write_script(path, &line, false).unwrap(),
             Some(b"# kept\n".to_vec()),
         )
         .await

@@ -475,6 +475,22 @@ if [ -f "$1" ]; then sha256sum < "$1" || exit 1; fi"#,
     }
 }
 
+/// Runs a probe script. Status 127 is a required command missing on the host (the script says
+/// which on stderr, in Ansible's words): that message is the failure. Any other non-zero
+/// status fails with `what` (`cannot read PATH`) and the host's error.
+pub async fn run_probe(
+    ctx: &ModuleContext<'_>,
+    script: String,
+    what: &str,
+) -> Result<ExecOutput, RemoteError> {
+    let out = run(ctx, script, None).await?;
+    match out.rc {
+        0 => Ok(out),
+        127 => Err(RemoteError::failed(out.stderr_str().trim())),
+        _ => Err(host_error(what, &out)),
+    }
+}
+
 /// The hex digest at the start of `sha256sum`/`sha1sum`/`md5sum` output.
 pub(crate) fn parse_sum(out: &[u8]) -> Option<String> {
     let text = std::str::from_utf8(out).ok()?;
@@ -495,6 +511,9 @@ pub(crate) fn parse_sum(out: &[u8]) -> Option<String> {
 ///
 /// Return statuses the controller turns into messages: 3 the directory is missing, 4
 /// validation failed, 5 the path is a directory (and 6, in [`write_many`], the setup failed).
+///
+/// A script that builds the content on the host first (see [`write_call_words`]) keeps its
+/// files in a directory it names in `$jig_scratch`: the exit trap removes that too.
 const WRITE_FN: &str = r#"jig_write() {
   p=$1
   if [ "$2" = 1 ] && [ -L "$p" ]; then
@@ -535,7 +554,8 @@ const WRITE_FN: &str = r#"jig_write() {
   jig_stat "$p" -L
 }
 t=
-trap 'if [ -n "$t" ]; then rm -f -- "$t"; fi' EXIT
+jig_scratch=
+trap 'if [ -n "$t" ]; then rm -f -- "$t"; fi; if [ -n "$jig_scratch" ]; then rm -rf -- "$jig_scratch"; fi' EXIT
 trap 'exit 1' HUP INT TERM
 "#;
 
@@ -681,6 +701,19 @@ pub(crate) fn write_call_to(
     job: &WriteJob<'_>,
     opts: &WriteOptions,
 ) -> Result<Cmd, RemoteError> {
+    let src = crate::connection::quote(job.remote_src.unwrap_or(""));
+    write_call_words(path_word, &src, job, opts)
+}
+
+/// [`write_call_to`] taking the content from the host file the shell word `src_word` names
+/// (such as `"$jig_scratch/new"`, a file the caller's script built), instead of stdin or
+/// `job.remote_src`.
+pub(crate) fn write_call_words(
+    path_word: &str,
+    src_word: &str,
+    job: &WriteJob<'_>,
+    opts: &WriteOptions,
+) -> Result<Cmd, RemoteError> {
     let flag = |b: bool| if b { "1" } else { "0" };
     let chmod = match &job.attrs.mode {
         None => String::new(),
@@ -701,7 +734,7 @@ pub(crate) fn write_call_to(
         .arg(flag(opts.backup))
         .arg(flag(opts.unsafe_writes))
         .arg(&job.content.len().to_string())
-        .arg(job.remote_src.unwrap_or(""));
+        .raw(src_word);
     Ok(c)
 }
 

@@ -10,8 +10,7 @@ use async_trait::async_trait;
 
 use super::pyregex::{Dollar, PyRegex, Template};
 use super::textfile::{
-    Decision, Edit, Edited, FILE_ARGS, FileArgs, Stop, Text, edit_file, expand_path, finish,
-    text_diff,
+    Decision, Edit, FILE_ARGS, FileArgs, Stop, Text, edit_file, expand_path, finish, text_diff,
 };
 use super::{Module, ModuleArgs, ModuleContext, ModuleError, ModuleResult};
 
@@ -159,17 +158,9 @@ async fn run(args: &ModuleArgs, ctx: &ModuleContext<'_>) -> Result<ModuleResult,
         })
     };
     let decode = |b: &[u8]| Text::decode_as(b, &encoding);
-    match edit_file(ctx, &fa, false, decode, decide).await? {
-        Edited::Done(r) => Ok(r),
-        Edited::Committed {
-            mut result, backup, ..
-        } => {
-            if let Some(backup) = backup {
-                result.set("backup_file", backup);
-            }
-            Ok(result)
-        }
-    }
+    Ok(edit_file(ctx, &fa, false, decode, decide)
+        .await?
+        .into_result())
 }
 
 #[cfg(test)]

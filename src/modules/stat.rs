@@ -1,7 +1,8 @@
 //! The `stat` module: Ansible's `stat` dictionary for one path, in one round trip.
 //!
-//! The probe collects the stat (following links only with `follow`), block counts and device
-//! type, the resolved path of a link (`readlink -m`, like Python's `realpath`), the connecting
+//! The probe collects the stat (following links only with `follow`), block counts, the I/O
+//! block size (`%o`, Python's `st_blksize`, which Ansible reports as `block_size`; `%B` is
+//! only the unit of `%b`, always 512) and device type, the resolved path of a link (`readlink -m`, like Python's `realpath`), the connecting
 //! user's access (`test -r/-w/-x`, so it is right under `become` too), a checksum with the
 //! coreutils `<algorithm>sum` tool, and, when the host has them, `file`'s MIME type and
 //! `lsattr`'s attributes. The host is never changed, so check mode runs it as usual.
@@ -57,7 +58,7 @@ const S_IFSOCK: u32 = 0o140000;
 
 const PROBE: &str = r#"jig_stat "$1" $2 || exit 1
 if [ -e "$1" ] || { [ -L "$1" ] && [ -z "$2" ]; }; then :; else exit 0; fi
-LC_ALL=C stat $2 --printf '%b %B %r' -- "$1" || exit 1
+LC_ALL=C stat $2 --printf '%b %o %r' -- "$1" || exit 1
 printf '\0'
 if [ -L "$1" ]; then _r=$(readlink -m -- "$1" && printf x) && printf '%s' "${_r%?x}"; fi
 printf '\0'
@@ -479,7 +480,9 @@ mod tests {
         assert_eq!(s["checksum"], hex::encode(Sha1::digest(b"hello\n")));
         assert_eq!(s["mimetype"], "text/plain");
         assert_eq!(s["charset"], "us-ascii");
-        assert!(s["blocks"].is_u64());
+        assert_eq!(s["blocks"], md.blocks());
+        // Ansible's block_size is st_blksize (4096 on most file systems), not stat's %B (512).
+        assert_eq!(s["block_size"], md.blksize());
 
         let r = Stat
             .run(

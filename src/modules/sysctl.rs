@@ -13,7 +13,7 @@
 use async_trait::async_trait;
 
 use super::remote::{self, WriteOptions};
-use super::textfile::{Stop, add_warnings, expand_path, finish};
+use super::textfile::{Stop, add_warnings, expand_path, finish, state_present};
 use super::{Diff, Module, ModuleArgs, ModuleContext, ModuleError, ModuleResult};
 use crate::connection::Cmd;
 
@@ -243,10 +243,6 @@ impl Module for Sysctl {
     }
 }
 
-fn conn_err(e: crate::connection::ConnectionError) -> Stop {
-    Stop::Module(ModuleError::Connection(e))
-}
-
 async fn run(args: &ModuleArgs, ctx: &ModuleContext<'_>) -> Result<ModuleResult, Stop> {
     args.check_known(KNOWN)?;
     let name = match args.get_any(&["name", "key"]) {
@@ -257,19 +253,7 @@ async fn run(args: &ModuleArgs, ctx: &ModuleContext<'_>) -> Result<ModuleResult,
         Some((k, _)) => args.str(k)?,
         None => None,
     };
-    let state = args.str("state")?.unwrap_or_else(|| "present".into());
-    let present = match state.as_str() {
-        "present" => true,
-        "absent" => false,
-        other => {
-            return Err(args
-                .invalid(
-                    "state",
-                    format!("must be one of: present, absent, got: {other}"),
-                )
-                .into());
-        }
-    };
+    let present = state_present(args)?;
     if present && raw_value.is_none() {
         return Err(Stop::Fail(
             "state is present but all of the following are missing: value".into(),
@@ -292,15 +276,12 @@ async fn run(args: &ModuleArgs, ctx: &ModuleContext<'_>) -> Result<ModuleResult,
     let file = expand_path(ctx, &file).await?;
     let attrs = remote::attrs_from_args(args)?;
 
-    let out = remote::run(ctx, probe_script(&name, &file), None)
-        .await
-        .map_err(conn_err)?;
-    if out.rc == 127 {
-        return Err(Stop::Fail(out.stderr_str().trim().to_string()));
-    }
-    if out.rc != 0 {
-        return Err(remote::host_error(&format!("cannot read {file}"), &out).into());
-    }
+    let out = remote::run_probe(
+        ctx,
+        probe_script(&name, &file),
+        &format!("cannot read {file}"),
+    )
+    .await?;
     let mut frames = remote::Frames::new(&out.stdout);
     let bad = || Stop::Fail(format!("unexpected output probing {name} and {file}"));
     let rc_rec = frames.next_record().ok_or_else(bad)?;
@@ -354,9 +335,7 @@ async fn run(args: &ModuleArgs, ctx: &ModuleContext<'_>) -> Result<ModuleResult,
     }
     let mut warnings = Vec::new();
     if d.set_proc {
-        let out = remote::run(ctx, set_cmd(&name, &value, ignoreerrors), None)
-            .await
-            .map_err(conn_err)?;
+        let out = remote::run(ctx, set_cmd(&name, &value, ignoreerrors), None).await?;
         let all = format!("{}{}", out.stdout_str(), out.stderr_str());
         if out.rc != 0 || stderr_failed(&out.stderr_str()) {
             if read_only(&all) {
@@ -382,9 +361,7 @@ async fn run(args: &ModuleArgs, ctx: &ModuleContext<'_>) -> Result<ModuleResult,
         remote::apply_attrs(ctx, &file, &attr_plan).await?;
     }
     if d.changed && reload {
-        let out = remote::run(ctx, reload_cmd(&file, ignoreerrors), None)
-            .await
-            .map_err(conn_err)?;
+        let out = remote::run(ctx, reload_cmd(&file, ignoreerrors), None).await?;
         let all = format!("{}{}", out.stdout_str(), out.stderr_str());
         if out.rc != 0 || stderr_failed(&out.stderr_str()) {
             if read_only(&out.stderr_str()) {

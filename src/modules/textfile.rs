@@ -13,7 +13,7 @@ use super::mode::Mode;
 use super::predict::{Predicted, PredictedPath};
 use super::remote::{self, AttrPlan, FileAttrs, FileKind, RemoteError, RemoteStat, WriteOptions};
 use super::{ArgError, Diff, ModuleArgs, ModuleContext, ModuleError, ModuleResult};
-use crate::connection::Cmd;
+use crate::connection::{Cmd, ConnectionError};
 
 /// How a file's bytes became the text being edited.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -205,12 +205,30 @@ impl From<ArgError> for Stop {
     }
 }
 
+impl From<ConnectionError> for Stop {
+    fn from(e: ConnectionError) -> Self {
+        Stop::Module(ModuleError::Connection(e))
+    }
+}
+
 impl From<RemoteError> for Stop {
     fn from(e: RemoteError) -> Self {
         match e {
             RemoteError::Connection(c) => Stop::Module(ModuleError::Connection(c)),
             RemoteError::Failed { message } => Stop::Fail(message),
         }
+    }
+}
+
+/// `state`: `present` (the default) or `absent`, as whether the thing is to be present.
+pub fn state_present(args: &ModuleArgs) -> Result<bool, ArgError> {
+    match args.str("state")?.as_deref() {
+        None | Some("present") => Ok(true),
+        Some("absent") => Ok(false),
+        Some(other) => Err(args.invalid(
+            "state",
+            format!("must be one of: present, absent, got: {other}"),
+        )),
     }
 }
 
@@ -331,9 +349,7 @@ pub async fn expand_path(ctx: &ModuleContext<'_>, path: &str) -> Result<String, 
     super::command::export_environment(ctx.environment, &mut script).map_err(Stop::Fail)?;
     super::command::assign_expanded("_jig_p", path, &mut script);
     script.push_str("printf '%s' \"$_jig_p\"");
-    let out = remote::run(ctx, script, None)
-        .await
-        .map_err(|e| Stop::Module(ModuleError::Connection(e)))?;
+    let out = remote::run(ctx, script, None).await?;
     if out.rc != 0 {
         return Err(Stop::Fail(format!(
             "cannot expand the path {path}: {}",
@@ -521,6 +537,24 @@ pub enum Edited<T> {
     },
 }
 
+impl<T> Edited<T> {
+    /// The module's result: as decided, or as committed with `backup_file` when a backup was
+    /// made (blockinfile, replace and ini_file report it so).
+    pub fn into_result(self) -> ModuleResult {
+        match self {
+            Edited::Done(r) => r,
+            Edited::Committed {
+                mut result, backup, ..
+            } => {
+                if let Some(backup) = backup {
+                    result.set("backup_file", backup);
+                }
+                result
+            }
+        }
+    }
+}
+
 /// Reads, edits and commits a file: [`probe`], `decide` on its text (`None` when the file
 /// does not exist), [`commit`].
 ///
@@ -634,9 +668,7 @@ fi
 "#
     ));
     let cmd = remote::script(&[&fa.path, &known.sha256], &body);
-    let out = remote::run(ctx, cmd, new_content.clone())
-        .await
-        .map_err(|e| Stop::Module(ModuleError::Connection(e)))?;
+    let out = remote::run(ctx, cmd, new_content.clone()).await?;
     let mut frames = remote::Frames::new(&out.stdout);
     let rec = frames.stat(&fa.path);
     let marker = frames.next_record();
@@ -711,9 +743,7 @@ async fn make_parents(ctx: &ModuleContext<'_>, path: &str) -> Result<(), Stop> {
     };
     let mut cmd = Cmd::new("mkdir");
     cmd.arg("-p").arg("--").arg(dir);
-    let out = remote::run(ctx, cmd.into_string(), None)
-        .await
-        .map_err(|e| Stop::Module(ModuleError::Connection(e)))?;
+    let out = remote::run(ctx, cmd.into_string(), None).await?;
     if out.rc != 0 {
         return Err(Stop::Fail(format!(
             "Error creating {dir} ({})",

@@ -9,7 +9,8 @@
 //! `return_content`; a status outside `status_code` fails the task. With `dest` the body is
 //! placed like a `copy` (and changes only when it differs). `creates`/`removes` are tested on
 //! the host first. In check mode the request is not made (it may change the server), as in
-//! ansible-core, which skips the task.
+//! ansible-core, which skips the task, except a GET or HEAD with `dest`: it is made and the
+//! file compared, so that check mode predicts the file's change.
 
 use async_trait::async_trait;
 use serde_json::{Map, Value as Json};
@@ -122,6 +123,19 @@ fn form_urlencoded(body: &Json) -> Result<String, String> {
         .join("&"))
 }
 
+/// The `msg` of a response as ansible-core's `fetch_url` words it: urllib answers every 2xx
+/// with `OK (<Content-Length> bytes)` and raises `HTTP Error <code>: <reason>` for the rest.
+fn response_msg(resp: &get_url::Response) -> String {
+    if resp.error.is_none() && (200..300).contains(&resp.status) {
+        format!(
+            "OK ({} bytes)",
+            resp.header("content-length").unwrap_or("unknown")
+        )
+    } else {
+        resp.msg()
+    }
+}
+
 /// Whether a Content-Type is JSON (`application/json`, `…+json`).
 fn is_json(content_type: &str) -> bool {
     let main = content_type
@@ -173,7 +187,13 @@ impl Module for Uri {
                 }
                 Some(match b {
                     Json::String(s) => s.clone(),
-                    other => dumps(other, Dumps::default()),
+                    other => dumps(
+                        other,
+                        Dumps {
+                            ensure_ascii: true,
+                            ..Dumps::default()
+                        },
+                    ),
                 })
             }
             (Some(b), "form-urlencoded") => {
@@ -243,7 +263,10 @@ impl Module for Uri {
                 }
             }
         }
-        if ctx.check_mode {
+        // A GET or HEAD to a file is safe to repeat, so check mode makes it to predict the
+        // file's change; any other request is not made.
+        let safe = matches!(method.as_str(), "GET" | "HEAD");
+        if ctx.check_mode && !(safe && dest.is_some()) {
             let mut r = ModuleResult::ok();
             r.skipped = true;
             r.msg = Some("the request is not made in check mode (it may change the server)".into());
@@ -306,13 +329,13 @@ impl Module for Uri {
         if return_content {
             r.set("content", text);
         }
-        r.msg = Some(resp.msg());
+        r.msg = Some(response_msg(&resp));
         if !status_codes.contains(&resp.status) {
             r.failed = true;
             r.msg = Some(format!(
                 "Status code was {} and not {status_codes:?}: {}",
                 resp.status,
-                resp.msg()
+                response_msg(&resp)
             ));
             return Ok(r);
         }
@@ -417,6 +440,12 @@ mod tests {
         assert_eq!(r.values["json"]["type"], "application/json");
         let sent: Json = serde_json::from_str(r.values["json"]["body"].as_str().unwrap()).unwrap();
         assert_eq!(sent["name"], HOSTILE);
+        // Sent as Python's json.dumps (ASCII escapes); a 201 is "OK" as urllib words it.
+        assert!(
+            r.values["json"]["body"].as_str().unwrap().is_ascii(),
+            "{r:?}"
+        );
+        assert!(r.msg.as_deref().unwrap().starts_with("OK ("), "{r:?}");
         // Form bodies.
         let r = run(json!({"url": format!("{}/api", srv.base), "method": "PUT",
                            "body_format": "form-urlencoded", "body": {"a b": "c&d", "e": ["1", "2"]}}))
@@ -460,6 +489,17 @@ mod tests {
             .await
             .unwrap();
         assert!(r.skipped && srv.count("/api") == before);
+        // ...except a GET to a file, which predicts the file's change and writes nothing.
+        let fresh = tmp.path().join("fresh.txt");
+        let a = json!({"url": format!("{}/text", srv.base), "dest": fresh.to_str().unwrap()});
+        let r = Uri
+            .run(&margs(a.clone()), &env.ctx(true, false))
+            .await
+            .unwrap();
+        assert!(r.changed && !r.skipped && !fresh.exists(), "{r:?}");
+        assert!(run(a.clone()).await.changed);
+        let r = Uri.run(&margs(a), &env.ctx(true, false)).await.unwrap();
+        assert!(!r.changed && !r.skipped, "{r:?}");
         let r = run(json!({"url": format!("{}/api", srv.base), "method": "get me"})).await;
         assert!(r.failed);
         assert_not_pwned();

@@ -193,7 +193,18 @@ impl Spec {
                 .unwrap_or_else(|| format!(".ssh/id_{ssh_key_type}")),
             ssh_key_type,
             ssh_key_comment: args.str("ssh_key_comment")?,
-            ssh_key_passphrase: args.str("ssh_key_passphrase")?,
+            ssh_key_passphrase: match args.str("ssh_key_passphrase")? {
+                Some(p) if p.contains(['\n', '\r']) => {
+                    return Err(args
+                        .invalid(
+                            "ssh_key_passphrase",
+                            "cannot contain a line break: ssh-keygen reads a passphrase up to \
+                             the first one",
+                        )
+                        .into());
+                }
+                p => p,
+            },
             remove: args.bool_or("remove", false)?,
             force: args.bool_or("force", false)?,
             seuser: args.str("seuser")?,
@@ -678,6 +689,10 @@ jig_fail() { printf '%s\0' "$1"; exit "${2:-1}"; }
 /// `K<path>\0`, `F<fingerprint>\0`, `P<public key>\0`.
 fn apply_script(spec: &Spec, probe: &Probe, plan: &Plan) -> String {
     let mut sc = String::from(APPLY_PRELUDE);
+    if apply_stdin(spec).is_some() {
+        // Only ssh-keygen may read the passphrase: the other commands get an empty stdin.
+        sc.push_str("exec 3<&0 </dev/null\n");
+    }
     sc.push_str(&accounts::export_name(&spec.name));
     let mode = home_mode(probe.login_defs.as_deref())
         .map(|m| format!("{m:o}"))
@@ -757,20 +772,11 @@ fi
         } else {
             sc.push_str("if [ -e \"$jig_k\" ] || [ -e \"$jig_k.pub\" ]; then jig_gen=; fi\n");
         }
-        let mut kg = vec![s("ssh-keygen"), s("-t"), spec.ssh_key_type.clone()];
-        if spec.ssh_key_bits > 0 {
-            kg.extend([s("-b"), spec.ssh_key_bits.to_string()]);
-        }
-        let comment = spec
-            .ssh_key_comment
-            .clone()
-            .unwrap_or_else(|| format!("ansible-generated on {}", probe.hostname));
-        kg.extend([s("-C"), comment]);
-        sc.push_str(&format!(
-            "if [ -n \"$jig_gen\" ]; then\n  {} -f \"$jig_k\" -N {} </dev/null >/dev/null || jig_fail \"ssh-keygen failed\" $?\n  chown -- \"$jig_ug\" \"$jig_k\" \"$jig_k.pub\" || jig_fail \"cannot chown $jig_k\"\n  printf 'G\\0'\nfi\n",
-            accounts::render(&kg),
-            quote(spec.ssh_key_passphrase.as_deref().unwrap_or(""))
-        ));
+        sc.push_str("if [ -n \"$jig_gen\" ]; then\n");
+        sc.push_str(&keygen_sh(spec, &probe.hostname));
+        sc.push_str(
+            "  chown -- \"$jig_ug\" \"$jig_k\" \"$jig_k.pub\" || jig_fail \"cannot chown $jig_k\"\n  printf 'G\\0'\nfi\n",
+        );
         sc.push_str(
             r#"printf 'K%s\0' "$jig_k"
 if [ -e "$jig_k" ]; then printf F; ssh-keygen -l -f "$jig_k" 2>&1; fi; printf '\0'
@@ -779,6 +785,56 @@ if [ -e "$jig_k.pub" ]; then printf P; cat -- "$jig_k.pub"; printf '\0'; fi
         );
     }
     sc
+}
+
+/// The passphrase to give the new key, `None` for none (an empty one is none, as for
+/// ssh-keygen).
+fn passphrase(spec: &Spec) -> Option<&str> {
+    spec.ssh_key_passphrase.as_deref().filter(|p| !p.is_empty())
+}
+
+/// The bytes the apply script needs on stdin: the key's passphrase twice (ssh-keygen asks
+/// for it and for its confirmation), one line each.
+fn apply_stdin(spec: &Spec) -> Option<Vec<u8>> {
+    let pp = passphrase(spec).filter(|_| spec.generate_ssh_key)?;
+    Some(format!("{pp}\n{pp}\n").into_bytes())
+}
+
+/// The `ssh-keygen` step of the apply script, for `$jig_k`.
+///
+/// A passphrase never reaches an argv (every user can read `/proc/PID/cmdline`) nor a file:
+/// it arrives on the apply script's stdin, saved on fd 3 (see [`apply_script`]), and
+/// ssh-keygen reads it there. ssh-keygen only reads a passphrase from stdin when it has no
+/// terminal, hence `setsid` (a new session without a controlling terminal: `/dev/tty`
+/// cannot be opened, even with `-c local` from a terminal) and no askpass program (`DISPLAY`
+/// empty, `SSH_ASKPASS_REQUIRE=never`). Its prompts go to stderr, kept for the error message
+/// only. Should ssh-keygen ever ask more than twice (it read the lines differently), it
+/// would read end-of-file as an empty passphrase: a key that opens without the passphrase is
+/// removed and the task fails rather than leave an unprotected key.
+fn keygen_sh(spec: &Spec, hostname: &str) -> String {
+    let mut kg = vec![s("ssh-keygen"), s("-t"), spec.ssh_key_type.clone()];
+    if spec.ssh_key_bits > 0 {
+        kg.extend([s("-b"), spec.ssh_key_bits.to_string()]);
+    }
+    let comment = spec
+        .ssh_key_comment
+        .clone()
+        .unwrap_or_else(|| format!("ansible-generated on {hostname}"));
+    kg.extend([s("-C"), comment]);
+    let kg = accounts::render(&kg);
+    if passphrase(spec).is_none() {
+        return format!(
+            "  {kg} -f \"$jig_k\" -N '' </dev/null >/dev/null || jig_fail \"ssh-keygen failed\" $?\n"
+        );
+    }
+    format!(
+        r#"  jig_ss=; if command -v setsid >/dev/null 2>&1; then jig_ss='setsid -w'; fi
+  jig_ke=$(DISPLAY= WAYLAND_DISPLAY= SSH_ASKPASS_REQUIRE=never $jig_ss {kg} -f "$jig_k" <&3 2>&1 >/dev/null) || jig_fail "ssh-keygen failed: $jig_ke" $?
+  if ssh-keygen -y -P '' -f "$jig_k" >/dev/null 2>&1; then
+    rm -f -- "$jig_k" "$jig_k.pub"; jig_fail "ssh-keygen did not take the passphrase: $jig_ke"
+  fi
+"#
+    )
 }
 
 /// What the apply script reported.
@@ -941,7 +997,8 @@ impl Module for User {
             }
             return Ok(r);
         }
-        let out = accounts::exec(ctx, apply_script(&spec, &probe, &plan)).await?;
+        let out =
+            super::remote::run(ctx, apply_script(&spec, &probe, &plan), apply_stdin(&spec)).await?;
         let applied = parse_applied(&out.stdout);
         let err = out.stderr_str();
         if out.rc != 0 || applied.rc.is_some_and(|rc| rc != 0) {
@@ -1195,7 +1252,14 @@ mod tests {
         let sc = apply_script(&sp, &pr, &pl);
         assert!(sc.contains(&format!("-c {}", quote(HOSTILE))), "{sc}");
         assert!(sc.contains("jig_h='/srv/h $(x)/bob'"), "{sc}");
-        assert!(sc.contains(r#"-N 'p '\''w'\'''"#), "{sc}");
+        // The passphrase travels on stdin only.
+        assert!(
+            !sc.contains("p 'w'") && !sc.contains(r#"p '\''w'\''"#),
+            "{sc}"
+        );
+        assert!(sc.starts_with(APPLY_PRELUDE) && sc.contains("exec 3<&0 </dev/null\n"));
+        assert!(sc.contains("<&3 2>&1 >/dev/null"), "{sc}");
+        assert_eq!(apply_stdin(&sp).unwrap(), b"p 'w'\np 'w'\n");
         assert!(sc.contains("jig_mkhome \"$jig_h\" /etc/skel 750"), "{sc}");
         for script in [sc, probe_script(&sp)] {
             let st = std::process::Command::new("sh")
@@ -1206,6 +1270,80 @@ mod tests {
                 .unwrap();
             assert!(st.success(), "{script}");
         }
+    }
+
+    #[test]
+    fn a_passphrase_reaches_ssh_keygen_on_stdin_only() {
+        // Without a passphrase (or an empty one) nothing is sent and -N '' is used.
+        let none = spec(json!({"name": "al", "generate_ssh_key": true, "ssh_key_passphrase": ""}));
+        assert!(apply_stdin(&none).is_none());
+        assert!(keygen_sh(&none, "h1").contains("-N '' </dev/null"));
+        let no_key = spec(json!({"name": "al", "ssh_key_passphrase": "secret"}));
+        assert!(apply_stdin(&no_key).is_none());
+        let bad = Spec::from_args(&ModuleArgs::new(
+            "user",
+            json!({"name": "al", "ssh_key_passphrase": "a\nb"})
+                .as_object()
+                .unwrap()
+                .clone()
+                .into_iter()
+                .collect(),
+        ));
+        assert!(format!("{:?}", bad.unwrap_err()).contains("line break"));
+        // The real thing, on this machine: the key opens with the passphrase only.
+        if std::process::Command::new("ssh-keygen")
+            .arg("-?")
+            .output()
+            .is_err()
+        {
+            eprintln!("skipped: no ssh-keygen here");
+            return;
+        }
+        let pp = "pass 'q' \"d\" $(touch PWNED) `id` ü ✓";
+        let dir = tempfile::tempdir().unwrap();
+        let sp = spec(
+            json!({"name": "al", "generate_ssh_key": true, "ssh_key_type": "ed25519",
+            "ssh_key_comment": HOSTILE, "ssh_key_passphrase": pp}),
+        );
+        let key = dir.path().join("id $(x)");
+        let script = format!(
+            "{APPLY_PRELUDE}exec 3<&0 </dev/null\njig_k={}\n{}",
+            quote(key.to_str().unwrap()),
+            keygen_sh(&sp, "h1")
+        );
+        let mut child = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&script)
+            .current_dir(dir.path())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(&apply_stdin(&sp).unwrap())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        assert!(!String::from_utf8_lossy(&out.stdout).contains("pass"));
+        assert!(!dir.path().join("PWNED").exists());
+        let open = |p: &str| {
+            std::process::Command::new("ssh-keygen")
+                .args(["-y", "-P", p, "-f"])
+                .arg(&key)
+                .output()
+                .unwrap()
+        };
+        let opened = open(pp);
+        assert!(opened.status.success(), "{opened:?}");
+        assert!(String::from_utf8_lossy(&opened.stdout).starts_with("ssh-ed25519 "));
+        assert!(!open("").status.success());
+        let public = std::fs::read_to_string(format!("{}.pub", key.display())).unwrap();
+        assert!(public.trim_end().ends_with(HOSTILE), "{public}");
     }
 
     #[test]

@@ -11,7 +11,10 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 
-use super::remote;
+use serde_json::{Map, Value as Json};
+
+use super::pyregex::{Dollar, PyRegex};
+use super::remote::{self, Frames};
 use super::{Module, ModuleArgs, ModuleContext, ModuleError, ModuleResult};
 
 /// The `wait_for` module.
@@ -35,7 +38,9 @@ const KNOWN: &[&str] = &[
 
 /// The wait. Parameters: 1 kind (`port`, `closed`, `drained`, `present`, `absent`, `sleep`),
 /// 2 host, 3 port, 4 path, 5 regex or empty, 6 delay, 7 timeout, 8 sleep, 9 connect timeout.
-/// Exits 0 when the condition holds, 3 on timeout.
+/// Exits 0 when the condition holds, after printing `S\0` and the `jig_stat` records of a
+/// path that exists (or `N\0`), then the file for a `present` wait with a regex, whose groups
+/// the controller reads; 3 on timeout.
 const WAIT: &str = r#"kind=$1 host=$2 port=$3 path=$4 re=$5 ct=$9
 sleep "$6"
 end=$(( $(date +%s) + $7 ))
@@ -57,10 +62,31 @@ check() {
   esac
 }
 while :; do
-  if check; then exit 0; fi
+  if check; then
+    if [ -n "$path" ] && [ -e "$path" ]; then printf 'S\0'; jig_stat "$path"; else printf 'N\0'; fi
+    if [ "$kind" = present ] && [ -n "$re" ]; then cat -- "$path"; fi
+    exit 0
+  fi
   if [ "$(date +%s)" -ge "$end" ]; then exit 3; fi
   sleep "$8"
 done"#;
+
+/// `match_groups` and `match_groupdict` of the first match of `re` in `text`, as Python's
+/// `search.groups()` (unmatched groups null) and `search.groupdict()`.
+fn match_groups(re: &PyRegex, text: &str) -> (Json, Json) {
+    let Ok(Some(caps)) = re.search(text) else {
+        return (Json::Array(Vec::new()), Json::Object(Map::new()));
+    };
+    let group = |m: Option<fancy_regex::Match<'_>>| m.map_or(Json::Null, |m| m.as_str().into());
+    let groups = (1..caps.len()).map(|i| group(caps.get(i))).collect();
+    // Group names in the order the pattern defines them (`(?P<name>...)`).
+    let names = regex::Regex::new(r"\(\?P<([A-Za-z_][A-Za-z0-9_]*)>").expect("a valid pattern");
+    let named = names
+        .captures_iter(re.as_str())
+        .map(|c| (c[1].to_string(), group(caps.name(&c[1]))))
+        .collect();
+    (Json::Array(groups), Json::Object(named))
+}
 
 #[async_trait]
 impl Module for WaitFor {
@@ -116,23 +142,27 @@ impl Module for WaitFor {
                     .into());
             }
         };
+        // Python compiles the pattern with MULTILINE before waiting, and fails on a bad one.
+        let compiled = match &regex {
+            Some(r) => match PyRegex::compile(r, Dollar::Multiline, false) {
+                Ok(re) => Some(re),
+                Err(e) => {
+                    return Ok(ModuleResult::failed(format!(
+                        "Invalid regular expression: {e}"
+                    )));
+                }
+            },
+            None => None,
+        };
+        // Ansible returns every key, null when not given.
         let mut result = ModuleResult::ok();
-        result.set("state", state.clone());
-        if let Some(p) = port {
-            result.set("port", p);
-        }
-        if let Some(p) = &path {
-            result.set("path", p.clone());
-        }
-        if let Some(r) = &regex {
-            result
-                .set("search_regex", r.clone())
-                .set("match_groups", serde_json::Value::Array(Vec::new()))
-                .set(
-                    "match_groupdict",
-                    serde_json::Value::Object(Default::default()),
-                );
-        }
+        result
+            .set("state", state.clone())
+            .set("port", port.map_or(Json::Null, Json::from))
+            .set("search_regex", regex.clone().map_or(Json::Null, Json::from))
+            .set("match_groups", Json::Array(Vec::new()))
+            .set("match_groupdict", Json::Object(Map::new()))
+            .set("path", path.clone().map_or(Json::Null, Json::from));
         if ctx.check_mode {
             result.skipped = true;
             result.msg = Some("wait_for does not wait in check mode".into());
@@ -158,7 +188,26 @@ impl Module for WaitFor {
         let elapsed = started.elapsed().as_secs();
         result.set("elapsed", elapsed);
         match out.rc {
-            0 => Ok(result),
+            0 => {
+                let mut fr = Frames::new(&out.stdout);
+                // Ansible's exit_json adds the path's attributes (`state` becomes its type).
+                if fr.next_record() == Some(b"S")
+                    && let Some(p) = &path
+                    && let Ok(Some(rec)) = fr.stat(p)
+                {
+                    remote::add_path_info(&mut result, &rec.stat);
+                }
+                if kind == "present"
+                    && let Some(re) = &compiled
+                {
+                    let text = String::from_utf8_lossy(fr.remainder());
+                    let (groups, named) = match_groups(re, &text);
+                    result
+                        .set("match_groups", groups)
+                        .set("match_groupdict", named);
+                }
+                Ok(result)
+            }
             3 => {
                 let msg = match args.str("msg")? {
                     Some(m) => m,
@@ -186,14 +235,14 @@ impl Module for WaitFor {
                     },
                 };
                 let mut f = ModuleResult::failed(msg);
-                f.values = result.values;
+                f.set("elapsed", elapsed);
                 Ok(f)
             }
             _ => {
                 let mut f = ModuleResult::failed(
                     remote::host_error("cannot wait on the host", &out).to_string(),
                 );
-                f.values = result.values;
+                f.set("elapsed", elapsed);
                 Ok(f)
             }
         }
@@ -261,6 +310,8 @@ mod tests {
             .unwrap();
         assert!(r.failed && r.msg.as_deref() == Some("custom 'm'"), "{r:?}");
         assert!(r.values["elapsed"].as_u64().unwrap() >= 1);
+        // A failure carries only its message and the time waited, as Ansible's.
+        assert!(r.values.get("state").is_none() && r.values.get("port").is_none());
         // A file that appears later, with content.
         let f = tmp.path().join(HOSTILE);
         let f2 = f.clone();
@@ -276,6 +327,35 @@ mod tests {
             .await
             .unwrap();
         assert!(!r.failed, "{r:?}");
+        assert_eq!(r.values["match_groups"], json!(["yes"]));
+        assert_eq!(r.values["port"], Json::Null);
+        // The path's attributes, as Ansible's exit_json adds them.
+        assert_eq!(r.values["state"], "file");
+        assert_eq!(r.values["size"], 11);
+        let r = WaitFor
+            .run(
+                &margs(json!({"path": f.to_str().unwrap(), "search_regex": "^(?P<key>\\w+): (?P<v>\\w+)( no)?$", "timeout": 10})),
+                &ctx,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            r.values["match_groups"],
+            json!(["ready", "yes", null]),
+            "{r:?}"
+        );
+        assert_eq!(
+            r.values["match_groupdict"],
+            json!({"key": "ready", "v": "yes"})
+        );
+        let r = WaitFor
+            .run(
+                &margs(json!({"path": f.to_str().unwrap(), "search_regex": "(", "timeout": 1})),
+                &ctx,
+            )
+            .await
+            .unwrap();
+        assert!(r.failed && r.msg.unwrap().starts_with("Invalid regular expression"));
         let r = WaitFor
             .run(
                 &margs(json!({"path": f.to_str().unwrap(), "state": "absent", "timeout": 1})),
