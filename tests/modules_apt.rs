@@ -83,9 +83,7 @@ fn seed_repos(pair: &converge::Pair) -> bool {
     }
     // Fresh hosts have no package lists: check mode (which never refreshes them, in Ansible
     // either) could not see a single package.
-    for host in [pair.jig_host(), pair.ansible_host()] {
-        pair.bed().ssh_ok(host, "apt-get update -q >/dev/null");
-    }
+    pair.on_both("apt-get update -q >/dev/null");
     true
 }
 

@@ -160,8 +160,10 @@ const GENERAL_PLAYBOOK: &str = r#"
         limit_item: memlock
         value: unlimited
         dest: /etc/security/limits.d/jig.conf
-    - community.general.pamd: {name: jig, type: auth, control: required, module_path: pam_env.so, new_control: sufficient}
-    - community.general.pamd:
+    - name: a pamd edit
+      community.general.pamd: {name: jig, type: auth, control: required, module_path: pam_env.so, new_control: sufficient}
+    - name: a pamd edit
+      community.general.pamd:
         name: jig
         type: auth
         control: "[success=1 default=ignore]"
@@ -171,14 +173,16 @@ const GENERAL_PLAYBOOK: &str = r#"
         new_module_path: pam_faillock.so
         module_arguments: preauth silent
         state: before
-    - community.general.pamd:
+    - name: a pamd edit
+      community.general.pamd:
         name: jig
         type: session
         control: optional
         module_path: pam_motd.so
         module_arguments: "motd=/etc/motd noupdate"
         state: args_present
-    - community.general.pamd: {name: jig, type: account, control: required, module_path: pam_unix.so, state: absent}
+    - name: a pamd edit
+      community.general.pamd: {name: jig, type: account, control: required, module_path: pam_unix.so, state: absent}
 "#;
 
 const GENERAL_SEED: &str = "mkdir -p /etc/jig /etc/security/limits.d && \
@@ -213,7 +217,7 @@ fn ini_file_pam_limits_pamd_converge_like_community_general() {
     // which no check run can know; jig's pamd (another helper's) also plans each task against
     // the host's file in check mode, not the one the earlier check-mode tasks would write.
     r.assert_counts(12).assert_same_diffs(&[(
-        "pamd",
+        "a pamd edit",
         "the time stamp, and check mode ignores the predicted file",
     )]);
     let first = &r.first;

@@ -238,30 +238,23 @@ fn transfer_modules_converge_like_ansible() {
     );
     // unzip is what both tools need for zip archives; unarchive wants existing directories,
     // and a host archive that check mode can read before anything ran.
-    for host in [pair.jig_host(), pair.ansible_host()] {
-        pair.bed().ssh_ok(
-            host,
-            "apt-get update -qq >/dev/null && apt-get install -y -qq unzip >/dev/null && \
-             mkdir -p /srv/app /srv/zip /srv/url /srv/pre/x && printf 'a\\n' > /srv/pre/x/a && \
-             tar --mtime=@0 --owner=0 --group=0 -cf - -C /srv/pre x | gzip -n > /srv/pre.tgz && rm -r /srv/pre/x && \
-             printf 'hello\\n' > /srv/pre/hello.txt",
-        );
-    }
+    pair.on_both(
+        "apt-get update -qq >/dev/null && apt-get install -y -qq unzip >/dev/null && \
+         mkdir -p /srv/app /srv/zip /srv/url /srv/pre/x && printf 'a\\n' > /srv/pre/x/a && \
+         tar --mtime=@0 --owner=0 --group=0 -cf - -C /srv/pre x | gzip -n > /srv/pre.tgz && rm -r /srv/pre/x && \
+         printf 'hello\\n' > /srv/pre/hello.txt",
+    );
     let base_var = format!("base={base}");
     let sum_var = format!("tgz_sha256={tgz}");
     let extra = ["-e", &base_var, "-e", &sum_var];
     let r = pair.converge("play.yml", &extra);
-    assert_eq!(
-        r.check.recap.changed, r.first.recap.changed,
-        "check:\n{}\nfirst:\n{}",
-        r.check.stdout, r.first.stdout
-    );
-    assert_eq!(r.second.recap.changed, 0, "{}", r.second.stdout);
-    assert_eq!(
-        r.ansible.recap.changed, r.first.recap.changed,
-        "ansible:\n{}\njig:\n{}",
-        r.ansible.stdout, r.first.stdout
-    );
+    r.assert_counts(12).assert_same_diffs(&[(
+        "what find found",
+        // find reads the host, in check mode too (as in ansible-core): the archives the
+        // earlier tasks would unpack are not there yet, so the file written from its result
+        // differs.
+        "find in check mode does not see what earlier tasks would unpack",
+    )]);
     pair.assert_same(
         "cd /srv && find . -printf '%p %y %m %u %g %s %l\\n' | sort && \
          find . -type f -print0 | sort -z | xargs -0 sha256sum",

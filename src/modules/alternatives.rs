@@ -13,6 +13,7 @@ use async_trait::async_trait;
 use indexmap::IndexMap;
 use serde_json::{Map, Value as Json, json};
 
+use super::predict::{Predicted, PredictedPath};
 use super::remote::{self, Frames};
 use super::textfile::{Stop, finish};
 use super::timezone::dict_diff;
@@ -120,6 +121,162 @@ pub fn parse_query(text: &str) -> Group {
         );
     }
     g
+}
+
+/// update-alternatives' administrative file of the group `name` (what check mode predicts).
+fn admin_file(name: &str) -> String {
+    format!("/var/lib/dpkg/alternatives/{name}")
+}
+
+/// The link naming the group's current choice.
+fn choice_link(name: &str) -> String {
+    format!("/etc/alternatives/{name}")
+}
+
+/// The administrative file dpkg's update-alternatives keeps for `g`: mode, link, the slaves'
+/// names and links, a blank line, then each alternative's path, priority and one line per
+/// slave (empty when it has none), and a closing blank line.
+pub fn render_admin(g: &Group) -> String {
+    let mut slaves: IndexMap<&str, &str> = IndexMap::new();
+    for a in g.alternatives.values() {
+        for s in &a.subcommands {
+            slaves
+                .entry(s.name.as_str())
+                .or_insert(s.link.as_deref().unwrap_or(""));
+        }
+    }
+    let mut out = format!("{}\n{}\n", g.mode, g.link.as_deref().unwrap_or(""));
+    for (name, link) in &slaves {
+        out.push_str(&format!("{name}\n{link}\n"));
+    }
+    out.push('\n');
+    for (path, a) in &g.alternatives {
+        out.push_str(&format!("{path}\n{}\n", a.priority));
+        for name in slaves.keys() {
+            let sub = a.subcommands.iter().find(|s| s.name == *name);
+            out.push_str(sub.map_or("", |s| s.path.as_str()));
+            out.push('\n');
+        }
+    }
+    out.push('\n');
+    out
+}
+
+/// Reads an administrative file written by [`render_admin`] (or the tool), with `current` the
+/// choice its link names; `None` when it is not one.
+pub fn parse_admin(text: &str, current: Option<String>) -> Option<Group> {
+    let mut lines = text.lines();
+    let mode = lines.next()?.to_string();
+    let link = lines.next()?.to_string();
+    let mut slaves = Vec::new();
+    loop {
+        let name = lines.next()?;
+        if name.is_empty() {
+            break;
+        }
+        slaves.push((name, lines.next()?));
+    }
+    let mut g = Group {
+        mode,
+        current,
+        link: Some(link),
+        alternatives: IndexMap::new(),
+    };
+    loop {
+        let path = lines.next()?;
+        if path.is_empty() {
+            break;
+        }
+        let priority = lines.next()?.trim().parse().ok()?;
+        let mut subcommands = Vec::new();
+        for (name, link) in &slaves {
+            let p = lines.next()?;
+            if !p.is_empty() {
+                subcommands.push(Subcommand {
+                    name: name.to_string(),
+                    path: p.to_string(),
+                    link: Some(link.to_string()),
+                });
+            }
+        }
+        g.alternatives.insert(
+            path.to_string(),
+            Alternative {
+                priority,
+                subcommands,
+            },
+        );
+    }
+    Some(g)
+}
+
+/// The alternative automatic mode picks: the first of the highest priority (dpkg's order).
+fn best(g: &Group) -> Option<String> {
+    let mut top: Option<(&String, i64)> = None;
+    for (path, a) in &g.alternatives {
+        if top.is_none_or(|(_, p)| a.priority > p) {
+            top = Some((path, a.priority));
+        }
+    }
+    top.map(|(p, _)| p.clone())
+}
+
+/// What update-alternatives makes of `g` running `commands` (planned by [`plan`]): the group
+/// check mode predicts, `None` when its last alternative is removed.
+pub fn simulate(mut g: Group, commands: &[Vec<String>]) -> Option<Group> {
+    for c in commands {
+        match c.first().map(String::as_str) {
+            Some("--install") => {
+                let (Some(link), Some(path), Some(priority)) = (c.get(1), c.get(3), c.get(4))
+                else {
+                    continue;
+                };
+                let subcommands = c[5..]
+                    .chunks(4)
+                    .filter(|s| s.len() == 4)
+                    .map(|s| Subcommand {
+                        name: s[2].clone(),
+                        path: s[3].clone(),
+                        link: Some(s[1].clone()),
+                    })
+                    .collect();
+                g.link = Some(link.clone());
+                g.alternatives.insert(
+                    path.clone(),
+                    Alternative {
+                        priority: priority.parse().unwrap_or(0),
+                        subcommands,
+                    },
+                );
+                if g.mode != "manual" {
+                    g.mode = "auto".into();
+                    g.current = best(&g);
+                }
+            }
+            Some("--set") => {
+                g.mode = "manual".into();
+                g.current = c.get(2).cloned();
+            }
+            Some("--auto") => {
+                g.mode = "auto".into();
+                g.current = best(&g);
+            }
+            Some("--remove") => {
+                let Some(path) = c.get(2) else { continue };
+                g.alternatives.shift_remove(path);
+                if g.alternatives.is_empty() {
+                    return None;
+                }
+                // Removing the manual choice returns the group to automatic mode.
+                if g.current.as_ref() == Some(path) || g.mode == "auto" {
+                    g.mode = "auto".into();
+                    g.current = best(&g);
+                }
+            }
+            _ => {}
+        }
+    }
+    Some(g)
 }
 
 /// The state asked for.
@@ -427,6 +584,26 @@ async fn run(args: &ModuleArgs, ctx: &ModuleContext<'_>) -> Result<ModuleResult,
     let query = String::from_utf8_lossy(f.next_record().ok_or_else(bad)?).into_owned();
     let path_exists = f.next_record().ok_or_else(bad)? == b"1";
     let mut group = known.then(|| parse_query(&query));
+    // In check mode the group as earlier check-mode tasks would leave it is the one planned
+    // against, so the diff and the changed flag are the real run's.
+    if ctx.check_mode {
+        match ctx.predicted.path(&admin_file(&name)) {
+            Some(Predicted::Absent) => group = None,
+            Some(Predicted::Present(PredictedPath {
+                content: Some(bytes),
+                ..
+            })) => {
+                let current = match ctx.predicted.path(&choice_link(&name)) {
+                    Some(Predicted::Present(p)) => p.stat.link_target,
+                    _ => None,
+                };
+                if let Some(g) = parse_admin(&String::from_utf8_lossy(&bytes), current) {
+                    group = Some(g);
+                }
+            }
+            Some(Predicted::Present(_)) | None => {}
+        }
+    }
     // A group that lists no slave links: the arguments' links stand in, as in Ansible.
     if let (Some(g), Some(subs)) = (group.as_mut(), &w.subcommands) {
         for a in g.alternatives.values_mut() {
@@ -443,7 +620,33 @@ async fn run(args: &ModuleArgs, ctx: &ModuleContext<'_>) -> Result<ModuleResult,
         changed: !p.commands.is_empty(),
         ..ModuleResult::default()
     };
+    if result.changed && ctx.check_mode {
+        let (admin, link) = (admin_file(&name), choice_link(&name));
+        match simulate(group.clone().unwrap_or_default(), &p.commands) {
+            Some(g) => {
+                let text = render_admin(&g);
+                let attrs = remote::FileAttrs::default();
+                ctx.predicted.put_file(
+                    &admin,
+                    Some(text.as_bytes()),
+                    text.len() as u64,
+                    &attrs,
+                    None,
+                );
+                match &g.current {
+                    Some(current) => ctx.predicted.put_link(&link, current),
+                    None => ctx.predicted.put_absent(&link),
+                }
+            }
+            None => {
+                ctx.predicted.put_absent(&admin);
+                ctx.predicted.put_absent(&link);
+            }
+        }
+    }
     if result.changed && !ctx.check_mode {
+        ctx.predicted.forget(&admin_file(&name));
+        ctx.predicted.forget(&choice_link(&name));
         let out = remote::run(ctx, apply_script(&tool, &p.commands), None)
             .await
             .map_err(conn_err)?;
@@ -483,6 +686,74 @@ mod tests {
             state,
             subcommands: None,
         }
+    }
+
+    /// Check mode's prediction of a group: the administrative file round-trips, and the
+    /// commands planned change the group as update-alternatives does (the system test's
+    /// sequence: a priority raised, back to auto, an alternative removed).
+    #[test]
+    fn the_predicted_group_follows_the_commands() {
+        let g = parse_query(QUERY);
+        let text = render_admin(&g);
+        assert_eq!(
+            text,
+            "manual\n/usr/bin/editor\neditor.1.gz\n/usr/share/man/man1/editor.1.gz\n\n\
+             /bin/nano\n40\n/usr/share/man/man1/nano.1.gz\n/usr/bin/vim.tiny\n15\n\n\n"
+        );
+        assert_eq!(parse_admin(&text, g.current.clone()).as_ref(), Some(&g));
+        let w = |path: &str, priority: Option<i64>, state: State| Wanted {
+            name: "editor".into(),
+            path: path.into(),
+            link: Some("/usr/bin/editor".into()),
+            priority,
+            state,
+            subcommands: None,
+        };
+        let step = |g: &Group, w: &Wanted| {
+            let p = plan(Some(g), w, true).unwrap();
+            (p.before.clone(), simulate(g.clone(), &p.commands))
+        };
+        // vim raised above nano: the group stays manual on vim.
+        let (_, g1) = step(&g, &w("/usr/bin/vim.tiny", Some(60), State::Present));
+        let g1 = g1.unwrap();
+        assert_eq!(
+            (g1.mode.as_str(), g1.current.as_deref()),
+            ("manual", Some("/usr/bin/vim.tiny"))
+        );
+        // Back to auto: the best (vim, 60) is chosen.
+        let (_, g2) = step(&g1, &w("/bin/nano", None, State::Auto));
+        let g2 = g2.unwrap();
+        assert_eq!(
+            (g2.mode.as_str(), g2.current.as_deref()),
+            ("auto", Some("/usr/bin/vim.tiny"))
+        );
+        // nano's state before its removal is "present" (an auto group), as the real run says.
+        let (before, g3) = step(&g2, &w("/bin/nano", None, State::Absent));
+        assert_eq!(before["state"], "present");
+        assert_eq!(g3.unwrap().alternatives.len(), 1);
+        // Setting a new alternative makes the group manual; removing it returns to auto.
+        let (_, g4) = step(&g2, &w("/opt/ed", Some(1), State::Selected));
+        let g4 = g4.unwrap();
+        assert_eq!(
+            (g4.mode.as_str(), g4.current.as_deref()),
+            ("manual", Some("/opt/ed"))
+        );
+        let (_, g5) = step(&g4, &w("/opt/ed", None, State::Absent));
+        let g5 = g5.unwrap();
+        assert_eq!(
+            (g5.mode.as_str(), g5.current.as_deref()),
+            ("auto", Some("/usr/bin/vim.tiny"))
+        );
+        // The last alternative removed: the group is gone.
+        let single =
+            parse_admin("auto\n/usr/bin/x\n\n/opt/x\n5\n\n", Some("/opt/x".into())).unwrap();
+        assert_eq!(
+            simulate(
+                single,
+                &[vec!["--remove".into(), "x".into(), "/opt/x".into()]]
+            ),
+            None
+        );
     }
 
     #[test]

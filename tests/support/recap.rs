@@ -203,10 +203,12 @@ fn blocks(lines: &[&str]) -> Vec<String> {
 /// Every changed result's diffs in a run's console output (`jig run --diff` or
 /// ansible-playbook's, without colour), in the order printed.
 ///
-/// The console prints a result's diffs just before its `changed: [host]` line; a loop prints
-/// its items' lines first and then all their diffs together, which are given per item when
-/// there is one block per changed item and to the loop as a whole otherwise. What precedes
-/// a failure (its error block) is not a diff and is left out.
+/// The console prints a result's diffs just before its `changed: [host]` line, and
+/// ansible-playbook 2.19 a loop item's just before the item's line. jig prints a loop's items'
+/// lines first and then all their diffs together, which are given per item when there is one
+/// block per changed item and to the loop as a whole otherwise. What precedes a failure (its
+/// error block) is not a diff and is left out. Loops of several hosts are told apart when
+/// their lines do not interleave.
 pub fn diffs(stdout: &str) -> Vec<TaskDiffs> {
     /// The loop items seen for one host since its last diffs.
     struct Items {
@@ -304,6 +306,20 @@ pub fn diffs(stdout: &str) -> Vec<TaskDiffs> {
                         item: None,
                         status: vec![line.to_string()],
                         blocks: found,
+                    });
+                }
+            }
+            // ansible-playbook prints an item's diffs just before its line.
+            ("changed", Some(item)) if !blocks(&pending).is_empty() => {
+                if let Some((name, handler, nth)) = &task {
+                    out.push(TaskDiffs {
+                        task: name.clone(),
+                        handler: *handler,
+                        nth: *nth,
+                        host: st.host.to_string(),
+                        item: Some(item.to_string()),
+                        status: vec![line.to_string()],
+                        blocks: blocks(&pending),
                     });
                 }
             }
