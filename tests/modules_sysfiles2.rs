@@ -247,3 +247,257 @@ fn ini_file_pam_limits_pamd_converge_like_community_general() {
         "clean"
     );
 }
+
+/// Files with comments in every place community.general's pam_limits and pamd look at (the
+/// same on both hosts). Tabs are real tabs.
+const COMMENTS_SEED: &str = r#"set -e
+d=/etc/security/limits.d
+mkdir -p $d
+rm -f $d/*
+printf '# limits\n#*\t\tsoft\tnofile\t\t1024\n   # indented note\n@dev hard nproc 50 # devs ü\n' > $d/carry.conf
+printf '# no comments here\n@dev hard nproc 50\n' > $d/plain.conf
+printf 'joe soft core 0 # keep me\n' > $d/same.conf
+printf 'joe\tsoft\tcore\t0\t#old one\n' > $d/replace.conf
+printf 'joe hard nofile 10 #old $(x) it'"'"'s\n' > $d/inherit.conf
+printf 'joe hard nofile 0100\njoe soft nofile infinity\njoe - nproc -1\njoe hard nice -5\n' > $d/minmax.conf
+printf 'ann soft as 10 # first\nann soft as 20 # second\n' > $d/dups.conf
+printf 'ann hard stack 8\n' > $d/backup.conf
+printf 'ann hard stack lots\n' > $d/invalid.conf
+cat > /etc/pam.d/jig-trailing <<'EOF'
+#%PAM-1.0
+auth       required   pam_env.so readenv=1 # env ü
+auth	sufficient	pam_rootok.so	# root is fine
+account required pam_unix.so # accounts
+
+session optional pam_motd.so motd=/run/motd.dynamic
+EOF
+cat > /etc/pam.d/jig-commented <<'EOF'
+#%PAM-1.0
+#auth required pam_wheel.so
+auth required pam_unix.so
+#session optional pam_motd.so
+EOF
+cat > /etc/pam.d/jig-around <<'EOF'
+#%PAM-1.0
+auth required pam_env.so
+# before unix
+auth required pam_unix.so
+# after unix
+
+# still after unix
+account required pam_unix.so
+session required pam_limits.so
+# trailing comment
+EOF
+cat > /etc/pam.d/jig-indented <<'EOF'
+auth required pam_unix.so
+  # an indented comment
+ @include common-auth
+EOF
+cat > /etc/pam.d/jig-bad <<'EOF'
+auth required pam_unix.so
+auth [success=ok new_authtok_reqd=done default=bogus] pam_x.so
+EOF
+cat > /etc/pam.d/jig-first <<'EOF'
+auth required pam_unix.so
+# the end
+EOF
+cat > /etc/pam.d/jig-absent <<'EOF'
+#%PAM-1.0
+# keep 1
+auth required pam_deny.so
+# keep 2
+auth optional pam_deny.so # with a comment
+account required pam_deny.so
+EOF
+echo ok
+"#;
+
+/// pam_limits and pamd around comments, commented-out lines, `use_min`/`use_max`, `backup`,
+/// and files community.general refuses; the results go to /root/results1.txt (first run)
+/// and results2.txt (second).
+const COMMENTS_PLAYBOOK: &str = r#"- hosts: all
+  gather_facts: false
+  vars:
+    d: /etc/security/limits.d
+  tasks:
+    - stat: {path: /root/results1.txt}
+      register: earlier
+    - name: a comment from an unrelated line is carried to an appended line
+      community.general.pam_limits: {dest: "{{ d }}/carry.conf", domain: "*", limit_type: soft, limit_item: nofile, value: 4096}
+      register: l1
+    - name: no comment anywhere
+      community.general.pam_limits: {dest: "{{ d }}/plain.conf", domain: "*", limit_type: hard, limit_item: nofile, value: 10}
+      register: l2
+    - name: same value and another comment, the line stays
+      community.general.pam_limits: {dest: "{{ d }}/same.conf", domain: joe, limit_type: soft, limit_item: core, value: 0, comment: "new 'c' $(touch /tmp/PWNED) ü"}
+      register: l3
+    - name: new value and comment replace the line
+      community.general.pam_limits: {dest: "{{ d }}/replace.conf", domain: joe, limit_type: soft, limit_item: core, value: unlimited, comment: "new 'c' $(touch /tmp/PWNED) ü"}
+      register: l4
+    - name: new value, no comment keeps the old one
+      community.general.pam_limits: {dest: "{{ d }}/inherit.conf", domain: joe, limit_type: hard, limit_item: nofile, value: 20}
+      register: l5
+    - community.general.pam_limits: {dest: "{{ d }}/minmax.conf", domain: joe, limit_type: hard, limit_item: nofile, value: 50, use_max: true}
+      register: l6
+    - community.general.pam_limits: {dest: "{{ d }}/minmax.conf", domain: joe, limit_type: soft, limit_item: nofile, value: unlimited, use_min: true}
+      register: l7
+    - community.general.pam_limits: {dest: "{{ d }}/minmax.conf", domain: joe, limit_type: "-", limit_item: nproc, value: 300, use_min: true}
+      register: l8
+    - community.general.pam_limits: {dest: "{{ d }}/minmax.conf", domain: joe, limit_type: hard, limit_item: nice, value: -10, use_max: true}
+      register: l9
+    - community.general.pam_limits: {dest: "{{ d }}/minmax.conf", domain: bob, limit_type: hard, limit_item: nproc, value: 7, use_max: true, comment: bob}
+      register: l10
+    - name: both duplicates change
+      community.general.pam_limits: {dest: "{{ d }}/dups.conf", domain: ann, limit_type: soft, limit_item: as, value: 30}
+      register: l11
+    - name: backup
+      community.general.pam_limits: {dest: "{{ d }}/backup.conf", domain: ann, limit_type: hard, limit_item: stack, value: 16, backup: true}
+      register: l12
+    - name: an invalid line fails the task
+      community.general.pam_limits: {dest: "{{ d }}/invalid.conf", domain: ann, limit_type: soft, limit_item: core, value: 1}
+      register: l13
+      ignore_errors: true
+    - name: a new file
+      community.general.pam_limits: {dest: "{{ d }}/new.conf", domain: ann, limit_type: soft, limit_item: core, value: 1, comment: made}
+      register: l14
+    - name: pamd, a trailing comment is arguments
+      community.general.pamd: {name: jig-trailing, type: auth, control: required, module_path: pam_env.so, module_arguments: debug, state: args_present}
+      register: p1
+    - community.general.pamd: {name: jig-trailing, type: auth, control: sufficient, module_path: pam_rootok.so, module_arguments: [root], state: args_absent}
+      register: p2
+    - community.general.pamd: {name: jig-trailing, type: account, control: required, module_path: pam_unix.so, module_arguments: [silent], state: updated}
+      register: p3
+    - name: commented-out rules are not rules
+      community.general.pamd: {name: jig-commented, type: auth, control: required, module_path: pam_wheel.so, state: absent}
+      register: p4
+    - community.general.pamd: {name: jig-commented, type: session, control: optional, module_path: pam_motd.so, new_control: required}
+      register: p5
+    - community.general.pamd:
+        name: jig-commented
+        type: auth
+        control: required
+        module_path: pam_unix.so
+        new_type: auth
+        new_control: required
+        new_module_path: pam_env.so
+        module_arguments: "user_readenv=1 conffile=/etc/jig env.conf"
+        state: before
+      register: p6
+    - name: before a rule with comments above it
+      community.general.pamd:
+        name: jig-around
+        type: auth
+        control: required
+        module_path: pam_unix.so
+        new_type: auth
+        new_control: requisite
+        new_module_path: pam_faillock.so
+        module_arguments: preauth
+        state: before
+      register: p7
+    - name: after a rule with comments below it
+      community.general.pamd:
+        name: jig-around
+        type: auth
+        control: required
+        module_path: pam_unix.so
+        new_type: auth
+        new_control: "[default=die]"
+        new_module_path: pam_faillock.so
+        module_arguments: authfail
+        state: after
+      register: p8
+    - name: after the last rule, before a trailing comment
+      community.general.pamd:
+        name: jig-around
+        type: session
+        control: required
+        module_path: pam_limits.so
+        new_type: session
+        new_control: optional
+        new_module_path: pam_umask.so
+        state: after
+      register: p9
+    - name: before the first line
+      community.general.pamd:
+        name: jig-first
+        type: auth
+        control: required
+        module_path: pam_unix.so
+        new_type: auth
+        new_control: required
+        new_module_path: pam_env.so
+        state: before
+      register: p10
+    - community.general.pamd: {name: jig-absent, type: auth, control: required, module_path: pam_deny.so, state: absent}
+      register: p11
+    - community.general.pamd: {name: jig-absent, type: auth, control: optional, module_path: pam_deny.so, state: absent}
+      register: p12
+    - name: an indented comment is not valid
+      community.general.pamd: {name: jig-indented, type: auth, control: required, module_path: pam_unix.so, new_control: requisite}
+      register: p13
+      ignore_errors: true
+    - name: an invalid control action
+      community.general.pamd: {name: jig-bad, type: auth, control: required, module_path: pam_unix.so, new_control: requisite}
+      register: p14
+      ignore_errors: true
+    - name: the results
+      copy:
+        dest: "/root/results{{ '2' if earlier.stat.exists else '1' }}.txt"
+        content: |
+          {% for r in [l1, l2, l3, l4, l5, l6, l7, l8, l9, l10, l11, l12, l13, l14] %}
+          {{ r.changed }} {{ r.msg | default('') }} {{ 'backup_file' in r }}
+          {% endfor %}
+          {% for r in [p1, p2, p3, p4, p5, p6, p7, p8, p9, p10, p11, p12, p13, p14] %}
+          {{ r.changed }} {{ r.change_count | default('') }} {{ r.backupdest | default('') }} {{ r.msg | default('') }}
+          {% endfor %}
+      when: not ansible_check_mode
+      changed_when: false
+"#;
+
+/// The files (tabs and line ends shown by `cat -A`, backups and stamps normalised) and the
+/// results.
+const COMMENTS_STATE: &str = r#"cd /etc/security/limits.d && for f in *; do echo "== $f"; case $f in *~) ;; *) cat -A "$f";; esac; done | sed 's/\.[0-9]*\.[0-9-]*@[0-9:]*~$/.BACKUP~/'
+for f in /etc/pam.d/jig-*; do echo "== $f"; sed 's/^# Updated by Ansible - [0-9T:.-]*$/# Updated by Ansible - STAMP/' "$f" | cat -A; done
+for f in /root/results1.txt /root/results2.txt; do echo "== $f"; cat -A "$f"; done
+test ! -e /tmp/PWNED && echo clean
+"#;
+
+#[test]
+fn pam_comments_like_community_general() {
+    let Some(pair) = converge::Pair::up() else {
+        return;
+    };
+    assert_eq!(pair.on_jig(COMMENTS_SEED).trim(), "ok");
+    pair.write("comments.yml", COMMENTS_PLAYBOOK);
+    let check = pair.jig("comments.yml", &["-C", "-D"]);
+    let first = pair.jig("comments.yml", &[]);
+    let second = pair.jig("comments.yml", &[]);
+    // 10 pam_limits and 10 pamd tasks change the files; two pamd tasks and one pam_limits
+    // task fail on the files (ignored).
+    assert_eq!(first.recap.changed, 20, "{}", first.stdout);
+    assert_eq!(first.recap.ignored, 3, "{}", first.stdout);
+    assert_eq!(check.recap.changed, first.recap.changed, "{}", check.stdout);
+    assert_eq!(second.recap.changed, 0, "{}", second.stdout);
+    let jig_state = pair.on_jig(COMMENTS_STATE);
+    if collections_available(&pair) {
+        assert_eq!(pair.on_ansible(COMMENTS_SEED).trim(), "ok");
+        let ansible = pair.ansible("comments.yml", &[]);
+        assert_eq!(
+            ansible.recap.changed, first.recap.changed,
+            "{}",
+            ansible.stdout
+        );
+        pair.ansible("comments.yml", &[])
+            .assert_ok("ansible-playbook (second run)");
+        if let Ok(path) = std::env::var("JIG_SYSFILES2_COMMENTS_RECORD") {
+            std::fs::write(path, pair.on_ansible(COMMENTS_STATE)).unwrap();
+        }
+        pair.assert_same(COMMENTS_STATE);
+    }
+    // Recorded with ansible-core 2.19 and community.general 11.4.2 on a twin host
+    // (JIG_SYSFILES2_COMMENTS_RECORD=PATH with ANSIBLE_COLLECTIONS_PATH set).
+    let expected = include_str!("fixtures/sysfiles2/comments_state.txt");
+    assert_eq!(jig_state, expected);
+}

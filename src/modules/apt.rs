@@ -702,8 +702,30 @@ pub(crate) struct InstallPlan {
     pub mark_manual: Vec<String>,
 }
 
+/// Why an install cannot be planned. Where Ansible fails decides the result's keys: a name
+/// that matches nothing fails the module on the spot (`fail_json` in `package_status` or
+/// `expand_pkgspec_from_fnmatches`: `changed` and `msg` only), while a version apt cannot
+/// provide is what `install` returns, and the module adds `cache_updated` and
+/// `cache_update_time` before failing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum InstallError {
+    /// No package matches a name or pattern (or the spec is malformed).
+    Unmatched(String),
+    /// A matched package has no installable version meeting the spec.
+    NoCandidate(String),
+}
+
+impl InstallError {
+    /// The failure message, as Ansible words it.
+    pub(crate) fn msg(&self) -> &str {
+        match self {
+            InstallError::Unmatched(m) | InstallError::NoCandidate(m) => m,
+        }
+    }
+}
+
 /// Ansible's `install` decision for every requested spec.
-pub(crate) fn plan_install(params: &Params, probe: &Probe) -> Result<InstallPlan, String> {
+pub(crate) fn plan_install(params: &Params, probe: &Probe) -> Result<InstallPlan, InstallError> {
     let upgrade = params.state == State::Latest;
     let mut plan = InstallPlan::default();
     let specs = params.named();
@@ -713,18 +735,20 @@ pub(crate) fn plan_install(params: &Params, probe: &Probe) -> Result<InstallPlan
     }
     for (spec_text, (probed, pkgs)) in specs.iter().zip(&probe.specs) {
         if spec_text.matches('=').count() > 1 {
-            return Err(format!("invalid package spec: {spec_text}"));
+            return Err(InstallError::Unmatched(format!(
+                "invalid package spec: {spec_text}"
+            )));
         }
         let spec = PackageSpec::parse(spec_text);
         if pkgs.is_empty() {
-            return Err(if dpkg::is_pattern(probed) {
+            return Err(InstallError::Unmatched(if dpkg::is_pattern(probed) {
                 format!("No package(s) matching '{probed}' available")
             } else {
                 format!("No package matching '{probed}' is available")
-            });
+            }));
         }
         for info in pkgs {
-            let st = package_status(info, &spec.req, true)?;
+            let st = package_status(info, &spec.req, true).map_err(InstallError::Unmatched)?;
             if info.auto && st.installed {
                 plan.mark_manual.push(info.name.clone());
             }
@@ -732,9 +756,9 @@ pub(crate) fn plan_install(params: &Params, probe: &Probe) -> Result<InstallPlan
                 continue;
             }
             if !st.version_ok && st.installable == Installable::No {
-                return Err(format!(
+                return Err(InstallError::NoCandidate(format!(
                     "no available installation candidate for {spec_text}"
-                ));
+                )));
             }
             let wants = (!st.installed && !params.only_upgrade) || upgrade || !st.version_ok;
             match (&st.installable, spec.version()) {
@@ -975,6 +999,11 @@ pub(crate) fn parse_diff(output: &str) -> String {
 /// Ansible's marker of an apt-get run that changed nothing.
 const APT_GET_ZERO: &str = "\n0 upgraded, 0 newly installed, 0 to remove";
 
+/// The apply script's exit status and last stderr line when `apt-mark manual` failed after a
+/// successful apt-get (which exits 0 or 100).
+const MARK_FAILED: i32 = 97;
+const MARK_FAILED_TEXT: &str = "apt-mark manual failed";
+
 /// Wraps an apt-get command with the environment, `policy_rc_d` and marking manual.
 fn apply_script(params: &Params, main: &Cmd, mark_manual: &[String]) -> String {
     let mut c = Cmd::empty();
@@ -1001,7 +1030,9 @@ fn apply_script(params: &Params, main: &Cmd, mark_manual: &[String]) -> String {
         m.arg("manual").arg("--").args(mark_manual);
         c.raw("[ \"$jig_rc\" = 0 ] && {")
             .raw(m.as_str())
-            .raw(">/dev/null || { echo 'apt-mark manual failed' >&2; exit 97; }; }\n");
+            .raw(&format!(
+                ">/dev/null || {{ echo '{MARK_FAILED_TEXT}' >&2; exit {MARK_FAILED}; }}; }}\n"
+            ));
     }
     c.raw("exit $jig_rc");
     c.into_string()
@@ -1214,7 +1245,10 @@ async fn decide(
     }
     let mut plan = match plan_install(params, &probe) {
         Ok(p) => p,
-        Err(e) => return Ok(with_cache(ModuleResult::failed(e))),
+        Err(e @ InstallError::Unmatched(_)) => return Ok(ModuleResult::failed(e.msg())),
+        Err(e @ InstallError::NoCandidate(_)) => {
+            return Ok(with_cache(ModuleResult::failed(e.msg())));
+        }
     };
     if check && params.state == State::Present {
         // An earlier task of this check run would have installed these already.
@@ -1237,6 +1271,11 @@ async fn decide(
     }
     let cmd = install_command(params, &plan.install, check);
     let (rc, o, e) = apply(ctx, params, Some(&cmd), &marks).await?;
+    if rc == MARK_FAILED && e.trim_end().ends_with(MARK_FAILED_TEXT) {
+        // Ansible marks inside `install` and fails there: no cache keys.
+        let what = format!("apt-mark manual {}", marks.join(" "));
+        return Ok(failed_cmd(&what, rc, &o, &e));
+    }
     if rc != 0 {
         return Ok(with_cache(failed_cmd(cmd.as_str(), rc, &o, &e)));
     }
@@ -1455,7 +1494,7 @@ mod tests {
         let p = params(json!({"name": "hello=9*"}));
         assert_eq!(
             plan_install(&p, &installed_old).unwrap_err(),
-            "no available installation candidate for hello=9*"
+            InstallError::NoCandidate("no available installation candidate for hello=9*".into())
         );
     }
 
@@ -1465,7 +1504,7 @@ mod tests {
         let probe = probe_with(&[("nosuch", "", "", "")]);
         assert_eq!(
             plan_install(&p, &probe).unwrap_err(),
-            "No package matching 'nosuch' is available"
+            InstallError::Unmatched("No package matching 'nosuch' is available".into())
         );
         let p = params(json!({"name": "nosuch", "state": "absent"}));
         assert!(plan_remove(&p, &probe).unwrap().is_empty());
@@ -1654,6 +1693,58 @@ mod tests {
         assert!(!r.failed && !r.changed, "{r:?}");
         assert_eq!(r.values["cache_updated"], json!(false));
         assert_eq!(take_execs(), 1);
+    }
+
+    /// Failed installs carry the keys Ansible 2.19 gives them (recorded on the bed with `-v`):
+    /// `changed` + `msg` for a name nothing matches, with or without `update_cache`; the cache
+    /// keys too when the package exists but not in the asked version. Check mode on this
+    /// (Debian) controller, which changes nothing.
+    async fn run_json(ctx: &ModuleContext<'_>, args: Json) -> ModuleResult {
+        let args = ModuleArgs::new(
+            "apt",
+            args.as_object().unwrap().clone().into_iter().collect(),
+        );
+        Apt.run(&args, ctx).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn failed_installs_have_ansibles_keys() {
+        use crate::modules::remote::testutil::Env;
+        if !std::path::Path::new("/usr/bin/apt-get").exists() {
+            eprintln!("skipping: no apt-get on this controller");
+            return;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let env = Env::new(tmp.path());
+        let ctx = env.ctx(true, true);
+        let keys = |r: &ModuleResult| {
+            let mut k: Vec<String> = r.values.keys().cloned().collect();
+            k.sort();
+            k
+        };
+        for update in [false, true] {
+            let args = json!({"name": ["bash", "no-such-package-jig"], "update_cache": update});
+            let r = run_json(&ctx, args).await;
+            assert!(r.failed && !r.changed, "{r:?}");
+            assert_eq!(
+                r.msg.as_deref(),
+                Some("No package matching 'no-such-package-jig' is available")
+            );
+            assert!(keys(&r).is_empty(), "{r:?}");
+        }
+        let r = run_json(&ctx, json!({"name": "no-such-jig*"})).await;
+        assert_eq!(
+            r.msg.as_deref(),
+            Some("No package(s) matching 'no-such-jig*' available")
+        );
+        assert!(keys(&r).is_empty(), "{r:?}");
+        let r = run_json(&ctx, json!({"name": "bash=0.0-jig"})).await;
+        assert!(r.failed, "{r:?}");
+        assert_eq!(
+            r.msg.as_deref(),
+            Some("no available installation candidate for bash=0.0-jig")
+        );
+        assert_eq!(keys(&r), ["cache_update_time", "cache_updated"]);
     }
 
     #[test]

@@ -1,5 +1,5 @@
 #!/bin/sh
-# PID 1 of a test-bed host (installed in the rootfs as /sbin/jig-init by rootfs.sh).
+# PID 1 of a test-bed host (installed in each host's root as /sbin/jig-init by boot.sh).
 # It mounts the kernel file systems, names the host, starts sshd as an ordinary service and
 # then only reaps orphans, so that `service ssh restart` inside the host (as roles do) stops
 # and starts sshd without taking the host down. boot.sh starts it with `container=docker` as
@@ -58,7 +58,12 @@ for a in "$@"; do
     esac
 done
 [ "$reboot" = 1 ] || { echo "jig test bed: only reboots (shutdown -r, reboot) are supported" >&2; exit 1; }
-# A session of its own: the hang-up of the caller's terminal (ssh -tt) must not stop it.
+# A session of its own: the hang-up of the caller's terminal (ssh -tt, as ansible's reboot
+# runs this) must not stop it. setsid only detaches once it runs, and the caller's shell may
+# exit first: the kernel then hangs up the terminal's foreground group, this child still in
+# it. So the hang-up is ignored from before the fork (ignored signals stay ignored across
+# exec); without this, ansible-playbook's reboot timed out now and then on a loaded machine.
+trap '' HUP
 setsid sh -c "sleep $((delay * 60 + 1)); kill -USR1 1" </dev/null >/dev/null 2>&1 &
 EOS
     chmod 0755 "/usr/sbin/$cmd"
