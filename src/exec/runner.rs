@@ -988,7 +988,9 @@ impl<'r> Runner<'r> {
                 Some(s) => self.render_text(n, s).unwrap_or_else(|_| n.clone()),
                 None => n.clone(),
             },
-            None => task.action.clone(),
+            // ansible-playbook banners show the action as written (`ansible.builtin.debug`).
+            None if task.action_as_written.is_empty() => task.action.clone(),
+            None => task.action_as_written.clone(),
         };
         match role {
             Some(r) => format!("{} : {base}", r.name),
@@ -1958,6 +1960,31 @@ mod tests {
         o.summary.result = serde_json::Map::new();
         o.gathered = Some(facts);
         o
+    }
+
+    /// ansible-playbook 2.19 titles an unnamed task with its action as written:
+    /// `TASK [ansible.builtin.debug]`, not the short name jig resolves it to.
+    #[test]
+    fn an_unnamed_task_is_titled_with_its_action_as_written() {
+        let opts = RunOptions::default();
+        let mut sink = Sink;
+        let r = Runner::new(
+            &opts,
+            &mut sink,
+            Inventory::empty(),
+            VarMap::new(),
+            PathBuf::from("/"),
+        );
+        let mut task = Task {
+            action: "debug".into(),
+            action_as_written: "ansible.builtin.debug".into(),
+            ..Task::default()
+        };
+        assert_eq!(r.display_name(&task, None, None), "ansible.builtin.debug");
+        task.action_as_written = "debug".into();
+        assert_eq!(r.display_name(&task, None, None), "debug");
+        task.name = Some("named".into());
+        assert_eq!(r.display_name(&task, None, None), "named");
     }
 
     #[test]

@@ -427,6 +427,22 @@ fn python_timedelta(d: Duration) -> String {
     s
 }
 
+/// Python's `shlex.join`, which Ansible uses for the `cmd` of a command that could not start:
+/// words of `\w@%+=:,./-` bare, others single-quoted with `'` written `'"'"'`.
+fn python_shlex_join(argv: &[String]) -> String {
+    let word = |w: &String| {
+        if !w.is_empty()
+            && w.chars()
+                .all(|c| c.is_alphanumeric() || "_@%+=:,./-".contains(c))
+        {
+            w.clone()
+        } else {
+            format!("'{}'", w.replace('\'', "'\"'\"'"))
+        }
+    };
+    argv.iter().map(word).collect::<Vec<_>>().join(" ")
+}
+
 /// The result keys every command result has (Ansible's "always" keys).
 fn base_result(cmd: Json) -> ModuleResult {
     let mut r = ModuleResult::default();
@@ -779,22 +795,31 @@ fn finish_run(
     let mut stdout = out.stdout_str();
     let mut stderr = out.stderr_str();
     // `exec` reports a program it cannot find (127) or cannot execute (126) itself; Python's
-    // subprocess raises ENOENT/EACCES instead, which Ansible reports with these rc and msg.
+    // subprocess raises ENOENT/EACCES instead, which Ansible reports with these rc.
     if let Program::Argv { argv, .. } = program
         && stdout.is_empty()
         && stderr.contains("exec: ")
-        && let Some(prog) = argv.first()
     {
         let err = stderr.trim_end();
         let errno = match rc {
-            127 if err.ends_with("not found") => Some((2, "No such file or directory")),
-            126 if err.ends_with("Permission denied") => Some((13, "Permission denied")),
+            127 if err.ends_with("not found") => Some(2),
+            126 if err.ends_with("Permission denied") => Some(13),
             _ => None,
         };
-        if let Some((errno, text)) = errno {
+        if let Some(errno) = errno {
+            // ansible 2.19's `run_command` fails before the program runs: not changed, no
+            // timings, `cmd` as one shell-quoted line, and a fixed message; the OSError is
+            // only the cause its `[ERROR]` line chains on, in no result key.
+            result.changed = false;
             result.failed = true;
             result.set("rc", errno);
-            set_msg(result, format!("[Errno {errno}] {text}: b'{prog}'"));
+            result.set("cmd", python_shlex_join(argv));
+            for k in ["start", "end", "delta"] {
+                result.values.remove(k);
+            }
+            set_msg(result, "Error executing command.");
+            // What 2.19 registers when no traceback was asked for.
+            result.set("exception", "(traceback unavailable)");
             set_output(result, String::new(), String::new());
             return;
         }
@@ -1229,24 +1254,37 @@ mod tests {
                 json!({"_raw_params": "jig-no-such-program x"}),
             )
             .await;
+            // ansible 2.19: {"changed": false, "cmd": "nosuchcmd x", "msg": "Error executing
+            // command.", "rc": 2, "stderr": "", "stdout": "", ..._lines: []}, no timings.
             assert!(r.failed);
+            assert!(!r.changed);
             assert_eq!(r.values["rc"], json!(2));
+            assert_eq!(r.msg.as_deref(), Some("Error executing command."));
+            assert_eq!(r.values["msg"], json!("Error executing command."));
+            assert_eq!(r.values["cmd"], json!("jig-no-such-program x"));
+            assert_eq!(r.values["stdout"], json!(""));
+            assert_eq!(r.values["stderr_lines"], json!([]));
+            for k in ["start", "end", "delta"] {
+                assert!(!r.values.contains_key(k), "{k}");
+            }
+            let r = run(
+                &env,
+                "command",
+                false,
+                json!({"argv": ["jig-no-such-program", "a b", "it's", "é"]}),
+            )
+            .await;
             assert_eq!(
-                r.msg.as_deref(),
-                Some("[Errno 2] No such file or directory: b'jig-no-such-program'")
+                r.values["cmd"],
+                json!("jig-no-such-program 'a b' 'it'\"'\"'s' é")
             );
             let script = tmp.path().join("not-executable.sh");
             std::fs::write(&script, "#!/bin/sh\necho hi\n").unwrap();
             let r = run(&env, "command", false, json!({"argv": [script]})).await;
             assert!(r.failed);
             assert_eq!(r.values["rc"], json!(13));
-            assert_eq!(
-                r.msg,
-                Some(format!(
-                    "[Errno 13] Permission denied: b'{}'",
-                    script.display()
-                ))
-            );
+            assert_eq!(r.msg.as_deref(), Some("Error executing command."));
+            assert_eq!(r.values["cmd"], json!(script.display().to_string()));
             let r = run(&env, "command", false, json!({"_raw_params": "  "})).await;
             assert!(r.failed);
             assert_eq!(r.msg.as_deref(), Some("no command given"));

@@ -713,28 +713,64 @@ mod tests {
             let tmp = tempfile::tempdir().unwrap();
             let env = Env::new(tmp.path());
             let ctx = env.ctx(true, false);
-            use crate::modules::systemd::{Wanted, from_predicted_package};
+            use crate::modules::systemd::{Manager, Wanted, from_predicted_package};
             assert_eq!(
-                from_predicted_package(&ctx, "nginx", Some(Wanted::Started), None),
+                from_predicted_package(&ctx, "nginx", Some(Wanted::Started), None, Manager::Sysv),
                 None
             );
             env.predicted.put_packages(["nginx"]);
-            let r =
-                from_predicted_package(&ctx, "nginx", Some(Wanted::Started), Some(true)).unwrap();
+            let r = from_predicted_package(
+                &ctx,
+                "nginx",
+                Some(Wanted::Started),
+                Some(true),
+                Manager::Sysv,
+            )
+            .unwrap();
             assert!(r.changed && !r.failed);
             assert!(r.msg.unwrap().contains("(nginx)"));
-            let r =
-                from_predicted_package(&ctx, "nginx", Some(Wanted::Stopped), Some(true)).unwrap();
+            let r = from_predicted_package(
+                &ctx,
+                "nginx",
+                Some(Wanted::Stopped),
+                Some(true),
+                Manager::Sysv,
+            )
+            .unwrap();
             assert!(
                 !r.changed,
                 "a fresh package's service is enabled and stopped"
             );
-            let r = from_predicted_package(&ctx, "nginx", None, Some(false)).unwrap();
+            let r =
+                from_predicted_package(&ctx, "nginx", None, Some(false), Manager::Sysv).unwrap();
             assert!(r.changed);
             assert_eq!(
-                from_predicted_package(&env.ctx(false, false), "nginx", None, Some(false)),
+                from_predicted_package(
+                    &env.ctx(false, false),
+                    "nginx",
+                    None,
+                    Some(false),
+                    Manager::Systemd
+                ),
                 None
             );
+
+            // Without systemd a unit name is never found, even when its package is coming;
+            // with systemctl the package's unit file is.
+            env.predicted.put_packages(["logrotate"]);
+            for unit in ["logrotate.timer", "nginx.service", "x.socket"] {
+                let r =
+                    from_predicted_package(&ctx, unit, Some(Wanted::Started), None, Manager::Sysv);
+                assert_eq!(r, None, "{unit}");
+            }
+            let r = from_predicted_package(
+                &ctx,
+                "logrotate.timer",
+                Some(Wanted::Started),
+                None,
+                Manager::Systemd,
+            );
+            assert!(r.is_some_and(|r| r.changed));
 
             // group and user added in check mode are predicted, with the user's home.
             let r = check(&env, "group", json!({"name": "jig-pred-group"})).await;

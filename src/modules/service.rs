@@ -518,8 +518,13 @@ async fn run_spec(
     };
     let plan = plan(spec, &probe);
     if !(probe.initscript && probe.update_rc_d)
-        && let Some(predicted) =
-            systemd::from_predicted_package(ctx, &spec.name, spec.state, spec.enabled)
+        && let Some(predicted) = systemd::from_predicted_package(
+            ctx,
+            &spec.name,
+            spec.state,
+            spec.enabled,
+            systemd::Manager::Sysv,
+        )
     {
         return Ok(predicted);
     }

@@ -518,6 +518,7 @@ async fn run_unit(spec: &Spec, ctx: &ModuleContext<'_>) -> Result<ModuleResult, 
             spec.name.as_deref().unwrap_or_default(),
             spec.state,
             spec.enabled,
+            Manager::Systemd,
         )
     {
         return Ok(predicted);
@@ -590,19 +591,57 @@ impl Module for SystemdService {
     }
 }
 
+/// Who finds a service on the host, for [`from_predicted_package`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Manager {
+    /// systemctl is there: a package's unit file is found (`list-unit-files` works even
+    /// without a running manager).
+    Systemd,
+    /// No systemd: only `/etc/init.d` scripts, named without a unit suffix.
+    Sysv,
+}
+
+/// systemd's unit types (systemd.unit(5)): a name ending in one of them is a unit, never an
+/// init script.
+const UNIT_SUFFIXES: &[&str] = &[
+    "service",
+    "socket",
+    "device",
+    "mount",
+    "automount",
+    "swap",
+    "target",
+    "path",
+    "timer",
+    "slice",
+    "scope",
+];
+
+/// Whether `name` is written as a systemd unit (`logrotate.timer`), with its type suffix.
+fn is_unit_name(name: &str) -> bool {
+    name.rsplit_once('.')
+        .is_some_and(|(stem, suffix)| !stem.is_empty() && UNIT_SUFFIXES.contains(&suffix))
+}
+
 /// In check mode, a service the host does not have yet while an earlier task would install
 /// packages: the service is assumed to come with them (see [`super::predict`]) and the task
 /// is planned as a package's fresh service would be: installed enabled (Debian's
 /// `update-rc.d defaults`) and stopped, so `started`, `restarted`, `reloaded` and
 /// `enabled: false` would change it. The result says so in `msg`. `None` outside check mode
 /// or when no package is predicted: the service is missing, as the caller reports.
+///
+/// `manager` is who would look the service up in the real run. Under [`Manager::Sysv`] (a
+/// host without systemd) a unit name (`logrotate.timer`, `x.socket`, `x.service`) can never
+/// be found, whatever the packages bring: it is not predicted, and the check fails as the
+/// real run does ("Could not find the requested service").
 pub(crate) fn from_predicted_package(
     ctx: &ModuleContext<'_>,
     name: &str,
     state: Option<Wanted>,
     enabled: Option<bool>,
+    manager: Manager,
 ) -> Option<ModuleResult> {
-    if !ctx.check_mode {
+    if !ctx.check_mode || (manager == Manager::Sysv && is_unit_name(name)) {
         return None;
     }
     let note = ctx
@@ -659,6 +698,22 @@ mod tests {
 
     fn verbs(p: &Plan) -> Vec<String> {
         p.commands.iter().map(|c| c.0.join(" ")).collect()
+    }
+
+    #[test]
+    fn unit_names_are_told_from_init_script_names() {
+        for unit in [
+            "logrotate.timer",
+            "x.socket",
+            "nginx.service",
+            "home.mount",
+            "a.b.path",
+        ] {
+            assert!(is_unit_name(unit), "{unit}");
+        }
+        for script in ["nginx", "php7.4-fpm", ".service", "x.conf", "timer"] {
+            assert!(!is_unit_name(script), "{script}");
+        }
     }
 
     #[test]

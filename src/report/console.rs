@@ -3,7 +3,7 @@
 //! Play and task banners padded with stars to the terminal width (80 columns off a terminal),
 //! one line per host result, `=> {json}` under `-v` (Python's `json.dumps` spelling, keys
 //! sorted), debug values indented by 4, unified diffs under `--diff` before the `changed:`
-//! line, 2.19's `[ERROR]: Task failed` block with the task's source lines, and the `PLAY RECAP`
+//! line (each loop item's before its own line), 2.19's `[ERROR]: Task failed` block with the task's source lines, and the `PLAY RECAP`
 //! with Ansible's column layout and colours. Warnings go to the error stream as Ansible's do.
 //!
 //! Colours follow Ansible's defaults (`ok` green, `changed` yellow, failures red, unreachable
@@ -112,8 +112,9 @@ pub struct ConsoleRenderer {
     err: Box<dyn Write + Send>,
     opts: ConsoleOptions,
     task_pos: Option<Pos>,
-    /// Diffs of changed loop items, shown when the loop finishes on that host, as Ansible does.
-    item_diffs: IndexMap<String, Vec<Diff>>,
+    /// Hosts whose loop items showed their diffs in the current task: the loop's summary
+    /// then shows none of its own.
+    item_diffs_shown: HashSet<String>,
     sources: HashMap<PathBuf, Option<Vec<String>>>,
     /// `[ERROR]` blocks and warnings already shown: Ansible's display prints each text once
     /// per run (the same failure on many hosts or items shows one block).
@@ -133,7 +134,7 @@ impl ConsoleRenderer {
             err,
             opts,
             task_pos: None,
-            item_diffs: IndexMap::new(),
+            item_diffs_shown: HashSet::new(),
             sources: HashMap::new(),
             shown_errors: HashSet::new(),
             shown_warnings: HashSet::new(),
@@ -271,7 +272,7 @@ impl ConsoleRenderer {
 
     fn on_play_start(&mut self, name: &str) {
         self.task_pos = None;
-        self.item_diffs.clear();
+        self.item_diffs_shown.clear();
         let name = name.trim();
         if name.is_empty() {
             self.banner("PLAY");
@@ -281,7 +282,7 @@ impl ConsoleRenderer {
     }
 
     fn on_task_start(&mut self, name: &str, pos: &Pos, handler: bool) {
-        self.item_diffs.clear();
+        self.item_diffs_shown.clear();
         self.task_pos = Some(pos.clone());
         let prefix = if handler { "RUNNING HANDLER" } else { "TASK" };
         self.banner(&format!("{prefix} [{}]", name.trim()));
@@ -312,11 +313,11 @@ impl ConsoleRenderer {
                 self.display(&msg, Some(status_color(r.status)));
             }
             (Some(item), Status::Ok | Status::Changed) => {
+                // ansible-playbook 2.19 shows a changed item's diff just before its line,
+                // whatever the later items do.
                 if r.status == Status::Changed && !r.diffs.is_empty() {
-                    self.item_diffs
-                        .entry(r.host.clone())
-                        .or_default()
-                        .extend(r.diffs.iter().cloned());
+                    self.show_diffs(&r.diffs);
+                    self.item_diffs_shown.insert(r.host.clone());
                 }
                 let word = status_word(r.status);
                 let mut msg = format!("{word}: [{label}] => (item={item})");
@@ -351,14 +352,9 @@ impl ConsoleRenderer {
     }
 
     fn on_loop_done(&mut self, r: &TaskResult) {
-        // Ansible shows the items' diffs only when the loop as a whole succeeded.
-        let diffs = self.item_diffs.shift_remove(&r.host).unwrap_or_default();
-        if matches!(r.status, Status::Ok | Status::Changed) {
-            if !diffs.is_empty() {
-                self.show_diffs(&diffs);
-            } else if r.status == Status::Changed {
-                self.show_diffs(&r.diffs);
-            }
+        let items_showed_diffs = self.item_diffs_shown.remove(&r.host);
+        if r.status == Status::Changed && !items_showed_diffs {
+            self.show_diffs(&r.diffs);
         }
         match r.status {
             Status::Ok | Status::Changed | Status::Failed => {}

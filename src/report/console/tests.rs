@@ -678,3 +678,69 @@ fn would_run_is_shown_only_when_counted() {
     );
     assert_eq!(line(&recap(2)), format!("{without} would_run=2   "));
 }
+
+/// A loop's diffs: ansible-playbook 2.19 (`copy` over two items, `--diff`, local connection)
+/// prints each changed item's diff just before that item's line, not after the loop.
+#[test]
+fn loop_item_diffs_come_before_their_item_lines() {
+    let item = |label: &str, before_header: &str, before: &str| {
+        let mut r = res("localhost", Status::Changed);
+        r.item_label = Some(label.into());
+        r.diffs = vec![Diff::Text {
+            before_header: before_header.into(),
+            after_header: format!("/tmp/sf/f_{label}"),
+            before: before.into(),
+            after: format!("{label}\n"),
+        }];
+        r
+    };
+    let events = [
+        task("copy", 10),
+        Event::Result(item("a", "/tmp/sf/f_a", "old\n")),
+        Event::Result(item("b", "", "")),
+        Event::LoopDone(res("localhost", Status::Changed)),
+    ];
+    let expected = "
+TASK [copy] ********************************************************************
+--- before: /tmp/sf/f_a
++++ after: /tmp/sf/f_a
+@@ -1 +1 @@
+-old
++a
+
+changed: [localhost] => (item=a)
+--- before
++++ after: /tmp/sf/f_b
+@@ -0,0 +1 @@
++b
+
+changed: [localhost] => (item=b)
+";
+    assert_eq!(render(&events, ConsoleOptions::default()), expected);
+
+    // A failing item does not hold back the diffs of the items around it, and an ignored
+    // loop shows no diff of its own after them.
+    let mut bad = res("localhost", Status::Failed);
+    bad.item_label = Some("x".into());
+    bad.msg = Some("Destination directory /tmp/sf/nodir does not exist".into());
+    let mut done = res("localhost", Status::Ignored);
+    done.diffs = item("a", "", "").diffs;
+    let events = [
+        task("copy", 10),
+        Event::Result(item("a", "", "")),
+        Event::Result(bad),
+        Event::Result(item("c", "", "")),
+        Event::LoopDone(done),
+    ];
+    let out = render(&events, ConsoleOptions::default());
+    let at = |needle: &str| {
+        out.find(needle)
+            .unwrap_or_else(|| panic!("{needle}: {out}"))
+    };
+    assert!(at("+++ after: /tmp/sf/f_a") < at("changed: [localhost] => (item=a)"));
+    assert!(at("(item=a)") < at("failed: [localhost] (item=x)"));
+    assert!(at("(item=x)") < at("+++ after: /tmp/sf/f_c"));
+    assert!(at("+++ after: /tmp/sf/f_c") < at("changed: [localhost] => (item=c)"));
+    assert!(at("(item=c)") < at("...ignoring"));
+    assert_eq!(out.matches("+++ after").count(), 2, "{out}");
+}
