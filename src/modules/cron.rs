@@ -9,9 +9,16 @@
 //! unless `insertafter`/`insertbefore` name another variable. Removing the last job of a
 //! `cron_file` removes the file. [`plan`] is the pure part; the host sees one probe and one
 //! install.
+//!
+//! In check mode the crontab planned against is the one earlier check-mode tasks would have
+//! written ([`super::predict`]), and this task's is recorded there: a `cron_file` under its
+//! path, a user's crontab under the pseudo-path [`Target::predicted_key`] gives
+//! (`crontab:USER`, or `crontab:` for the crontab of the user the task runs as), which no
+//! file module can name.
 
 use async_trait::async_trait;
 
+use super::predict::{Predicted, PredictedPath};
 use super::remote::{self, FileAttrs, RemoteError, WriteOptions};
 use super::textfile::{Stop, finish, state_present};
 use super::{Diff, Module, ModuleArgs, ModuleContext, ModuleError, ModuleResult};
@@ -211,6 +218,19 @@ pub enum Target {
     File(String),
 }
 
+impl Target {
+    /// The key of this crontab in the check-mode prediction: the file's path, or for a user's
+    /// crontab the pseudo-path `crontab:USER` (`crontab:` for the user the task runs as). A
+    /// pseudo-path rather than the spool file, whose place differs between systems and which
+    /// is only written through `crontab`.
+    pub fn predicted_key(&self) -> String {
+        match self {
+            Target::User(u) => format!("crontab:{}", u.as_deref().unwrap_or("")),
+            Target::File(p) => p.clone(),
+        }
+    }
+}
+
 /// The probe: `C<rc>\0` then the crontab (`crontab -l`; "no crontab" is an empty one), or
 /// `jig_stat` records and the file.
 pub fn probe_script(target: &Target) -> String {
@@ -399,7 +419,7 @@ async fn run(args: &ModuleArgs, ctx: &ModuleContext<'_>) -> Result<ModuleResult,
     let (entry, target, backup) = entry_from_args(args)?;
     let out = remote::run_probe(ctx, probe_script(&target), "cannot read the crontab").await?;
     let mut frames = remote::Frames::new(&out.stdout);
-    let (before_text, exists) = match &target {
+    let (mut before_text, mut exists) = match &target {
         Target::User(_) => {
             let bad = || Stop::Fail("unexpected output from crontab -l".into());
             if frames.next_record().ok_or_else(bad)? != b"C0" {
@@ -419,6 +439,25 @@ async fn run(args: &ModuleArgs, ctx: &ModuleContext<'_>) -> Result<ModuleResult,
             None => (String::new(), false),
         },
     };
+    let key = target.predicted_key();
+    // In check mode the crontab an earlier task would have written is the one planned
+    // against, so the diff and the changed flag are the real run's.
+    if ctx.check_mode {
+        match ctx.predicted.follow(&key) {
+            Some(Predicted::Absent) => {
+                before_text.clear();
+                exists = matches!(target, Target::User(_));
+            }
+            Some(Predicted::Present(PredictedPath {
+                content: Some(bytes),
+                ..
+            })) => {
+                before_text = String::from_utf8_lossy(&bytes).into_owned();
+                exists = true;
+            }
+            Some(Predicted::Present(_)) | None => {}
+        }
+    }
     let lines = crontab_lines(&before_text);
     let new_lines = plan(&lines, &entry).map_err(Stop::Fail)?;
     let before = render(&lines);
@@ -465,9 +504,26 @@ async fn run(args: &ModuleArgs, ctx: &ModuleContext<'_>) -> Result<ModuleResult,
             },
         });
     }
-    if ctx.check_mode || !changed {
+    if ctx.check_mode {
+        if changed {
+            if remove_file {
+                ctx.predicted.put_absent(&key);
+            } else {
+                ctx.predicted.put_file(
+                    &key,
+                    Some(after.as_bytes()),
+                    after.len() as u64,
+                    &FileAttrs::default(),
+                    None,
+                );
+            }
+        }
         return Ok(result);
     }
+    if !changed {
+        return Ok(result);
+    }
+    ctx.predicted.forget(&key);
     match &target {
         Target::User(user) => {
             let out = remote::run(
@@ -675,5 +731,79 @@ mod tests {
             vec!["a"]
         );
         assert_not_pwned();
+    }
+
+    #[tokio::test]
+    async fn check_mode_sees_the_lines_an_earlier_task_would_add() {
+        let tmp = tempfile::tempdir().unwrap();
+        let env = Env::new(tmp.path());
+        let f = tmp.path().join("cron 'x' $(y) ü");
+        let seed = "#Ansible: old\n* * * * * root echo old\n";
+        std::fs::write(&f, seed).unwrap();
+        let file = f.to_str().unwrap().to_string();
+        let run = |extra: serde_json::Value| {
+            let ctx = env.ctx(true, true);
+            let mut v = serde_json::json!({"cron_file": file, "user": "root"});
+            v.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            let a = ModuleArgs::new("cron", v.as_object().unwrap().clone().into_iter().collect());
+            async move { Cron.run(&a, &ctx).await.unwrap() }
+        };
+        let before = |r: &ModuleResult| match &r.diffs[..] {
+            [Diff::Text { before, .. }] => before.clone(),
+            other => panic!("{other:?}"),
+        };
+        let job_a = serde_json::json!({"name": "a 'é'", "job": "echo \"$(a)\"", "minute": "5"});
+        let first = run(job_a.clone()).await;
+        assert!(first.changed && !first.failed, "{first:?}");
+        assert_eq!(before(&first), seed);
+        let second = run(serde_json::json!({"name": "APP", "env": true, "job": "1"})).await;
+        assert!(second.changed, "{second:?}");
+        assert_eq!(
+            before(&second),
+            format!("{seed}#Ansible: a 'é'\n5 * * * * root echo \"$(a)\"\n")
+        );
+        // The first job again: already in the predicted file.
+        let again = run(job_a).await;
+        assert!(!again.changed, "{again:?}");
+        assert_eq!(again.values["envs"], serde_json::json!(["APP"]));
+        let gone = run(serde_json::json!({"name": "old", "state": "absent"})).await;
+        assert!(gone.changed, "{gone:?}");
+        assert!(
+            before(&gone).starts_with("APP=\"1\"\n#Ansible: old\n"),
+            "{gone:?}"
+        );
+        assert!(
+            !run(serde_json::json!({"name": "old", "state": "absent"}))
+                .await
+                .changed
+        );
+        assert_eq!(
+            std::fs::read_to_string(&f).unwrap(),
+            seed,
+            "check mode wrote nothing"
+        );
+        // The last job of a file that would be removed: later tasks see no file.
+        let g = tmp.path().join("gone");
+        std::fs::write(&g, seed).unwrap();
+        let g = g.to_str().unwrap();
+        let r = |state: &'static str| {
+            let ctx = env.ctx(true, true);
+            let v = serde_json::json!({"cron_file": g, "user": "root", "name": "old",
+                "job": "echo old", "state": state});
+            let a = ModuleArgs::new("cron", v.as_object().unwrap().clone().into_iter().collect());
+            async move { Cron.run(&a, &ctx).await.unwrap() }
+        };
+        let removed = r("absent").await;
+        assert_eq!(removed.values["state"], serde_json::json!("absent"));
+        assert!(!r("absent").await.changed, "the file would be gone");
+        assert_eq!(before(&r("present").await), "");
+        // Users' crontabs are keyed by a pseudo-path no file module names.
+        assert_eq!(Target::User(None).predicted_key(), "crontab:");
+        assert_eq!(
+            Target::User(Some("jig".into())).predicted_key(),
+            "crontab:jig"
+        );
     }
 }

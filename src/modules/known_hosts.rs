@@ -8,9 +8,15 @@
 //! hashes the new line with `ssh-keygen -H`; `state: absent` runs `ssh-keygen -R` (which
 //! leaves `FILE.old`, as with Ansible). [`plan`] is the pure part; the host sees one probe and
 //! one write.
+//!
+//! In check mode the file planned against is the one earlier check-mode tasks would have
+//! written ([`super::predict`]); its host lines are then found by [`find_lines`], which
+//! matches as `ssh-keygen -F` does. The file this task would write is recorded there (with
+//! `hash_host` the new line unhashed: its salt is only drawn on the host).
 
 use async_trait::async_trait;
 
+use super::predict::{Predicted, PredictedPath};
 use super::remote::{self, FileAttrs, FileKind, RemoteError, WriteOptions};
 use super::textfile::{Stop, expand_path, finish, state_present};
 use super::{Diff, Module, ModuleArgs, ModuleContext, ModuleError, ModuleResult};
@@ -130,6 +136,88 @@ pub fn plan(text: &str, found: &[usize], key: Option<&str>) -> Plan {
     }
 }
 
+/// Whether a host field (`a.org,10.0.0.1`, `*.org,!x.org`, `[h]:2222`, `|1|salt|hash`)
+/// names `host` as `ssh-keygen -F host` finds it: a hashed field by its HMAC-SHA1, a list of
+/// patterns (`*` and `?` wildcards, case-insensitive) by any pattern unless a `!` pattern
+/// matches.
+pub fn hosts_match(field: &str, host: &str) -> bool {
+    use base64::Engine as _;
+    use hmac::{KeyInit, Mac};
+    if let Some(rest) = field.strip_prefix("|1|") {
+        let b64 = &base64::engine::general_purpose::STANDARD;
+        let Some((Ok(salt), Ok(hash))) = rest
+            .split_once('|')
+            .map(|(s, h)| (b64.decode(s), b64.decode(h)))
+        else {
+            return false;
+        };
+        let Ok(mut mac) = hmac::Hmac::<sha1::Sha1>::new_from_slice(&salt) else {
+            return false;
+        };
+        mac.update(host.as_bytes());
+        return mac.verify_slice(&hash).is_ok();
+    }
+    let host = host.to_lowercase();
+    let mut matched = false;
+    for pat in field.split(',') {
+        let (negated, pat) = match pat.strip_prefix('!') {
+            Some(p) => (true, p),
+            None => (false, pat),
+        };
+        if wildcard_match(&pat.to_lowercase(), &host) {
+            if negated {
+                return false;
+            }
+            matched = true;
+        }
+    }
+    matched
+}
+
+/// `*` (any run) and `?` (one character) matching of the whole of `text`.
+fn wildcard_match(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    let (mut pi, mut ti) = (0, 0);
+    // Where the last `*` was and the text position it has swallowed up to.
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some((pi, ti));
+            pi += 1;
+        } else if let Some((sp, st)) = star {
+            pi = sp + 1;
+            ti = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+/// The 1-based numbers of the lines of `text` naming `host`, as `ssh-keygen -F` reports them
+/// (lines with a `@cert-authority` or `@revoked` marker included; comments skipped).
+pub fn find_lines(text: &str, host: &str) -> Vec<usize> {
+    text.split_inclusive('\n')
+        .enumerate()
+        .filter_map(|(i, line)| {
+            let mut words = line.split_whitespace();
+            let mut field = words.next()?;
+            if field.starts_with('#') {
+                return None;
+            }
+            if field.starts_with('@') {
+                field = words.next()?;
+            }
+            hosts_match(field, host).then_some(i + 1)
+        })
+        .collect()
+}
+
 /// The probe: `jig_stat`, then the numbers of the host's lines (`N N\0`), then the file.
 /// `$1` is the file, `$2` the host.
 pub fn probe_script(path: &str, host: &str) -> String {
@@ -239,9 +327,11 @@ async fn run(args: &ModuleArgs, ctx: &ModuleContext<'_>) -> Result<ModuleResult,
     )
     .await?;
     let mut frames = remote::Frames::new(&out.stdout);
-    let (exists, found, text) = match frames.stat(&path)? {
+    let mut stat = None;
+    let (mut exists, mut found, mut text) = match frames.stat(&path)? {
         None => (false, Vec::new(), String::new()),
         Some(rec) if rec.stat.kind == FileKind::File => {
+            stat = Some(rec.stat);
             let nums = String::from_utf8_lossy(frames.next_record().unwrap_or_default())
                 .split_whitespace()
                 .filter_map(|n| n.parse().ok())
@@ -254,6 +344,25 @@ async fn run(args: &ModuleArgs, ctx: &ModuleContext<'_>) -> Result<ModuleResult,
         }
         Some(_) => return Err(Stop::Fail(format!("{path} is not a regular file"))),
     };
+    // In check mode the file an earlier task would have written is the one planned against,
+    // so the diff and the changed flag are the real run's.
+    if ctx.check_mode {
+        match ctx.predicted.follow(&path) {
+            Some(Predicted::Absent) => {
+                (exists, found, text, stat) = (false, Vec::new(), String::new(), None);
+            }
+            Some(Predicted::Present(PredictedPath {
+                content: Some(bytes),
+                stat: s,
+            })) => {
+                text = String::from_utf8_lossy(&bytes).into_owned();
+                found = find_lines(&text, &name);
+                exists = true;
+                stat = Some(s);
+            }
+            Some(Predicted::Present(_)) | None => {}
+        }
+    }
     let p = plan(&text, &found, key.as_deref().filter(|_| present));
     let mut result = ModuleResult {
         changed: p.changed,
@@ -278,9 +387,32 @@ async fn run(args: &ModuleArgs, ctx: &ModuleContext<'_>) -> Result<ModuleResult,
             after: format!("{}{}", p.kept, p.add.clone().unwrap_or_default()),
         });
     }
-    if ctx.check_mode || !p.changed {
+    let old = format!("{path}.old");
+    if ctx.check_mode {
+        if p.changed {
+            let after = format!("{}{}", p.kept, p.add.clone().unwrap_or_default());
+            let none = FileAttrs::default();
+            if p.add.is_none() {
+                // `ssh-keygen -R` keeps the file as it was in FILE.old.
+                ctx.predicted.put_file(
+                    &old,
+                    Some(text.as_bytes()),
+                    text.len() as u64,
+                    &none,
+                    stat.as_ref(),
+                );
+            }
+            let bytes = after.as_bytes();
+            ctx.predicted
+                .put_file(&path, Some(bytes), bytes.len() as u64, &none, stat.as_ref());
+        }
         return Ok(result);
     }
+    if !p.changed {
+        return Ok(result);
+    }
+    ctx.predicted.forget(&path);
+    ctx.predicted.forget(&old);
     let out = match &p.add {
         Some(line) => {
             remote::run(
@@ -385,5 +517,85 @@ mod tests {
         assert!(fr.stat("x").unwrap().is_some());
         assert_eq!(fr.next_record().unwrap(), b"2 ");
         assert_not_pwned();
+    }
+
+    #[test]
+    fn lines_are_found_as_ssh_keygen_finds_them() {
+        // The hashed line was made for hashed.org with salt 1..=20; each answer below is
+        // what `ssh-keygen -F HOST` (OpenSSH 9) reports for this file.
+        let text = format!(
+            "|1|AQIDBAUGBwgJCgsMDQ4PEBESExQ=|xvNml0UhBtZS5JNMJZbTVRmUqfQ= {ED1}\n\
+             *.Example.com,!bad.example.com {ED1}\n@cert-authority ca.org {ED1}\n\
+             [git.example]:2222 {ED1}\n# h22 {ED1}\nh22 {ED1}\nh?x,h*y.org {ED1}\n"
+        );
+        for (host, want) in [
+            ("hashed.org", vec![1]),
+            ("Hashed.org", vec![]),
+            ("a.example.com", vec![2]),
+            ("A.EXAMPLE.COM", vec![2]),
+            ("bad.example.com", vec![]),
+            ("ca.org", vec![3]),
+            ("[git.example]:2222", vec![4]),
+            ("git.example", vec![]),
+            ("[h22]:22", vec![]),
+            ("H22", vec![6]),
+            ("h1x", vec![7]),
+            ("hay.org", vec![7]),
+            ("h.y.org", vec![7]),
+            ("hx", vec![]),
+        ] {
+            assert_eq!(find_lines(&text, host), want, "{host}");
+        }
+    }
+
+    #[tokio::test]
+    async fn check_mode_sees_the_lines_an_earlier_task_would_add() {
+        let tmp = tempfile::tempdir().unwrap();
+        let env = Env::new(tmp.path());
+        let f = tmp.path().join("known 'hosts' $(x) ü");
+        let path = f.to_str().unwrap().to_string();
+        let run = |name: &'static str, key: Option<String>| {
+            let ctx = env.ctx(true, true);
+            let v = match key {
+                Some(k) => serde_json::json!({"name": name, "key": k, "path": path}),
+                None => serde_json::json!({"name": name, "state": "absent", "path": path}),
+            };
+            let a = ModuleArgs::new(
+                "known_hosts",
+                v.as_object().unwrap().clone().into_iter().collect(),
+            );
+            async move { KnownHosts.run(&a, &ctx).await.unwrap() }
+        };
+        let before = |r: &ModuleResult| match &r.diffs[..] {
+            [Diff::Text { before, .. }] => before.clone(),
+            other => panic!("{other:?}"),
+        };
+        let first = run("example.com", Some(format!("example.com {ED1}"))).await;
+        assert!(first.changed && !first.failed, "{first:?}");
+        assert_eq!(before(&first), "");
+        let second = run("other.org", Some(format!("other.org,10.1.1.1 {EC} c"))).await;
+        assert!(second.changed, "{second:?}");
+        assert_eq!(before(&second), format!("example.com {ED1}\n"));
+        // The first key again: already in the predicted file.
+        assert!(
+            !run("example.com", Some(format!("example.com {ED1}")))
+                .await
+                .changed
+        );
+        // A key of the same type replaces the predicted line.
+        let replaced = run("example.com", Some(format!("example.com {ED2}"))).await;
+        assert!(replaced.changed, "{replaced:?}");
+        assert_eq!(
+            before(&replaced),
+            format!("example.com {ED1}\nother.org,10.1.1.1 {EC} c\n")
+        );
+        let gone = run("10.1.1.1", None).await;
+        assert!(gone.changed, "{gone:?}");
+        assert_eq!(
+            before(&gone),
+            format!("other.org,10.1.1.1 {EC} c\nexample.com {ED2}\n")
+        );
+        assert!(!run("other.org", None).await.changed);
+        assert!(!f.exists(), "check mode wrote nothing");
     }
 }

@@ -5,13 +5,17 @@
 //! [`fix_lines`] and [`decide`] are the pure part and follow ansible.posix's module: the file
 //! is read line by line, stripped, the first `key=value` of each key kept (later duplicates
 //! dropped), and when anything changes the whole file is rewritten in that normalised form.
-//! The host sees one probe (the live value and the file, together) and then the writes.
+//! The host sees one probe (the live value and the file, together) and then the writes. In
+//! check mode the file is the one earlier check-mode tasks would have written
+//! ([`super::predict`]), and the one this task would write is recorded there; the live value is
+//! still the host's.
 //!
 //! Where `/proc/sys` is read-only (a container), Ansible fails after writing the file; jig
 //! keeps the written file, does not fail, and says in a warning that the value was not applied.
 
 use async_trait::async_trait;
 
+use super::predict::{Predicted, PredictedPath};
 use super::remote::{self, WriteOptions};
 use super::textfile::{Stop, add_warnings, expand_path, finish, state_present};
 use super::{Diff, Module, ModuleArgs, ModuleContext, ModuleError, ModuleResult};
@@ -287,13 +291,31 @@ async fn run(args: &ModuleArgs, ctx: &ModuleContext<'_>) -> Result<ModuleResult,
     let rc_rec = frames.next_record().ok_or_else(bad)?;
     let live = frames.next_record().ok_or_else(bad)?;
     let proc_value = (rc_rec == b"R0").then(|| String::from_utf8_lossy(live).into_owned());
-    let stat = frames.stat(&file)?.map(|r| r.stat);
-    let text = match &stat {
+    let mut stat = frames.stat(&file)?.map(|r| r.stat);
+    let mut text = match &stat {
         Some(s) if s.kind == remote::FileKind::File => {
             String::from_utf8_lossy(frames.remainder()).into_owned()
         }
         _ => String::new(),
     };
+    // In check mode the file an earlier task would have written is the one planned against,
+    // so the diff and the changed flag are the real run's.
+    if ctx.check_mode {
+        match ctx.predicted.follow(&file) {
+            Some(Predicted::Absent) => {
+                stat = None;
+                text.clear();
+            }
+            Some(Predicted::Present(PredictedPath {
+                stat: s,
+                content: Some(bytes),
+            })) => {
+                stat = Some(s);
+                text = String::from_utf8_lossy(&bytes).into_owned();
+            }
+            Some(Predicted::Present(_)) | None => {}
+        }
+    }
     let lines = file_lines(&text);
     let old_value = file_value(&lines, &name);
     let mut d = decide(
@@ -331,8 +353,23 @@ async fn run(args: &ModuleArgs, ctx: &ModuleContext<'_>) -> Result<ModuleResult,
             .push(attr_plan.diff(format!("{file} (file attributes)")));
     }
     if ctx.check_mode {
+        if d.write_file || !attr_plan.is_empty() {
+            let bytes = if d.write_file {
+                new_text.as_bytes()
+            } else {
+                text.as_bytes()
+            };
+            ctx.predicted.put_file(
+                &file,
+                Some(bytes),
+                bytes.len() as u64,
+                &attrs,
+                stat.as_ref(),
+            );
+        }
         return Ok(result);
     }
+    ctx.predicted.forget(&file);
     let mut warnings = Vec::new();
     if d.set_proc {
         let out = remote::run(ctx, set_cmd(&name, &value, ignoreerrors), None).await?;
@@ -484,5 +521,52 @@ mod tests {
         assert!(fr.stat("x").unwrap().is_some());
         assert_eq!(fr.remainder(), b"a=1\n");
         assert_not_pwned();
+    }
+
+    #[tokio::test]
+    async fn check_mode_sees_the_lines_an_earlier_task_would_add() {
+        let tmp = tempfile::tempdir().unwrap();
+        let env = Env::new(tmp.path());
+        let f = tmp.path().join("sys 'ct' $(x) ü.conf");
+        std::fs::write(&f, "# kept\nnet.jig.gone = 1\n").unwrap();
+        let file = f.to_str().unwrap().to_string();
+        let run = |name: &'static str, value: Option<&'static str>| {
+            let ctx = env.ctx(true, true);
+            let mut v = serde_json::json!({"name": name, "sysctl_file": file, "reload": false});
+            match value {
+                Some(x) => v["value"] = x.into(),
+                None => v["state"] = "absent".into(),
+            }
+            let a = ModuleArgs::new(
+                "sysctl",
+                v.as_object().unwrap().clone().into_iter().collect(),
+            );
+            async move { Sysctl.run(&a, &ctx).await.unwrap() }
+        };
+        let before = |r: &ModuleResult| match &r.diffs[..] {
+            [Diff::Text { before, .. }] => before.clone(),
+            other => panic!("{other:?}"),
+        };
+        let first = run("net.jig.a", Some("yes")).await;
+        assert!(first.changed && !first.failed, "{first:?}");
+        assert_eq!(before(&first), "# kept\nnet.jig.gone = 1\n");
+        let second = run("net.jig.b", Some("20000  40000")).await;
+        assert!(second.changed, "{second:?}");
+        assert_eq!(before(&second), "# kept\nnet.jig.gone=1\nnet.jig.a=1\n");
+        // The first value again: already in the predicted file.
+        let again = run("net.jig.a", Some("1")).await;
+        assert!(!again.changed, "{again:?}");
+        let gone = run("net.jig.gone", None).await;
+        assert!(gone.changed, "{gone:?}");
+        assert_eq!(
+            before(&gone),
+            "# kept\nnet.jig.gone=1\nnet.jig.a=1\nnet.jig.b=20000  40000\n"
+        );
+        assert!(!run("net.jig.gone", None).await.changed);
+        assert_eq!(
+            std::fs::read_to_string(&f).unwrap(),
+            "# kept\nnet.jig.gone = 1\n",
+            "check mode wrote nothing"
+        );
     }
 }
