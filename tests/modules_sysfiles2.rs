@@ -59,8 +59,8 @@ fn builtin_playbook() -> String {
     )
 }
 
-/// The same starting state on both hosts. Check mode on a fresh host cannot see what an
-/// earlier task would have written, so the variable the others are placed beside is there.
+/// The same starting state on both hosts: a user crontab with a variable and jobs to keep,
+/// change and remove, a cron file to empty, and known_hosts lines to remove and replace.
 fn builtin_seed() -> String {
     format!(
         "apt-get update -q >/dev/null 2>&1 && apt-get install -y -q cron >/dev/null 2>&1 && \
