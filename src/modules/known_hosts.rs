@@ -14,6 +14,7 @@
 //! matches as `ssh-keygen -F` does. The file this task would write is recorded there (with
 //! `hash_host` the new line unhashed: its salt is only drawn on the host).
 
+use crate::connection::ssh::config::wildcard_match;
 use async_trait::async_trait;
 
 use super::predict::{Predicted, PredictedPath};
@@ -164,7 +165,7 @@ pub fn hosts_match(field: &str, host: &str) -> bool {
             Some(p) => (true, p),
             None => (false, pat),
         };
-        if wildcard_match(&pat.to_lowercase(), &host) {
+        if wildcard_match(pat, &host, true) {
             if negated {
                 return false;
             }
@@ -172,31 +173,6 @@ pub fn hosts_match(field: &str, host: &str) -> bool {
         }
     }
     matched
-}
-
-/// `*` (any run) and `?` (one character) matching of the whole of `text`.
-fn wildcard_match(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let t: Vec<char> = text.chars().collect();
-    let (mut pi, mut ti) = (0, 0);
-    // Where the last `*` was and the text position it has swallowed up to.
-    let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some((pi, ti));
-            pi += 1;
-        } else if let Some((sp, st)) = star {
-            pi = sp + 1;
-            ti = st + 1;
-            star = Some((sp, st + 1));
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|&c| c == '*')
 }
 
 /// The 1-based numbers of the lines of `text` naming `host`, as `ssh-keygen -F` reports them
