@@ -1,9 +1,8 @@
 //! The transfer modules on real hosts next to ansible-core: one playbook downloads with
-//! `get_url`, unpacks with `unarchive`, searches with `find`, makes temporary files and runs a
-//! pushed `script`, fetches a file back; jig converges one test-bed host and ansible-playbook
-//! its twin. Check mode predicts the real run, the second run changes nothing, and both hosts
-//! end up the same. A tiny HTTP server in this process, on the bridge address, serves the
-//! downloads and records who asked.
+//! `get_url`, unpacks with `unarchive`, searches with `find` and runs a pushed `script`; jig
+//! converges one test-bed host and ansible-playbook its twin. Check mode predicts the real run, the second run changes nothing, and both hosts
+//! end up the same. A tiny HTTP server in this process (support/http.rs), on the bridge
+//! address, serves the downloads and records who asked.
 
 #[path = "support/testbed.rs"]
 mod testbed;
@@ -11,80 +10,29 @@ mod testbed;
 #[path = "support/converge.rs"]
 mod converge;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
+#[path = "support/http.rs"]
+mod http;
+
 use std::path::Path;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 
-/// One request: the peer's address and the request line's path.
-#[derive(Clone, Debug)]
-struct Seen {
-    peer: String,
-    path: String,
-}
-
-/// Serves the files under `root` on `addr` until the process ends; `/sums` and `/dl` are
-/// made up here.
-fn serve(addr: &str, root: &Path) -> (String, Arc<Mutex<Vec<Seen>>>) {
-    let listener = TcpListener::bind(addr).expect("bind the bridge address");
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = seen.clone();
+/// Serves the files under `root` (404 for anything else).
+fn serve(addr: &str, root: &Path) -> (String, Arc<Mutex<Vec<http::Seen>>>) {
     let root = root.to_path_buf();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let log = log.clone();
-            let root = root.clone();
-            std::thread::spawn(move || {
-                let peer = stream
-                    .peer_addr()
-                    .map(|a| a.ip().to_string())
-                    .unwrap_or_default();
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut line = String::new();
-                if reader.read_line(&mut line).is_err() {
-                    return;
-                }
-                let mut parts = line.split_whitespace();
-                let method = parts.next().unwrap_or("").to_string();
-                let path = parts.next().unwrap_or("").to_string();
-                let mut len = 0usize;
-                loop {
-                    let mut h = String::new();
-                    if reader.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
-                        break;
-                    }
-                    if let Some((k, v)) = h.split_once(':')
-                        && k.eq_ignore_ascii_case("content-length")
-                    {
-                        len = v.trim().parse().unwrap_or(0);
-                    }
-                }
-                let mut body = vec![0; len];
-                let _ = reader.read_exact(&mut body);
-                log.lock().unwrap().push(Seen {
-                    peer,
-                    path: path.clone(),
-                });
-                let file = root.join(path.trim_start_matches('/'));
-                let (status, body) = match std::fs::read(&file) {
-                    Ok(b) if !path.contains("..") => ("200 OK", b),
-                    _ => ("404 Not Found", b"not found\n".to_vec()),
-                };
-                let body = if method == "HEAD" { Vec::new() } else { body };
-                let mut out = format!(
-                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                    body.len()
-                )
-                .into_bytes();
-                out.extend_from_slice(&body);
-                let _ = stream.write_all(&out);
-            });
+    http::serve(addr, move |r| {
+        let file = root.join(r.path.trim_start_matches('/'));
+        let (status, body) = match std::fs::read(&file) {
+            Ok(b) if !r.path.contains("..") => ("200 OK", b),
+            _ => ("404 Not Found", b"not found\n".to_vec()),
+        };
+        http::Response {
+            status,
+            content_type: None,
+            headers: vec![],
+            body,
         }
-    });
-    (base, seen)
+    })
 }
 
 fn sha256(path: &Path) -> String {

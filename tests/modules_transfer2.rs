@@ -15,18 +15,11 @@ mod testbed;
 #[path = "support/converge.rs"]
 mod converge;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
+#[path = "support/http.rs"]
+mod http;
+
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-
-/// One request the server saw.
-#[derive(Clone, Debug)]
-struct Seen {
-    peer: String,
-    method: String,
-    path: String,
-}
 
 fn json_str(s: &str) -> String {
     serde_json::to_string(s).unwrap()
@@ -86,67 +79,16 @@ fn reply(
 }
 
 /// Serves [`reply`] on `addr` until the process ends, recording every request.
-fn serve(addr: &str) -> (String, Arc<Mutex<Vec<Seen>>>) {
-    let listener = TcpListener::bind(addr).expect("bind the bridge address");
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = seen.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let log = log.clone();
-            std::thread::spawn(move || {
-                let peer = stream
-                    .peer_addr()
-                    .map(|a| a.ip().to_string())
-                    .unwrap_or_default();
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut line = String::new();
-                if reader.read_line(&mut line).is_err() {
-                    return;
-                }
-                let mut parts = line.split_whitespace();
-                let method = parts.next().unwrap_or("").to_string();
-                let path = parts.next().unwrap_or("").to_string();
-                let mut headers = Vec::new();
-                let mut len = 0usize;
-                loop {
-                    let mut h = String::new();
-                    if reader.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
-                        break;
-                    }
-                    if let Some((k, v)) = h.split_once(':') {
-                        if k.eq_ignore_ascii_case("content-length") {
-                            len = v.trim().parse().unwrap_or(0);
-                        }
-                        headers.push((k.trim().to_string(), v.trim().to_string()));
-                    }
-                }
-                let mut body = vec![0; len];
-                let _ = reader.read_exact(&mut body);
-                log.lock().unwrap().push(Seen {
-                    peer,
-                    method: method.clone(),
-                    path: path.clone(),
-                });
-                let (status, ctype, extra, body) = reply(&method, &path, &headers, &body);
-                let body = if method == "HEAD" { Vec::new() } else { body };
-                let mut head = format!(
-                    "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\n",
-                    body.len()
-                );
-                for h in extra {
-                    head.push_str(&h);
-                    head.push_str("\r\n");
-                }
-                head.push_str("Connection: close\r\n\r\n");
-                let mut out = head.into_bytes();
-                out.extend_from_slice(&body);
-                let _ = stream.write_all(&out);
-            });
+fn serve(addr: &str) -> (String, Arc<Mutex<Vec<http::Seen>>>) {
+    http::serve(addr, |r| {
+        let (status, ctype, headers, body) = reply(&r.method, &r.path, &r.headers, &r.body);
+        http::Response {
+            status,
+            content_type: Some(ctype),
+            headers,
+            body,
         }
-    });
-    (base, seen)
+    })
 }
 
 /// Every file and directory below `dir` with its content, `host` replaced by `HOST`.
