@@ -19,6 +19,7 @@
 //!
 //! [`edit`] is the pure part; probe, commit and backup are [`super::textfile`]'s.
 
+use crate::pyfmt::str_repr;
 use async_trait::async_trait;
 
 use super::remote::{self, WriteOptions};
@@ -103,36 +104,10 @@ pub fn wanted_value(old: &str, new: &str, keep: Keep) -> Option<String> {
     })
 }
 
-/// Python's `repr()` of a string, as community.general's messages quote values.
-fn py_repr(s: &str) -> String {
-    let q = if s.contains('\'') && !s.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
-    let mut out = String::from(q);
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c == q => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if (c as u32) < 0x20 || c == '\x7f' => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push(q);
-    out
-}
-
 /// community.general's `_assert_is_valid_value`: `Err(msg)` for a value the item cannot take.
 /// `prefix` names the file for values found in it ("" for the task's own).
 pub fn check_value(item: &str, value: &str, prefix: &str) -> Result<(), String> {
-    let (v, i) = (py_repr(value), py_repr(item));
+    let (v, i) = (str_repr(value), str_repr(item));
     if matches!(item, "nice" | "priority") {
         if int(value).is_some_and(|n| (-20..=19).contains(&n)) {
             return Ok(());
